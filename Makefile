@@ -1,0 +1,40 @@
+# SPDX-License-Identifier: MIT
+# Thin front for the Meson build. Every target installs the Debian packages it
+# needs first (scripts/deps.sh; needs root the first time).
+BUILD  ?= build
+ASAN   ?= build-asan
+PREFIX ?= /usr/local
+NINJA  ?= ninja
+
+.PHONY: all deps check demo bench install uninstall clean
+
+all: $(BUILD)/build.ninja
+	$(NINJA) -C $(BUILD)
+
+$(BUILD)/build.ninja:
+	@scripts/deps.sh build
+	meson setup $(BUILD) --prefix=$(PREFIX)
+
+deps:
+	scripts/deps.sh check
+
+# Unit, header and namespace tests, once in a normal build and once under
+# ASan+UBSan. The last line printed is "N passed, M failed, K skipped".
+check:
+	@scripts/deps.sh check
+	@BUILD=$(BUILD) ASAN=$(ASAN) scripts/check.sh
+
+demo: all
+	@scripts/deps.sh demo
+	@BUILD=$(BUILD) scripts/demo.sh
+
+bench: all
+	@scripts/deps.sh bench
+	@BUILD=$(BUILD) scripts/bench.sh $(BENCH_ARGS)
+
+install: $(BUILD)/build.ninja
+	meson configure $(BUILD) --prefix=$(PREFIX)
+	meson install -C $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN)

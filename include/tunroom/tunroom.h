@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tunroom/tunroom.h - the application side: sessions on a device, and the
+ * packets that cross them.
+ *
+ * Direction names are the application's:
+ *   rx  packets the OS sent into the tunnel (egress ring): receive, release
+ *   tx  packets the application hands to the OS (ingress ring): allocate, commit
+ *
+ * Every function returns 0 (or a count) on success and a negative errno value
+ * on failure; tr_strerror() words it. The library never sets errno.
+ */
+#ifndef TUNROOM_TUNROOM_H
+#define TUNROOM_TUNROOM_H
+
+#include <errno.h>
+#include <stdint.h>
+
+#include "tunroom/pkt.h"
+#include "tunroom/ring_abi.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct tr_session;
+struct tr_device;
+
+#define TR_SESSION_CAPACITY_DEFAULT (1u << 22) /* 4 MiB per ring */
+#define TR_SESSION_MAX_PACKET_DEFAULT 65535u
+
+/* tr_session_config.flags */
+#define TR_SESSION_F_THREADSAFE 0x1u /* several threads call rx/tx: a mutex per ring */
+
+struct tr_session_config {
+	uint32_t capacity;   /* bytes per ring, power of two; 0 = default */
+	uint32_t head_room;  /* 0..TR_ABI_ROOM_MAX */
+	uint32_t tail_room;  /* 0..TR_ABI_ROOM_MAX */
+	uint32_t max_packet; /* largest packet either way; 0 = default (65535) */
+	uint32_t flags;      /* TR_SESSION_F_* */
+};
+
+/* Per-session counters, from the application's side. */
+struct tr_stats {
+	uint64_t rx_packets, rx_bytes;   /* received from the egress ring */
+	uint64_t tx_packets, tx_bytes;   /* committed to the ingress ring */
+	uint64_t tx_abandoned;           /* allocations given up */
+	uint64_t tx_err_ring_full;       /* allocate found no space (-EAGAIN) */
+	uint64_t tx_shrunk_bytes;        /* bytes given back by a shrinking commit */
+	uint64_t wakeups_sent;           /* eventfd writes to the device */
+	uint64_t sleeps;                 /* times the application armed its wait */
+	uint64_t err_corrupt;            /* 1 once the device side broke the ring ABI */
+};
+
+/* Checks a configuration against the documented limits without opening
+ * anything. Returns 0, -EINVAL (capacity not a power of two, unknown flag) or
+ * -ERANGE (a value outside the limits in ring_abi.h). */
+int tr_session_config_check(const struct tr_session_config *cfg);
+
+/* Opens a session on a device (a memory device from tr_memdev_open(), or a TUN
+ * device): the device creates and serves the ring memory. Returns 0, -EINVAL,
+ * -ERANGE, -ENOMEM, -EPROTONOSUPPORT (ABI mismatch), or the device's error. */
+int tr_session_open(struct tr_session **out, struct tr_device *dev,
+		    const struct tr_session_config *cfg);
+
+/* Attaches to ring memory a device side created elsewhere (tunroomd): maps
+ * memfd, checks its header as untrusted input, and takes ownership of the three
+ * descriptors (closed by tr_session_close, also on failure).
+ * Returns 0, -EPROTONOSUPPORT (magic or version), -EPROTO (bad layout), -ENOMEM. */
+int tr_session_attach(struct tr_session **out, int memfd, int app_evt, int dev_evt,
+		      uint32_t flags);
+
+/* Ends the session: stops its device side if it has one, unmaps, closes.
+ * Packets not yet released or committed are dropped. NULL does nothing. */
+void tr_session_close(struct tr_session *s);
+
+/* The pollable descriptor: POLLIN means "look at the egress ring again". It
+ * only fires after tr_rx_receive() returned -EAGAIN (which arms it). */
+int tr_session_fd(const struct tr_session *s);
+
+/* Rooms and limits the session was opened with. */
+uint32_t tr_session_head_room(const struct tr_session *s);
+uint32_t tr_session_tail_room(const struct tr_session *s);
+uint32_t tr_session_max_packet(const struct tr_session *s);
+
+/* Copies the counters. */
+void tr_session_stats(const struct tr_session *s, struct tr_stats *out);
+
+/* Waits until the egress ring has a packet (spinning briefly first), for at
+ * most timeout_ms (-1 forever). Returns 1 if data waits, 0 on timeout,
+ * -EPIPE if the session is over, -EPROTO if the ring is corrupt. */
+int tr_rx_wait(struct tr_session *s, int timeout_ms);
+
+/* Takes the next packet from the egress ring as a view with head_room before
+ * and tail_room after its data, at least. The view stays valid until released.
+ * Returns 0, -EAGAIN (ring empty; the session fd is now armed), -EPROTO
+ * (corrupt ring: the session stops), -EPIPE (session over). */
+int tr_rx_receive(struct tr_session *s, struct tr_pkt *pkt);
+/* Up to n packets; returns how many (0..n), or -EPROTO/-EPIPE. */
+int tr_rx_receive_burst(struct tr_session *s, struct tr_pkt *pkts, unsigned n);
+
+/* Gives a received slot back. Any order, any thread (with THREADSAFE): the
+ * device sees space return only up to the first slot not yet released.
+ * Returns 0, -EINVAL (not a slot of this session's egress ring), -EPROTO. */
+int tr_rx_release(struct tr_session *s, struct tr_pkt *pkt);
+int tr_rx_release_burst(struct tr_session *s, struct tr_pkt *pkts, unsigned n);
+
+/* Allocates a slot for a packet of up to size bytes (an upper bound is fine):
+ * the view has off = head_room, len = size, and tail_room behind.
+ * Returns 0, -EAGAIN (ring full now), -EMSGSIZE (size > max_packet), -EPROTO, -EPIPE. */
+int tr_tx_allocate(struct tr_session *s, uint32_t size, struct tr_pkt *pkt);
+/* n slots of size bytes each; returns how many (0..n), or a negative error. */
+int tr_tx_allocate_burst(struct tr_session *s, uint32_t size, struct tr_pkt *pkts, unsigned n);
+
+/* tr_tx_commit flags */
+#define TR_TX_MULTI TR_SLOT_F_MULTI /* the data is several IP packets back to back */
+
+/* Publishes the view's [off, off + len) to the device, in allocation order.
+ * A shorter len than allocated is fine; if this was the latest allocation the
+ * unused space returns to the ring. Returns 0, -EINVAL (foreign view, unknown
+ * flag, data moved outside the slot), -EPROTO, -EPIPE. */
+int tr_tx_commit(struct tr_session *s, struct tr_pkt *pkt, uint32_t flags);
+int tr_tx_commit_burst(struct tr_session *s, struct tr_pkt *pkts, unsigned n, uint32_t flags);
+
+/* Gives an allocation up: the device skips the slot. Returns 0 or -EINVAL. */
+int tr_tx_abandon(struct tr_session *s, struct tr_pkt *pkt);
+int tr_tx_abandon_burst(struct tr_session *s, struct tr_pkt *pkts, unsigned n);
+
+/* A static description of err (a negative errno value from this library). */
+const char *tr_strerror(int err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TUNROOM_TUNROOM_H */

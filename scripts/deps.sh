@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Installs the Debian 12 packages tunroom needs to build, test, demo and
+# benchmark, but only those that are missing. Usage: deps.sh [build|check|demo|bench]
+set -euo pipefail
+
+build_pkgs=(meson ninja-build pkg-config gcc libc6-dev libssl-dev liburing-dev libmnl-dev)
+check_pkgs=(libcmocka-dev iproute2 python3 python3-cryptography clang valgrind)
+demo_pkgs=(iproute2 iputils-ping iperf3)
+bench_pkgs=(iproute2 iperf3 wireguard-go wireguard-tools ocserv openconnect gnutls-bin gnuplot-nox)
+
+want=("${build_pkgs[@]}")
+case "${1:-build}" in
+  build) ;;
+  check) want+=("${check_pkgs[@]}") ;;
+  demo)  want+=("${demo_pkgs[@]}") ;;
+  bench) want+=("${check_pkgs[@]}" "${bench_pkgs[@]}") ;;
+  *) echo "deps.sh: unknown set '$1' (build|check|demo|bench)" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "deps.sh: missing packages: ${missing[*]}" >&2
+  echo "deps.sh: run as root, or: sudo apt-get install ${missing[*]}" >&2
+  exit 1
+fi
+echo "deps.sh: installing ${missing[*]}"
+# The package lists may be empty on a fresh machine; refresh them once.
+stamp=/var/lib/apt/periodic/tunroom-update-stamp
+if [ ! -e "$stamp" ] || ! apt-cache policy "${missing[0]}" | grep -q Candidate; then
+  apt-get update -qq
+  mkdir -p "$(dirname "$stamp")" && touch "$stamp"
+fi
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
