@@ -2,9 +2,10 @@
 /* tr_strerror: tunroom's own wording for the negative errno values it returns. */
 #include <string.h>
 
+#include "lib/api.h"
 #include "tunroom/tunroom.h"
 
-const char *tr_strerror(int err)
+TR_API const char *tr_strerror(int err)
 {
 	switch (err) {
 	case 0:           return "success";
