@@ -6,7 +6,7 @@ ASAN   ?= build-asan
 PREFIX ?= /usr/local
 NINJA  ?= ninja
 
-.PHONY: all deps check demo bench install uninstall clean
+.PHONY: all deps check demo bench fuzz install uninstall clean
 
 all: $(BUILD)/build.ninja
 	$(NINJA) -C $(BUILD)
@@ -31,6 +31,10 @@ demo: all
 bench: all
 	@scripts/deps.sh bench
 	@BUILD=$(BUILD) scripts/bench.sh $(BENCH_ARGS)
+
+# libFuzzer over each target's corpus, FUZZ_TIME seconds each (clang).
+fuzz:
+	@scripts/fuzz.sh $(FUZZ_ARGS)
 
 install: $(BUILD)/build.ninja
 	meson configure $(BUILD) --prefix=$(PREFIX)
