@@ -332,18 +332,25 @@ TR_API int tr_rx_wait(struct tr_session *s, int timeout_ms)
 static int rx_release_locked(struct tr_session *s, struct tr_pkt *pkts, unsigned n)
 {
 	struct tr_ring *r = &s->rx;
+	uint32_t old = r->rel;
 
 	for (unsigned i = 0; i < n; i++) {
-		if (tr_ring_index_of(r, pkts[i].slot, r->rel, r->tail - r->rel) < 0)
+		int64_t idx = tr_ring_index_of(r, pkts[i].slot, r->rel, r->tail - r->rel);
+		if (idx < 0)
 			return -EINVAL;
 		struct tr_abi_slot *slot = pkts[i].slot;
 		uint32_t shm_flags = tr_load_once(&slot->flags);
 		if (shm_flags & TR_SLOT_F_RELEASED)
 			return -EINVAL; /* released twice */
-		tr_store_once(&slot->flags, shm_flags | TR_SLOT_F_RELEASED);
+		if ((uint32_t)idx == r->rel) {
+			/* In order (the common case): pass it with the size
+			 * checked at receive time, no write to the slot. */
+			r->rel += pkts[i].priv;
+		} else {
+			tr_store_once(&slot->flags, shm_flags | TR_SLOT_F_RELEASED);
+		}
 		pkts[i].slot = NULL;
 	}
-	uint32_t old = r->rel;
 	while (r->rel != r->tail) {
 		struct tr_abi_slot *slot = tr_ring_slot_at(r, r->rel);
 		uint32_t shm_flags = tr_load_once(&slot->flags);
