@@ -17,7 +17,7 @@ ninja -C "$FUZZ_BUILD" >/dev/null
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
 	for exe in "$FUZZ_BUILD"/tests/fuzz/fuzz_*; do
-		[ -x "$exe" ] && targets+=("${exe##*/fuzz_}")
+		[ -f "$exe" ] && [ -x "$exe" ] && targets+=("${exe##*/fuzz_}")
 	done
 fi
 status=0
