@@ -209,13 +209,18 @@ uint32_t tr_hdlc_encoded_len(const struct tr_pkt *p, uint32_t accm);
 
 /* Frames the view (a PPP frame: address, control, protocol, information)
  * in place: opening flag, escaped frame and FCS, closing flag. Works back to
- * front in the tail room, so it fails with -EMSGSIZE before writing anything
- * if tail room < tr_hdlc_encoded_len() - len. Returns 0, -EINVAL, -EMSGSIZE. */
+ * front in the tail room after computing the size, so it fails with
+ * -EMSGSIZE before writing anything if the tail room is short of
+ * tr_hdlc_encoded_len() - len. With at least one byte of head room the
+ * opening flag goes there (the view starts one byte earlier), one byte less
+ * tail room is needed, and octets before the first escaped one do not move.
+ * Returns 0, -EINVAL, -ERANGE, -EMSGSIZE. */
 int tr_hdlc_encode(struct tr_pkt *p, uint32_t accm, struct tr_framing_stats *st);
 /* Unframes the first frame in the view, front to back in place: optional
  * opening flag(s) (RFC 1662 §4.1, §4.4.1), escapes undone, control bytes
  * flagged in accm dropped (§4.2), FCS checked and removed. The view becomes
- * the PPP frame; *consumed (may be NULL) gets the input bytes used up to and
+ * the PPP frame, starting where the frame started after the opening flag(s);
+ * *consumed (may be NULL) gets the input bytes used up to and
  * including the closing flag so the caller can continue after it.
  * Returns 0, -EINVAL, -EAGAIN (no closing flag in the view), -ENODATA,
  * -EILSEQ, -EBADMSG. The frame is checked completely before the first byte

@@ -4,8 +4,9 @@
  * bytes. Two properties:
  *  - decode of hostile bytes stays inside an allocation of exactly their
  *    size, and a frame that decodes encodes and decodes back to itself;
- *  - any bytes, framed in place with exactly the tail room the encoder says
- *    it needs, decode back to the same bytes.
+ *  - any bytes, framed in place with exactly the room the encoder says it
+ *    needs (with and without a byte of head room), decode back to the same
+ *    bytes, and one byte less room is refused without a write.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -78,11 +79,29 @@ static void encode_then_decode(uint32_t accm, const uint8_t *in, uint32_t n)
 		if (tr_hdlc_decode(&p, accm, &used, &st) != -ENODATA)
 			abort();
 	} else if (tr_hdlc_decode(&p, accm, &used, &st) || used != need || p.len != n ||
-		   memcmp(buf, in, n)) {
+		   (n && memcmp(tr_pkt_data(&p), in, n))) {
 		/* an ACCM-flagged control octet in the data is escaped on the
 		 * way out, so it survives: every input must come back */
 		abort();
 	}
+	free(buf);
+
+	/* Again with one byte of head room: the opening flag goes there and
+	 * the tail needs one byte less. */
+	buf = malloc(need);
+	if (!buf)
+		abort();
+	if (n)
+		memcpy(buf + 1, in, n);
+	if (tr_pkt_init(&p, buf, need - 1, 1, n) || tr_hdlc_encode(&p, accm, &st) != -EMSGSIZE ||
+	    p.off != 1 || p.len != n || (n && memcmp(buf + 1, in, n)))
+		abort();
+	if (tr_pkt_init(&p, buf, need, 1, n) || tr_hdlc_encode(&p, accm, &st) || p.off != 0 ||
+	    p.len != need)
+		abort();
+	if (n + 2 >= 4 && (tr_hdlc_decode(&p, accm, &used, &st) || used != need || p.len != n ||
+			   p.off != 1 || (n && memcmp(buf + 1, in, n))))
+		abort();
 	free(buf);
 }
 

@@ -839,6 +839,40 @@ static void room_failures(void **state)
 			}
 		}
 	}
+
+	/* With one byte of head room the opening flag goes there: one byte less
+	 * tail room suffices, and the octets before the first escape keep their
+	 * place (nothing before it is rewritten). */
+	for (uint32_t i = 0; i < 300; i++)
+		inner[i] = (uint8_t)(0x30 + i % 64); /* nothing to escape ... */
+	inner[0] = 0x45;
+	inner[100] = 0x7d;                           /* ... until here */
+	for (int exact = 0; exact <= 1; exact++) {
+		uint32_t n = 300, need;
+		memset(arena, CANARY, sizeof(arena));
+		assert_int_equal(tr_pkt_init(&p, arena + GUARD, CAP, 1, n), 0);
+		memcpy(tr_pkt_data(&p), inner, n);
+		need = tr_hdlc_encoded_len(&p, 0) - n - 1;
+		p.cap = 1 + n + need - (exact ? 0 : 1);
+		memcpy(before, arena, sizeof(arena));
+		was = p;
+		r = tr_hdlc_encode(&p, 0, &st);
+		if (!exact) {
+			assert_int_equal(r, -EMSGSIZE);
+			assert_untouched(&p, &was);
+			continue;
+		}
+		assert_int_equal(r, 0);
+		assert_int_equal(p.off, 0);
+		assert_int_equal(tr_pkt_tailroom(&p), 0);
+		assert_int_equal(tr_pkt_data(&p)[0], TR_HDLC_FLAG);
+		assert_memory_equal(tr_pkt_data(&p) + 1, inner, 100);
+		assert_only_view_written(&was, &p);
+		assert_int_equal(tr_hdlc_decode(&p, 0, NULL, &st), 0);
+		assert_int_equal(p.off, 1);
+		assert_int_equal(p.len, n);
+		assert_memory_equal(tr_pkt_data(&p), inner, n);
+	}
 }
 
 static uint8_t big[0x10000 + 64];
