@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The tunnel's configuration: a plain data model (struct tr_config) and the
+ * INI parser that fills it. Parsing is kept apart from acting: nothing here
+ * opens a device or a socket.
+ */
+#ifndef TR_CLI_CONFIG_H
+#define TR_CLI_CONFIG_H
+
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "cli/cipher.h"
+
+#define TR_CONFIG_ADDR_MAX      16
+#define TR_CONFIG_LINE_MAX      1024  /* longer lines are refused, not split */
+#define TR_CONFIG_ERR_MAX       512
+#define TR_CONFIG_KEY_MAX       36    /* AES-256 key + 4-byte GCM salt */
+#define TR_CONFIG_AUTH_KEY_MAX  32    /* HMAC-SHA-256 key */
+
+#define TR_CONFIG_OUTER_MTU_DEFAULT 1500u
+#define TR_CONFIG_PORT_DEFAULT      4500u /* RFC 3948 §2: UDP-encapsulated ESP */
+#define TR_CONFIG_REPLAY_DEFAULT    1024u
+#define TR_CONFIG_REPLAY_MIN        32u   /* RFC 4303 §3.4.3: window of at least 32 */
+#define TR_CONFIG_REPLAY_MAX        65536u
+#define TR_CONFIG_QUEUES_MAX        16u
+#define TR_CONFIG_MTU_MIN           68u   /* RFC 791: every IPv4 host takes 68 */
+#define TR_CONFIG_MTU_MIN_V6        1280u /* RFC 8200 §5 */
+#define TR_CONFIG_SOCKBUF_MAX       (1u << 30)
+
+union tr_sockaddr {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
+
+struct tr_config_addr {
+	int family; /* AF_INET or AF_INET6 */
+	union {
+		struct in_addr v4;
+		struct in6_addr v6;
+	};
+	uint8_t prefix;
+};
+
+/* One direction of the SA pair. */
+struct tr_config_sa_dir {
+	uint32_t spi;
+	uint8_t key[TR_CONFIG_KEY_MAX];       /* GCM: key then 4-byte salt (RFC 4106 §8.1) */
+	size_t key_len;
+	uint8_t auth_key[TR_CONFIG_AUTH_KEY_MAX];
+	size_t auth_key_len;
+};
+
+struct tr_config {
+	/* [Interface] */
+	char name[IFNAMSIZ];
+	struct tr_config_addr addr[TR_CONFIG_ADDR_MAX];
+	unsigned n_addr;
+	uint32_t mtu;            /* after tr_config_finish: set or derived */
+	bool mtu_derived;        /* true when mtu came from outer_mtu - overhead */
+	uint32_t outer_mtu;      /* path MTU between the two UDP ends */
+	union tr_sockaddr listen; /* address and port; wildcard if ListenAddress unset */
+	bool offload;            /* TUN TSO/GRO super-packets (IFF_VNET_HDR) */
+	uint32_t queues;         /* TUN queues, one worker pair each */
+	uint32_t ring_capacity;  /* bytes per ring, power of two */
+	uint32_t socket_buffer;  /* SO_RCVBUF/SO_SNDBUF bytes; 0 = kernel default */
+
+	/* [SA] */
+	enum tr_esp_cipher cipher;
+	union tr_sockaddr endpoint;
+	struct tr_config_sa_dir out, in;
+	uint32_t replay_window;  /* 0 = replay check off */
+};
+
+/* Parser state: init, one call per line, finish (the wg-tools split). */
+struct tr_config_ctx {
+	struct tr_config *cfg;
+	const char *file;        /* named in every message */
+	unsigned line;           /* of the line being read */
+	int section;             /* enum in config.c */
+	unsigned section_line[3];
+	unsigned key_line[32];   /* where each key was set; 0 = not set */
+	char err[TR_CONFIG_ERR_MAX];
+};
+
+/* Starts a parse of FILE (used only in messages) into cfg, which is reset to
+ * defaults. */
+void tr_config_init(struct tr_config_ctx *ctx, struct tr_config *cfg, const char *file);
+
+/* Parses one line (without or with its '\n'). Returns 0, or -EINVAL with
+ * "FILE:LINE: ..." in ctx->err. */
+int tr_config_read_line(struct tr_config_ctx *ctx, const char *line, size_t len);
+
+/* Checks what needs the whole file (required keys, key lengths per cipher,
+ * families) and derives defaults (MTU). Returns 0 or -EINVAL with ctx->err. */
+int tr_config_finish(struct tr_config_ctx *ctx);
+
+/* Parses a whole buffer: init, every line, finish. */
+int tr_config_parse(struct tr_config *cfg, const char *file, const char *buf, size_t len,
+		    char *err, size_t errlen);
+
+/* Opens PATH, refuses it unless it is a regular file that group and others
+ * cannot access, and parses it. Returns 0, -EACCES (mode), -EINVAL (content),
+ * or the errno of open/read; the message is in err either way. */
+int tr_config_load(struct tr_config *cfg, const char *path, char *err, size_t errlen);
+
+/* Wipes key material. */
+void tr_config_wipe(struct tr_config *cfg);
+
+/* Bytes ESP-in-UDP adds around an inner packet of inner_len bytes, outer IP
+ * header included (RFC 4303 §2, RFC 3948 §2.1). */
+uint32_t tr_config_overhead(enum tr_esp_cipher c, int outer_family, uint32_t inner_len);
+/* Largest inner packet that fits outer_mtu. */
+uint32_t tr_config_mtu_for(enum tr_esp_cipher c, int outer_family, uint32_t outer_mtu);
+
+/* Writes fresh random SPIs and keys for cipher c as config lines (what
+ * `tunroom genkey` prints). Returns the length written, -EINVAL (cipher),
+ * -EMSGSIZE (len too small) or -EIO (no randomness); wipe buf after use. */
+int tr_config_genkey(enum tr_esp_cipher c, char *buf, size_t len);
+
+/* A name usable as a TUN device and as a socket file name. */
+bool tr_config_name_ok(const char *name);
+
+/* Formats a socket address as "a.b.c.d:port" or "[v6]:port". */
+const char *tr_sockaddr_str(const union tr_sockaddr *a, char *buf, size_t len);
+
+#endif

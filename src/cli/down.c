@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/* tunroom down NAME: ask the tunnel to stop and wait until it has. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/config.h"
+#include "cli/subcommands.h"
+#include "tunnel/ctl.h"
+
+#define DOWN_WAIT_MS 10000
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: %s down NAME\n\n"
+		   "Stops the tunnel NAME started by '%s up' and waits (up to %d s) until\n"
+		   "it has torn down and removed its control socket.\n", prog, prog,
+		DOWN_WAIT_MS / 1000);
+}
+
+int down_main(int argc, char **argv)
+{
+	char path[512], buf[64];
+	const char *name;
+	struct stat st;
+	int fd, r;
+
+	if (argc == 2 && is_help(argv[1])) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (argc != 2 || argv[1][0] == '-') {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	name = argv[1];
+	if (!tr_config_name_ok(name)) {
+		fprintf(stderr, "%s down: '%s' is not a tunnel name\n", prog, name);
+		return EXIT_USAGE;
+	}
+	fd = tr_ctl_connect(run_dir(), name);
+	if (fd < 0) {
+		if (fd == -ENOENT)
+			fprintf(stderr, "%s down: %s: no such tunnel (nothing at %s/%s.sock)\n",
+				prog, name, run_dir(), name);
+		else if (fd == -ECONNREFUSED)
+			fprintf(stderr, "%s down: %s: not running (removed its stale control "
+				"socket)\n", prog, name);
+		else if (fd == -EACCES || fd == -EPERM)
+			fprintf(stderr, "%s down: %s: permission denied (run as root)\n", prog, name);
+		else
+			fprintf(stderr, "%s down: %s: %s\n", prog, name, strerror(-fd));
+		return EXIT_FAIL;
+	}
+	r = tr_ctl_call(fd, TR_CTL_STOP, buf, sizeof(buf));
+	close(fd);
+	if (r < 0) {
+		fprintf(stderr, "%s down: %s: %s\n", prog, name, strerror(-r));
+		return EXIT_FAIL;
+	}
+	/* The tunnel removes its socket last, after the device is gone. */
+	snprintf(path, sizeof(path), "%s/%s.sock", run_dir(), name);
+	for (int waited = 0; waited < DOWN_WAIT_MS; waited += 20) {
+		if (stat(path, &st) < 0 && errno == ENOENT)
+			return EXIT_OK;
+		nanosleep(&(struct timespec){ .tv_nsec = 20 * 1000 * 1000 }, NULL);
+	}
+	fprintf(stderr, "%s down: %s: asked to stop, but still running after %d s\n", prog,
+		name, DOWN_WAIT_MS / 1000);
+	return EXIT_FAIL;
+}

@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MIT */
+/* tunroom up FILE [-d] [-n]: load and check the config, then run the tunnel. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli/config.h"
+#include "cli/subcommands.h"
+#include "tunnel/tunnel.h"
+#include "tunroom/tunroom.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: %s up FILE [-d] [-n]\n\n"
+		   "Brings the tunnel described by FILE up and runs it in the foreground\n"
+		   "until SIGINT, SIGTERM or '%s down NAME'. FILE must not be accessible\n"
+		   "by group or others (chmod 600 FILE).\n\n"
+		   "  -d, --daemon   detach once the tunnel is up (errors before that still\n"
+		   "                 reach the terminal)\n"
+		   "  -n, --check    only parse and check FILE, print the result, exit\n", prog, prog);
+}
+
+static void print_checked(const struct tr_config *cfg)
+{
+	char a[64], b[64], ip[INET6_ADDRSTRLEN];
+
+	printf("%s: esp %s mtu %u%s queues %u%s\n", cfg->name,
+	       tr_cipher_info(cfg->cipher)->name, cfg->mtu,
+	       cfg->mtu_derived ? " (derived)" : "", cfg->queues, cfg->offload ? " offload" : "");
+	for (unsigned i = 0; i < cfg->n_addr; i++)
+		printf("    inet%s %s/%u\n", cfg->addr[i].family == AF_INET6 ? "6" : "",
+		       inet_ntop(cfg->addr[i].family, &cfg->addr[i].v4, ip, sizeof(ip)),
+		       cfg->addr[i].prefix);
+	printf("    listen %s endpoint %s\n", tr_sockaddr_str(&cfg->listen, a, sizeof(a)),
+	       tr_sockaddr_str(&cfg->endpoint, b, sizeof(b)));
+	printf("    spi out 0x%08x in 0x%08x replay-window %u\n", cfg->out.spi, cfg->in.spi,
+	       cfg->replay_window);
+}
+
+/* Daemon mode: the child writes one byte on `ready` once the tunnel runs; the
+ * parent exits 0 then, or with the child's status if it died first. */
+struct detach {
+	int fd;
+};
+
+static void detach_ready(void *arg)
+{
+	struct detach *d = arg;
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		close(null);
+	}
+	if (write(d->fd, "R", 1) != 1) {
+		/* the parent is gone; nothing to tell */
+	}
+	close(d->fd);
+	d->fd = -1;
+}
+
+static int wait_child(int rd, pid_t pid)
+{
+	char c;
+	ssize_t n;
+	int status;
+
+	do
+		n = read(rd, &c, 1);
+	while (n < 0 && errno == EINTR);
+	close(rd);
+	if (n == 1)
+		return EXIT_OK;
+	if (waitpid(pid, &status, 0) < 0)
+		return EXIT_FAIL;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_FAIL;
+}
+
+int up_main(int argc, char **argv)
+{
+	const char *file = NULL;
+	int want_detach = 0, check = 0, r, ret;
+	struct tr_config cfg;
+	char err[TR_CONFIG_ERR_MAX + 64];
+
+	for (int i = 1; i < argc; i++) {
+		if (is_help(argv[i])) {
+			usage(stdout);
+			return EXIT_OK;
+		} else if (!strcmp(argv[i], "-d") || !strcmp(argv[i], "--daemon")) {
+			want_detach = 1;
+		} else if (!strcmp(argv[i], "-n") || !strcmp(argv[i], "--check")) {
+			check = 1;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			fprintf(stderr, "%s up: unknown option '%s'\n", prog, argv[i]);
+			usage(stderr);
+			return EXIT_USAGE;
+		} else if (file) {
+			fprintf(stderr, "%s up: one FILE only ('%s' and '%s')\n", prog, file, argv[i]);
+			return EXIT_USAGE;
+		} else {
+			file = argv[i];
+		}
+	}
+	if (!file) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	r = tr_config_load(&cfg, file, err, sizeof(err));
+	if (r) {
+		fprintf(stderr, "%s up: %s\n", prog, err);
+		return EXIT_USAGE;
+	}
+	if (check) {
+		print_checked(&cfg);
+		tr_config_wipe(&cfg);
+		return EXIT_OK;
+	}
+
+	struct detach d = { .fd = -1 };
+	struct tr_tunnel_opts opts = { .run_dir = run_dir() };
+	if (want_detach) {
+		int p[2];
+		if (pipe2(p, O_CLOEXEC) < 0) {
+			fprintf(stderr, "%s up: pipe: %s\n", prog, strerror(errno));
+			tr_config_wipe(&cfg);
+			return EXIT_FAIL;
+		}
+		fflush(NULL);
+		pid_t pid = fork();
+		if (pid < 0) {
+			fprintf(stderr, "%s up: fork: %s\n", prog, strerror(errno));
+			tr_config_wipe(&cfg);
+			return EXIT_FAIL;
+		}
+		if (pid > 0) {
+			close(p[1]);
+			tr_config_wipe(&cfg);
+			return wait_child(p[0], pid);
+		}
+		close(p[0]);
+		setsid();
+		if (chdir("/") < 0) {
+			/* only to release the mount; failing is harmless */
+		}
+		d.fd = p[1];
+		opts.ready = detach_ready;
+		opts.ready_arg = &d;
+	}
+
+	r = tr_tunnel_run(&cfg, &opts);
+	tr_config_wipe(&cfg);
+	ret = EXIT_OK;
+	if (r == -ENOSYS) {
+		fprintf(stderr, "%s up: %s: data plane not built yet (src/tunnel/tunnel.c is the "
+			"temporary stand-in); the config is valid\n", prog, cfg.name);
+		ret = EXIT_FAIL;
+	} else if (r == -EPERM) {
+		fprintf(stderr, "%s up: %s: operation not permitted (needs CAP_NET_ADMIN: run as "
+			"root)\n", prog, cfg.name);
+		ret = EXIT_FAIL;
+	} else if (r == -EADDRINUSE) {
+		fprintf(stderr, "%s up: %s: address in use (a tunnel named %s runs already, or "
+			"another program holds the UDP port)\n", prog, cfg.name, cfg.name);
+		ret = EXIT_FAIL;
+	} else if (r < 0) {
+		fprintf(stderr, "%s up: %s: %s\n", prog, cfg.name, tr_strerror(r));
+		ret = EXIT_FAIL;
+	}
+	if (d.fd >= 0)
+		close(d.fd);
+	return ret;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The one entry point from the CLI into the ESP-over-UDP tunnel: run it from a
+ * parsed, checked configuration until told to stop.
+ */
+#ifndef TR_TUNNEL_TUNNEL_H
+#define TR_TUNNEL_TUNNEL_H
+
+#include <stdbool.h>
+
+struct tr_config;
+
+struct tr_tunnel_opts {
+	/* Directory of the control socket NAME.sock; NULL = TR_CTL_DIR_DEFAULT. */
+	const char *run_dir;
+	/* Called once, from the calling thread, when the device, sockets and
+	 * control socket are up and traffic flows: `tunroom up -d` detaches the
+	 * terminal here, so every setup error still reaches it. May be NULL. */
+	void (*ready)(void *arg);
+	void *ready_arg;
+};
+
+/*
+ * Brings the tunnel described by cfg up (TUN device, rings, UDP socket, SAs,
+ * control socket) and runs it in the foreground until SIGINT or SIGTERM
+ * arrives, or a client sends stop=1 on the control socket; then tears it all
+ * down. The caller has already checked cfg with tr_config_finish(); the tunnel
+ * copies what it keeps, so cfg may be wiped when this returns.
+ *
+ * Returns 0 after a clean stop, or a negative errno: -EPERM (needs
+ * CAP_NET_ADMIN), -EADDRINUSE (a tunnel with that name runs already, or the
+ * UDP port is taken), -ENOSYS (the data plane is not built), or the error of
+ * the step that failed. On failure nothing is left behind.
+ */
+int tr_tunnel_run(const struct tr_config *cfg, const struct tr_tunnel_opts *opts);
+
+#endif
