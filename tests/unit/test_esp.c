@@ -1001,6 +1001,46 @@ static void ivs(void **state)
 	}
 }
 
+/* Random bytes of random lengths, SPI right half the time: always refused,
+ * never a byte written outside the view (ASan watches the reads). */
+static void hostile_random(void **state)
+{
+	(void)state;
+	uint64_t x = 0x243f6a8885a308d3ull;
+	uint8_t junk[300];
+
+	for (size_t k = 0; k < N_CIPHERS; k++) {
+		struct tr_esp_sa *in = new_sa(all[k], 0x01020304, (uint32_t)(k & 1), 0, 1);
+
+		for (int i = 0; i < 3000; i++) {
+			struct tr_pkt p;
+			uint32_t len;
+			uint8_t nh;
+			int err;
+
+			for (size_t j = 0; j < sizeof(junk); j++) {
+				x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+				junk[j] = (uint8_t)x;
+			}
+			len = (uint32_t)(x % sizeof(junk));
+			if (x & 0x100000)
+				memcpy(junk, "\x01\x02\x03\x04", 4);
+			view_over(&p, 100, junk, len);
+			p.cap = 100 + len; /* no tail room at all */
+			err = tr_esp_decap(in, &p, &nh);
+			assert_true(err == -EBADMSG || err == -ENOENT || err == -EACCES || err == -EALREADY);
+			assert_int_equal(p.off, 100);
+			assert_int_equal(p.len, len);
+			untouched_outside(100, len);
+		}
+		struct tr_esp_stats st;
+		tr_esp_sa_stats(in, &st);
+		assert_int_equal(st.packets, 0);
+		assert_true(st.err_auth > 0 && st.err_spi > 0 && st.err_malformed > 0);
+		tr_esp_sa_free(in);
+	}
+}
+
 /* --- no allocation per packet ------------------------------------------------ */
 
 static unsigned long crypto_allocs;
@@ -1084,6 +1124,7 @@ int main(void)
 		cmocka_unit_test(replayed_and_too_old),
 		cmocka_unit_test(sequence_exhaustion_and_room),
 		cmocka_unit_test(ivs),
+		cmocka_unit_test(hostile_random),
 		cmocka_unit_test(no_allocation_per_packet),
 	};
 
