@@ -272,6 +272,9 @@ static int parse_one_address(struct tr_config_ctx *ctx, const struct key *k, con
 
 	if (cfg->n_addr == TR_CONFIG_ADDR_MAX)
 		return fail(ctx, "too many '%s' entries, at most %d", k->name, TR_CONFIG_ADDR_MAX);
+	if (strpbrk(val, " \t"))
+		return fail(ctx, "'%s' '%.64s' holds a space; separate addresses with commas or "
+			    "repeat the key", k->name, val);
 	if (iplen == 0 || iplen >= sizeof(ip))
 		goto bad;
 	memcpy(ip, val, iplen);
