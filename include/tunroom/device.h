@@ -83,6 +83,14 @@ int tr_port_ingress_peek(struct tr_port *p, struct tr_port_slot *slot);
 void tr_port_ingress_done(struct tr_port *p);
 /* Stores the consumer index and wakes the application if it waits for space. */
 void tr_port_ingress_flush(struct tr_port *p);
+/* Counts what the backend did with ingress slots: packets and bytes handed to
+ * the OS, and members of MULTI slots dropped as malformed. */
+void tr_port_ingress_account(struct tr_port *p, uint32_t packets, uint64_t bytes,
+			     uint32_t malformed);
+
+/* Stops the port for good (err < 0, e.g. -EIO when the TUN device vanished;
+ * 0 means -EPIPE) and tells the application, whose calls then fail -EPIPE. */
+void tr_port_shutdown(struct tr_port *p, int err);
 
 /* Splits a MULTI slot: sets *pkt_len to the length of the whole IPv4/IPv6
  * packet at data (from its header). Returns 0 or -EBADMSG (not IP, length

@@ -54,10 +54,12 @@ struct tr_abi_slot {
 struct tr_abi_ring {
 	uint32_t producer;         /* next byte the producer will publish */
 	uint32_t producer_waiting; /* 1: producer sleeps until space frees (ring was full) */
-	uint8_t  pad0[TR_ABI_INDEX_BLOCK - 8];
+	uint32_t producer_closed;  /* 0 while the producer runs; else the positive errno it stopped with */
+	uint8_t  pad0[TR_ABI_INDEX_BLOCK - 12];
 	uint32_t consumer;         /* next byte the consumer will release */
 	uint32_t consumer_waiting; /* 1: consumer sleeps until data arrives (ring was empty) */
-	uint8_t  pad1[TR_ABI_INDEX_BLOCK - 8];
+	uint32_t consumer_closed;  /* 0 while the consumer runs; else the positive errno it stopped with */
+	uint8_t  pad1[TR_ABI_INDEX_BLOCK - 12];
 };
 
 /* Where one ring lives, as offsets from the start of the mapping. */
@@ -100,7 +102,9 @@ _Static_assert(offsetof(struct tr_abi_slot, flags) == 12, "abi");
 _Static_assert(sizeof(struct tr_abi_ring) == 2 * TR_ABI_INDEX_BLOCK, "ring control is 256 bytes");
 _Static_assert(offsetof(struct tr_abi_ring, producer) == 0, "abi");
 _Static_assert(offsetof(struct tr_abi_ring, producer_waiting) == 4, "abi");
+_Static_assert(offsetof(struct tr_abi_ring, producer_closed) == 8, "abi");
 _Static_assert(offsetof(struct tr_abi_ring, consumer) == TR_ABI_INDEX_BLOCK, "abi");
+_Static_assert(offsetof(struct tr_abi_ring, consumer_closed) == TR_ABI_INDEX_BLOCK + 8, "abi");
 _Static_assert(offsetof(struct tr_abi_ring, consumer_waiting) == TR_ABI_INDEX_BLOCK + 4, "abi");
 _Static_assert(sizeof(struct tr_abi_ring_desc) == 24, "abi");
 _Static_assert(sizeof(struct tr_abi_header) == 128, "header is 128 bytes");

@@ -14,6 +14,7 @@
 #define TUNROOM_TUNROOM_H
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "tunroom/pkt.h"
@@ -125,6 +126,15 @@ int tr_tx_commit_burst(struct tr_session *s, struct tr_pkt *pkts, unsigned n, ui
 /* Gives an allocation up: the device skips the slot. Returns 0 or -EINVAL. */
 int tr_tx_abandon(struct tr_session *s, struct tr_pkt *pkt);
 int tr_tx_abandon_burst(struct tr_session *s, struct tr_pkt *pkts, unsigned n);
+
+/* Checks ring memory of map_size bytes as an attacher would and writes one
+ * line a person can act on into buf (for an ABI mismatch it names both
+ * versions). Returns what tr_session_attach would: 0, -EPROTONOSUPPORT, -EPROTO. */
+int tr_abi_describe(const void *mem, uint64_t map_size, char *buf, size_t len);
+
+/* The reason the session stopped: 0 while it runs, -EPROTO if this side found
+ * the ring corrupt, or the negative errno the device side stopped with. */
+int tr_session_error(const struct tr_session *s);
 
 /* A static description of err (a negative errno value from this library). */
 const char *tr_strerror(int err);

@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rtnetlink requests for a TUN link (RFC 3549 describes the message model;
+ * the attribute names are the kernel's uapi). One request at a time, each
+ * with NLM_F_ACK, so every call ends on the kernel's NLMSG_ERROR answer.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/if.h>
+#include <linux/if_addr.h>
+#include <linux/rtnetlink.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/netlink.h"
+
+struct tr_nl {
+	struct mnl_socket *sk;
+	unsigned int portid;
+	uint32_t seq;
+	char buf[8192]; /* MNL_SOCKET_BUFFER_SIZE at most; that one is not constant */
+};
+
+int tr_ip_prefix_parse(struct tr_ip_prefix *out, const char *text)
+{
+	char host[INET6_ADDRSTRLEN];
+	const char *slash;
+	size_t n;
+	unsigned long len, max;
+
+	if (!out || !text)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	slash = strchr(text, '/');
+	n = slash ? (size_t)(slash - text) : strlen(text);
+	if (n == 0 || n >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, text, n);
+	host[n] = '\0';
+	if (inet_pton(AF_INET, host, &out->addr.v4) == 1) {
+		out->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, host, &out->addr.v6) == 1) {
+		out->family = AF_INET6;
+		max = 128;
+	} else {
+		return -EINVAL;
+	}
+	if (!slash) {
+		out->len = (uint8_t)max;
+		return 0;
+	}
+	/* Decimal digits only: strtoul would take "+1", " 1" and "0x10". */
+	len = 0;
+	if (!slash[1] || strlen(slash + 1) > 3)
+		return -EINVAL;
+	for (const char *c = slash + 1; *c; c++) {
+		if (*c < '0' || *c > '9')
+			return -EINVAL;
+		len = len * 10 + (unsigned long)(*c - '0');
+	}
+	if (len > max)
+		return -EINVAL;
+	out->len = (uint8_t)len;
+	return 0;
+}
+
+int tr_nl_open(struct tr_nl **out)
+{
+	struct tr_nl *nl;
+	int err;
+
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	nl = calloc(1, sizeof(*nl));
+	if (!nl)
+		return -ENOMEM;
+	nl->sk = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	if (!nl->sk) {
+		err = -errno;
+		goto err_free;
+	}
+	if (mnl_socket_bind(nl->sk, 0, MNL_SOCKET_AUTOPID) < 0) {
+		err = -errno;
+		goto err_close;
+	}
+	nl->portid = mnl_socket_get_portid(nl->sk);
+	nl->seq = (uint32_t)getpid() << 8;
+	*out = nl;
+	return 0;
+
+err_close:
+	mnl_socket_close(nl->sk);
+err_free:
+	free(nl);
+	return err;
+}
+
+void tr_nl_close(struct tr_nl *nl)
+{
+	if (!nl)
+		return;
+	mnl_socket_close(nl->sk);
+	free(nl);
+}
+
+static struct nlmsghdr *msg_start(struct tr_nl *nl, uint16_t type, uint16_t flags)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(nl->buf);
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	nlh->nlmsg_seq = ++nl->seq;
+	return nlh;
+}
+
+/* Sends nlh and reads until the acknowledgement for its sequence number.
+ * Data replies go to cb (may be NULL). libmnl turns an NLMSG_ERROR with a
+ * non-zero code into MNL_CB_ERROR and that code into errno; an error code of
+ * 0 is the acknowledgement and ends the exchange (MNL_CB_STOP). */
+static int talk(struct tr_nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
+{
+	uint32_t seq = nlh->nlmsg_seq;
+	ssize_t n;
+	int ret;
+
+	if (mnl_socket_sendto(nl->sk, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	for (;;) {
+		n = mnl_socket_recvfrom(nl->sk, nl->buf, sizeof(nl->buf));
+		if (n < 0)
+			return -errno;
+		ret = mnl_cb_run(nl->buf, (size_t)n, seq, nl->portid, cb, data);
+		if (ret == MNL_CB_STOP)
+			return 0;
+		if (ret == MNL_CB_ERROR)
+			return errno ? -errno : -EPROTO;
+	}
+}
+
+static int link_index_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct ifinfomsg *ifi;
+
+	if (nlh->nlmsg_type != RTM_NEWLINK ||
+	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifi))
+		return MNL_CB_OK;
+	ifi = mnl_nlmsg_get_payload(nlh);
+	*(int *)data = ifi->ifi_index;
+	return MNL_CB_OK;
+}
+
+int tr_nl_link_index(struct tr_nl *nl, const char *name, int *ifindex)
+{
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifi;
+	size_t n;
+	int idx = 0, err;
+
+	if (!nl || !name || !ifindex)
+		return -EINVAL;
+	n = strnlen(name, IFNAMSIZ);
+	if (n == 0 || n >= IFNAMSIZ)
+		return -EINVAL;
+	nlh = msg_start(nl, RTM_GETLINK, 0);
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	err = talk(nl, nlh, link_index_cb, &idx);
+	if (err)
+		return err;
+	if (idx <= 0)
+		return -ENODEV;
+	*ifindex = idx;
+	return 0;
+}
+
+static struct nlmsghdr *link_msg(struct tr_nl *nl, uint16_t type, int ifindex,
+				 struct ifinfomsg **ifi)
+{
+	struct nlmsghdr *nlh = msg_start(nl, type, 0);
+
+	*ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(**ifi));
+	(*ifi)->ifi_family = AF_UNSPEC;
+	(*ifi)->ifi_index = ifindex;
+	return nlh;
+}
+
+int tr_nl_link_set_mtu(struct tr_nl *nl, int ifindex, uint32_t mtu)
+{
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifi;
+
+	if (!nl || ifindex <= 0 || mtu == 0)
+		return -EINVAL;
+	nlh = link_msg(nl, RTM_NEWLINK, ifindex, &ifi);
+	mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+	return talk(nl, nlh, NULL, NULL);
+}
+
+int tr_nl_link_set_up(struct tr_nl *nl, int ifindex, bool up)
+{
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifi;
+
+	if (!nl || ifindex <= 0)
+		return -EINVAL;
+	nlh = link_msg(nl, RTM_NEWLINK, ifindex, &ifi);
+	/* ifi_change selects the flag bits this request sets. */
+	ifi->ifi_change = IFF_UP;
+	ifi->ifi_flags = up ? IFF_UP : 0;
+	return talk(nl, nlh, NULL, NULL);
+}
+
+int tr_nl_link_del(struct tr_nl *nl, int ifindex)
+{
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifi;
+
+	if (!nl || ifindex <= 0)
+		return -EINVAL;
+	nlh = link_msg(nl, RTM_DELLINK, ifindex, &ifi);
+	return talk(nl, nlh, NULL, NULL);
+}
+
+static int addr_msg(struct tr_nl *nl, uint16_t type, uint16_t flags, int ifindex,
+		    const struct tr_ip_prefix *p)
+{
+	struct nlmsghdr *nlh;
+	struct ifaddrmsg *ifa;
+	size_t alen;
+
+	if (!nl || ifindex <= 0 || !p)
+		return -EINVAL;
+	if (p->family == AF_INET && p->len <= 32)
+		alen = sizeof(p->addr.v4);
+	else if (p->family == AF_INET6 && p->len <= 128)
+		alen = sizeof(p->addr.v6);
+	else
+		return -EINVAL;
+	nlh = msg_start(nl, type, flags);
+	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = (uint8_t)p->family;
+	ifa->ifa_prefixlen = p->len;
+	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+	ifa->ifa_index = (uint32_t)ifindex;
+	if (p->family == AF_INET6)
+		ifa->ifa_flags = IFA_F_NODAD;
+	/* IFA_LOCAL is the address of this end; IFA_ADDRESS the same address
+	 * means "no separate peer address" on a point-to-point link. */
+	mnl_attr_put(nlh, IFA_LOCAL, alen, &p->addr);
+	mnl_attr_put(nlh, IFA_ADDRESS, alen, &p->addr);
+	return talk(nl, nlh, NULL, NULL);
+}
+
+int tr_nl_addr_add(struct tr_nl *nl, int ifindex, const struct tr_ip_prefix *p)
+{
+	return addr_msg(nl, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, ifindex, p);
+}
+
+int tr_nl_addr_del(struct tr_nl *nl, int ifindex, const struct tr_ip_prefix *p)
+{
+	return addr_msg(nl, RTM_DELADDR, 0, ifindex, p);
+}

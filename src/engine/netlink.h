@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal: link settings over rtnetlink (libmnl): MTU, addresses, up/down,
+ * delete, ifindex. Every call waits for the kernel's acknowledgement and
+ * returns its error as a negative errno.
+ */
+#ifndef TR_ENGINE_NETLINK_H
+#define TR_ENGINE_NETLINK_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct tr_nl;
+
+/* An address with its prefix length: "198.18.0.1/24", "fd00::1/64". */
+struct tr_ip_prefix {
+	int family; /* AF_INET or AF_INET6 */
+	union {
+		struct in_addr v4;
+		struct in6_addr v6;
+	} addr;
+	uint8_t len; /* prefix length: 0..32 or 0..128 */
+};
+
+/* Parses "ADDR/LEN" or a bare "ADDR" (a host prefix, /32 or /128).
+ * Returns 0 or -EINVAL. */
+int tr_ip_prefix_parse(struct tr_ip_prefix *out, const char *text);
+
+/* Opens a NETLINK_ROUTE socket in the caller's network namespace.
+ * Returns 0, -ENOMEM, or the socket's negative errno. */
+int tr_nl_open(struct tr_nl **out);
+void tr_nl_close(struct tr_nl *nl);
+
+/* ifindex of the link called name: 0 and *ifindex set, -EINVAL (bad name),
+ * -ENODEV (no such link), or another negative errno from the kernel. */
+int tr_nl_link_index(struct tr_nl *nl, const char *name, int *ifindex);
+
+/* RTM_NEWLINK on an existing link. Return 0 or the kernel's negative errno
+ * (-EINVAL for an MTU outside the device's range, -EPERM without CAP_NET_ADMIN). */
+int tr_nl_link_set_mtu(struct tr_nl *nl, int ifindex, uint32_t mtu);
+int tr_nl_link_set_up(struct tr_nl *nl, int ifindex, bool up);
+
+/* RTM_DELLINK. Returns 0, -ENODEV, or the kernel's negative errno. */
+int tr_nl_link_del(struct tr_nl *nl, int ifindex);
+
+/* RTM_NEWADDR / RTM_DELADDR. IPv6 addresses are added with IFA_F_NODAD: a
+ * TUN link is point to point, there is no neighbour to collide with, and DAD
+ * would keep the address tentative (unusable) for a second or more.
+ * Returns 0, -EINVAL, -EEXIST (add: already there), -EADDRNOTAVAIL (del:
+ * not there), or the kernel's negative errno. */
+int tr_nl_addr_add(struct tr_nl *nl, int ifindex, const struct tr_ip_prefix *p);
+int tr_nl_addr_del(struct tr_nl *nl, int ifindex, const struct tr_ip_prefix *p);
+
+#endif /* TR_ENGINE_NETLINK_H */

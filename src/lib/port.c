@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The device's end of one session: creates the sealed ring memory and the
+ * eventfds, produces egress slots, consumes ingress slots. The device side may
+ * hold privileges, so it never re-reads the header it wrote (it keeps its own
+ * layout) and checks every slot the application hands it (ring.c).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "lib/api.h"
+#include "lib/barrier.h"
+#include "lib/layout.h"
+#include "lib/ring.h"
+#include "tunroom/device.h"
+
+struct tr_port {
+	void *map;
+	struct tr_layout lay;
+	int memfd, app_evt, dev_evt;
+	struct tr_ring eg; /* egress: we produce */
+	struct tr_ring in; /* ingress: we consume */
+	struct tr_abi_slot *reserved;
+	uint32_t reserved_idx;
+	uint32_t in_size; /* size of the peeked ingress slot, 0 if none */
+	int error;
+	struct tr_port_stats st;
+};
+
+static int make_memory(const struct tr_layout *l, int *memfd, void **map)
+{
+	int fd = memfd_create("tunroom-ring", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	int err;
+
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)l->map_size) < 0)
+		goto err_close;
+	/* Sealed before anyone else sees the fd: a client can neither shrink
+	 * the file under our mapping (SIGBUS) nor grow it. */
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+		goto err_close;
+	*map = mmap(NULL, l->map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (*map == MAP_FAILED)
+		goto err_close;
+	*memfd = fd;
+	return 0;
+err_close:
+	err = -errno;
+	close(fd);
+	return err;
+}
+
+TR_API int tr_port_open(struct tr_port **out, const struct tr_session_config *cfg)
+{
+	struct tr_port *p = calloc(1, sizeof(*p));
+	int err;
+
+	if (!p)
+		return -ENOMEM;
+	p->memfd = p->app_evt = p->dev_evt = -1;
+	err = tr_layout_compute(cfg, &p->lay);
+	if (err)
+		goto err_free;
+	err = make_memory(&p->lay, &p->memfd, &p->map);
+	if (err)
+		goto err_free;
+	p->app_evt = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	p->dev_evt = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (p->app_evt < 0 || p->dev_evt < 0) {
+		err = -errno;
+		goto err_close;
+	}
+	tr_layout_write(&p->lay, p->map);
+	tr_ring_init(&p->eg, (struct tr_abi_ring *)((uint8_t *)p->map + TR_ABI_EGRESS_CTRL),
+		     (uint8_t *)p->map + p->lay.egress_data, p->lay.capacity,
+		     p->lay.max_slot, p->app_evt);
+	tr_ring_init(&p->in, (struct tr_abi_ring *)((uint8_t *)p->map + TR_ABI_INGRESS_CTRL),
+		     (uint8_t *)p->map + p->lay.ingress_data, p->lay.capacity,
+		     p->lay.max_slot, p->app_evt);
+	*out = p;
+	return 0;
+err_close:
+	tr_port_close(p);
+	return err;
+err_free:
+	free(p);
+	return err;
+}
+
+TR_API void tr_port_close(struct tr_port *p)
+{
+	if (!p)
+		return;
+	if (p->map)
+		munmap(p->map, p->lay.map_size);
+	if (p->memfd >= 0)
+		close(p->memfd);
+	if (p->app_evt >= 0)
+		close(p->app_evt);
+	if (p->dev_evt >= 0)
+		close(p->dev_evt);
+	free(p);
+}
+
+TR_API void tr_port_get_fds(const struct tr_port *p, struct tr_port_fds *fds)
+{
+	*fds = (struct tr_port_fds){ p->memfd, p->app_evt, p->dev_evt };
+}
+
+TR_API void tr_port_stats(const struct tr_port *p, struct tr_port_stats *out)
+{
+	*out = p->st;
+	out->wakeups_sent = p->eg.wakeups + p->in.wakeups;
+}
+
+TR_API uint32_t tr_port_max_packet(const struct tr_port *p)
+{
+	return p->lay.max_packet;
+}
+
+TR_API int tr_port_error(const struct tr_port *p)
+{
+	return p->error;
+}
+
+/* Stops the session for good and tells the application why. */
+static int port_fail(struct tr_port *p, int err)
+{
+	if (!p->error) {
+		p->error = err;
+		if (err == -EPROTO)
+			p->st.err_corrupt++;
+		tr_store_once(&p->eg.ctl->producer_closed, (uint32_t)-err);
+		tr_store_once(&p->in.ctl->consumer_closed, (uint32_t)-err);
+		tr_smp_mb();
+		tr_evt_signal(p->app_evt);
+	}
+	return p->error;
+}
+
+/* The application closed its end (it stored a reason in ingress producer_closed). */
+static int port_check_peer(struct tr_port *p)
+{
+	uint32_t why = tr_ring_peer_closed(&p->in, false);
+
+	return why ? port_fail(p, -EPIPE) : 0;
+}
+
+TR_API void tr_port_shutdown(struct tr_port *p, int err)
+{
+	port_fail(p, err ? err : -EPIPE);
+}
+
+TR_API int tr_port_egress_reserve(struct tr_port *p, struct tr_pkt *pkt)
+{
+	struct tr_abi_slot *s;
+	int err;
+
+	if (p->error)
+		return p->error;
+	if (!p->reserved) {
+		uint32_t idx = p->eg.head;
+
+		err = tr_ring_prod_alloc(&p->eg, p->lay.max_slot, &s);
+		if (err == -EPROTO)
+			return port_fail(p, err);
+		if (err)
+			return err;
+		p->reserved = s;
+		p->reserved_idx = idx;
+	}
+	*pkt = (struct tr_pkt){
+		.buf = (uint8_t *)(p->reserved + 1), .cap = p->lay.max_slot - TR_SLOT_HDR,
+		.off = p->lay.head_room, .len = p->lay.max_packet, .slot = p->reserved,
+	};
+	return 0;
+}
+
+TR_API int tr_port_egress_publish(struct tr_port *p, const struct tr_pkt *pkt)
+{
+	struct tr_abi_slot *s = p->reserved;
+
+	if (!s || pkt->slot != s)
+		return -EINVAL;
+	p->reserved = NULL;
+	/* Give back what the packet did not use; the slot keeps its rooms. */
+	if (!pkt->len || pkt->len > p->lay.max_packet || pkt->off != p->lay.head_room) {
+		p->eg.head = p->reserved_idx;
+		return -EINVAL;
+	}
+	uint32_t size = TR_ALIGN(TR_SLOT_HDR + p->lay.head_room + pkt->len + p->lay.tail_room);
+
+	tr_store_once(&s->size, size);
+	tr_store_once(&s->offset, p->lay.head_room);
+	tr_store_once(&s->length, pkt->len);
+	tr_store_once(&s->flags, 0);
+	p->eg.head = p->eg.pub = p->reserved_idx + size;
+	p->st.egress_packets++;
+	p->st.egress_bytes += pkt->len;
+	return 0;
+}
+
+TR_API void tr_port_egress_flush(struct tr_port *p)
+{
+	if (tr_load_once(&p->eg.ctl->producer) != p->eg.pub)
+		tr_ring_prod_publish(&p->eg);
+}
+
+TR_API int tr_port_ingress_peek(struct tr_port *p, struct tr_port_slot *slot)
+{
+	struct tr_slot_desc d;
+	int ret;
+
+	if (p->error)
+		return p->error;
+	for (;;) {
+		ret = tr_ring_cons_peek(&p->in, &d);
+		if (ret < 0)
+			return port_fail(p, ret);
+		if (ret == 0)
+			return port_check_peer(p);
+		if (!(d.flags & TR_SLOT_F_VOID))
+			break;
+		p->st.ingress_void++;
+		p->in.tail += d.size;
+	}
+	p->in_size = d.size;
+	*slot = (struct tr_port_slot){
+		.data = (const uint8_t *)(d.slot + 1) + d.offset,
+		.len = d.length, .flags = d.flags,
+	};
+	return 1;
+}
+
+TR_API void tr_port_ingress_done(struct tr_port *p)
+{
+	p->in.tail += p->in_size;
+	p->in_size = 0;
+}
+
+TR_API void tr_port_ingress_account(struct tr_port *p, uint32_t packets, uint64_t bytes,
+				    uint32_t malformed)
+{
+	p->st.ingress_packets += packets;
+	p->st.ingress_bytes += bytes;
+	p->st.ingress_drop_malformed += malformed;
+}
+
+TR_API void tr_port_ingress_flush(struct tr_port *p)
+{
+	if (p->in.rel != p->in.tail) {
+		p->in.rel = p->in.tail;
+		tr_ring_cons_publish(&p->in);
+	}
+}
+
+TR_API int tr_port_arm(struct tr_port *p, int want_space)
+{
+	bool ready = tr_ring_cons_arm(&p->in);
+
+	if (want_space)
+		ready |= tr_ring_prod_arm(&p->eg);
+	p->st.sleeps += !ready;
+	return ready || p->error;
+}
+
+TR_API void tr_port_disarm(struct tr_port *p)
+{
+	tr_ring_cons_disarm(&p->in);
+	tr_ring_prod_disarm(&p->eg);
+	tr_evt_drain(p->dev_evt);
+}

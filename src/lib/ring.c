@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Index math, publish/consume and the sleep/wake handshake of one ring. All
+ * atomics on ring memory live here and in barrier.h. Every value read from
+ * the shared control block or a slot header is read once into a shm_ local
+ * and checked before use: the peer may be another, hostile, process.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "lib/barrier.h"
+#include "lib/ring.h"
+
+void tr_ring_init(struct tr_ring *r, struct tr_abi_ring *ctl, uint8_t *data,
+		  uint32_t capacity, uint32_t max_slot, int peer_evt)
+{
+	*r = (struct tr_ring){
+		.ctl = ctl, .data = data, .capacity = capacity, .mask = capacity - 1,
+		.max_slot = max_slot, .peer_evt = peer_evt,
+	};
+	/* Start where the shared indices are (0 for a fresh mapping). Only
+	 * the creator initialises the control block; a late attacher trusts
+	 * nothing but checks these again on first use. */
+	r->head = r->pub = r->cons_seen = tr_load_acquire(&ctl->producer);
+	r->tail = r->rel = r->prod_seen = tr_load_acquire(&ctl->consumer);
+}
+
+void tr_evt_signal(int fd)
+{
+	uint64_t one = 1;
+	/* EAGAIN means the counter is saturated: the peer is awake anyway. */
+	ssize_t n = write(fd, &one, sizeof(one));
+	(void)n;
+}
+
+void tr_evt_drain(int fd)
+{
+	uint64_t v;
+	ssize_t n = read(fd, &v, sizeof(v)); /* fd is non-blocking */
+	(void)n;
+}
+
+int64_t tr_ring_index_of(const struct tr_ring *r, const void *slot, uint32_t from,
+			 uint32_t span)
+{
+	uintptr_t p = (uintptr_t)slot, base = (uintptr_t)r->data;
+
+	if (p < base || p >= base + r->capacity || (p - base) % TR_ABI_SLOT_ALIGN)
+		return -1;
+	uint32_t delta = ((uint32_t)(p - base) - (from & r->mask)) & r->mask;
+	if (delta >= span)
+		return -1;
+	return (uint32_t)(from + delta);
+}
+
+int tr_ring_prod_alloc(struct tr_ring *r, uint32_t size, struct tr_abi_slot **slot)
+{
+	if (size > r->capacity - (r->head - r->cons_seen)) {
+		/* Pairs with the consumer's store-release in tr_ring_cons_publish:
+		 * once we see the index, it has stopped reading those slots. */
+		uint32_t shm_cons = tr_load_acquire(&r->ctl->consumer);
+
+		/* The consumer only moves forward, never past what we published. */
+		if (shm_cons - r->cons_seen > r->pub - r->cons_seen)
+			return -EPROTO;
+		r->cons_seen = shm_cons;
+		if (size > r->capacity - (r->head - shm_cons))
+			return -EAGAIN;
+	}
+	/* A slot starts below capacity and is at most max_slot long: it ends
+	 * inside the slack, so it never wraps. */
+	*slot = tr_ring_slot_at(r, r->head);
+	r->head += size;
+	return 0;
+}
+
+int tr_ring_prod_advance(struct tr_ring *r)
+{
+	int n = 0;
+
+	while (r->pub != r->head) {
+		struct tr_abi_slot *s = tr_ring_slot_at(r, r->pub);
+		uint32_t shm_flags = tr_load_once(&s->flags);
+		uint32_t shm_size = tr_load_once(&s->size);
+
+		if (shm_flags & TR_SLOT_F_BUSY)
+			break;
+		/* We wrote this size ourselves, but it sits in shared memory. */
+		if (shm_size < TR_SLOT_HDR || shm_size % TR_ABI_SLOT_ALIGN ||
+		    shm_size > r->head - r->pub)
+			return -EPROTO;
+		r->pub += shm_size;
+		n++;
+	}
+	return n;
+}
+
+void tr_ring_prod_publish(struct tr_ring *r)
+{
+	/* Pairs with the consumer's load-acquire of producer in
+	 * tr_ring_cons_peek: slot headers and data written before this store
+	 * are visible to it. */
+	tr_store_release(&r->ctl->producer, r->pub);
+	/* Orders the store above before the load of consumer_waiting; pairs
+	 * with the barrier in tr_ring_cons_arm. Either the consumer sees our
+	 * index on its re-check, or we see its flag here: no lost wake-up. */
+	tr_smp_mb();
+	if (tr_load_once(&r->ctl->consumer_waiting) &&
+	    tr_xchg(&r->ctl->consumer_waiting, 0)) {
+		tr_evt_signal(r->peer_evt);
+		r->wakeups++;
+	}
+}
+
+int tr_ring_cons_peek(struct tr_ring *r, struct tr_slot_desc *d)
+{
+	if (r->tail == r->prod_seen) {
+		/* Pairs with the producer's store-release in tr_ring_prod_publish. */
+		uint32_t shm_prod = tr_load_acquire(&r->ctl->producer);
+
+		/* Forward only, and never more than capacity ahead of rel. */
+		if (shm_prod - r->rel > r->capacity ||
+		    shm_prod - r->rel < r->prod_seen - r->rel)
+			return -EPROTO;
+		r->prod_seen = shm_prod;
+		if (r->tail == shm_prod)
+			return 0;
+	}
+
+	struct tr_abi_slot *s = tr_ring_slot_at(r, r->tail);
+	uint32_t shm_size = tr_load_once(&s->size);
+	uint32_t shm_offset = tr_load_once(&s->offset);
+	uint32_t shm_length = tr_load_once(&s->length);
+	uint32_t shm_flags = tr_load_once(&s->flags);
+
+	if (shm_size < TR_SLOT_HDR || shm_size % TR_ABI_SLOT_ALIGN ||
+	    shm_size > r->max_slot || shm_size > r->prod_seen - r->tail)
+		return -EPROTO;
+	if ((uint64_t)shm_offset + shm_length > shm_size - TR_SLOT_HDR)
+		return -EPROTO;
+	if (shm_flags & ~(uint32_t)TR_SLOT_F_KNOWN ||
+	    shm_flags & (TR_SLOT_F_BUSY | TR_SLOT_F_RELEASED))
+		return -EPROTO;
+	*d = (struct tr_slot_desc){
+		.slot = s, .size = shm_size, .offset = shm_offset,
+		.length = shm_length, .flags = shm_flags,
+	};
+	return 1;
+}
+
+void tr_ring_cons_publish(struct tr_ring *r)
+{
+	/* Pairs with the producer's load-acquire in tr_ring_prod_alloc: our
+	 * reads of the released slots are done before it may reuse them. */
+	tr_store_release(&r->ctl->consumer, r->rel);
+	/* Same handshake as tr_ring_prod_publish, for a producer that waits
+	 * for space; pairs with the barrier in tr_ring_prod_arm. */
+	tr_smp_mb();
+	if (tr_load_once(&r->ctl->producer_waiting) &&
+	    tr_xchg(&r->ctl->producer_waiting, 0)) {
+		tr_evt_signal(r->peer_evt);
+		r->wakeups++;
+	}
+}
+
+bool tr_ring_cons_arm(struct tr_ring *r)
+{
+	tr_store_once(&r->ctl->consumer_waiting, 1);
+	tr_smp_mb(); /* pairs with the barrier in tr_ring_prod_publish */
+	return tr_load_acquire(&r->ctl->producer) != r->tail ||
+	       tr_load_once(&r->ctl->producer_closed);
+}
+
+bool tr_ring_prod_arm(struct tr_ring *r)
+{
+	tr_store_once(&r->ctl->producer_waiting, 1);
+	tr_smp_mb(); /* pairs with the barrier in tr_ring_cons_publish */
+	return tr_load_acquire(&r->ctl->consumer) != r->cons_seen ||
+	       tr_load_once(&r->ctl->consumer_closed);
+}
+
+void tr_ring_cons_disarm(struct tr_ring *r)
+{
+	tr_store_once(&r->ctl->consumer_waiting, 0);
+}
+
+void tr_ring_prod_disarm(struct tr_ring *r)
+{
+	tr_store_once(&r->ctl->producer_waiting, 0);
+}
+
+uint32_t tr_ring_peer_closed(const struct tr_ring *r, bool we_produce)
+{
+	return we_produce ? tr_load_once(&r->ctl->consumer_closed)
+			  : tr_load_once(&r->ctl->producer_closed);
+}

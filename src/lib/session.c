@@ -1,0 +1,573 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The application's end of a session: maps the ring memory, consumes the
+ * egress ring (receive/release, any release order) and produces into the
+ * ingress ring (allocate/commit/abandon, any commit order). The device side
+ * is checked as the device checks us: every shared value once, then bounded.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/api.h"
+#include "lib/barrier.h"
+#include "lib/session.h"
+
+/* Lock-free unless the session was opened THREADSAFE: the single-thread fast
+ * path pays one predictable branch. */
+static inline void lock(struct tr_session *s, pthread_mutex_t *m)
+{
+	if (s->flags & TR_SESSION_F_THREADSAFE)
+		pthread_mutex_lock(m);
+}
+
+static inline void unlock(struct tr_session *s, pthread_mutex_t *m)
+{
+	if (s->flags & TR_SESSION_F_THREADSAFE)
+		pthread_mutex_unlock(m);
+}
+
+static void close_fds(int memfd, int app_evt, int dev_evt)
+{
+	if (memfd >= 0)
+		close(memfd);
+	if (app_evt >= 0)
+		close(app_evt);
+	if (dev_evt >= 0)
+		close(dev_evt);
+}
+
+TR_API int tr_session_attach(struct tr_session **out, int memfd, int app_evt, int dev_evt,
+			     uint32_t flags)
+{
+	struct tr_session *s;
+	struct stat st;
+	int err = -EINVAL;
+
+	if (!out || memfd < 0 || app_evt < 0 || dev_evt < 0 ||
+	    flags & ~(uint32_t)TR_SESSION_F_THREADSAFE)
+		goto err_fds;
+	if (fstat(memfd, &st) < 0) {
+		err = -errno;
+		goto err_fds;
+	}
+	if (st.st_size < TR_ABI_DATA_START || (uint64_t)st.st_size > (1ull << 31)) {
+		err = -EPROTO;
+		goto err_fds;
+	}
+	/* A file the device could still shrink would fault us with SIGBUS. */
+	int seals = fcntl(memfd, F_GET_SEALS);
+	if (seals < 0 || !(seals & F_SEAL_SHRINK)) {
+		err = -EPROTO;
+		goto err_fds;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		err = -ENOMEM;
+		goto err_fds;
+	}
+	s->map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	if (s->map == MAP_FAILED) {
+		err = -errno;
+		goto err_free;
+	}
+	err = tr_layout_check(s->map, (uint64_t)st.st_size, &s->lay);
+	if (err)
+		goto err_unmap;
+	s->memfd = memfd;
+	s->app_evt = app_evt;
+	s->dev_evt = dev_evt;
+	s->flags = flags;
+	tr_ring_init(&s->rx, (struct tr_abi_ring *)((uint8_t *)s->map + TR_ABI_EGRESS_CTRL),
+		     (uint8_t *)s->map + s->lay.egress_data, s->lay.capacity,
+		     s->lay.max_slot, dev_evt);
+	tr_ring_init(&s->tx, (struct tr_abi_ring *)((uint8_t *)s->map + TR_ABI_INGRESS_CTRL),
+		     (uint8_t *)s->map + s->lay.ingress_data, s->lay.capacity,
+		     s->lay.max_slot, dev_evt);
+	pthread_mutex_init(&s->rx_lock, NULL);
+	pthread_mutex_init(&s->tx_lock, NULL);
+	*out = s;
+	return 0;
+err_unmap:
+	munmap(s->map, (size_t)st.st_size);
+err_free:
+	free(s);
+err_fds:
+	close_fds(memfd, app_evt, dev_evt);
+	return err;
+}
+
+TR_API int tr_session_open(struct tr_session **out, struct tr_device *dev,
+			   const struct tr_session_config *cfg)
+{
+	struct tr_port *port;
+	struct tr_port_fds fds;
+	int err;
+
+	if (!out || !dev || !dev->ops || !cfg)
+		return -EINVAL;
+	err = tr_port_open(&port, cfg);
+	if (err)
+		return err;
+	/* The session maps its own duplicates, exactly as it would after a
+	 * hand-over from tunroomd: one attach path, one set of checks. */
+	tr_port_get_fds(port, &fds);
+	int memfd = fcntl(fds.memfd, F_DUPFD_CLOEXEC, 0);
+	int app_evt = fcntl(fds.app_evt, F_DUPFD_CLOEXEC, 0);
+	int dev_evt = fcntl(fds.dev_evt, F_DUPFD_CLOEXEC, 0);
+	if (memfd < 0 || app_evt < 0 || dev_evt < 0) {
+		err = -errno;
+		close_fds(memfd, app_evt, dev_evt);
+		goto err_port;
+	}
+	err = tr_session_attach(out, memfd, app_evt, dev_evt, cfg->flags);
+	if (err)
+		goto err_port;
+	err = dev->ops->start_port(dev, port);
+	if (err)
+		goto err_session;
+	(*out)->dev = dev;
+	(*out)->port = port;
+	return 0;
+err_session:
+	tr_session_close(*out);
+	*out = NULL;
+err_port:
+	tr_port_close(port);
+	return err;
+}
+
+TR_API void tr_session_close(struct tr_session *s)
+{
+	if (!s)
+		return;
+	/* Tell the device we are gone (it stops serving this session), then
+	 * stop and free an in-process device side. */
+	tr_store_once(&s->tx.ctl->producer_closed, ESHUTDOWN);
+	tr_store_once(&s->rx.ctl->consumer_closed, ESHUTDOWN);
+	tr_smp_mb();
+	tr_evt_signal(s->dev_evt);
+	if (s->port) {
+		s->dev->ops->stop_port(s->dev, s->port);
+		tr_port_close(s->port);
+	}
+	munmap(s->map, s->lay.map_size);
+	close_fds(s->memfd, s->app_evt, s->dev_evt);
+	pthread_mutex_destroy(&s->rx_lock);
+	pthread_mutex_destroy(&s->tx_lock);
+	free(s);
+}
+
+TR_API int tr_session_fd(const struct tr_session *s)
+{
+	return s->app_evt;
+}
+
+TR_API uint32_t tr_session_head_room(const struct tr_session *s)
+{
+	return s->lay.head_room;
+}
+
+TR_API uint32_t tr_session_tail_room(const struct tr_session *s)
+{
+	return s->lay.tail_room;
+}
+
+TR_API uint32_t tr_session_max_packet(const struct tr_session *s)
+{
+	return s->lay.max_packet;
+}
+
+TR_API int tr_session_error(const struct tr_session *s)
+{
+	if (s->error == -EPIPE && s->peer_error)
+		return -s->peer_error;
+	return s->error;
+}
+
+TR_API void tr_session_stats(const struct tr_session *s, struct tr_stats *out)
+{
+	*out = s->st;
+	out->wakeups_sent = s->rx.wakeups + s->tx.wakeups;
+}
+
+static int session_fail(struct tr_session *s, int err)
+{
+	if (!s->error) {
+		s->error = err;
+		if (err == -EPROTO)
+			s->st.err_corrupt = 1;
+	}
+	return s->error;
+}
+
+/* The device stopped (it stores why before it stops touching the ring). */
+static int check_device(struct tr_session *s)
+{
+	uint32_t why = tr_ring_peer_closed(&s->rx, false);
+
+	if (!why)
+		why = tr_ring_peer_closed(&s->tx, true);
+	if (why) {
+		s->peer_error = (int)(why < 4096 ? why : EPROTO);
+		return session_fail(s, -EPIPE);
+	}
+	return 0;
+}
+
+/* ---- rx: the egress ring ---- */
+
+/* Checks one egress slot beyond what ring.c checks: the device must honour
+ * the rooms this session asked for and may not use ingress-only flags. */
+static int rx_take(struct tr_session *s, struct tr_pkt *pkt)
+{
+	struct tr_slot_desc d;
+	int ret = tr_ring_cons_peek(&s->rx, &d);
+
+	if (ret <= 0)
+		return ret;
+	if (d.flags || d.offset < s->lay.head_room ||
+	    d.size - TR_SLOT_HDR - d.offset - d.length < s->lay.tail_room || !d.length)
+		return -EPROTO;
+	*pkt = (struct tr_pkt){
+		.buf = (uint8_t *)(d.slot + 1), .cap = d.size - TR_SLOT_HDR,
+		.off = d.offset, .len = d.length, .slot = d.slot, .priv = d.size,
+	};
+	s->rx.tail += d.size;
+	s->st.rx_packets++;
+	s->st.rx_bytes += d.length;
+	return 1;
+}
+
+/* Empty ring: arm the session fd so poll() wakes when the device publishes. */
+static int rx_arm(struct tr_session *s)
+{
+	if (s->rx_armed && tr_load_once(&s->rx.ctl->consumer_waiting))
+		return 0; /* still armed, nothing signalled since */
+	/* Drain before arming: a count left from an earlier wake-up would make
+	 * poll() return at once for nothing. */
+	tr_evt_drain(s->app_evt);
+	s->rx_armed = true;
+	s->st.sleeps++;
+	return tr_ring_cons_arm(&s->rx);
+}
+
+static int rx_receive_locked(struct tr_session *s, struct tr_pkt *pkts, unsigned n)
+{
+	unsigned got = 0;
+	int ret;
+
+	if (s->error)
+		return s->error;
+	while (got < n) {
+		ret = rx_take(s, &pkts[got]);
+		if (ret < 0)
+			return session_fail(s, ret);
+		if (ret == 0) {
+			if (got || !rx_arm(s))
+				break;
+			continue; /* data arrived while arming: take it */
+		}
+		got++;
+	}
+	if (got && s->rx_armed) {
+		tr_ring_cons_disarm(&s->rx);
+		s->rx_armed = false;
+	}
+	if (!got) {
+		ret = check_device(s);
+		if (ret)
+			return ret;
+	}
+	return (int)got;
+}
+
+TR_API int tr_rx_receive_burst(struct tr_session *s, struct tr_pkt *pkts, unsigned n)
+{
+	lock(s, &s->rx_lock);
+	int ret = rx_receive_locked(s, pkts, n);
+	unlock(s, &s->rx_lock);
+	return ret;
+}
+
+TR_API int tr_rx_receive(struct tr_session *s, struct tr_pkt *pkt)
+{
+	int ret = tr_rx_receive_burst(s, pkt, 1);
+
+	return ret == 1 ? 0 : ret == 0 ? -EAGAIN : ret;
+}
+
+TR_API int tr_rx_wait(struct tr_session *s, int timeout_ms)
+{
+	for (int spin = 0; spin < 256; spin++) {
+		if (tr_load_acquire(&s->rx.ctl->producer) != s->rx.tail)
+			return 1;
+		tr_cpu_relax();
+	}
+	lock(s, &s->rx_lock);
+	int ready = s->error ? s->error : rx_arm(s) ? 1 : check_device(s);
+	unlock(s, &s->rx_lock);
+	if (ready)
+		return ready;
+
+	struct pollfd pfd = { .fd = s->app_evt, .events = POLLIN };
+	int n = poll(&pfd, 1, timeout_ms);
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	if (n == 0)
+		return 0;
+	lock(s, &s->rx_lock);
+	ready = check_device(s);
+	unlock(s, &s->rx_lock);
+	return ready ? ready : 1;
+}
+
+/* Marks each slot released, then moves rel over the released prefix: the
+ * device gets space back strictly in ring order (DESIGN §3 rule 8). */
+static int rx_release_locked(struct tr_session *s, struct tr_pkt *pkts, unsigned n)
+{
+	struct tr_ring *r = &s->rx;
+	uint32_t old = r->rel;
+
+	for (unsigned i = 0; i < n; i++) {
+		int64_t idx = tr_ring_index_of(r, pkts[i].slot, r->rel, r->tail - r->rel);
+		if (idx < 0)
+			return -EINVAL;
+		struct tr_abi_slot *slot = pkts[i].slot;
+		uint32_t shm_flags = tr_load_once(&slot->flags);
+		if (shm_flags & TR_SLOT_F_RELEASED)
+			return -EINVAL; /* released twice */
+		if ((uint32_t)idx == r->rel) {
+			/* In order (the common case): pass it with the size
+			 * checked at receive time, no write to the slot. */
+			r->rel += pkts[i].priv;
+		} else {
+			tr_store_once(&slot->flags, shm_flags | TR_SLOT_F_RELEASED);
+		}
+		pkts[i].slot = NULL;
+	}
+	while (r->rel != r->tail) {
+		struct tr_abi_slot *slot = tr_ring_slot_at(r, r->rel);
+		uint32_t shm_flags = tr_load_once(&slot->flags);
+		uint32_t shm_size = tr_load_once(&slot->size);
+
+		if (!(shm_flags & TR_SLOT_F_RELEASED))
+			break;
+		/* Checked when received, but the device can write it since. */
+		if (shm_size < TR_SLOT_HDR || shm_size % TR_ABI_SLOT_ALIGN ||
+		    shm_size > r->tail - r->rel)
+			return session_fail(s, -EPROTO);
+		r->rel += shm_size;
+	}
+	if (r->rel != old)
+		tr_ring_cons_publish(r);
+	return 0;
+}
+
+TR_API int tr_rx_release_burst(struct tr_session *s, struct tr_pkt *pkts, unsigned n)
+{
+	lock(s, &s->rx_lock);
+	int ret = s->error == -EPROTO ? -EPROTO : rx_release_locked(s, pkts, n);
+	unlock(s, &s->rx_lock);
+	return ret;
+}
+
+TR_API int tr_rx_release(struct tr_session *s, struct tr_pkt *pkt)
+{
+	return tr_rx_release_burst(s, pkt, 1);
+}
+
+int tr_session_rx_release_ptr(struct tr_session *s, const uint8_t *ptr)
+{
+	struct tr_ring *r = &s->rx;
+	struct tr_pkt pkt = { 0 };
+	int ret = -EINVAL;
+
+	lock(s, &s->rx_lock);
+	/* Walk the outstanding slots; Wintun callers release in order, so
+	 * this is usually the first one. */
+	for (uint32_t idx = r->rel; idx != r->tail;) {
+		struct tr_abi_slot *slot = tr_ring_slot_at(r, idx);
+		uint32_t shm_size = tr_load_once(&slot->size);
+		uint32_t shm_offset = tr_load_once(&slot->offset);
+
+		if (shm_size < TR_SLOT_HDR || shm_size % TR_ABI_SLOT_ALIGN ||
+		    shm_size > r->tail - idx) {
+			ret = session_fail(s, -EPROTO);
+			break;
+		}
+		if ((const uint8_t *)(slot + 1) + shm_offset == ptr) {
+			pkt.slot = slot;
+			ret = rx_release_locked(s, &pkt, 1);
+			break;
+		}
+		idx += shm_size;
+	}
+	unlock(s, &s->rx_lock);
+	return ret;
+}
+
+/* ---- tx: the ingress ring ---- */
+
+static int tx_allocate_locked(struct tr_session *s, uint32_t size, struct tr_pkt *pkts,
+			      unsigned n)
+{
+	uint32_t slot_size;
+	unsigned got;
+
+	if (s->error)
+		return s->error;
+	if (check_device(s))
+		return s->error;
+	if (size > s->lay.max_packet)
+		return -EMSGSIZE;
+	slot_size = TR_ALIGN(TR_SLOT_HDR + s->lay.head_room + size + s->lay.tail_room);
+	for (got = 0; got < n; got++) {
+		struct tr_abi_slot *slot;
+		int err = tr_ring_prod_alloc(&s->tx, slot_size, &slot);
+
+		if (err == -EAGAIN) {
+			s->st.tx_err_ring_full++;
+			break;
+		}
+		if (err)
+			return session_fail(s, err);
+		tr_store_once(&slot->size, slot_size);
+		tr_store_once(&slot->offset, s->lay.head_room);
+		tr_store_once(&slot->length, size);
+		tr_store_once(&slot->flags, TR_SLOT_F_BUSY);
+		pkts[got] = (struct tr_pkt){
+			.buf = (uint8_t *)(slot + 1), .cap = slot_size - TR_SLOT_HDR,
+			.off = s->lay.head_room, .len = size, .slot = slot, .priv = slot_size,
+		};
+	}
+	return (int)got;
+}
+
+TR_API int tr_tx_allocate_burst(struct tr_session *s, uint32_t size, struct tr_pkt *pkts,
+				unsigned n)
+{
+	lock(s, &s->tx_lock);
+	int ret = tx_allocate_locked(s, size, pkts, n);
+	unlock(s, &s->tx_lock);
+	return ret;
+}
+
+TR_API int tr_tx_allocate(struct tr_session *s, uint32_t size, struct tr_pkt *pkt)
+{
+	int ret = tr_tx_allocate_burst(s, size, pkt, 1);
+
+	return ret == 1 ? 0 : ret == 0 ? -EAGAIN : ret;
+}
+
+/* Finishes one allocation in place: data bounds, shrink if it is the latest
+ * allocation, flags last (clearing BUSY is what lets pub move over it). */
+static int tx_finish(struct tr_session *s, struct tr_pkt *pkt, uint32_t flags)
+{
+	struct tr_ring *r = &s->tx;
+	int64_t idx = tr_ring_index_of(r, pkt->slot, r->pub, r->head - r->pub);
+	struct tr_abi_slot *slot = pkt->slot;
+
+	if (idx < 0 || pkt->buf != (uint8_t *)(slot + 1) || pkt->priv < TR_SLOT_HDR ||
+	    pkt->cap != pkt->priv - TR_SLOT_HDR || pkt->off > pkt->cap ||
+	    pkt->len > pkt->cap - pkt->off || !(tr_load_once(&slot->flags) & TR_SLOT_F_BUSY))
+		return -EINVAL;
+	if (flags & TR_SLOT_F_VOID || !pkt->len)
+		flags = TR_SLOT_F_VOID;
+	uint32_t used = flags & TR_SLOT_F_VOID ? TR_SLOT_HDR :
+			TR_ALIGN(TR_SLOT_HDR + pkt->off + pkt->len);
+	uint32_t size = pkt->priv;
+	if ((uint32_t)idx + size == r->head && used < size) {
+		r->head = (uint32_t)idx + used; /* DESIGN §3 rule 3 */
+		s->st.tx_shrunk_bytes += size - used;
+		size = used;
+	}
+	tr_store_once(&slot->size, size);
+	tr_store_once(&slot->offset, flags & TR_SLOT_F_VOID ? 0 : pkt->off);
+	tr_store_once(&slot->length, flags & TR_SLOT_F_VOID ? 0 : pkt->len);
+	tr_store_once(&slot->flags, flags);
+	if (flags & TR_SLOT_F_VOID) {
+		s->st.tx_abandoned++;
+	} else {
+		s->st.tx_packets++;
+		s->st.tx_bytes += pkt->len;
+	}
+	pkt->slot = NULL;
+	return 0;
+}
+
+static int tx_commit_locked(struct tr_session *s, struct tr_pkt *pkts, unsigned n,
+			    uint32_t flags)
+{
+	int err = 0;
+	unsigned i;
+
+	if (s->error)
+		return s->error;
+	for (i = 0; i < n && !err; i++)
+		err = tx_finish(s, &pkts[i], flags);
+	int passed = tr_ring_prod_advance(&s->tx);
+	if (passed < 0)
+		return session_fail(s, passed);
+	if (passed)
+		tr_ring_prod_publish(&s->tx);
+	return err;
+}
+
+TR_API int tr_tx_commit_burst(struct tr_session *s, struct tr_pkt *pkts, unsigned n,
+			      uint32_t flags)
+{
+	if (flags & ~(uint32_t)TR_TX_MULTI)
+		return -EINVAL;
+	lock(s, &s->tx_lock);
+	int ret = tx_commit_locked(s, pkts, n, flags);
+	unlock(s, &s->tx_lock);
+	return ret;
+}
+
+TR_API int tr_tx_commit(struct tr_session *s, struct tr_pkt *pkt, uint32_t flags)
+{
+	return tr_tx_commit_burst(s, pkt, 1, flags);
+}
+
+TR_API int tr_tx_abandon_burst(struct tr_session *s, struct tr_pkt *pkts, unsigned n)
+{
+	lock(s, &s->tx_lock);
+	int ret = tx_commit_locked(s, pkts, n, TR_SLOT_F_VOID);
+	unlock(s, &s->tx_lock);
+	return ret;
+}
+
+TR_API int tr_tx_abandon(struct tr_session *s, struct tr_pkt *pkt)
+{
+	return tr_tx_abandon_burst(s, pkt, 1);
+}
+
+int tr_session_tx_commit_ptr(struct tr_session *s, const uint8_t *ptr, uint32_t len)
+{
+	/* We laid out every ingress slot with its data at head_room. */
+	struct tr_abi_slot *slot = (struct tr_abi_slot *)(ptr - s->lay.head_room - TR_SLOT_HDR);
+	struct tr_ring *r = &s->tx;
+	int ret = -EINVAL;
+
+	lock(s, &s->tx_lock);
+	if (tr_ring_index_of(r, slot, r->pub, r->head - r->pub) >= 0) {
+		uint32_t shm_size = tr_load_once(&slot->size);
+		uint32_t shm_length = tr_load_once(&slot->length);
+		if (len == UINT32_MAX)
+			len = shm_length; /* the size allocated */
+		struct tr_pkt pkt = {
+			.buf = (uint8_t *)(slot + 1), .cap = shm_size - TR_SLOT_HDR,
+			.off = s->lay.head_room, .len = len, .slot = slot, .priv = shm_size,
+		};
+		if (shm_size >= TR_SLOT_HDR && len <= shm_length)
+			ret = tx_commit_locked(s, &pkt, 1, 0);
+	}
+	unlock(s, &s->tx_lock);
+	return ret;
+}

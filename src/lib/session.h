@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/* Internal view of an application session, for the Wintun shim and tests. */
+#ifndef TR_LIB_SESSION_H
+#define TR_LIB_SESSION_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "lib/layout.h"
+#include "lib/ring.h"
+#include "tunroom/device.h"
+#include "tunroom/tunroom.h"
+
+struct tr_session {
+	void *map;
+	struct tr_layout lay;
+	int memfd, app_evt, dev_evt;
+	uint32_t flags;
+	struct tr_ring rx; /* egress ring: we consume */
+	struct tr_ring tx; /* ingress ring: we produce */
+	bool rx_armed;
+	int error;         /* 0, -EPROTO (ours), or -EPIPE (device stopped) */
+	int peer_error;    /* positive errno the device stopped with */
+	pthread_mutex_t rx_lock, tx_lock; /* taken only with TR_SESSION_F_THREADSAFE */
+	struct tr_stats st;
+	struct tr_device *dev; /* in-process device serving port, or NULL */
+	struct tr_port *port;
+};
+
+/* Pointer-based forms for the Wintun shim, which hands out data pointers
+ * only. rx: release the received packet whose data starts at ptr. tx: commit
+ * the allocation whose data starts at ptr with len bytes. Return 0, -EINVAL
+ * (no such outstanding packet, or len larger than allocated; UINT32_MAX means
+ * the allocated length), -EPROTO, -EPIPE. */
+int tr_session_rx_release_ptr(struct tr_session *s, const uint8_t *ptr);
+int tr_session_tx_commit_ptr(struct tr_session *s, const uint8_t *ptr, uint32_t len);
+
+#endif

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+/* Test helper: give up every capability in this (forked) process, so that a
+ * test run as root can still check the "no CAP_NET_ADMIN" error paths. */
+#ifndef TR_TEST_CAPS_H
+#define TR_TEST_CAPS_H
+
+#include <linux/capability.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static inline int drop_all_caps(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+
+	memset(data, 0, sizeof(data));
+	return (int)syscall(SYS_capset, &hdr, data);
+}
+
+#endif
