@@ -65,7 +65,7 @@ check_err() { # line-to-append message-pattern
 	expect 2 "^tunroom up: $tmp/err.conf:$n: $2" "$TUNROOM" up -n "$tmp/err.conf"
 }
 check_err 'Lead = 24' "unknown key 'Lead' in \[SA\]"
-check_err 'ReplayWindow = 7' "'ReplayWindow' must be 0"
+check_err 'ReplayWindow = 7' "'ReplayWindow' must be 32 to 65536"
 check_err 'Name = tr1' "'Name' belongs in \[Interface\]"
 check_err 'OutSPI = 17' "'OutSPI' is set twice"
 check_err '[Peer]' 'unknown section \[Peer\]'

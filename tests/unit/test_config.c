@@ -95,6 +95,12 @@ static void good_file(void **state)
 	assert_int_equal(cfg.out.key[19], 0x04);
 	assert_int_equal(cfg.in.key[0], 0xff);
 	assert_int_equal(cfg.out.auth_key_len, 0);
+	assert_false(cfg.esn);
+	struct tr_esp_sa_config sa;
+	tr_config_sa(&cfg, false, &sa);
+	assert_int_equal(sa.spi, 0x1001);
+	assert_null(sa.auth_key);
+	assert_int_equal(sa.flags, 0);
 	assert_int_equal(cfg.replay_window, TR_CONFIG_REPLAY_DEFAULT);
 	assert_int_equal(cfg.queues, 1);
 	assert_false(cfg.offload);
@@ -132,7 +138,7 @@ static void syntax_variants(void **state)
 		"InKey = 0XA00102030405060708090A0B0C0D0E0F000102030405060708090A0B0C0D0E0F\n"
 		"OutAuthKey = 0x" "11111111111111111111111111111111" "11111111111111111111111111111111\n"
 		"InAuthKey = " "22222222222222222222222222222222" "22222222222222222222222222222222\n"
-		"ReplayWindow = 0\n";
+		"ReplayWindow = 32\nESN = yes\n";
 
 	assert_int_equal(parse(text, &cfg, err, sizeof(err)), 0);
 	assert_string_equal(cfg.name, "tr-1.x_2");
@@ -153,7 +159,17 @@ static void syntax_variants(void **state)
 	assert_int_equal(cfg.in.key[0], 0xa0);
 	assert_int_equal(cfg.out.auth_key_len, 32);
 	assert_int_equal(cfg.in.auth_key[31], 0x22);
-	assert_int_equal(cfg.replay_window, 0);
+	assert_int_equal(cfg.replay_window, 32);
+	assert_true(cfg.esn);
+	struct tr_esp_sa_config sa;
+	tr_config_sa(&cfg, true, &sa);
+	assert_int_equal(sa.cipher, TR_ESP_AES256_CBC_SHA256);
+	assert_int_equal(sa.spi, 0x1002);
+	assert_ptr_equal(sa.key, cfg.in.key);
+	assert_int_equal(sa.key_len, 32);
+	assert_int_equal(sa.auth_key_len, 32);
+	assert_int_equal(sa.replay_window, 32);
+	assert_int_equal(sa.flags, TR_ESP_F_ESN);
 	/* No ListenAddress: the wildcard of the endpoint's family. */
 	assert_int_equal(cfg.listen.sa.sa_family, AF_INET6);
 	assert_true(IN6_IS_ADDR_UNSPECIFIED(&cfg.listen.in6.sin6_addr));
@@ -278,9 +294,11 @@ static const struct bad bad_cases[] = {
 	{ "+S", "OutAuthKey = 0x0011223344556677889900112233445566778899", 13, "only for CBC" },
 	{ "+S", "InAuthKey = 0x00", 13, "only for CBC" },
 	{ "Cipher", "Cipher = aes128-cbc-sha1", 10, "'OutKey' is 20 bytes; aes128-cbc-sha1 needs 16" },
-	{ "+S", "ReplayWindow = 16", 13, "'ReplayWindow' must be 0 (no replay check) or 32" },
+	{ "+S", "ReplayWindow = 16", 13, "'ReplayWindow' must be 32 to 65536 packets" },
+	{ "+S", "ReplayWindow = 0", 13, "'ReplayWindow' must be 32 to 65536 packets" },
 	{ "+S", "ReplayWindow = 65537", 13, "'ReplayWindow'" },
 	{ "+S", "ReplayWindow = big", 13, "'ReplayWindow'" },
+	{ "+S", "ESN = sometimes", 13, "'ESN' must be on or off" },
 	/* structure */
 	{ "+I", "Lead = 24", 6, "unknown key 'Lead' in [Interface] (known there: Name, Address" },
 	{ "+S", "Lead = 24", 13, "unknown key 'Lead' in [SA]" },
@@ -490,15 +508,14 @@ static void cipher_table(void **state)
 	assert_null(tr_cipher_info((enum tr_esp_cipher)TR_CIPHER_COUNT));
 	assert_int_equal(tr_cipher_info(TR_ESP_AES256_GCM)->key_len, 36);
 	assert_int_equal(tr_cipher_info(TR_ESP_AES128_CBC_SHA1)->auth_key_len, 20);
-#ifdef TR_CLI_HAVE_ESP_H
 	/* The codec and the config must agree on every length. */
 	for (unsigned i = 0; i < TR_CIPHER_COUNT; i++) {
 		assert_int_equal(tr_esp_key_len(i), tr_cipher_info(i)->key_len);
 		assert_int_equal(tr_esp_auth_key_len(i), tr_cipher_info(i)->auth_key_len);
 		assert_int_equal(tr_esp_cipher_parse(tr_cipher_info(i)->name, &c), 0);
 		assert_int_equal(c, i);
+		assert_string_equal(tr_esp_cipher_name(i), tr_cipher_info(i)->name);
 	}
-#endif
 }
 
 static void names(void **state)
