@@ -593,7 +593,7 @@ static int parse_line(struct tr_config_ctx *ctx, char *buf)
 		char *close = strchr(s, ']');
 		enum section sec;
 		if (!close || trim(close + 1)[0])
-			return fail(ctx, "section header '%.64s' must be [Interface] or [SA] "
+			return fail(ctx, "section header '%.16s' must be [Interface] or [SA] "
 				    "alone on its line", s);
 		*close = '\0';
 		char *name = trim(s + 1);
@@ -614,7 +614,9 @@ static int parse_line(struct tr_config_ctx *ctx, char *buf)
 
 	eq = strchr(s, '=');
 	if (!eq)
-		return fail(ctx, "expected 'Key = value' or a [Section], got '%.64s'", s);
+		/* Quote the first word only: the rest may be a key missing its '='. */
+		return fail(ctx, "expected 'Key = value' or a [Section], got '%.*s...'",
+			    (int)(strcspn(s, " \t") < 32 ? strcspn(s, " \t") : 32), s);
 	*eq = '\0';
 	char *key = trim(s), *val = trim(eq + 1);
 	const struct key *k = NULL;

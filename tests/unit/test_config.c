@@ -306,7 +306,8 @@ static const struct bad bad_cases[] = {
 	{ "+S", "Name = tr1", 13, "'Name' belongs in [Interface], not [SA]" },
 	{ "+I", "Name = tr1", 6, "'Name' is set twice (first on line 2)" },
 	{ "+S", "Cipher = aes128-gcm", 13, "'Cipher' is set twice (first on line 7)" },
-	{ "+I", "Name tr1", 6, "expected 'Key = value'" },
+	{ "+I", "Name tr1", 6, "expected 'Key = value' or a [Section], got 'Name...'" },
+	{ "OutKey", "OutKey " KEY20, 10, "got 'OutKey...'" },
 	{ "+I", "= tr1", 6, "no key name" },
 	{ "+I", "[Peer]", 6, "unknown section [Peer]" },
 	{ "+I", "[Interface", 6, "section header" },
@@ -496,6 +497,74 @@ static void genkey_round_trip(void **state)
 	assert_int_equal(tr_config_genkey((enum tr_esp_cipher)99, keys, sizeof(keys)), -EINVAL);
 }
 
+/* Random damage to a good file: every outcome is success or one well-formed
+ * message, never a crash (ASan in make check) or an unterminated buffer. */
+static void mutations(void **state)
+{
+	(void)state;
+	static const char *const tokens[] = { "=", "#", ";", "[", "]", "[SA]", "[Interface]",
+		"\n", "0x", "/", ":", ",", " ", "\r", "\t", "-", "99999999999999999999", "::",
+		"Address = ", "MTU = ", "Cipher = aes256-cbc-sha256\n", "\xff", "%s%n" };
+	char text[4096], err[TR_CONFIG_ERR_MAX];
+	const char *good = build(NULL, NULL);
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	struct tr_config cfg;
+	unsigned ok = 0;
+
+	for (int iter = 0; iter < 20000; iter++) {
+		size_t len = strlen(good);
+		memcpy(text, good, len + 1);
+		for (int m = 0, nm = 1 + (int)(x % 4); m < nm; m++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			size_t at = (size_t)(x >> 8) % (len + 1);
+			switch (x % 4) {
+			case 0: /* flip a byte, NUL included */
+				if (at < len)
+					text[at] = (char)(x >> 40);
+				break;
+			case 1: /* cut */
+				len = at;
+				break;
+			case 2: /* delete a run */
+				if (at < len) {
+					size_t n = 1 + (x >> 32) % 16;
+					n = n > len - at ? len - at : n;
+					memmove(text + at, text + at + n, len - at - n);
+					len -= n;
+				}
+				break;
+			case 3: { /* insert a token */
+				const char *t = tokens[(x >> 24) % (sizeof(tokens) / sizeof(tokens[0]))];
+				size_t n = strlen(t);
+				if (len + n < sizeof(text)) {
+					memmove(text + at + n, text + at, len - at);
+					memcpy(text + at, t, n);
+					len += n;
+				}
+				break;
+			}
+			}
+			text[len] = '\0';
+		}
+		err[0] = '\0';
+		int r = tr_config_parse(&cfg, "test.conf", text, len, err, sizeof(err));
+		if (r == 0) {
+			ok++;
+			assert_true(tr_config_name_ok(cfg.name));
+			assert_true(cfg.mtu >= 68);
+			tr_config_wipe(&cfg);
+			continue;
+		}
+		assert_int_equal(r, -EINVAL);
+		assert_true(strlen(err) < sizeof(err));
+		assert_int_equal(strncmp(err, "test.conf:", 10), 0);
+	}
+	/* Some damage is harmless (comments, whitespace): both paths ran. */
+	assert_true(ok > 0 && ok < 20000);
+}
+
 static void cipher_table(void **state)
 {
 	(void)state;
@@ -549,6 +618,7 @@ int main(void)
 		cmocka_unit_test(cbc_needs_auth_keys),
 		cmocka_unit_test(file_modes),
 		cmocka_unit_test(genkey_round_trip),
+		cmocka_unit_test(mutations),
 		cmocka_unit_test(cipher_table),
 		cmocka_unit_test(names),
 	};

@@ -72,6 +72,31 @@ static void request_parser(void **state)
 	assert_int_equal(req("x\nx\n\n"), -EINVAL);
 }
 
+/* Random requests: the parser only ever answers with its documented codes. */
+static void request_mutations(void **state)
+{
+	(void)state;
+	static const char alphabet[] = "getstop=1\n\n\0x";
+	char buf[TR_CTL_REQUEST_MAX + 64];
+	uint64_t x = 0x2545f4914f6cdd1dull;
+
+	for (int iter = 0; iter < 50000; iter++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		size_t len = (x >> 8) % (iter % 10 ? 16 : sizeof(buf));
+		for (size_t i = 0; i < len; i++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			buf[i] = alphabet[(x >> 16) % (sizeof(alphabet) - 1)];
+		}
+		int r = tr_ctl_parse_request(buf, len);
+		assert_true(r == TR_CTL_GET || r == TR_CTL_STOP || r == -EINVAL ||
+			    r == -EMSGSIZE || r == -EAGAIN);
+	}
+}
+
 static void reply_builder(void **state)
 {
 	(void)state;
@@ -340,6 +365,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(request_parser),
+		cmocka_unit_test(request_mutations),
 		cmocka_unit_test(reply_builder),
 		cmocka_unit_test(round_trip),
 		cmocka_unit_test(hostile_clients),
