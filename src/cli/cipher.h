@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * What the config and CLI need to know about each ESP cipher suite: its name,
- * key lengths and the bytes it adds on the wire. The enum is the codec's
- * (tunroom/esp.h); until that header exists the same names are defined here.
+ * key lengths and the exact bytes it adds on the wire. The enum is the
+ * codec's (tunroom/esp.h); test_config checks that both agree on key lengths.
  */
 #ifndef TR_CLI_CIPHER_H
 #define TR_CLI_CIPHER_H
@@ -10,17 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#if __has_include("tunroom/esp.h")
 #include "tunroom/esp.h"
-#define TR_CLI_HAVE_ESP_H 1
-#else
-enum tr_esp_cipher {
-	TR_ESP_AES128_GCM,
-	TR_ESP_AES256_GCM,
-	TR_ESP_AES128_CBC_SHA1,
-	TR_ESP_AES256_CBC_SHA256,
-};
-#endif
 
 #define TR_CIPHER_COUNT 4
 

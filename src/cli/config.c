@@ -32,7 +32,7 @@ enum key_id {
 	K_NAME, K_ADDRESS, K_MTU, K_LISTEN_ADDRESS, K_LISTEN_PORT, K_OUTER_MTU,
 	K_OFFLOAD, K_QUEUES, K_RING_CAPACITY, K_SOCKET_BUFFER,
 	K_CIPHER, K_ENDPOINT, K_OUT_SPI, K_OUT_KEY, K_OUT_AUTH_KEY,
-	K_IN_SPI, K_IN_KEY, K_IN_AUTH_KEY, K_REPLAY_WINDOW,
+	K_IN_SPI, K_IN_KEY, K_IN_AUTH_KEY, K_REPLAY_WINDOW, K_ESN,
 	K_COUNT
 };
 
@@ -272,6 +272,9 @@ static int parse_one_address(struct tr_config_ctx *ctx, const struct key *k, con
 
 	if (cfg->n_addr == TR_CONFIG_ADDR_MAX)
 		return fail(ctx, "too many '%s' entries, at most %d", k->name, TR_CONFIG_ADDR_MAX);
+	if (strpbrk(val, " \t"))
+		return fail(ctx, "'%s' '%.64s' holds a space; separate addresses with commas or "
+			    "repeat the key", k->name, val);
 	if (iplen == 0 || iplen >= sizeof(ip))
 		goto bad;
 	memcpy(ip, val, iplen);
@@ -498,11 +501,19 @@ static int p_replay(struct tr_config_ctx *ctx, const struct key *k, const char *
 {
 	uint64_t v;
 
-	if (parse_u64(val, false, &v) || (v != 0 && v < TR_CONFIG_REPLAY_MIN) ||
-	    v > TR_CONFIG_REPLAY_MAX)
-		return fail(ctx, "'%s' must be 0 (no replay check) or %u to %u packets, got '%.64s'",
+	/* The codec always checks replay: no 0 = off, as RFC 4303 §3.4.3 would allow. */
+	if (parse_u64(val, false, &v) || v < TR_CONFIG_REPLAY_MIN || v > TR_CONFIG_REPLAY_MAX)
+		return fail(ctx, "'%s' must be %u to %u packets, got '%.64s'",
 			    k->name, TR_CONFIG_REPLAY_MIN, TR_CONFIG_REPLAY_MAX, val);
 	ctx->cfg->replay_window = (uint32_t)v;
+	return 0;
+}
+
+static int p_esn(struct tr_config_ctx *ctx, const struct key *k, const char *val)
+{
+	if (parse_bool(val, &ctx->cfg->esn))
+		return fail(ctx, "'%s' must be on or off (the same on both ends), got '%.64s'",
+			    k->name, val);
 	return 0;
 }
 
@@ -526,6 +537,7 @@ static const struct key keys[K_COUNT] = {
 	[K_IN_KEY]         = { "InKey",         SEC_SA,        false, p_key },
 	[K_IN_AUTH_KEY]    = { "InAuthKey",     SEC_SA,        false, p_auth_key },
 	[K_REPLAY_WINDOW]  = { "ReplayWindow",  SEC_SA,        false, p_replay },
+	[K_ESN]            = { "ESN",           SEC_SA,        false, p_esn },
 };
 
 static void known_keys(enum section sec, char *buf, size_t len)
@@ -581,7 +593,7 @@ static int parse_line(struct tr_config_ctx *ctx, char *buf)
 		char *close = strchr(s, ']');
 		enum section sec;
 		if (!close || trim(close + 1)[0])
-			return fail(ctx, "section header '%.64s' must be [Interface] or [SA] "
+			return fail(ctx, "section header '%.16s' must be [Interface] or [SA] "
 				    "alone on its line", s);
 		*close = '\0';
 		char *name = trim(s + 1);
@@ -602,7 +614,9 @@ static int parse_line(struct tr_config_ctx *ctx, char *buf)
 
 	eq = strchr(s, '=');
 	if (!eq)
-		return fail(ctx, "expected 'Key = value' or a [Section], got '%.64s'", s);
+		/* Quote the first word only: the rest may be a key missing its '='. */
+		return fail(ctx, "expected 'Key = value' or a [Section], got '%.*s...'",
+			    (int)(strcspn(s, " \t") < 32 ? strcspn(s, " \t") : 32), s);
 	*eq = '\0';
 	char *key = trim(s), *val = trim(eq + 1);
 	const struct key *k = NULL;
@@ -872,6 +886,22 @@ out_free:
 out_close:
 	close(fd);
 	return r;
+}
+
+void tr_config_sa(const struct tr_config *cfg, bool inbound, struct tr_esp_sa_config *out)
+{
+	const struct tr_config_sa_dir *d = inbound ? &cfg->in : &cfg->out;
+
+	*out = (struct tr_esp_sa_config){
+		.cipher = cfg->cipher,
+		.spi = d->spi,
+		.key = d->key,
+		.key_len = (uint32_t)d->key_len,
+		.auth_key = d->auth_key_len ? d->auth_key : NULL,
+		.auth_key_len = (uint32_t)d->auth_key_len,
+		.replay_window = cfg->replay_window,
+		.flags = cfg->esn ? TR_ESP_F_ESN : 0,
+	};
 }
 
 void tr_config_wipe(struct tr_config *cfg)

@@ -24,9 +24,9 @@
 
 #define TR_CONFIG_OUTER_MTU_DEFAULT 1500u
 #define TR_CONFIG_PORT_DEFAULT      4500u /* RFC 3948 §2: UDP-encapsulated ESP */
-#define TR_CONFIG_REPLAY_DEFAULT    1024u
-#define TR_CONFIG_REPLAY_MIN        32u   /* RFC 4303 §3.4.3: window of at least 32 */
-#define TR_CONFIG_REPLAY_MAX        65536u
+#define TR_CONFIG_REPLAY_DEFAULT    TR_ESP_REPLAY_DEFAULT
+#define TR_CONFIG_REPLAY_MIN        TR_ESP_REPLAY_MIN /* RFC 4303 §3.4.3 */
+#define TR_CONFIG_REPLAY_MAX        TR_ESP_REPLAY_MAX
 #define TR_CONFIG_QUEUES_MAX        16u
 #define TR_CONFIG_MTU_MIN           68u   /* RFC 791: every IPv4 host takes 68 */
 #define TR_CONFIG_MTU_MIN_V6        1280u /* RFC 8200 §5 */
@@ -74,7 +74,8 @@ struct tr_config {
 	enum tr_esp_cipher cipher;
 	union tr_sockaddr endpoint;
 	struct tr_config_sa_dir out, in;
-	uint32_t replay_window;  /* 0 = replay check off */
+	uint32_t replay_window;  /* packets, TR_CONFIG_REPLAY_MIN..MAX */
+	bool esn;                /* 64-bit sequence numbers, RFC 4303 §2.2.1 */
 };
 
 /* Parser state: init, one call per line, finish (the wg-tools split). */
@@ -108,6 +109,9 @@ int tr_config_parse(struct tr_config *cfg, const char *file, const char *buf, si
  * cannot access, and parses it. Returns 0, -EACCES (mode), -EINVAL (content),
  * or the errno of open/read; the message is in err either way. */
 int tr_config_load(struct tr_config *cfg, const char *path, char *err, size_t errlen);
+
+/* The codec's view of one direction's SA; key pointers point into cfg. */
+void tr_config_sa(const struct tr_config *cfg, bool inbound, struct tr_esp_sa_config *out);
 
 /* Wipes key material. */
 void tr_config_wipe(struct tr_config *cfg);

@@ -62,7 +62,7 @@ static bool is_counter(const struct kv *kv, const char *dir)
  * widths fitted to both. JSON: the same counters as members of "stats". */
 static void counters(struct pr *p, struct reply *r, const char *dir, const char *label)
 {
-	unsigned w[KV_MAX];
+	unsigned w[KV_MAX], last = 0;
 	bool any = false;
 
 	for (unsigned i = 0; i < r->n; i++) {
@@ -70,6 +70,7 @@ static void counters(struct pr *p, struct reply *r, const char *dir, const char 
 			continue;
 		size_t a = strlen(r->kv[i].key) - 3, b = strlen(r->kv[i].val);
 		w[i] = (unsigned)(a > b ? a : b);
+		last = i;
 		any = true;
 	}
 	if (!any)
@@ -77,13 +78,14 @@ static void counters(struct pr *p, struct reply *r, const char *dir, const char 
 	pr_text(p, "    %s:", label);
 	for (unsigned i = 0; i < r->n; i++)
 		if (is_counter(&r->kv[i], dir))
-			pr_text(p, "  %-*s", (int)w[i], r->kv[i].key + 3);
+			pr_text(p, "  %-*s", i == last ? 0 : (int)w[i], r->kv[i].key + 3);
 	pr_text(p, "\n       ");
 	for (unsigned i = 0; i < r->n; i++) {
 		if (!is_counter(&r->kv[i], dir))
 			continue;
 		char fmt[16];
-		snprintf(fmt, sizeof(fmt), "  %%-%us", w[i]);
+		/* No padding after the last column: no trailing blanks. */
+		snprintf(fmt, sizeof(fmt), "  %%-%us", i == last ? 0 : w[i]);
 		pr_value(p, r->kv[i].key, fmt, r->kv[i].val);
 		r->kv[i].used = true;
 	}
@@ -117,8 +119,8 @@ static void print_tunnel(struct pr *p, const char *name, struct reply *r, bool s
 	/* Anything else that is not a counter: "    key value". */
 	for (unsigned i = 0; i < r->n; i++) {
 		struct kv *kv = &r->kv[i];
-		if (kv->used || is_counter(kv, "rx_") || is_counter(kv, "tx_"))
-			continue;
+		if (kv->used || pr_is_number(kv->val))
+			continue; /* numbers are counters: they go with -s */
 		pr_text(p, "    %s", kv->key);
 		pr_value(p, kv->key, " %s\n", kv->val);
 		kv->used = true;

@@ -220,7 +220,8 @@ int tr_ctl_serve(int fd, const struct tr_ctl_ops *ops, void *arg)
 	if (cmd == -ECONNRESET || cmd == -ETIMEDOUT)
 		return cmd;
 	if (cmd < 0) {
-		err = cmd == -EAGAIN ? -EINVAL : cmd;
+		/* Cut short or malformed alike: the client gets EINVAL. */
+		err = cmd == -EAGAIN || cmd == -EBADMSG ? -EINVAL : cmd;
 	} else if (cmd == TR_CTL_GET) {
 		r.cap = TR_CTL_REPLY_MAX;
 		r.buf = malloc(r.cap);

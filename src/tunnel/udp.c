@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: MIT */
+/* UDP socket of the tunnel: open/bind/size, batch send and receive, peer check. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "tunnel/udp.h"
+
+static socklen_t sa_len(const union tr_sockaddr *a)
+{
+	return a->sa.sa_family == AF_INET6 ? sizeof(a->in6) : sizeof(a->in);
+}
+
+bool tr_udp_addr_equal(const union tr_sockaddr *a, const union tr_sockaddr *b)
+{
+	if (a->sa.sa_family != b->sa.sa_family)
+		return false;
+	if (a->sa.sa_family == AF_INET)
+		return a->in.sin_port == b->in.sin_port &&
+		       a->in.sin_addr.s_addr == b->in.sin_addr.s_addr;
+	if (a->sa.sa_family == AF_INET6)
+		return a->in6.sin6_port == b->in6.sin6_port &&
+		       !memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, sizeof(struct in6_addr));
+	return false;
+}
+
+static void size_buffer(int fd, int force_opt, int opt, uint32_t bytes, int *granted)
+{
+	int v = (int)bytes;
+	socklen_t len = sizeof(*granted);
+
+	if (bytes && setsockopt(fd, SOL_SOCKET, force_opt, &v, sizeof(v)) < 0)
+		setsockopt(fd, SOL_SOCKET, opt, &v, sizeof(v)); /* capped at [rw]mem_max */
+	if (getsockopt(fd, SOL_SOCKET, opt, granted, &len) < 0)
+		*granted = 0;
+}
+
+int tr_udp_open(struct tr_udp *u, const union tr_sockaddr *local,
+		const union tr_sockaddr *peer, uint32_t sockbuf, uint32_t flags)
+{
+	int fam = local->sa.sa_family, one = 1, r;
+	socklen_t len;
+
+	memset(u, 0, sizeof(*u));
+	u->fd = -1;
+	if ((fam != AF_INET && fam != AF_INET6) || peer->sa.sa_family != fam)
+		return -EAFNOSUPPORT;
+	if (flags & ~TR_UDP_F_CONNECT)
+		return -EINVAL;
+	u->flags = flags;
+	u->fd = socket(fam, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+	if (u->fd < 0)
+		return -errno;
+	/* An IPv6 tunnel socket takes IPv6 only: a v4-mapped source would never
+	 * equal the peer anyway. */
+	if (fam == AF_INET6 &&
+	    setsockopt(u->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
+		goto err;
+	size_buffer(u->fd, SO_RCVBUFFORCE, SO_RCVBUF, sockbuf, &u->rcvbuf);
+	size_buffer(u->fd, SO_SNDBUFFORCE, SO_SNDBUF, sockbuf, &u->sndbuf);
+	if (bind(u->fd, &local->sa, sa_len(local)) < 0)
+		goto err;
+	len = sizeof(u->local);
+	if (getsockname(u->fd, &u->local.sa, &len) < 0)
+		goto err;
+	r = tr_udp_set_peer(u, peer);
+	if (r) {
+		close(u->fd);
+		u->fd = -1;
+		return r;
+	}
+	return 0;
+err:
+	r = -errno;
+	close(u->fd);
+	u->fd = -1;
+	return r;
+}
+
+int tr_udp_set_peer(struct tr_udp *u, const union tr_sockaddr *peer)
+{
+	if (peer->sa.sa_family != u->local.sa.sa_family)
+		return -EAFNOSUPPORT;
+	if ((u->flags & TR_UDP_F_CONNECT) && connect(u->fd, &peer->sa, sa_len(peer)) < 0)
+		return -errno;
+	u->peer = *peer;
+	return 0;
+}
+
+void tr_udp_close(struct tr_udp *u)
+{
+	if (u->fd >= 0)
+		close(u->fd);
+	u->fd = -1;
+}
+
+int tr_udp_send_burst(struct tr_udp *u, const struct iovec *iov, unsigned n)
+{
+	struct mmsghdr msg[TR_UDP_BATCH_MAX];
+	bool named = !(u->flags & TR_UDP_F_CONNECT);
+	int sent;
+
+	if (n > TR_UDP_BATCH_MAX)
+		n = TR_UDP_BATCH_MAX;
+	if (n == 0)
+		return 0;
+	for (unsigned i = 0; i < n; i++) {
+		/* iov is only read by the kernel; msghdr lacks the const. */
+		msg[i].msg_hdr = (struct msghdr){
+			.msg_name = named ? &u->peer : NULL,
+			.msg_namelen = named ? sa_len(&u->peer) : 0,
+			.msg_iov = (struct iovec *)&iov[i],
+			.msg_iovlen = 1,
+		};
+	}
+	do
+		sent = sendmmsg(u->fd, msg, n, MSG_DONTWAIT);
+	while (sent < 0 && errno == EINTR);
+	if (sent < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
+			return -EAGAIN;
+		u->stats.tx_err++;
+		return -errno;
+	}
+	for (int i = 0; i < sent; i++) {
+		u->stats.tx_datagrams++;
+		u->stats.tx_bytes += msg[i].msg_len;
+	}
+	return sent;
+}
+
+int tr_udp_recv_burst(struct tr_udp *u, const struct iovec *iov, int32_t *res, unsigned n)
+{
+	struct mmsghdr msg[TR_UDP_BATCH_MAX];
+	union tr_sockaddr from[TR_UDP_BATCH_MAX];
+	int got;
+
+	if (n > TR_UDP_BATCH_MAX)
+		n = TR_UDP_BATCH_MAX;
+	if (n == 0)
+		return 0;
+	for (unsigned i = 0; i < n; i++) {
+		msg[i].msg_hdr = (struct msghdr){
+			.msg_name = &from[i],
+			.msg_namelen = sizeof(from[i]),
+			.msg_iov = (struct iovec *)&iov[i],
+			.msg_iovlen = 1,
+		};
+	}
+	do
+		got = recvmmsg(u->fd, msg, n, MSG_DONTWAIT, NULL);
+	while (got < 0 && errno == EINTR);
+	if (got < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	for (int i = 0; i < got; i++) {
+		/* Untrusted until checked: any host can send to the port. */
+		if (msg[i].msg_hdr.msg_namelen > sizeof(from[i]) ||
+		    !tr_udp_addr_equal(&from[i], &u->peer)) {
+			res[i] = -EADDRNOTAVAIL;
+			u->stats.rx_drop_peer++;
+		} else if (msg[i].msg_hdr.msg_flags & MSG_TRUNC) {
+			res[i] = -EMSGSIZE;
+			u->stats.rx_drop_trunc++;
+		} else {
+			res[i] = (int32_t)msg[i].msg_len;
+			u->stats.rx_datagrams++;
+			u->stats.rx_bytes += msg[i].msg_len;
+		}
+	}
+	return got;
+}

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# tunroom's command line without root: help texts, genkey -> up --check round
+# trip, config errors naming FILE:LINE, file modes, and show/down against a
+# fake tunnel's control socket. Usage: cli.sh TUNROOM FAKE_TUNNEL MANPAGE
+set -uo pipefail
+TUNROOM=$1 FAKE=$2 MANPAGE=$3
+tmp=$(mktemp -d /tmp/tr-cli-XXXXXX)
+fake_pid=
+cleanup() {
+	[ -n "$fake_pid" ] && kill "$fake_pid" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+export TUNROOM_RUN_DIR=$tmp/run
+umask 077
+fails=0
+ok()  { echo "ok   $*"; }
+bad() { echo "FAIL $*"; fails=$((fails + 1)); }
+# expect CODE PATTERN CMD...: exit code and a grep -E pattern over stdout+stderr
+expect() {
+	local code=$1 pat=$2; shift 2
+	local out rc
+	out=$("$@" 2>&1); rc=$?
+	if [ "$rc" -ne "$code" ]; then bad "$* -> exit $rc, want $code: $out"; return; fi
+	if ! grep -qE -- "$pat" <<<"$out"; then bad "$* -> '$out' lacks /$pat/"; return; fi
+	ok "$*"
+}
+
+expect 0 'genkey +Print fresh' "$TUNROOM" --help
+expect 0 '^tunroom [0-9]+\.[0-9]+' "$TUNROOM" --version
+expect 2 "unknown command 'frob'" "$TUNROOM" frob
+for c in up show down genkey; do
+	expect 0 "Usage: tunroom $c" "$TUNROOM" "$c" --help
+done
+expect 2 'Usage: tunroom up FILE' "$TUNROOM" up
+expect 2 'Usage: tunroom down NAME' "$TUNROOM" down
+expect 2 "unknown cipher 'rot13'; use one of aes128-gcm" "$TUNROOM" genkey rot13
+expect 2 "'\.\./x' is not a tunnel name" "$TUNROOM" down ../x
+
+# genkey output is a valid [SA], for every cipher; the peer's is its mirror.
+iface() {
+	printf '[Interface]\nName = tr0\nAddress = 198.18.0.1/30\nListenPort = 4500\n'
+	printf '[SA]\nEndpoint = 192.0.2.2:4500\n'
+}
+for c in aes128-gcm aes256-gcm aes128-cbc-sha1 aes256-cbc-sha256; do
+	{ iface; "$TUNROOM" genkey "$c"; } >"$tmp/$c.conf"
+	expect 0 "tr0: esp $c mtu [0-9]+ \(derived\)" "$TUNROOM" up --check "$tmp/$c.conf"
+	sed -e 's/^Out/X/; s/^In/Out/; s/^X/In/' "$tmp/$c.conf" >"$tmp/$c.peer.conf"
+	expect 0 "tr0: esp $c" "$TUNROOM" up -n "$tmp/$c.peer.conf"
+done
+if diff -q <("$TUNROOM" genkey aes128-gcm) <("$TUNROOM" genkey aes128-gcm) >/dev/null; then
+	bad "genkey printed the same keys twice"
+else
+	ok "genkey keys are fresh"
+fi
+touch "$tmp/open.keys"; chmod 644 "$tmp/open.keys"
+expect 0 'warning: writing keys to a file accessible' sh -c "'$TUNROOM' genkey aes128-gcm >'$tmp/open.keys'"
+
+# Config errors: exit 2, "tunroom up: FILE:LINE: ..." naming the key.
+conf=$tmp/aes128-gcm.conf
+check_err() { # line-to-append message-pattern
+	{ cat "$conf"; echo "$1"; } >"$tmp/err.conf"
+	local n; n=$(wc -l <"$tmp/err.conf")
+	expect 2 "^tunroom up: $tmp/err.conf:$n: $2" "$TUNROOM" up -n "$tmp/err.conf"
+}
+check_err 'Lead = 24' "unknown key 'Lead' in \[SA\]"
+check_err 'ReplayWindow = 7' "'ReplayWindow' must be 32 to 65536"
+check_err 'Name = tr1' "'Name' belongs in \[Interface\]"
+check_err 'OutSPI = 17' "'OutSPI' is set twice"
+check_err '[Peer]' 'unknown section \[Peer\]'
+sed 's/^Endpoint = .*/Endpoint = 192.0.2.2/' "$conf" >"$tmp/err.conf"
+expect 2 "err.conf:6: 'Endpoint' must be ADDRESS:PORT" "$TUNROOM" up -n "$tmp/err.conf"
+chmod 644 "$conf"
+expect 2 "accessible by group or others \(mode 0644\).*chmod 600 $conf" "$TUNROOM" up "$conf"
+chmod 600 "$conf"
+expect 2 'No such file' "$TUNROOM" up -n "$tmp/missing.conf"
+
+# show/down with no tunnel running.
+expect 0 '^$' "$TUNROOM" show
+expect 0 '^\[\]$' "$TUNROOM" show --json
+expect 1 'tr9: no such tunnel' "$TUNROOM" show tr9
+expect 1 "no such tunnel \(nothing at $TUNROOM_RUN_DIR/tr9.sock\)" "$TUNROOM" down tr9
+
+# A fake tunnel answering on the control socket.
+"$FAKE" "$TUNROOM_RUN_DIR" tr0 >"$tmp/fake.out" &
+fake_pid=$!
+for _ in $(seq 100); do grep -q ready "$tmp/fake.out" 2>/dev/null && break; sleep 0.05; done
+expect 0 '^tr0: esp aes128-gcm mtu 1438 state up pid [0-9]+ uptime 12s$' "$TUNROOM" show
+expect 0 '^    listen 192.0.2.1:4500 endpoint 192.0.2.2:4500$' "$TUNROOM" show tr0
+expect 0 '^    spi out 0x00001001 in 0x00001002 replay-window 1024$' "$TUNROOM"
+expect 0 '^    RX:  packets  bytes +err_auth  drop_replay' "$TUNROOM" show -s tr0
+expect 0 '^       +1000 +1400000 +3 +2 *$' "$TUNROOM" show tr0 -s
+expect 0 '^    copies 0$' "$TUNROOM" show -s
+if "$TUNROOM" show --json tr0 | python3 -c '
+import json, sys
+t = json.load(sys.stdin)[0]
+assert t["name"] == "tr0" and t["mtu"] == 1438 and t["out_spi"] == "0x00001001", t
+assert t["note"] == "say \"hi\"\\", t["note"]
+s = t["stats"]
+assert s["rx_packets"] == 1000 and s["rx_err_auth"] == 3 and s["tx_drop_ring_full"] == 0, s
+assert s["copies"] == 0, s
+'; then ok "show --json parses with counters"; else bad "show --json"; fi
+expect 0 '' "$TUNROOM" down tr0
+if wait "$fake_pid"; then ok "fake tunnel stopped by down"; else bad "fake tunnel exit"; fi
+fake_pid=
+[ -e "$TUNROOM_RUN_DIR/tr0.sock" ] && bad "socket left behind" || ok "socket removed"
+
+# A stale socket: show skips and removes it, down says so.
+python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' \
+	"$TUNROOM_RUN_DIR/tr5.sock"
+expect 1 'tr5: not running \(removed its stale control socket\)' "$TUNROOM" down tr5
+[ -e "$TUNROOM_RUN_DIR/tr5.sock" ] && bad "stale socket kept" || ok "stale socket removed"
+
+# The man page renders without groff warnings.
+if command -v groff >/dev/null; then
+	w=$(groff -man -ww -z -Tutf8 "$MANPAGE" 2>&1)
+	[ -z "$w" ] && ok "man page: no groff warnings" || bad "man page warnings: $w"
+	if MANWIDTH=80 man -l "$MANPAGE" 2>/dev/null | grep -q 'genkey CIPHER'; then
+		ok "man -l renders"
+	else
+		bad "man -l $MANPAGE"
+	fi
+else
+	echo "skip man page checks: groff not installed"
+fi
+
+echo "$fails failed"
+[ "$fails" -eq 0 ]
