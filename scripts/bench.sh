@@ -11,3 +11,6 @@ args=()
 
 echo "== ring (bench/bench_ring.c)"
 "$BUILD/bench/bench_ring" "${args[@]}" --json bench/results/ring.json
+
+echo "== framing (bench/bench_framing.c)"
+"$BUILD/bench/bench_framing" "${args[@]}" --json bench/results/framing.json
