@@ -7,24 +7,6 @@
 #include "lib/api.h"
 #include "codec/framing_int.h"
 
-/* Shared with cstp.c: the seven types both channels define; 1, 2 and 6 are
- * unassigned, so they are rejected rather than guessed at. */
-int ac_type_known(uint8_t type)
-{
-	switch (type) {
-	case TR_AC_DATA:
-	case TR_AC_DPD_REQ:
-	case TR_AC_DPD_RESP:
-	case TR_AC_DISCONNECT:
-	case TR_AC_KEEPALIVE:
-	case TR_AC_COMPRESSED:
-	case TR_AC_TERMINATE:
-		return 1;
-	default:
-		return 0;
-	}
-}
-
 TR_API int tr_dtls_encode(struct tr_pkt *p, uint8_t type, struct tr_framing_stats *st)
 {
 	if (!p || !ac_type_known(type))

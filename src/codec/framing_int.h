@@ -165,7 +165,23 @@ static inline int ppp_pull(struct tr_pkt *p, const struct tr_ppp_opts *o, uint16
 }
 
 
-/* AnyConnect type byte is one of TR_AC_* (dtls.c). */
-int ac_type_known(uint8_t type);
+/* The seven AnyConnect types both channels define (draft-mavrogiannopoulos-
+ * openconnect-04 §2.2; OpenConnect AC_PKT_*); 1, 2 and 6 are unassigned, so
+ * they are rejected rather than guessed at. */
+static inline int ac_type_known(uint8_t type)
+{
+	switch (type) {
+	case TR_AC_DATA:
+	case TR_AC_DPD_REQ:
+	case TR_AC_DPD_RESP:
+	case TR_AC_DISCONNECT:
+	case TR_AC_KEEPALIVE:
+	case TR_AC_COMPRESSED:
+	case TR_AC_TERMINATE:
+		return 1;
+	default:
+		return 0;
+	}
+}
 
 #endif
