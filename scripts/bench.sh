@@ -11,3 +11,6 @@ args=()
 
 echo "== ring (bench/bench_ring.c)"
 "$BUILD/bench/bench_ring" "${args[@]}" --json bench/results/ring.json
+
+echo "== tun (bench/bench_tun.c)"
+"$BUILD/bench/bench_tun" "${args[@]}" --json bench/results/tun.json
