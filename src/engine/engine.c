@@ -70,6 +70,10 @@ struct tundev {
 
 static const struct tr_device_ops tundev_ops;
 
+/* Counters have one writer (the port's thread) and are read by others
+ * (tr_tundev_stats) without a lock: whole-word stores, no torn values. */
+#define STAT_ADD(field, n) tr_store_once(&(field), tr_load_once(&(field)) + (n))
+
 static struct tundev *to_tundev(const struct tr_device *dev)
 {
 	return dev && dev->ops == &tundev_ops ? (struct tundev *)(uintptr_t)dev : NULL;
@@ -92,10 +96,10 @@ static void ingress_write(struct tunport *tp)
 			ok++;
 			bytes += tp->iov[i].iov_len;
 		} else {
-			tp->st.ingress_err_write++;
+			STAT_ADD(tp->st.ingress_err_write, 1);
 		}
 	}
-	tp->st.ingress_packets += ok;
+	STAT_ADD(tp->st.ingress_packets, ok);
 	tr_port_ingress_account(tp->port, ok, bytes, 0);
 	tp->n_iov = 0;
 }
@@ -144,7 +148,7 @@ static int ingress_burst(struct tunport *tp)
 			malformed++;
 		}
 		if (malformed) {
-			tp->st.ingress_drop_malformed += malformed;
+			STAT_ADD(tp->st.ingress_drop_malformed, malformed);
 			tr_port_ingress_account(p, 0, 0, malformed);
 		}
 		tr_port_ingress_done(p);
@@ -184,7 +188,7 @@ static int egress_burst(struct tunport *tp, bool *ring_full, bool *tun_empty)
 	got = tr_tunio_read(tp->io, iov, (unsigned)n, lens);
 	if (got < 0) {
 		tr_port_egress_publish_burst(p, pk, 0);
-		tp->st.egress_err_read++;
+		STAT_ADD(tp->st.egress_err_read, 1);
 		/* -EFAULT/-EINVAL: a packet did not fit its slot (the MTU was
 		 * raised past what the session was started with); it is lost,
 		 * the port goes on. -EBADFD (link deleted), -EIO and the rest:
@@ -203,12 +207,12 @@ static int egress_burst(struct tunport *tp, bool *ring_full, bool *tun_empty)
 		 * ring order, so the later packet moves down. Rare; counted. */
 		if ((int)w != i) {
 			memmove(tr_pkt_data(&pk[w]), tr_pkt_data(&pk[i]), lens[i]);
-			tp->st.egress_hole_moves++;
+			STAT_ADD(tp->st.egress_hole_moves, 1);
 		}
 		pk[w++].len = lens[i];
 	}
 	ret = tr_port_egress_publish_burst(p, pk, w);
-	tp->st.egress_packets += w;
+	STAT_ADD(tp->st.egress_packets, w);
 	tr_port_egress_flush(p);
 	return ret < 0 ? ret : (int)w;
 }
@@ -245,8 +249,8 @@ static void *tunport_thread(void *arg)
 			 * wake: only the application's release is. */
 			{ .fd = tp->fd, .events = ring_full ? 0 : POLLIN },
 		};
-		tp->st.polls++;
-		tp->syscalls++;
+		STAT_ADD(tp->st.polls, 1);
+		STAT_ADD(tp->syscalls, 1);
 		poll(pfd, 2, -1);
 		tr_port_disarm(tp->port);
 		if (pfd[1].revents & (POLLERR | POLLHUP | POLLNVAL)) {
@@ -267,7 +271,7 @@ static int queue_attach(struct tunport *tp, bool on)
 		return 0;
 	memset(&ifr, 0, sizeof(ifr));
 	ifr.ifr_flags = on ? IFF_ATTACH_QUEUE : IFF_DETACH_QUEUE;
-	tp->syscalls++;
+	STAT_ADD(tp->syscalls, 1);
 	return ioctl(tp->fd, TUNSETQUEUE, &ifr) < 0 ? -errno : 0;
 }
 

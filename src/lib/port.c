@@ -128,14 +128,15 @@ TR_API uint32_t tr_port_max_packet(const struct tr_port *p)
 
 TR_API int tr_port_error(const struct tr_port *p)
 {
-	return p->error;
+	/* Read by a supervisor (tunroomd) while the port's thread may set it. */
+	return tr_load_once(&p->error);
 }
 
 /* Stops the session for good and tells the application why. */
 static int port_fail(struct tr_port *p, int err)
 {
 	if (!p->error) {
-		p->error = err;
+		tr_store_once(&p->error, err);
 		if (err == -EPROTO)
 			p->st.err_corrupt++;
 		tr_store_once(&p->eg.ctl->producer_closed, (uint32_t)-err);
