@@ -14,3 +14,9 @@ echo "== ring (bench/bench_ring.c)"
 
 echo "== framing (bench/bench_framing.c)"
 "$BUILD/bench/bench_framing" "${args[@]}" --json bench/results/framing.json
+
+echo "== tun (bench/bench_tun.c)"
+"$BUILD/bench/bench_tun" "${args[@]}" --json bench/results/tun.json
+
+echo "== codec (bench/bench_codec.c)"
+"$BUILD/bench/bench_codec" "${args[@]}"

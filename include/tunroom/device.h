@@ -64,6 +64,19 @@ int tr_port_egress_reserve(struct tr_port *p, struct tr_pkt *pkt);
 /* Makes the reserved packet visible after the next flush. len 0 or more than
  * reserved is -EINVAL (the slot is withdrawn). */
 int tr_port_egress_publish(struct tr_port *p, const struct tr_pkt *pkt);
+/* Egress burst, for a backend that fills several slots with one batched
+ * read (io_uring): reserves up to n slots with room for size bytes each
+ * (0 < size <= max_packet; the TUN engine passes the device MTU), pkts[i]
+ * as tr_port_egress_reserve() gives them, in ring order. Fill them in
+ * order, set each len, then tr_port_egress_publish_burst() publishes the
+ * first k and withdraws the rest (k = 0 withdraws all). Neither kind of
+ * reservation may be outstanding. Returns the number reserved (0: ring
+ * full), -EINVAL, -EPROTO. */
+int tr_port_egress_reserve_burst(struct tr_port *p, uint32_t size, struct tr_pkt *pkts,
+				 unsigned n);
+/* Returns 0, or -EINVAL (k above the reservation, or a packet moved, empty
+ * or longer than reserved: it and the ones after it are withdrawn). */
+int tr_port_egress_publish_burst(struct tr_port *p, const struct tr_pkt *pkts, unsigned k);
 /* Stores the producer index once for all packets published since the last
  * flush, and wakes the application if it sleeps. */
 void tr_port_egress_flush(struct tr_port *p);

@@ -33,6 +33,7 @@ struct tundev;
 struct tunport_stats {
 	uint64_t egress_packets, ingress_packets;
 	uint64_t ingress_drop_malformed, ingress_err_write, egress_err_read;
+	uint64_t egress_hole_moves;
 	uint64_t polls;
 };
 
@@ -50,6 +51,11 @@ struct tunport {
 	struct iovec iov[TR_TUNDEV_BURST_MAX];
 	int res[TR_TUNDEV_BURST_MAX];
 	unsigned n_iov;
+	/* Egress batch: reserved slots and the reads into them. */
+	struct tr_pkt eg[TR_TUNDEV_BURST_MAX];
+	struct iovec eg_iov[TR_TUNDEV_BURST_MAX];
+	uint32_t eg_lens[TR_TUNDEV_BURST_MAX];
+	uint32_t eg_size; /* room per egress slot: the MTU, at most max_packet */
 };
 
 struct tundev {
@@ -63,6 +69,10 @@ struct tundev {
 };
 
 static const struct tr_device_ops tundev_ops;
+
+/* Counters have one writer (the port's thread) and are read by others
+ * (tr_tundev_stats) without a lock: whole-word stores, no torn values. */
+#define STAT_ADD(field, n) tr_store_once(&(field), tr_load_once(&(field)) + (n))
 
 static struct tundev *to_tundev(const struct tr_device *dev)
 {
@@ -86,10 +96,10 @@ static void ingress_write(struct tunport *tp)
 			ok++;
 			bytes += tp->iov[i].iov_len;
 		} else {
-			tp->st.ingress_err_write++;
+			STAT_ADD(tp->st.ingress_err_write, 1);
 		}
 	}
-	tp->st.ingress_packets += ok;
+	STAT_ADD(tp->st.ingress_packets, ok);
 	tr_port_ingress_account(tp->port, ok, bytes, 0);
 	tp->n_iov = 0;
 }
@@ -138,7 +148,7 @@ static int ingress_burst(struct tunport *tp)
 			malformed++;
 		}
 		if (malformed) {
-			tp->st.ingress_drop_malformed += malformed;
+			STAT_ADD(tp->st.ingress_drop_malformed, malformed);
 			tr_port_ingress_account(p, 0, 0, malformed);
 		}
 		tr_port_ingress_done(p);
@@ -149,58 +159,62 @@ static int ingress_burst(struct tunport *tp)
 	return ret < 0 ? ret : done;
 }
 
-/* Up to burst packets from TUN into egress slots. *ring_full says the ring
- * had no room (sleep for space, not for TUN data). Returns packets moved,
- * 0, or a negative error that ends the port. */
+/* Up to burst packets from TUN into egress slots: reserve a burst of slots
+ * with room for the MTU, read into all of them at once (one io_uring_enter),
+ * publish the ones that got a packet. *ring_full says the ring had no room
+ * (sleep for space, not for TUN data), *tun_empty that TUN ran dry.
+ * Returns packets moved, or a negative error that ends the port. */
 static int egress_burst(struct tunport *tp, bool *ring_full, bool *tun_empty)
 {
 	struct tr_port *p = tp->port;
-	int done = 0, ret = 0;
+	struct tr_pkt *pk = tp->eg;
+	struct iovec *iov = tp->eg_iov;
+	uint32_t *lens = tp->eg_lens;
+	unsigned w = 0;
+	int n, got, ret;
 
 	*ring_full = *tun_empty = false;
-	for (unsigned i = 0; i < tp->d->burst; i++) {
-		struct tr_pkt e;
-		struct iovec iov;
-		uint32_t len;
-
-		ret = tr_port_egress_reserve(p, &e);
-		if (ret == -EAGAIN) {
-			*ring_full = true;
-			ret = 0;
-			break;
-		}
-		if (ret < 0)
-			break;
-		/* The kernel copies the packet straight to the head-room offset
-		 * of the slot; the reservation stays ours if nothing comes. */
-		iov = (struct iovec){ tr_pkt_data(&e), e.len };
-		ret = tr_tunio_read(tp->io, &iov, 1, &len);
-		if (ret == 0) {
-			*tun_empty = true;
-			break;
-		}
-		if (ret < 0) {
-			tp->st.egress_err_read++;
-			/* -EBADFD: the link was deleted under us; -EIO and
-			 * friends: nothing more will come. -EFAULT/-EINVAL: one
-			 * packet did not fit the slot (MTU raised past
-			 * max_packet); it is lost, the port goes on. */
-			if (ret == -EFAULT || ret == -EINVAL || ret == -EINTR) {
-				ret = 0;
-				continue;
-			}
-			tr_port_shutdown(p, -EIO);
-			break;
-		}
-		e.len = len;
-		ret = tr_port_egress_publish(p, &e);
-		if (ret < 0)
-			break;
-		tp->st.egress_packets++;
-		done++;
+	n = tr_port_egress_reserve_burst(p, tp->eg_size, pk, tp->d->burst);
+	if (n < 0)
+		return n;
+	if (n == 0) {
+		*ring_full = true;
+		return 0;
 	}
+	for (int i = 0; i < n; i++)
+		iov[i] = (struct iovec){ tr_pkt_data(&pk[i]), pk[i].len };
+	/* The kernel copies each packet straight to the head-room offset of
+	 * its slot. */
+	got = tr_tunio_read(tp->io, iov, (unsigned)n, lens);
+	if (got < 0) {
+		tr_port_egress_publish_burst(p, pk, 0);
+		STAT_ADD(tp->st.egress_err_read, 1);
+		/* -EFAULT/-EINVAL: a packet did not fit its slot (the MTU was
+		 * raised past what the session was started with); it is lost,
+		 * the port goes on. -EBADFD (link deleted), -EIO and the rest:
+		 * nothing more will come. */
+		if (got == -EFAULT || got == -EINVAL)
+			return 0;
+		tr_port_shutdown(p, -EIO);
+		return -EIO;
+	}
+	*tun_empty = got < n;
+	for (int i = 0; i < n; i++) {
+		if (!lens[i])
+			continue;
+		/* With io_uring a read can come up empty between two that did
+		 * not (the queue ran dry and refilled): slots are published in
+		 * ring order, so the later packet moves down. Rare; counted. */
+		if ((int)w != i) {
+			memmove(tr_pkt_data(&pk[w]), tr_pkt_data(&pk[i]), lens[i]);
+			STAT_ADD(tp->st.egress_hole_moves, 1);
+		}
+		pk[w++].len = lens[i];
+	}
+	ret = tr_port_egress_publish_burst(p, pk, w);
+	STAT_ADD(tp->st.egress_packets, w);
 	tr_port_egress_flush(p);
-	return ret < 0 ? ret : done;
+	return ret < 0 ? ret : (int)w;
 }
 
 static void *tunport_thread(void *arg)
@@ -235,8 +249,8 @@ static void *tunport_thread(void *arg)
 			 * wake: only the application's release is. */
 			{ .fd = tp->fd, .events = ring_full ? 0 : POLLIN },
 		};
-		tp->st.polls++;
-		tp->syscalls++;
+		STAT_ADD(tp->st.polls, 1);
+		STAT_ADD(tp->syscalls, 1);
 		poll(pfd, 2, -1);
 		tr_port_disarm(tp->port);
 		if (pfd[1].revents & (POLLERR | POLLHUP | POLLNVAL)) {
@@ -257,7 +271,7 @@ static int queue_attach(struct tunport *tp, bool on)
 		return 0;
 	memset(&ifr, 0, sizeof(ifr));
 	ifr.ifr_flags = on ? IFF_ATTACH_QUEUE : IFF_DETACH_QUEUE;
-	tp->syscalls++;
+	STAT_ADD(tp->syscalls, 1);
 	return ioctl(tp->fd, TUNSETQUEUE, &ifr) < 0 ? -errno : 0;
 }
 
@@ -285,6 +299,7 @@ static int tundev_start_port(struct tr_device *dev, struct tr_port *port)
 		if (!err && mtu > tr_port_max_packet(port))
 			return -EMSGSIZE;
 	}
+	tp->eg_size = mtu && mtu < tr_port_max_packet(port) ? mtu : tr_port_max_packet(port);
 	err = tr_tunio_open(&tp->io, tp->fd, d->burst, d->io_want);
 	if (err)
 		return err;
@@ -509,6 +524,7 @@ TR_API int tr_tundev_stats(const struct tr_device *dev, struct tr_tundev_stats *
 		out->ingress_drop_malformed += tr_load_once(&tp->st.ingress_drop_malformed);
 		out->ingress_err_write += tr_load_once(&tp->st.ingress_err_write);
 		out->egress_err_read += tr_load_once(&tp->st.egress_err_read);
+		out->egress_hole_moves += tr_load_once(&tp->st.egress_hole_moves);
 		out->polls += tr_load_once(&tp->st.polls);
 		out->syscalls += tr_load_once(&tp->syscalls) + tp->io_st.syscalls;
 	}

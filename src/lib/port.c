@@ -26,6 +26,9 @@ struct tr_port {
 	struct tr_ring in; /* ingress: we consume */
 	struct tr_abi_slot *reserved;
 	uint32_t reserved_idx;
+	/* A burst reservation: burst_n slots of burst_slot bytes from burst_idx,
+	 * each with room for burst_len bytes of packet. */
+	uint32_t burst_idx, burst_n, burst_slot, burst_len;
 	uint32_t in_size; /* size of the peeked ingress slot, 0 if none */
 	int error;
 	struct tr_port_stats st;
@@ -125,14 +128,15 @@ TR_API uint32_t tr_port_max_packet(const struct tr_port *p)
 
 TR_API int tr_port_error(const struct tr_port *p)
 {
-	return p->error;
+	/* Read by a supervisor (tunroomd) while the port's thread may set it. */
+	return tr_load_once(&p->error);
 }
 
 /* Stops the session for good and tells the application why. */
 static int port_fail(struct tr_port *p, int err)
 {
 	if (!p->error) {
-		p->error = err;
+		tr_store_once(&p->error, err);
 		if (err == -EPROTO)
 			p->st.err_corrupt++;
 		tr_store_once(&p->eg.ctl->producer_closed, (uint32_t)-err);
@@ -163,6 +167,8 @@ TR_API int tr_port_egress_reserve(struct tr_port *p, struct tr_pkt *pkt)
 
 	if (p->error)
 		return p->error;
+	if (p->burst_n)
+		return -EINVAL; /* one kind of reservation at a time */
 	if (!p->reserved) {
 		uint32_t idx = p->eg.head;
 
@@ -203,6 +209,75 @@ TR_API int tr_port_egress_publish(struct tr_port *p, const struct tr_pkt *pkt)
 	p->st.egress_packets++;
 	p->st.egress_bytes += pkt->len;
 	return 0;
+}
+
+TR_API int tr_port_egress_reserve_burst(struct tr_port *p, uint32_t size, struct tr_pkt *pkts,
+					unsigned n)
+{
+	uint32_t slot_size, start;
+	unsigned i;
+
+	if (p->error)
+		return p->error;
+	if (p->reserved || p->burst_n || !pkts || !n || !size || size > p->lay.max_packet)
+		return -EINVAL;
+	slot_size = TR_ALIGN(TR_SLOT_HDR + p->lay.head_room + size + p->lay.tail_room);
+	start = p->eg.head;
+	for (i = 0; i < n; i++) {
+		struct tr_abi_slot *s;
+		int err = tr_ring_prod_alloc(&p->eg, slot_size, &s);
+
+		if (err == -EPROTO) {
+			p->eg.head = start;
+			return port_fail(p, err);
+		}
+		if (err)
+			break;
+		pkts[i] = (struct tr_pkt){
+			.buf = (uint8_t *)(s + 1), .cap = slot_size - TR_SLOT_HDR,
+			.off = p->lay.head_room, .len = size, .slot = s,
+		};
+	}
+	p->burst_idx = start;
+	p->burst_n = i;
+	p->burst_slot = slot_size;
+	p->burst_len = size;
+	return (int)i;
+}
+
+TR_API int tr_port_egress_publish_burst(struct tr_port *p, const struct tr_pkt *pkts, unsigned k)
+{
+	uint32_t idx = p->burst_idx;
+	int ret = 0;
+
+	if (k > p->burst_n) {
+		k = 0;
+		ret = -EINVAL;
+	}
+	for (unsigned i = 0; i < k; i++) {
+		struct tr_abi_slot *s = tr_ring_slot_at(&p->eg, idx);
+		uint32_t len = pkts[i].len, size;
+
+		if (pkts[i].slot != s || pkts[i].off != p->lay.head_room || !len ||
+		    len > p->burst_len) {
+			ret = -EINVAL; /* this one and the rest are withdrawn */
+			break;
+		}
+		/* Slots before the last keep their reserved size, as the next
+		 * one starts behind it; the last gives back what it did not use. */
+		size = i + 1 == k ? TR_ALIGN(TR_SLOT_HDR + p->lay.head_room + len +
+					     p->lay.tail_room) : p->burst_slot;
+		tr_store_once(&s->size, size);
+		tr_store_once(&s->offset, p->lay.head_room);
+		tr_store_once(&s->length, len);
+		tr_store_once(&s->flags, 0);
+		idx += size;
+		p->st.egress_packets++;
+		p->st.egress_bytes += len;
+	}
+	p->eg.head = p->eg.pub = idx;
+	p->burst_n = 0;
+	return ret;
 }
 
 TR_API void tr_port_egress_flush(struct tr_port *p)

@@ -5,6 +5,7 @@
 #   n1 CMD...       runs CMD in namespace 1 (n2, n3 likewise), echoing it first
 #   bg N CMD...     starts CMD in namespace N in the background; cleanup kills it
 #   wait_for T CMD  polls CMD until it succeeds or T seconds pass (no fixed sleeps)
+#   on_exit CMD...  runs CMD in cleanup (temporary files), before namespaces go
 #   require_root    exits 77 (skipped) with the reason when we cannot create
 #                   namespaces; require_tun likewise for /dev/net/tun
 #
@@ -17,6 +18,7 @@ export LC_ALL=C
 TR_NS_PREFIX="tr-$$"
 TR_NS=()   # namespaces this test created
 TR_PIDS=() # processes this test started
+TR_ON_EXIT=() # commands for cleanup, one string each
 
 pretty() { printf '[+] %s\n' "$*" >&2; }
 skip() { printf 'SKIP: %s\n' "$*" >&2; exit 77; }
@@ -74,11 +76,16 @@ wait_for() {
 	done
 }
 
+on_exit() { TR_ON_EXIT+=("$(printf '%q ' "$@")"); }
+
 cleanup() {
 	local rc=$?
 	set +e
 	for pid in "${TR_PIDS[@]}"; do
 		kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	done
+	for cmd in "${TR_ON_EXIT[@]}"; do
+		eval "$cmd"
 	done
 	# Deleting a namespace takes its devices (our TUN devices too) with it.
 	for ns in "${TR_NS[@]}"; do

@@ -314,8 +314,91 @@ static void wintun_rounds(void)
 	printf("wintun: open/create/close, sessions with and without padding, shrink: ok\n");
 }
 
+/* Two queues, two sessions at once; a third finds no free queue. The
+ * kernel picks the queue of each reply by flow hash, so a reply may come
+ * back on either session: together they get all of them. */
+static void multi_queue(void)
+{
+	const char *addrs[] = { DST4 "/24" };
+	struct tr_tundev_config cfg = { .name = "trq%d", .addresses = addrs, .n_addresses = 1,
+					.queues = 2, .flags = TR_TUNDEV_F_CREATE };
+	struct tr_session_config sc = { .capacity = 1u << 20 };
+	struct tr_session *a, *b, *c;
+	struct tr_device *dev;
+	long deadline = now_ms() + TIMEOUT_MS;
+	uint64_t seen = 0;
+	unsigned got = 0, on_b = 0;
+	int err;
+
+	err = tr_tundev_open(&dev, &cfg);
+	CHECK(err == 0, "%s", tr_tundev_strerror(err));
+	CHECK(tr_session_open(&a, dev, &sc) == 0, "session a");
+	CHECK(tr_session_open(&b, dev, &sc) == 0, "session b");
+	CHECK(tr_session_open(&c, dev, &sc) == -EBUSY, "third session on two queues");
+	for (uint16_t i = 0; i < 16; i++)
+		send_one(i % 2 ? b : a, false, i, 0, 0);
+	while (got < 16) {
+		struct tr_session *s = got % 2 ? a : b;
+		struct tr_pkt pkt;
+		int seq;
+
+		CHECK(now_ms() < deadline, "%u of 16 replies", got);
+		for (int k = 0; k < 2; k++, s = s == a ? b : a) {
+			if (tr_rx_receive(s, &pkt) != 0)
+				continue;
+			seq = reply_seq(tr_pkt_data(&pkt), pkt.len);
+			if (seq >= 0 && seq < 16 && !(seen & (1ull << seq))) {
+				seen |= 1ull << seq;
+				got++;
+				on_b += s == b;
+			}
+			tr_rx_release(s, &pkt);
+		}
+		tr_rx_wait(a, 10);
+	}
+	/* A queue freed by a closed session serves the next one. */
+	tr_session_close(b);
+	CHECK(tr_session_open(&c, dev, &sc) == 0, "session after a close");
+	tr_session_close(c);
+	tr_session_close(a);
+	tr_device_close(dev);
+	printf("multi-queue: 16 replies over 2 sessions (%u on the second)\n", on_b);
+}
+
+/* The link deleted under a running session: the session ends (-EPIPE),
+ * nothing crashes, and closing still works. */
+static void link_deleted(void)
+{
+	const char *addrs[] = { DST4 "/24" };
+	struct tr_tundev_config cfg = { .name = "trd0", .addresses = addrs, .n_addresses = 1,
+					.flags = TR_TUNDEV_F_CREATE };
+	struct tr_session_config sc = { .capacity = 1u << 20 };
+	struct tr_session *s;
+	struct tr_device *dev;
+	struct tr_pkt pkt;
+	long deadline = now_ms() + TIMEOUT_MS;
+	int err;
+
+	CHECK(tr_tundev_open(&dev, &cfg) == 0, "open");
+	CHECK(tr_session_open(&s, dev, &sc) == 0, "session");
+	CHECK(system("ip link del dev trd0") == 0, "ip link del");
+	do {
+		CHECK(now_ms() < deadline, "session still running after the link went");
+		tr_rx_wait(s, 100);
+		err = tr_rx_receive(s, &pkt);
+		if (err == 0)
+			tr_rx_release(s, &pkt);
+	} while (err == 0 || err == -EAGAIN);
+	CHECK(err == -EPIPE, "%s", tr_strerror(err));
+	tr_session_close(s);
+	tr_device_close(dev);
+	printf("link deleted under a session: session over (%s)\n", tr_strerror(err));
+}
+
 int main(void)
 {
+	multi_queue();
+	link_deleted();
 	tundev_rounds(0);
 	tundev_rounds(TR_TUNDEV_F_PLAIN_IO);
 	wintun_rounds();

@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Packets per second TUN -> ring -> application -> ring -> TUN, side by side
+ * with the loop every userspace VPN starts from: read(2) a TUN descriptor
+ * into a buffer, copy the packet (to make room), write(2) it back.
+ *
+ * A UDP socket in a private network namespace sends to 198.18.0.2 (routed
+ * into the TUN device, 198.18.0.1/24); the "application" turns each packet
+ * around (swaps addresses and ports; the checksums stay valid) and hands it
+ * back to the kernel, which delivers it to the same socket. The copy from
+ * the egress slot to the ingress slot stands in for the network a VPN sends
+ * over; the baseline has the same copy. At most WINDOW packets are in
+ * flight, so neither path drops. Median of the repetitions, interleaved.
+ * A benchmark, not a test: it prints figures and asserts nothing.
+ *
+ * usage: bench_tun [--quick] [--json FILE]   (root: creates a namespace)
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine/netlink.h"
+#include "engine/tun.h"
+#include "tunroom/tun.h"
+#include "tunroom/tunroom.h"
+
+#define WINDOW 256
+#define BATCH 32
+#define REPS 3
+
+struct result {
+	double pps;
+	double dev_syscalls; /* per packet, device side (engine thread or baseline loop) */
+	double app_syscalls; /* per packet, application side (tunroom only) */
+	uint64_t lost;
+};
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void die(const char *what, int err)
+{
+	fprintf(stderr, "bench_tun: %s: %s\n", what, strerror(err < 0 ? -err : err));
+	exit(1);
+}
+
+/* Swaps IPv4 source/destination and UDP ports in place: the IP header sum
+ * and the UDP sum (pseudo-header included) are sums of the same words. */
+static void turn_around(uint8_t *p, uint32_t len)
+{
+	uint8_t t[4];
+	uint32_t ihl = (uint32_t)(p[0] & 15) * 4;
+
+	if (len < ihl + 8 || p[0] >> 4 != 4)
+		return;
+	memcpy(t, p + 12, 4);
+	memcpy(p + 12, p + 16, 4);
+	memcpy(p + 16, t, 4);
+	memcpy(t, p + ihl, 2);
+	memcpy(p + ihl, p + ihl + 2, 2);
+	memcpy(p + ihl + 2, t, 2);
+}
+
+/* The traffic: a connected UDP socket, WINDOW packets in flight. Returns
+ * packets per second; *lost counts packets that never came back. */
+static double generate(uint32_t size, uint64_t count, uint64_t *lost)
+{
+	struct sockaddr_in me = { .sin_family = AF_INET }, peer = { .sin_family = AF_INET,
+								     .sin_port = htons(9000) };
+	static uint8_t out[BATCH][2048], in[BATCH][2048];
+	struct mmsghdr om[BATCH], im[BATCH];
+	struct iovec ov[BATCH], iv[BATCH];
+	uint64_t sent = 0, got = 0, inflight = 0;
+	uint32_t payload = size - 28;
+	double t0, last;
+	int fd;
+
+	inet_pton(AF_INET, "198.18.0.1", &me.sin_addr);
+	inet_pton(AF_INET, "198.18.0.2", &peer.sin_addr);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (void *)&me, sizeof(me)) || connect(fd, (void *)&peer, sizeof(peer)))
+		die("udp socket", errno);
+	/* A full window of 1400-byte packets is more than the default
+	 * receive buffer: make room so the socket is not where packets drop. */
+	int buf = 8 << 20;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf));
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf));
+	for (int i = 0; i < BATCH; i++) {
+		memset(out[i], 0x5a, payload);
+		ov[i] = (struct iovec){ out[i], payload };
+		iv[i] = (struct iovec){ in[i], sizeof(in[i]) };
+		om[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &ov[i], .msg_iovlen = 1 } };
+		im[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iv[i], .msg_iovlen = 1 } };
+	}
+	t0 = last = now();
+	while (got + *lost < count) {
+		unsigned want = (unsigned)(WINDOW - inflight);
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int n;
+
+		if (want > BATCH)
+			want = BATCH;
+		if (want > count - sent)
+			want = (unsigned)(count - sent);
+		if (want) {
+			n = sendmmsg(fd, om, want, 0);
+			if (n > 0) {
+				sent += (uint64_t)n;
+				inflight += (uint64_t)n;
+			}
+		}
+		n = recvmmsg(fd, im, BATCH, 0, NULL);
+		if (n > 0) {
+			got += (uint64_t)n;
+			inflight -= (uint64_t)n < inflight ? (uint64_t)n : inflight;
+			last = now();
+			continue;
+		}
+		if (inflight == WINDOW || sent == count) {
+			poll(&pfd, 1, 50);
+			/* Nothing back for a while: count the window as lost. */
+			if (now() - last > 0.2) {
+				*lost += inflight;
+				inflight = 0;
+				last = now();
+			}
+		}
+	}
+	double t = now() - t0;
+	close(fd);
+	return (double)got / t;
+}
+
+/* Configures a device made with the internal API (the baseline's). */
+static void link_setup(const char *name)
+{
+	struct tr_ip_prefix p;
+	struct tr_nl *nl;
+	int idx, err;
+
+	tr_ip_prefix_parse(&p, "198.18.0.1/24");
+	if ((err = tr_nl_open(&nl)) || (err = tr_nl_link_index(nl, name, &idx)) ||
+	    (err = tr_nl_addr_add(nl, idx, &p)) || (err = tr_nl_link_set_up(nl, idx, true)))
+		die(name, err);
+	tr_nl_close(nl);
+}
+
+struct reflector {
+	struct tr_session *s;
+	int fd;
+	int stop;
+	uint64_t syscalls, packets;
+};
+
+static void *ring_reflector(void *arg)
+{
+	struct reflector *r = arg;
+	struct tr_pkt rx[BATCH];
+
+	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
+		int n = tr_rx_receive_burst(r->s, rx, BATCH);
+
+		if (n < 0)
+			break;
+		if (n == 0) {
+			tr_rx_wait(r->s, 50);
+			continue;
+		}
+		for (int i = 0; i < n; i++) {
+			struct tr_pkt tx;
+
+			while (tr_tx_allocate(r->s, rx[i].len, &tx) == -EAGAIN)
+				sched_yield();
+			memcpy(tr_pkt_data(&tx), tr_pkt_data(&rx[i]), rx[i].len);
+			turn_around(tr_pkt_data(&tx), rx[i].len);
+			tx.len = rx[i].len;
+			tr_tx_commit(r->s, &tx, 0);
+		}
+		tr_rx_release_burst(r->s, rx, (unsigned)n);
+		r->packets += (uint64_t)n;
+	}
+	return NULL;
+}
+
+static struct result run_tunroom(uint32_t size, uint64_t count)
+{
+	const char *addrs[] = { "198.18.0.1/24" };
+	struct tr_tundev_config cfg = { .name = "trb%d", .addresses = addrs, .n_addresses = 1,
+					.flags = TR_TUNDEV_F_CREATE };
+	struct tr_session_config sc = { .capacity = 1u << 22, .head_room = 64, .tail_room = 64,
+					.max_packet = 2048 };
+	struct reflector r = { .fd = -1 };
+	struct tr_tundev_stats ds;
+	struct tr_device *dev;
+	struct tr_stats st;
+	struct result res = { 0 };
+	pthread_t th;
+	int err;
+
+	if ((err = tr_tundev_open(&dev, &cfg)))
+		die(tr_tundev_strerror(err), 0);
+	if ((err = tr_session_open(&r.s, dev, &sc)))
+		die("session", err);
+	pthread_create(&th, NULL, ring_reflector, &r);
+	res.pps = generate(size, count, &res.lost);
+	__atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	tr_session_stats(r.s, &st);
+	tr_session_close(r.s);
+	tr_tundev_stats(dev, &ds);
+	tr_device_close(dev);
+	/* Device side: TUN reads/writes, io_uring_enter, poll. Application
+	 * side: its sleeps (one poll each) and eventfd wake-ups. */
+	res.dev_syscalls = (double)ds.syscalls / (double)(r.packets ? r.packets : 1);
+	res.app_syscalls = (double)(st.sleeps + st.wakeups_sent) / (double)(r.packets ? r.packets : 1);
+	return res;
+}
+
+static void *plain_reflector(void *arg)
+{
+	struct reflector *r = arg;
+	static uint8_t buf[2048], copy[2048 + 128];
+
+	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
+		struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
+		ssize_t n;
+
+		r->syscalls++;
+		n = read(r->fd, buf, sizeof(buf));
+		if (n <= 0) {
+			r->syscalls++;
+			poll(&pfd, 1, 50);
+			continue;
+		}
+		/* The copy a VPN makes to get room around the packet. */
+		memcpy(copy + 64, buf, (size_t)n);
+		turn_around(copy + 64, (uint32_t)n);
+		r->syscalls++;
+		if (write(r->fd, copy + 64, (size_t)n) == n)
+			r->packets++;
+	}
+	return NULL;
+}
+
+static struct result run_plain(uint32_t size, uint64_t count)
+{
+	struct reflector r = { 0 };
+	struct result res = { 0 };
+	struct tr_tun t;
+	pthread_t th;
+	int err;
+
+	if ((err = tr_tun_open(&t, &(struct tr_tun_config){ .name = "trp%d",
+							   .flags = TR_TUN_F_CREATE })))
+		die(tr_tun_strerror(err), 0);
+	link_setup(t.name);
+	r.fd = t.fds[0];
+	pthread_create(&th, NULL, plain_reflector, &r);
+	res.pps = generate(size, count, &res.lost);
+	__atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	tr_tun_close(&t);
+	res.dev_syscalls = (double)r.syscalls / (double)(r.packets ? r.packets : 1);
+	return res;
+}
+
+static int cmp(const void *a, const void *b)
+{
+	double x = ((const struct result *)a)->pps, y = ((const struct result *)b)->pps;
+
+	return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv)
+{
+	static const uint32_t sizes[] = { 64, 1400 };
+	struct result res[2][2][REPS];
+	const char *json = NULL;
+	uint64_t count = 200000;
+	struct tr_nl *nl;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--quick"))
+			count = 30000;
+		else if (!strcmp(argv[i], "--json") && i + 1 < argc)
+			json = argv[++i];
+		else {
+			fprintf(stderr, "usage: bench_tun [--quick] [--json FILE]\n");
+			return 2;
+		}
+	}
+	if (geteuid() != 0 || unshare(CLONE_NEWNET) != 0) {
+		printf("tun: skipped: needs root for a TUN device in a private network namespace\n");
+		return 0;
+	}
+	/* The namespace is ours alone and goes away with this process. */
+	if (tr_nl_open(&nl) == 0) {
+		tr_nl_link_set_up(nl, 1, true);
+		tr_nl_close(nl);
+	}
+	for (int r = 0; r < REPS; r++)
+		for (int si = 0; si < 2; si++) {
+			res[si][0][r] = run_tunroom(sizes[si], count);
+			res[si][1][r] = run_plain(sizes[si], count);
+		}
+
+	FILE *jf = json ? fopen(json, "w") : NULL;
+	if (jf)
+		fprintf(jf, "{\"bench\":\"tun\",\"unit\":\"kpps\",\"results\":[");
+	printf("tun: packets/s TUN -> ring -> app -> ring -> TUN vs read/copy/write on the TUN fd,\n"
+	       "     UDP turned around in a private namespace, %d in flight, median of %d\n",
+	       WINDOW, REPS);
+	printf("%6s  %14s %9s %9s  %14s %9s  %7s\n", "size", "tunroom kpps", "dev sc/p",
+	       "app sc/p", "plain kpps", "sc/p", "tr/plain");
+	for (int si = 0; si < 2; si++) {
+		qsort(res[si][0], REPS, sizeof(struct result), cmp);
+		qsort(res[si][1], REPS, sizeof(struct result), cmp);
+		struct result *a = &res[si][0][REPS / 2], *b = &res[si][1][REPS / 2];
+		printf("%6u  %14.1f %9.2f %9.3f  %14.1f %9.2f  %6.2fx%s\n", sizes[si], a->pps / 1e3,
+		       a->dev_syscalls, a->app_syscalls, b->pps / 1e3, b->dev_syscalls,
+		       a->pps / b->pps, a->lost || b->lost ? "  (lost: see below)" : "");
+		if (a->lost || b->lost)
+			printf("        lost in the median runs: tunroom %llu, plain %llu\n",
+			       (unsigned long long)a->lost, (unsigned long long)b->lost);
+		if (jf)
+			fprintf(jf, "%s{\"size\":%u,\"tunroom\":%.1f,\"plain\":%.1f,"
+				"\"tunroom_dev_syscalls_per_pkt\":%.3f,\"tunroom_app_syscalls_per_pkt\":%.3f,"
+				"\"plain_syscalls_per_pkt\":%.3f}", si ? "," : "", sizes[si],
+				a->pps / 1e3, b->pps / 1e3, a->dev_syscalls, a->app_syscalls,
+				b->dev_syscalls);
+	}
+	if (jf) {
+		fprintf(jf, "]}\n");
+		fclose(jf);
+	}
+	return 0;
+}

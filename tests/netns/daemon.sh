@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# tunroomd end to end: it sets up the TUN device as root, drops to nobody,
+# and serves sessions to clients that run as nobody too. A long-running
+# client keeps exchanging echoes while others send a malformed request,
+# corrupt their ring, or crash: only their own sessions end. SIGTERM stops
+# the daemon cleanly and removes the device.
+#
+#   namespace tr-$$-1
+#   +----------------------------------------------------------------+
+#   | tunroomd (root -> nobody) --- [trdN] 198.18.0.1/24, fd00::1/64  |
+#   |    ^ socket $dir/d.sock (0666)                                  |
+#   |    +-- daemonclient echo (nobody, 4 s)   requests from .2 / ::2  |
+#   |    +-- daemonclient badreq | garbage | crash (nobody)            |
+#   +----------------------------------------------------------------+
+#
+# Usage: daemon.sh PATH/TO/tunroomd PATH/TO/daemonclient
+source "$(dirname "$0")/lib.sh"
+TUNROOMD=${1:?usage: daemon.sh TUNROOMD DAEMONCLIENT}
+CLIENT=${2:?usage: daemon.sh TUNROOMD DAEMONCLIENT}
+
+require_root
+require_tun
+id nobody >/dev/null 2>&1 || skip "no user 'nobody' to drop to"
+trap cleanup EXIT
+ns_add 1
+dir=$(mktemp -d /tmp/tr-$$-XXXXXX)
+on_exit rm -rf "$dir"
+chmod 0755 "$dir"
+sock=$dir/d.sock
+log=$dir/tunroomd.log
+# The client binaries must be reachable for nobody (build trees often are not).
+cp "$CLIENT" "$dir/daemonclient"
+# The TUN driver steers a reply to the queue that wrote its flow, but it
+# learns flows only with two queues attached, and only after the first
+# packet's reply went out (steered by hash). So the echo clients here do not
+# overlap, and the long-running one allows replies lost to the other
+# sessions' queues while those come and go (daemonclient.c).
+chmod 0755 "$dir/daemonclient"
+
+bg 1 "$TUNROOMD" --name trd0 --address 198.18.0.1/24 --address fd00::1/64 --queues 2 \
+	--socket "$sock" --socket-mode 0666 --user nobody 2>"$log"
+daemon_pid=${TR_PIDS[-1]} # ip netns exec execs tunroomd: same PID
+wait_for 5 grep -q "serving" "$log" || { cat "$log"; die "tunroomd did not come up"; }
+[ "$(ps -o user= -p "$daemon_pid")" = nobody ] || die "tunroomd did not drop to nobody"
+
+n1 "$dir/daemonclient" badreq "$sock" nobody
+bg 1 "$dir/daemonclient" echo "$sock" nobody 2 2
+echo_pid=${TR_PIDS[-1]}
+# The echo client takes its queue first; the others share the second.
+wait_for 5 grep -q "session started" "$log" || die "echo client got no session"
+n1 "$dir/daemonclient" garbage "$sock" nobody
+grep -q "corrupt ring" "$log" || die "no log line for the corrupt ring"
+if n1 "$dir/daemonclient" crash "$sock" nobody; then die "crash client survived"; fi
+wait "$echo_pid" || die "the long-running client failed while others misbehaved"
+# Every queue is free again (the crashed client's too): fresh sessions work.
+n1 "$dir/daemonclient" echo "$sock" nobody 0 3
+n1 "$dir/daemonclient" echo "$sock" nobody 0 4
+
+kill -TERM "$daemon_pid"
+wait "$daemon_pid" || { cat "$log"; die "tunroomd exited with an error"; }
+cat "$log"
+grep -q "removed trd0" "$log" || die "no clean shutdown line"
+if n1 ip link show dev trd0 2>/dev/null; then die "trd0 left behind"; fi
+echo "ok"

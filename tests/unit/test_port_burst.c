@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: MIT */
+/* Egress burst reservations (tr_port_egress_reserve_burst/publish_burst):
+ * what the TUN engine reads several packets into with one io_uring_enter. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "tunroom/device.h"
+#include "tunroom/tunroom.h"
+
+struct pair {
+	struct tr_port *port;
+	struct tr_session *s;
+};
+
+static void pair_open(struct pair *p, uint32_t capacity)
+{
+	struct tr_session_config cfg = { .capacity = capacity, .head_room = 16, .tail_room = 8,
+					 .max_packet = 1500 };
+	struct tr_port_fds fds;
+
+	assert_int_equal(tr_port_open(&p->port, &cfg), 0);
+	tr_port_get_fds(p->port, &fds);
+	assert_int_equal(tr_session_attach(&p->s, dup(fds.memfd), dup(fds.app_evt),
+					   dup(fds.dev_evt), 0), 0);
+}
+
+static void pair_close(struct pair *p)
+{
+	tr_session_close(p->s);
+	tr_port_close(p->port);
+}
+
+static void expect_rx(struct pair *p, uint32_t len, uint8_t tag)
+{
+	struct tr_pkt pkt;
+
+	assert_int_equal(tr_rx_receive(p->s, &pkt), 0);
+	assert_int_equal(pkt.len, len);
+	assert_true(tr_pkt_headroom(&pkt) >= 16);
+	assert_true(tr_pkt_tailroom(&pkt) >= 8);
+	for (uint32_t i = 0; i < len; i++)
+		assert_int_equal(tr_pkt_data(&pkt)[i], tag);
+	assert_int_equal(tr_rx_release(p->s, &pkt), 0);
+}
+
+static void publish_some_withdraw_rest(void **state)
+{
+	(void)state;
+	struct tr_pkt pk[8], one;
+	struct tr_port_stats st;
+	struct pair p;
+
+	pair_open(&p, 1u << 17);
+	assert_int_equal(tr_port_egress_reserve_burst(p.port, 200, pk, 4), 4);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pk[i].off, 16);
+		assert_int_equal(pk[i].len, 200);
+		assert_true(tr_pkt_tailroom(&pk[i]) >= 8);
+		if (i)
+			assert_true(pk[i].buf > pk[i - 1].buf); /* ring order */
+	}
+	/* One reservation at a time, of either kind. */
+	assert_int_equal(tr_port_egress_reserve(p.port, &one), -EINVAL);
+	assert_int_equal(tr_port_egress_reserve_burst(p.port, 200, pk + 4, 1), -EINVAL);
+	for (int i = 0; i < 3; i++) {
+		pk[i].len = 10u + 50u * (unsigned)i;
+		memset(tr_pkt_data(&pk[i]), 'a' + i, pk[i].len);
+	}
+	assert_int_equal(tr_port_egress_publish_burst(p.port, pk, 3), 0);
+	tr_port_egress_flush(p.port);
+	expect_rx(&p, 10, 'a');
+	expect_rx(&p, 60, 'b');
+	expect_rx(&p, 110, 'c');
+	assert_int_equal(tr_rx_receive(p.s, &one), -EAGAIN);
+	tr_port_stats(p.port, &st);
+	assert_int_equal(st.egress_packets, 3);
+	assert_int_equal(st.egress_bytes, 180);
+
+	/* The withdrawn fourth slot's space is free again: a single
+	 * reservation works and lands right behind. */
+	assert_int_equal(tr_port_egress_reserve(p.port, &one), 0);
+	one.len = 5;
+	memset(tr_pkt_data(&one), 'z', 5);
+	assert_int_equal(tr_port_egress_publish(p.port, &one), 0);
+	tr_port_egress_flush(p.port);
+	expect_rx(&p, 5, 'z');
+	pair_close(&p);
+}
+
+static void bad_publish_withdraws(void **state)
+{
+	(void)state;
+	struct tr_pkt pk[4], one;
+	struct pair p;
+
+	pair_open(&p, 1u << 17);
+	assert_int_equal(tr_port_egress_reserve_burst(p.port, 0, pk, 4), -EINVAL);
+	assert_int_equal(tr_port_egress_reserve_burst(p.port, 1501, pk, 4), -EINVAL);
+	assert_int_equal(tr_port_egress_reserve_burst(p.port, 100, pk, 0), -EINVAL);
+
+	/* k above the reservation: nothing goes out. */
+	assert_int_equal(tr_port_egress_reserve_burst(p.port, 100, pk, 2), 2);
+	assert_int_equal(tr_port_egress_publish_burst(p.port, pk, 3), -EINVAL);
+	tr_port_egress_flush(p.port);
+	assert_int_equal(tr_rx_receive(p.s, &one), -EAGAIN);
+
+	/* An empty or overlong packet: those before it go, it and the rest not. */
+	assert_int_equal(tr_port_egress_reserve_burst(p.port, 100, pk, 4), 4);
+	pk[0].len = 20;
+	memset(tr_pkt_data(&pk[0]), 'x', 20);
+	pk[1].len = 101;
+	pk[2].len = 20;
+	assert_int_equal(tr_port_egress_publish_burst(p.port, pk, 3), -EINVAL);
+	tr_port_egress_flush(p.port);
+	expect_rx(&p, 20, 'x');
+	assert_int_equal(tr_rx_receive(p.s, &one), -EAGAIN);
+
+	/* k = 0 withdraws everything. */
+	assert_int_equal(tr_port_egress_reserve_burst(p.port, 100, pk, 4), 4);
+	assert_int_equal(tr_port_egress_publish_burst(p.port, pk, 0), 0);
+	tr_port_egress_flush(p.port);
+	assert_int_equal(tr_rx_receive(p.s, &one), -EAGAIN);
+	pair_close(&p);
+}
+
+/* A ring with room for fewer slots than asked reserves what fits; a full
+ * one reserves none; released space comes back. */
+static void ring_full(void **state)
+{
+	(void)state;
+	struct tr_pkt pk[128], rx[128];
+	struct pair p;
+	int n, again;
+
+	pair_open(&p, 1u << 17);
+	n = tr_port_egress_reserve_burst(p.port, 1500, pk, 128);
+	assert_true(n > 0 && n < 128);
+	for (int i = 0; i < n; i++) {
+		pk[i].len = 1500;
+		memset(tr_pkt_data(&pk[i]), 'f', 1500);
+	}
+	assert_int_equal(tr_port_egress_publish_burst(p.port, pk, (unsigned)n), 0);
+	tr_port_egress_flush(p.port);
+	assert_int_equal(tr_port_egress_reserve_burst(p.port, 1500, pk, 128), 0);
+	assert_int_equal(tr_rx_receive_burst(p.s, rx, 128), n);
+	assert_int_equal(tr_rx_release_burst(p.s, rx, (unsigned)n), 0);
+	again = tr_port_egress_reserve_burst(p.port, 1500, pk, 128);
+	assert_true(again > 0);
+	assert_int_equal(tr_port_egress_publish_burst(p.port, pk, 0), 0);
+	pair_close(&p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(publish_some_withdraw_rest),
+		cmocka_unit_test(bad_publish_withdraws),
+		cmocka_unit_test(ring_full),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
