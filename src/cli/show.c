@@ -234,7 +234,9 @@ int show_main(int argc, char **argv)
 		struct dirent **list;
 		int n = scandir(run_dir(), &list, sock_filter, alphasort);
 		if (n < 0 && errno != ENOENT) {
-			fprintf(stderr, "%s show: %s: %s\n", prog, run_dir(), strerror(errno));
+			fprintf(stderr, "%s show: %s: %s%s\n", prog, run_dir(), strerror(errno),
+				errno == EACCES ? " (the control directory is root-only: run as root)"
+						: "");
 			ret = EXIT_FAIL;
 		}
 		for (int i = 0; i < n; i++) {
