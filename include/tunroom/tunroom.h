@@ -123,7 +123,8 @@ int tr_tx_allocate_burst(struct tr_session *s, uint32_t size, struct tr_pkt *pkt
 int tr_tx_commit(struct tr_session *s, struct tr_pkt *pkt, uint32_t flags);
 int tr_tx_commit_burst(struct tr_session *s, struct tr_pkt *pkts, unsigned n, uint32_t flags);
 
-/* Gives an allocation up: the device skips the slot. Returns 0 or -EINVAL. */
+/* Gives an allocation up. The latest allocation returns to the ring whole; an
+ * earlier one stays as a void slot the device skips. Returns 0 or -EINVAL. */
 int tr_tx_abandon(struct tr_session *s, struct tr_pkt *pkt);
 int tr_tx_abandon_burst(struct tr_session *s, struct tr_pkt *pkts, unsigned n);
 

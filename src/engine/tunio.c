@@ -193,8 +193,16 @@ void tr_tunio_close(struct tr_tunio *io)
 	if (!io)
 		return;
 #ifdef TR_HAVE_LIBURING
-	if (io->backend == TR_TUNIO_URING)
+	/* The registered file is a reference to the TUN queue that the ring
+	 * would drop only when its teardown runs, asynchronously, after
+	 * io_uring_queue_exit returns: a single-queue device would stay busy
+	 * (-EBUSY for the next opener) and a non-persistent one would linger.
+	 * Unregistering waits for the ring to let go of the file. */
+	if (io->backend == TR_TUNIO_URING) {
+		if (io->fixed)
+			io_uring_unregister_files(&io->ring);
 		io_uring_queue_exit(&io->ring);
+	}
 #endif
 	free(io);
 }

@@ -479,10 +479,19 @@ static int tx_finish(struct tr_session *s, struct tr_pkt *pkt, uint32_t flags)
 		return -EINVAL;
 	if (flags & TR_SLOT_F_VOID || !pkt->len)
 		flags = TR_SLOT_F_VOID;
-	uint32_t used = flags & TR_SLOT_F_VOID ? TR_SLOT_HDR :
-			TR_ALIGN(TR_SLOT_HDR + pkt->off + pkt->len);
+	uint32_t used = TR_ALIGN(TR_SLOT_HDR + pkt->off + pkt->len);
 	uint32_t size = pkt->priv;
-	if ((uint32_t)idx + size == r->head && used < size) {
+	bool last = (uint32_t)idx + size == r->head;
+	if (flags & TR_SLOT_F_VOID) {
+		s->st.tx_abandoned++;
+		pkt->slot = NULL;
+		if (last) { /* never seen by anyone: take the whole slot back */
+			r->head = (uint32_t)idx;
+			return 0;
+		}
+		used = TR_SLOT_HDR;
+	}
+	if (last && used < size) {
 		r->head = (uint32_t)idx + used; /* DESIGN §3 rule 3 */
 		s->st.tx_shrunk_bytes += size - used;
 		size = used;
@@ -491,9 +500,7 @@ static int tx_finish(struct tr_session *s, struct tr_pkt *pkt, uint32_t flags)
 	tr_store_once(&slot->offset, flags & TR_SLOT_F_VOID ? 0 : pkt->off);
 	tr_store_once(&slot->length, flags & TR_SLOT_F_VOID ? 0 : pkt->len);
 	tr_store_once(&slot->flags, flags);
-	if (flags & TR_SLOT_F_VOID) {
-		s->st.tx_abandoned++;
-	} else {
+	if (!(flags & TR_SLOT_F_VOID)) {
 		s->st.tx_packets++;
 		s->st.tx_bytes += pkt->len;
 	}

@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: MIT */
+/* Test helper: builds ICMP echo requests (IPv4, IPv6) and checks that a
+ * packet is the echo reply to one of them. Header-only, tests only. */
+#ifndef TR_TEST_ICMP_H
+#define TR_TEST_ICMP_H
+
+#include <arpa/inet.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#define ICMP_ECHO_ID 0x7472 /* "tr" */
+#define ICMP_PAYLOAD 56
+
+static inline uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (len & 1)
+		sum += (uint32_t)p[len - 1] << 8;
+	return sum;
+}
+
+/* The Internet checksum: RFC 791 §3.1 (header), RFC 792 (ICMP), folded
+ * ones' complement sum of 16-bit words. */
+static inline uint16_t csum_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+static inline void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static inline uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+
+static inline void fill_payload(uint8_t *p, uint16_t seq)
+{
+	for (unsigned i = 0; i < ICMP_PAYLOAD; i++)
+		p[i] = (uint8_t)(seq + i);
+}
+
+/* IPv4 (RFC 791) + ICMP echo request (RFC 792, type 8). Returns the length. */
+static inline size_t build_echo4(uint8_t *buf, const char *src, const char *dst, uint16_t seq)
+{
+	size_t len = 20 + 8 + ICMP_PAYLOAD;
+	uint8_t *icmp = buf + 20;
+
+	memset(buf, 0, len);
+	buf[0] = 0x45;
+	put16(buf + 2, (uint16_t)len);
+	put16(buf + 4, seq);
+	buf[8] = 64;
+	buf[9] = 1; /* ICMP */
+	inet_pton(AF_INET, src, buf + 12);
+	inet_pton(AF_INET, dst, buf + 16);
+	put16(buf + 10, csum_fold(csum_add(0, buf, 20)));
+	icmp[0] = 8;
+	put16(icmp + 4, ICMP_ECHO_ID);
+	put16(icmp + 6, seq);
+	fill_payload(icmp + 8, seq);
+	put16(icmp + 2, csum_fold(csum_add(0, icmp, 8 + ICMP_PAYLOAD)));
+	return len;
+}
+
+/* IPv6 (RFC 8200) + ICMPv6 echo request (RFC 4443 §4.1, type 128); the
+ * checksum covers the pseudo-header (RFC 8200 §8.1, RFC 4443 §2.3). */
+static inline uint32_t pseudo6(const uint8_t *ip6, uint32_t plen)
+{
+	uint8_t tail[8] = { 0 };
+
+	tail[0] = (uint8_t)(plen >> 24);
+	tail[1] = (uint8_t)(plen >> 16);
+	tail[2] = (uint8_t)(plen >> 8);
+	tail[3] = (uint8_t)plen;
+	tail[7] = 58;
+	return csum_add(csum_add(0, ip6 + 8, 32), tail, 8);
+}
+
+static inline size_t build_echo6(uint8_t *buf, const char *src, const char *dst, uint16_t seq)
+{
+	size_t plen = 8 + ICMP_PAYLOAD;
+	uint8_t *icmp = buf + 40;
+
+	memset(buf, 0, 40 + plen);
+	buf[0] = 0x60;
+	put16(buf + 4, (uint16_t)plen);
+	buf[6] = 58; /* ICMPv6 */
+	buf[7] = 64;
+	inet_pton(AF_INET6, src, buf + 8);
+	inet_pton(AF_INET6, dst, buf + 24);
+	icmp[0] = 128;
+	put16(icmp + 4, ICMP_ECHO_ID);
+	put16(icmp + 6, seq);
+	fill_payload(icmp + 8, seq);
+	put16(icmp + 2, csum_fold(csum_add(pseudo6(buf, (uint32_t)plen), icmp, plen)));
+	return 40 + plen;
+}
+
+/* If pkt is an echo reply from dst to src with our id and a good checksum
+ * and payload, returns its sequence number; else -1 (other traffic, such as
+ * the kernel's router solicitations and MLD reports on IPv6). */
+static inline int echo_reply_seq(const uint8_t *pkt, size_t len, const char *src, const char *dst)
+{
+	uint8_t a[16], b[16];
+	const uint8_t *icmp;
+	size_t ilen;
+	uint16_t seq;
+
+	if (len >= 20 && pkt[0] >> 4 == 4) {
+		size_t ihl = (size_t)(pkt[0] & 15) * 4;
+
+		if (ihl < 20 || len < ihl + 8 || get16(pkt + 2) != len || pkt[9] != 1)
+			return -1;
+		if (csum_fold(csum_add(0, pkt, ihl)) != 0)
+			return -1;
+		inet_pton(AF_INET, src, a);
+		inet_pton(AF_INET, dst, b);
+		if (memcmp(pkt + 12, b, 4) || memcmp(pkt + 16, a, 4))
+			return -1;
+		icmp = pkt + ihl;
+		ilen = len - ihl;
+		if (icmp[0] != 0 || csum_fold(csum_add(0, icmp, ilen)) != 0)
+			return -1;
+	} else if (len >= 48 && pkt[0] >> 4 == 6) {
+		if (pkt[6] != 58 || (size_t)get16(pkt + 4) + 40 != len)
+			return -1;
+		inet_pton(AF_INET6, src, a);
+		inet_pton(AF_INET6, dst, b);
+		if (memcmp(pkt + 8, b, 16) || memcmp(pkt + 24, a, 16))
+			return -1;
+		icmp = pkt + 40;
+		ilen = len - 40;
+		if (icmp[0] != 129 || csum_fold(csum_add(pseudo6(pkt, (uint32_t)ilen), icmp, ilen)) != 0)
+			return -1;
+	} else {
+		return -1;
+	}
+	if (ilen != 8 + ICMP_PAYLOAD || get16(icmp + 4) != ICMP_ECHO_ID)
+		return -1;
+	seq = get16(icmp + 6);
+	for (unsigned i = 0; i < ICMP_PAYLOAD; i++)
+		if (icmp[8 + i] != (uint8_t)(seq + i))
+			return -1;
+	return seq;
+}
+
+#endif
