@@ -31,11 +31,15 @@ extern "C" {
 typedef struct tr_wintun_adapter *WINTUN_ADAPTER_HANDLE;
 typedef struct tr_wintun_session *WINTUN_SESSION_HANDLE;
 
-/* Creates (or takes over) a TUN device named name. tunnel_type and
- * requested_guid are accepted for source compatibility and ignored. */
+/* Creates (or takes over) a TUN device named name (tunroom/tun.h), link up,
+ * no addresses; WintunCloseAdapter removes a device it created. tunnel_type
+ * and requested_guid are accepted for source compatibility and ignored.
+ * errno: EPERM (needs CAP_NET_ADMIN), ENOENT (no /dev/net/tun), EINVAL (bad
+ * name: 1-15 bytes, no '/', ':' or space), EBUSY (in use by another process). */
 WINTUN_ADAPTER_HANDLE WintunCreateAdapter(const char *name, const char *tunnel_type,
 					  const void *requested_guid);
-/* Attaches to an existing TUN device named name. */
+/* Attaches to an existing TUN device named name; closing leaves it.
+ * errno as for WintunCreateAdapter, and ENODEV if there is no such device. */
 WINTUN_ADAPTER_HANDLE WintunOpenAdapter(const char *name);
 void WintunCloseAdapter(WINTUN_ADAPTER_HANDLE adapter);
 

@@ -8,6 +8,8 @@
 #include "codec/replay.h"
 #include "tunroom/esp.h"
 
+struct tr_esp_hmac;
+
 struct tr_esp_sa {
 	enum tr_esp_cipher cipher;
 	uint32_t spi;
@@ -20,7 +22,7 @@ struct tr_esp_sa {
 	EVP_CIPHER_CTX *enc;   /* keyed once for encrypting; per packet only the IV is set */
 	EVP_CIPHER_CTX *dec;   /* keyed once for decrypting (CBC needs the inverse key schedule) */
 	EVP_CIPHER_CTX *ivgen; /* CBC: AES-ECB under a random key; IV = E(seq) */
-	EVP_MAC_CTX *mac;      /* CBC: HMAC keyed once */
+	struct tr_esp_hmac *hmac; /* CBC: HMAC keyed once (esp.c) */
 	struct tr_esp_stats st;
 	struct tr_replay *replay; /* inbound window, in the same allocation */
 };

@@ -10,8 +10,10 @@
 #include <linux/if.h>
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "engine/netlink.h"
@@ -176,6 +178,218 @@ int tr_nl_link_index(struct tr_nl *nl, const char *name, int *ifindex)
 		return -ENODEV;
 	*ifindex = idx;
 	return 0;
+}
+
+struct link_info {
+	int ifindex;
+	uint32_t mtu;
+	unsigned flags;
+	bool qdisc_noop;
+};
+
+static int link_attr_cb(const struct nlattr *attr, void *data)
+{
+	struct link_info *li = data;
+
+	if (mnl_attr_get_type(attr) == IFLA_MTU && mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
+		li->mtu = mnl_attr_get_u32(attr);
+	if (mnl_attr_get_type(attr) == IFLA_QDISC && mnl_attr_validate(attr, MNL_TYPE_STRING) >= 0)
+		li->qdisc_noop = !strcmp(mnl_attr_get_str(attr), "noop");
+	return MNL_CB_OK;
+}
+
+static int link_info_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct link_info *li = data;
+	const struct ifinfomsg *ifi;
+
+	if (nlh->nlmsg_type != RTM_NEWLINK ||
+	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifi))
+		return MNL_CB_OK;
+	ifi = mnl_nlmsg_get_payload(nlh);
+	li->ifindex = ifi->ifi_index;
+	li->flags = ifi->ifi_flags;
+	mnl_attr_parse(nlh, sizeof(*ifi), link_attr_cb, li);
+	return MNL_CB_OK;
+}
+
+static int link_get(struct tr_nl *nl, int ifindex, struct link_info *li)
+{
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifi;
+	int err;
+
+	memset(li, 0, sizeof(*li));
+	nlh = msg_start(nl, RTM_GETLINK, 0);
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	err = talk(nl, nlh, link_info_cb, li);
+	if (err)
+		return err;
+	return li->ifindex == ifindex ? 0 : -ENODEV;
+}
+
+int tr_nl_link_get_mtu(struct tr_nl *nl, int ifindex, uint32_t *mtu)
+{
+	struct link_info li;
+	int err;
+
+	if (!nl || ifindex <= 0 || !mtu)
+		return -EINVAL;
+	err = link_get(nl, ifindex, &li);
+	if (err)
+		return err;
+	*mtu = li.mtu;
+	return 0;
+}
+
+int tr_nl_link_flags(struct tr_nl *nl, int ifindex, unsigned *flags)
+{
+	struct link_info li;
+	int err;
+
+	if (!nl || ifindex <= 0 || !flags)
+		return -EINVAL;
+	err = link_get(nl, ifindex, &li);
+	if (!err)
+		*flags = li.flags;
+	return err;
+}
+
+int tr_nl_monitor_open(struct tr_nl **out)
+{
+	struct tr_nl *nl;
+	int err;
+
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	nl = calloc(1, sizeof(*nl));
+	if (!nl)
+		return -ENOMEM;
+	nl->sk = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	if (!nl->sk) {
+		err = -errno;
+		free(nl);
+		return err;
+	}
+	if (mnl_socket_bind(nl->sk, RTMGRP_LINK, MNL_SOCKET_AUTOPID) < 0) {
+		err = -errno;
+		tr_nl_close(nl);
+		return err;
+	}
+	nl->portid = mnl_socket_get_portid(nl->sk);
+	*out = nl;
+	return 0;
+}
+
+struct running_wait {
+	int ifindex;
+	bool running;
+};
+
+static int running_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct running_wait *w = data;
+	const struct ifinfomsg *ifi;
+
+	if (nlh->nlmsg_type != RTM_NEWLINK || mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifi))
+		return MNL_CB_OK;
+	ifi = mnl_nlmsg_get_payload(nlh);
+	if (ifi->ifi_index == w->ifindex && (ifi->ifi_flags & IFF_RUNNING))
+		w->running = true;
+	return MNL_CB_OK;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int tr_nl_monitor_wait_running(struct tr_nl *mon, int ifindex, int timeout_ms)
+{
+	struct running_wait w = { .ifindex = ifindex };
+	long deadline = now_ms() + timeout_ms;
+
+	if (!mon || ifindex <= 0 || timeout_ms < 0)
+		return -EINVAL;
+	while (!w.running) {
+		struct pollfd pfd = { .fd = mnl_socket_get_fd(mon->sk), .events = POLLIN };
+		long left = deadline - now_ms();
+		ssize_t n;
+
+		if (left <= 0)
+			return -ETIMEDOUT;
+		if (poll(&pfd, 1, (int)left) <= 0)
+			continue;
+		n = mnl_socket_recvfrom(mon->sk, mon->buf, sizeof(mon->buf));
+		if (n < 0)
+			return errno == ENOBUFS ? -ENOBUFS : -errno;
+		/* Notifications carry sequence number and port 0. */
+		mnl_cb_run(mon->buf, (size_t)n, 0, 0, running_cb, &w);
+	}
+	return 0;
+}
+
+struct tentative_count {
+	int ifindex;
+	unsigned n;
+};
+
+static int addr_attr_cb(const struct nlattr *attr, void *data)
+{
+	uint32_t *flags = data;
+
+	if (mnl_attr_get_type(attr) == IFA_FLAGS && mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
+		*flags = mnl_attr_get_u32(attr);
+	return MNL_CB_OK;
+}
+
+static int tentative_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct tentative_count *t = data;
+	const struct ifaddrmsg *ifa;
+	uint32_t flags;
+
+	if (nlh->nlmsg_type != RTM_NEWADDR || mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifa))
+		return MNL_CB_OK;
+	ifa = mnl_nlmsg_get_payload(nlh);
+	if ((int)ifa->ifa_index != t->ifindex)
+		return MNL_CB_OK;
+	/* IFA_FLAGS, when there, holds all 32 bits; ifa_flags only 8. */
+	flags = ifa->ifa_flags;
+	mnl_attr_parse(nlh, sizeof(*ifa), addr_attr_cb, &flags);
+	if ((flags & IFA_F_TENTATIVE) && !(flags & IFA_F_DADFAILED))
+		t->n++;
+	return MNL_CB_OK;
+}
+
+int tr_nl_addr_wait_ready(struct tr_nl *nl, int ifindex, int timeout_ms)
+{
+	struct timespec ms = { 0, 1000000 };
+
+	if (!nl || ifindex <= 0 || timeout_ms < 0)
+		return -EINVAL;
+	for (int waited = 0;; waited++) {
+		struct tentative_count t = { .ifindex = ifindex };
+		struct nlmsghdr *nlh = msg_start(nl, RTM_GETADDR, NLM_F_DUMP);
+		struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+		int err;
+
+		ifa->ifa_family = AF_INET6;
+		err = talk(nl, nlh, tentative_cb, &t);
+		if (err)
+			return err;
+		if (!t.n)
+			return 0;
+		if (waited >= timeout_ms)
+			return -ETIMEDOUT;
+		nanosleep(&ms, NULL);
+	}
 }
 
 static struct nlmsghdr *link_msg(struct tr_nl *nl, uint16_t type, int ifindex,

@@ -36,6 +36,29 @@ void tr_nl_close(struct tr_nl *nl);
  * -ENODEV (no such link), or another negative errno from the kernel. */
 int tr_nl_link_index(struct tr_nl *nl, const char *name, int *ifindex);
 
+/* The link's current MTU: 0, -EINVAL, -ENODEV, or the kernel's negative errno. */
+int tr_nl_link_get_mtu(struct tr_nl *nl, int ifindex, uint32_t *mtu);
+
+/* The link's IFF_* flags (IFF_UP, IFF_RUNNING, ...). */
+int tr_nl_link_flags(struct tr_nl *nl, int ifindex, unsigned *flags);
+
+/* A TUN link that is up but has no queue attached has no carrier. When a
+ * queue attaches, the kernel turns the carrier on at once but only later,
+ * from its link-watch work, replaces the qdisc that drops everything sent;
+ * replies to the first packets would be lost. That work ends with an
+ * RTM_NEWLINK notification, so: open a monitor (subscribed to link
+ * notifications) before attaching, and wait on it afterwards.
+ * Return 0, -ETIMEDOUT, -EINVAL, -ENOMEM, or a socket error. */
+int tr_nl_monitor_open(struct tr_nl **out);
+int tr_nl_monitor_wait_running(struct tr_nl *mon, int ifindex, int timeout_ms);
+
+/* Waits (polling every millisecond, at most timeout_ms) until no IPv6
+ * address of the link is tentative: even a NODAD address passes through the
+ * kernel's DAD work queue after the link comes up, and packets to a
+ * tentative address are not delivered. Returns 0, -ETIMEDOUT, -EINVAL, or
+ * the kernel's negative errno. */
+int tr_nl_addr_wait_ready(struct tr_nl *nl, int ifindex, int timeout_ms);
+
 /* RTM_NEWLINK on an existing link. Return 0 or the kernel's negative errno
  * (-EINVAL for an MTU outside the device's range, -EPERM without CAP_NET_ADMIN). */
 int tr_nl_link_set_mtu(struct tr_nl *nl, int ifindex, uint32_t mtu);

@@ -13,6 +13,7 @@
 #include "lib/api.h"
 #include "lib/session.h"
 #include "tunroom/device.h"
+#include "tunroom/tun.h"
 #include "tunroom/tunroom.h"
 #include "tunroom/wintun.h"
 
@@ -54,22 +55,48 @@ TR_API WINTUN_ADAPTER_HANDLE tr_wintun_adapter_from_device(struct tr_device *dev
 	return a;
 }
 
+/* Adapters are TUN devices (tunroom/tun.h) that the adapter owns: closing
+ * it closes the device, which removes one this call created (not
+ * persistent) and leaves one it opened. */
+static WINTUN_ADAPTER_HANDLE adapter_open(const char *name, uint32_t flags)
+{
+	struct tr_tundev_config cfg = { .name = name, .flags = flags };
+	WINTUN_ADAPTER_HANDLE a;
+	struct tr_device *dev;
+	int err;
+
+	if (!name || !name[0]) {
+		errno = ERROR_INVALID_PARAMETER;
+		return NULL;
+	}
+	err = tr_tundev_open(&dev, &cfg);
+	if (err) {
+		errno = wintun_errno(err);
+		return NULL;
+	}
+	a = tr_wintun_adapter_from_device(dev);
+	if (!a) {
+		tr_device_close(dev);
+		return NULL;
+	}
+	a->owns_dev = 1;
+	return a;
+}
+
+/* Wintun's tunnel type and GUID name Windows objects; a Linux TUN device
+ * has neither. An existing device of that name is opened, as a second
+ * WintunCreateAdapter with the same name would find it on Windows. */
 TR_API WINTUN_ADAPTER_HANDLE WintunCreateAdapter(const char *name, const char *tunnel_type,
 						 const void *requested_guid)
 {
-	(void)name;
 	(void)tunnel_type;
 	(void)requested_guid;
-	/* The TUN device side is not linked into this build yet. */
-	errno = ENOTSUP;
-	return NULL;
+	return adapter_open(name, 0);
 }
 
 TR_API WINTUN_ADAPTER_HANDLE WintunOpenAdapter(const char *name)
 {
-	(void)name;
-	errno = ENOTSUP;
-	return NULL;
+	return adapter_open(name, TR_TUNDEV_F_ATTACH);
 }
 
 TR_API void WintunCloseAdapter(WINTUN_ADAPTER_HANDLE adapter)

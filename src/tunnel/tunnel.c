@@ -1,16 +1,309 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * TEMPORARY stand-in for the data plane so that `tunroom up` builds and checks
- * configs end to end. The lead replaces this file with the real tunnel
- * (egress/ingress threads over the rings); keep the contract of tunnel.h.
+ * The ESP-over-UDP tunnel: brings up the TUN device, its session (with the
+ * head and tail room the cipher needs), the two SAs, the UDP socket and the
+ * control socket; runs the egress (tx.c) and ingress (rx.c) threads, one per
+ * core, while this thread serves the control socket and signals; then tears
+ * everything down in reverse order.
+ *
+ * Threads: tx: egress ring -> encap -> sendmmsg. rx: recvmmsg -> decap ->
+ * ingress ring. The TUN engine runs a third thread per session (src/engine/).
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "cli/config.h"
+#include "tunnel/ctl.h"
+#include "tunnel/dataplane.h"
 #include "tunnel/tunnel.h"
+#include "tunroom/tun.h"
+
+struct run {
+	struct tr_tunnel t;
+	const struct tr_config *cfg;
+	struct tr_device *dev;
+	time_t started;
+};
+
+void tr_tunnel_request_stop(struct tr_tunnel *t, int err)
+{
+	int zero = 0;
+
+	if (err)
+		__atomic_compare_exchange_n(&t->error, &zero, err, false, __ATOMIC_SEQ_CST,
+					    __ATOMIC_SEQ_CST);
+	__atomic_store_n(&t->stop, 1, __ATOMIC_SEQ_CST);
+	uint64_t one = 1;
+	if (write(t->stop_evt, &one, sizeof(one)) < 0) {
+		/* saturated: a stop is pending already */
+	}
+	/* Wake the egress thread out of tr_rx_wait as well. */
+	if (t->s && write(tr_session_fd(t->s), &one, sizeof(one)) < 0) {
+		/* same */
+	}
+}
+
+#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+
+static void put_hex32(struct tr_ctl_reply *r, const char *key, uint32_t v)
+{
+	char buf[16];
+
+	snprintf(buf, sizeof(buf), "0x%08x", v);
+	tr_ctl_put_str(r, key, buf);
+}
+
+/* Control socket "get": state, then counters named <dir>_<drop|err>_<reason>. */
+static int ctl_get(void *arg, struct tr_ctl_reply *r)
+{
+	struct run *run = arg;
+	const struct tr_config *cfg = run->cfg;
+	struct tr_tunnel *t = &run->t;
+	struct tr_esp_stats out, in;
+	struct tr_stats ss;
+	struct tr_tundev_stats ds;
+	char buf[64];
+
+	tr_ctl_put_str(r, "name", tr_tundev_name(run->dev));
+	tr_ctl_put_str(r, "cipher", tr_esp_cipher_name(cfg->cipher));
+	tr_ctl_put_u64(r, "mtu", cfg->mtu);
+	tr_ctl_put_str(r, "state", LOAD(t->stop) ? "stopping" : "up");
+	tr_ctl_put_u64(r, "pid", (uint64_t)getpid());
+	tr_ctl_put_u64(r, "uptime", (uint64_t)(time(NULL) - run->started));
+	tr_ctl_put_str(r, "listen", tr_sockaddr_str(&t->udp.local, buf, sizeof(buf)));
+	tr_ctl_put_str(r, "endpoint", tr_sockaddr_str(&t->udp.peer, buf, sizeof(buf)));
+	put_hex32(r, "out_spi", cfg->out.spi);
+	put_hex32(r, "in_spi", cfg->in.spi);
+	tr_ctl_put_u64(r, "replay_window", cfg->replay_window);
+	tr_ctl_put_str(r, "io", tr_tundev_io_backend(run->dev));
+	tr_ctl_put_u64(r, "head_room", tr_session_head_room(t->s));
+	tr_ctl_put_u64(r, "tail_room", tr_session_tail_room(t->s));
+	/* Zero-copy is structural: no code path copies payload in userspace. */
+	tr_ctl_put_u64(r, "copied_bytes_per_packet", 0);
+
+	/* Relaxed snapshots: each counter has one writer, a torn sum is harmless. */
+	tr_esp_sa_stats(t->sa_out, &out);
+	tr_esp_sa_stats(t->sa_in, &in);
+	tr_session_stats(t->s, &ss);
+	tr_tundev_stats(run->dev, &ds);
+	tr_ctl_put_u64(r, "rx_packets", LOAD(t->rx.packets));
+	tr_ctl_put_u64(r, "rx_bytes", LOAD(t->rx.bytes));
+	tr_ctl_put_u64(r, "rx_datagrams", LOAD(t->udp.stats.rx_datagrams));
+	tr_ctl_put_u64(r, "rx_err_auth", in.err_auth);
+	tr_ctl_put_u64(r, "rx_drop_replay", in.err_replay + in.err_too_old);
+	tr_ctl_put_u64(r, "rx_err_malformed", in.err_malformed);
+	tr_ctl_put_u64(r, "rx_err_padding", in.err_padding);
+	tr_ctl_put_u64(r, "rx_drop_spi", in.err_spi);
+	tr_ctl_put_u64(r, "rx_drop_peer", LOAD(t->udp.stats.rx_drop_peer));
+	tr_ctl_put_u64(r, "rx_drop_trunc", LOAD(t->udp.stats.rx_drop_trunc));
+	tr_ctl_put_u64(r, "rx_drop_not_esp", LOAD(t->rx.drop_not_esp));
+	tr_ctl_put_u64(r, "rx_drop_next_header", LOAD(t->rx.drop_next_header));
+	tr_ctl_put_u64(r, "rx_drop_ring_full", LOAD(t->rx.drop_ring_full));
+	tr_ctl_put_u64(r, "rx_drop_malformed_inner", ds.ingress_drop_malformed);
+	tr_ctl_put_u64(r, "rx_err_tun_write", ds.ingress_err_write);
+	tr_ctl_put_u64(r, "tx_packets", LOAD(t->tx.packets));
+	tr_ctl_put_u64(r, "tx_bytes", LOAD(t->tx.bytes));
+	tr_ctl_put_u64(r, "tx_drop_not_ip", LOAD(t->tx.drop_not_ip));
+	tr_ctl_put_u64(r, "tx_err_encap", LOAD(t->tx.err_encap));
+	tr_ctl_put_u64(r, "tx_err_seq_overflow", out.err_seq_overflow);
+	tr_ctl_put_u64(r, "tx_drop_send", LOAD(t->tx.drop_send));
+	tr_ctl_put_u64(r, "tx_err_tun_read", ds.egress_err_read);
+	tr_ctl_put_u64(r, "ring_sleeps", ss.sleeps);
+	tr_ctl_put_u64(r, "ring_wakeups_sent", ss.wakeups_sent);
+	tr_ctl_put_u64(r, "tun_syscalls", ds.syscalls);
+	return 0;
+}
+
+static int ctl_stop(void *arg)
+{
+	struct run *run = arg;
+
+	tr_tunnel_request_stop(&run->t, 0);
+	return 0;
+}
+
+static const struct tr_ctl_ops ctl_ops = { .get = ctl_get, .stop = ctl_stop };
+
+static int open_device(const struct tr_config *cfg, struct tr_device **dev)
+{
+	char addr_buf[TR_CONFIG_ADDR_MAX][INET6_ADDRSTRLEN + 8];
+	const char *addrs[TR_CONFIG_ADDR_MAX];
+
+	for (unsigned i = 0; i < cfg->n_addr; i++) {
+		char ip[INET6_ADDRSTRLEN];
+		const struct tr_config_addr *a = &cfg->addr[i];
+
+		inet_ntop(a->family, a->family == AF_INET ? (const void *)&a->v4 : (const void *)&a->v6,
+			  ip, sizeof(ip));
+		snprintf(addr_buf[i], sizeof(addr_buf[i]), "%s/%u", ip, a->prefix);
+		addrs[i] = addr_buf[i];
+	}
+	struct tr_tundev_config dc = {
+		.name = cfg->name, .mtu = cfg->mtu, .addresses = addrs,
+		.n_addresses = cfg->n_addr, .queues = 1,
+	};
+	int err = tr_tundev_open(dev, &dc);
+	if (err)
+		fprintf(stderr, "tunroom: TUN device %s: %s (%s)\n", cfg->name, tr_strerror(err),
+			tr_tundev_strerror(err));
+	return err;
+}
+
+static int open_session(struct tr_tunnel *t, const struct tr_config *cfg, struct tr_device *dev)
+{
+	uint32_t head = tr_esp_head_room(cfg->cipher), tail = tr_esp_tail_room(cfg->cipher);
+	/* An ingress slot takes a whole ESP datagram (inner packet plus what
+	 * encapsulation adds); egress slots get the same room around the MTU. */
+	t->dgram_max = cfg->mtu + head + tail;
+	struct tr_session_config sc = {
+		.capacity = cfg->ring_capacity, .head_room = head, .tail_room = tail,
+		.max_packet = t->dgram_max,
+	};
+	int err = tr_session_open(&t->s, dev, &sc);
+	if (err)
+		fprintf(stderr, "tunroom: ring session: %s\n", tr_strerror(err));
+	return err;
+}
+
+static int open_sas(struct tr_tunnel *t, const struct tr_config *cfg)
+{
+	struct tr_esp_sa_config sc;
+	int err;
+
+	tr_config_sa(cfg, false, &sc);
+	err = tr_esp_sa_alloc(&t->sa_out, &sc);
+	if (!err) {
+		tr_config_sa(cfg, true, &sc);
+		err = tr_esp_sa_alloc(&t->sa_in, &sc);
+	}
+	if (err)
+		fprintf(stderr, "tunroom: SA: %s\n", tr_strerror(err));
+	return err;
+}
+
+/* This thread, until stop: signals, control requests. */
+static void serve(struct run *run, int sigfd, struct tr_ctl *ctl)
+{
+	struct tr_tunnel *t = &run->t;
+
+	while (!__atomic_load_n(&t->stop, __ATOMIC_SEQ_CST)) {
+		struct pollfd pfd[3] = {
+			{ .fd = sigfd, .events = POLLIN },
+			{ .fd = t->stop_evt, .events = POLLIN },
+			{ .fd = tr_ctl_fd(ctl), .events = POLLIN },
+		};
+		if (poll(pfd, 3, 1000) < 0 && errno != EINTR)
+			break;
+		if (pfd[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sigfd, &si, sizeof(si)) == sizeof(si))
+				fprintf(stderr, "tunroom: %s: signal %u, stopping\n", run->cfg->name,
+					si.ssi_signo);
+			tr_tunnel_request_stop(t, 0);
+		}
+		if (pfd[2].revents & POLLIN)
+			tr_ctl_accept(ctl);
+	}
+}
 
 int tr_tunnel_run(const struct tr_config *cfg, const struct tr_tunnel_opts *opts)
 {
-	(void)cfg;
-	(void)opts;
-	return -ENOSYS;
+	struct run run = { .cfg = cfg, .started = time(NULL) };
+	struct tr_tunnel *t = &run.t;
+	struct tr_ctl *ctl = NULL;
+	pthread_t tx, rx;
+	sigset_t mask, old;
+	int err, sigfd = -1;
+
+	t->stop_evt = -1;
+	t->udp.fd = -1;
+	/* Block the stop signals before any thread exists, so that only this
+	 * thread takes them, through the signalfd. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &mask, &old);
+	sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	t->stop_evt = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (sigfd < 0 || t->stop_evt < 0) {
+		err = -errno;
+		goto err_fds;
+	}
+	err = open_device(cfg, &run.dev);
+	if (err)
+		goto err_fds;
+	err = open_session(t, cfg, run.dev);
+	if (err)
+		goto err_device;
+	err = open_sas(t, cfg);
+	if (err)
+		goto err_sas;
+	err = tr_udp_open(&t->udp, &cfg->listen, &cfg->endpoint, cfg->socket_buffer,
+			  TR_UDP_F_CONNECT);
+	if (err) {
+		char buf[64];
+		fprintf(stderr, "tunroom: UDP socket on %s: %s\n",
+			tr_sockaddr_str(&cfg->listen, buf, sizeof(buf)), strerror(-err));
+		goto err_sas;
+	}
+	err = tr_ctl_open(&ctl, opts ? opts->run_dir : NULL, cfg->name, &ctl_ops, &run);
+	if (err) {
+		fprintf(stderr, "tunroom: control socket for %s: %s\n", cfg->name,
+			err == -EADDRINUSE ? "a tunnel of that name runs already" : strerror(-err));
+		goto err_udp;
+	}
+	err = pthread_create(&tx, NULL, tr_tunnel_tx_main, t);
+	if (err) {
+		err = -err;
+		goto err_ctl;
+	}
+	err = pthread_create(&rx, NULL, tr_tunnel_rx_main, t);
+	if (err) {
+		err = -err;
+		tr_tunnel_request_stop(t, 0);
+		pthread_join(tx, NULL);
+		goto err_ctl;
+	}
+	fprintf(stderr, "tunroom: %s up: esp %s, %s io, mtu %u\n", tr_tundev_name(run.dev),
+		tr_esp_cipher_name(cfg->cipher), tr_tundev_io_backend(run.dev), cfg->mtu);
+	if (opts && opts->ready)
+		opts->ready(opts->ready_arg);
+
+	serve(&run, sigfd, ctl);
+
+	/* Teardown: mark dead (stop), drain (join the workers), free. */
+	tr_tunnel_request_stop(t, 0);
+	pthread_join(tx, NULL);
+	pthread_join(rx, NULL);
+	err = t->error;
+	if (err == -EPIPE && tr_session_error(t->s))
+		err = tr_session_error(t->s); /* the device side's reason */
+	if (err)
+		fprintf(stderr, "tunroom: %s stopped: %s\n", cfg->name, tr_strerror(err));
+err_ctl:
+	tr_ctl_close(ctl);
+err_udp:
+	tr_udp_close(&t->udp);
+err_sas:
+	tr_esp_sa_free(t->sa_in);
+	tr_esp_sa_free(t->sa_out);
+	tr_session_close(t->s);
+err_device:
+	tr_device_close(run.dev);
+err_fds:
+	if (t->stop_evt >= 0)
+		close(t->stop_evt);
+	if (sigfd >= 0)
+		close(sigfd);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return err;
 }

@@ -10,6 +10,7 @@
  * Exits 0 on success, 1 with a message on stderr otherwise.
  */
 #include <errno.h>
+#include <net/if.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +69,10 @@ static int cmd_create(int argc, char **argv)
 	err = tr_nl_link_set_up(nl, ifindex, true);
 	if (err)
 		return fail("set up", err);
+	/* NODAD addresses still pass the DAD work queue once the link is up. */
+	err = tr_nl_addr_wait_ready(nl, ifindex, 2000);
+	if (err)
+		return fail("addresses ready", err);
 	tr_nl_close(nl);
 	printf("%s\n", t.name);
 	tr_tun_close(&t);
@@ -93,18 +98,45 @@ static int cmd_echo(int argc, char **argv)
 	enum tr_tunio_backend be;
 	struct tr_tunio *io;
 	struct tr_tunio_stats st;
+	struct tr_nl *mon = NULL;
 	struct tr_tun t;
 	long deadline;
-	int err;
+	int err, ifindex;
 
 	if (argc < 4 || (argc - 2) % 2 || (argc - 2) / 2 > 4)
 		return fail("echo NAME uring|plain SRC DST [SRC DST]...", -EINVAL);
 	be = !strcmp(argv[1], "plain") ? TR_TUNIO_PLAIN : TR_TUNIO_URING;
 	pairs = (unsigned)(argc - 2) / 2;
+	{
+		struct tr_nl *nl;
+		unsigned flags;
+
+		err = tr_nl_open(&nl);
+		if (!err)
+			err = tr_nl_link_index(nl, argv[0], &ifindex);
+		if (!err)
+			err = tr_nl_link_flags(nl, ifindex, &flags);
+		if (err)
+			return fail("link", err);
+		tr_nl_close(nl);
+		if ((flags & IFF_UP) && !(flags & IFF_RUNNING)) {
+			err = tr_nl_monitor_open(&mon);
+			if (err)
+				return fail("monitor", err);
+		}
+	}
 	err = tr_tun_open(&t, &(struct tr_tun_config){ .name = argv[0], .flags = TR_TUN_F_ATTACH });
 	if (err) {
 		fprintf(stderr, "tuntest: %s: %s\n", argv[0], tr_tun_strerror(err));
 		return 1;
+	}
+	/* Our attach gave the link its carrier back; wait until it can send,
+	 * or the kernel drops the first replies (netlink.h). */
+	if (mon) {
+		err = tr_nl_monitor_wait_running(mon, ifindex, TIMEOUT_MS);
+		if (err)
+			return fail("link running", err);
+		tr_nl_close(mon);
 	}
 	err = tr_tunio_open(&io, t.fds[0], BURST, be);
 	if (err)

@@ -9,6 +9,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -70,6 +72,20 @@ static void link_index(void **state)
 	assert_int_equal(tr_nl_link_index(nl, "", &idx), -EINVAL);
 	assert_int_equal(tr_nl_link_index(nl, "abcdefghijklmnop", &idx), -EINVAL);
 	assert_int_equal(tr_nl_link_index(nl, NULL, &idx), -EINVAL);
+	uint32_t mtu = 0;
+	assert_int_equal(tr_nl_link_get_mtu(nl, idx, &mtu), 0);
+	{
+		/* The same answer as the old ioctl gives. */
+		struct ifreq ifr = { .ifr_name = "lo" };
+		int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+		assert_true(fd >= 0);
+		assert_int_equal(ioctl(fd, SIOCGIFMTU, &ifr), 0);
+		assert_int_equal(mtu, (uint32_t)ifr.ifr_mtu);
+		close(fd);
+	}
+	assert_int_equal(tr_nl_link_get_mtu(nl, 0, &mtu), -EINVAL);
+	assert_int_equal(tr_nl_link_get_mtu(nl, 99999, &mtu), -ENODEV);
 	/* The socket keeps working after errors (sequence numbers stay in step). */
 	assert_int_equal(tr_nl_link_index(nl, "lo", &idx), 0);
 	tr_nl_close(nl);

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tunroom/tun.h - the TUN device: a struct tr_device that serves sessions
+ * against a Linux TUN interface (IFF_TUN | IFF_NO_PI), in-process, one thread
+ * per session. Open it, then tr_session_open() on it.
+ *
+ * Egress: the thread reads the TUN descriptor straight into the next egress
+ * slot at the session's head room and publishes it. Ingress: it writes each
+ * committed slot's [offset, offset + length) to the descriptor, splitting
+ * aggregated (TR_TX_MULTI) slots by their IP length fields. Malformed and
+ * non-IP packets are dropped and counted. Needs root or CAP_NET_ADMIN.
+ */
+#ifndef TUNROOM_TUN_H
+#define TUNROOM_TUN_H
+
+#include <stdint.h>
+
+#include "tunroom/device.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TR_TUNDEV_QUEUES_MAX 16
+#define TR_TUNDEV_BURST_MAX 256
+
+/* tr_tundev_config.flags */
+#define TR_TUNDEV_F_ATTACH   0x01u /* open an existing device, never create one */
+#define TR_TUNDEV_F_CREATE   0x02u /* create a new one, fail if the name is taken */
+#define TR_TUNDEV_F_PERSIST  0x04u /* a created device outlives tr_device_close() */
+#define TR_TUNDEV_F_NO_UP    0x08u /* leave the link down (default: set it up) */
+#define TR_TUNDEV_F_PLAIN_IO 0x10u /* read(2)/write(2) only, no io_uring */
+
+struct tr_tundev_config {
+	const char *name;     /* NULL or "" = "tr%d" (the kernel picks the number) */
+	uint32_t mtu;         /* 0 = leave as it is (1500 for a new device) */
+	const char *const *addresses; /* "198.18.0.1/24", "fd00::1/64"; n_addresses of them */
+	unsigned n_addresses;
+	unsigned queues;      /* sessions at a time; 0 or 1 = one; more = IFF_MULTI_QUEUE */
+	unsigned burst;       /* packets per batch each way; 0 = 64 */
+	uint32_t flags;       /* TR_TUNDEV_F_* */
+};
+
+/* Device-side counters summed over the device's sessions (running ones
+ * included; the ports' own tr_port_stats count ring traffic). */
+struct tr_tundev_stats {
+	uint64_t egress_packets;          /* read from TUN into egress slots */
+	uint64_t ingress_packets;         /* written from ingress slots to TUN */
+	uint64_t ingress_drop_malformed;  /* not IPv4/IPv6 or length fields wrong */
+	uint64_t ingress_err_write;       /* the kernel refused the write */
+	uint64_t egress_err_read;         /* a read failed (packet lost) */
+	uint64_t syscalls;                /* TUN reads, writes, io_uring_enter, poll */
+	uint64_t polls;                   /* times a session thread slept */
+};
+
+/* Creates or attaches the TUN device, sets its MTU, adds the addresses and
+ * sets the link up. Returns 0; -EINVAL (bad name, flags, address, queue
+ * count or burst); -ENOENT (no /dev/net/tun); -EPERM (needs CAP_NET_ADMIN);
+ * -ENODEV (ATTACH: no such device); -EEXIST (CREATE: name taken, or an
+ * address already on the link); -EBUSY (single-queue device in use);
+ * -ENOMEM; or the kernel's error for the MTU or an address. On failure a
+ * device this call created is removed again. */
+int tr_tundev_open(struct tr_device **out, const struct tr_tundev_config *cfg);
+
+/* For a device from tr_tundev_open(): its interface name and index, and the
+ * I/O backend its sessions use ("io_uring" or "read/write"). NULL/-EINVAL
+ * for any other device. */
+const char *tr_tundev_name(const struct tr_device *dev);
+int tr_tundev_ifindex(const struct tr_device *dev);
+const char *tr_tundev_io_backend(const struct tr_device *dev);
+/* Returns 0 or -EINVAL. */
+int tr_tundev_stats(const struct tr_device *dev, struct tr_tundev_stats *out);
+
+/* One line on what to do about an error from tr_tundev_open() ("load the tun
+ * module", "needs CAP_NET_ADMIN", ...). Never NULL. */
+const char *tr_tundev_strerror(int err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TUNROOM_TUN_H */

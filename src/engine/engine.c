@@ -1,0 +1,521 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The TUN device backend: one thread per session (port) that moves packets
+ * between a TUN queue and the session's rings with no userspace copy -- the
+ * kernel's read(2) lands in an egress slot, its write(2) takes an ingress
+ * slot in place -- and sleeps per DESIGN.md §3 rule 7 when both are idle.
+ */
+#include <errno.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "engine/netlink.h"
+#include "engine/tun.h"
+#include "engine/tunio.h"
+#include "lib/api.h"
+#include "lib/barrier.h"
+#include "lib/ring.h"
+#include "tunroom/tun.h"
+
+#define BURST_DEFAULT 64u
+#define LINK_READY_TIMEOUT_MS 2000
+
+struct tundev;
+
+/* Counters written by the port's thread only; others read them relaxed. */
+struct tunport_stats {
+	uint64_t egress_packets, ingress_packets;
+	uint64_t ingress_drop_malformed, ingress_err_write, egress_err_read;
+	uint64_t polls;
+};
+
+struct tunport {
+	struct tundev *d;
+	struct tr_port *port;   /* NULL: this queue is free */
+	int fd;                 /* the TUN queue; owned by d->tun */
+	struct tr_tunio *io;
+	pthread_t thread;
+	int stop;
+	struct tunport_stats st;
+	struct tr_tunio_stats io_st; /* of tunio instances already closed */
+	uint64_t syscalls;      /* poll(2) and TUNSETQUEUE */
+	/* Ingress batch: packets of committed slots, written in one go. */
+	struct iovec iov[TR_TUNDEV_BURST_MAX];
+	int res[TR_TUNDEV_BURST_MAX];
+	unsigned n_iov;
+};
+
+struct tundev {
+	struct tr_device dev; /* first: the ops get it back by cast */
+	struct tr_tun tun;
+	int ifindex;
+	unsigned burst;
+	enum tr_tunio_backend io_want;
+	const char *io_name;
+	struct tunport ports[TR_TUN_QUEUES_MAX];
+};
+
+static const struct tr_device_ops tundev_ops;
+
+static struct tundev *to_tundev(const struct tr_device *dev)
+{
+	return dev && dev->ops == &tundev_ops ? (struct tundev *)(uintptr_t)dev : NULL;
+}
+
+/* Writes the gathered ingress packets and counts the outcome. The slots
+ * they point into were marked done but the consumer index is not stored
+ * yet (tr_port_ingress_flush comes after), so the application cannot reuse
+ * their space while the kernel reads from it. */
+static void ingress_write(struct tunport *tp)
+{
+	uint64_t bytes = 0;
+	uint32_t ok = 0;
+
+	if (!tp->n_iov)
+		return;
+	tr_tunio_write(tp->io, tp->iov, tp->n_iov, tp->res);
+	for (unsigned i = 0; i < tp->n_iov; i++) {
+		if (tp->res[i] >= 0) {
+			ok++;
+			bytes += tp->iov[i].iov_len;
+		} else {
+			tp->st.ingress_err_write++;
+		}
+	}
+	tp->st.ingress_packets += ok;
+	tr_port_ingress_account(tp->port, ok, bytes, 0);
+	tp->n_iov = 0;
+}
+
+static void ingress_add(struct tunport *tp, const uint8_t *data, uint32_t len)
+{
+	tp->iov[tp->n_iov++] = (struct iovec){ (void *)(uintptr_t)data, len };
+	if (tp->n_iov == tp->d->burst)
+		ingress_write(tp);
+}
+
+/* Up to burst slots from the ingress ring to TUN. Returns slots taken, or
+ * the port's error (the port stopped: corrupt ring, or the application left). */
+static int ingress_burst(struct tunport *tp)
+{
+	struct tr_port *p = tp->port;
+	int done = 0, ret = 0;
+
+	for (unsigned i = 0; i < tp->d->burst; i++) {
+		struct tr_port_slot sl;
+		uint32_t off = 0, plen, malformed = 0;
+
+		ret = tr_port_ingress_peek(p, &sl);
+		if (ret <= 0)
+			break;
+		/* The bytes are in memory the application can still write: the
+		 * length fields are read once each by tr_ip_packet_length, and
+		 * the kernel copies whatever is there when it writes; it parses
+		 * the packet itself, so a change behind our check can only make
+		 * the kernel drop it. */
+		if (sl.flags & TR_SLOT_F_MULTI) {
+			while (off < sl.len) {
+				if (tr_ip_packet_length(sl.data + off, sl.len - off, &plen)) {
+					malformed++; /* DESIGN §3 rule 4: the rest of the slot goes */
+					break;
+				}
+				ingress_add(tp, sl.data + off, plen);
+				off += plen;
+			}
+		} else if (tr_ip_packet_length(sl.data, sl.len, &plen) == 0) {
+			/* The slot's length is what goes out (the device uses exactly
+			 * [offset, offset + length)); the kernel trims what lies
+			 * past the IP length, as for any received packet. */
+			ingress_add(tp, sl.data, sl.len);
+		} else {
+			malformed++;
+		}
+		if (malformed) {
+			tp->st.ingress_drop_malformed += malformed;
+			tr_port_ingress_account(p, 0, 0, malformed);
+		}
+		tr_port_ingress_done(p);
+		done++;
+	}
+	ingress_write(tp);
+	tr_port_ingress_flush(p);
+	return ret < 0 ? ret : done;
+}
+
+/* Up to burst packets from TUN into egress slots. *ring_full says the ring
+ * had no room (sleep for space, not for TUN data). Returns packets moved,
+ * 0, or a negative error that ends the port. */
+static int egress_burst(struct tunport *tp, bool *ring_full, bool *tun_empty)
+{
+	struct tr_port *p = tp->port;
+	int done = 0, ret = 0;
+
+	*ring_full = *tun_empty = false;
+	for (unsigned i = 0; i < tp->d->burst; i++) {
+		struct tr_pkt e;
+		struct iovec iov;
+		uint32_t len;
+
+		ret = tr_port_egress_reserve(p, &e);
+		if (ret == -EAGAIN) {
+			*ring_full = true;
+			ret = 0;
+			break;
+		}
+		if (ret < 0)
+			break;
+		/* The kernel copies the packet straight to the head-room offset
+		 * of the slot; the reservation stays ours if nothing comes. */
+		iov = (struct iovec){ tr_pkt_data(&e), e.len };
+		ret = tr_tunio_read(tp->io, &iov, 1, &len);
+		if (ret == 0) {
+			*tun_empty = true;
+			break;
+		}
+		if (ret < 0) {
+			tp->st.egress_err_read++;
+			/* -EBADFD: the link was deleted under us; -EIO and
+			 * friends: nothing more will come. -EFAULT/-EINVAL: one
+			 * packet did not fit the slot (MTU raised past
+			 * max_packet); it is lost, the port goes on. */
+			if (ret == -EFAULT || ret == -EINVAL || ret == -EINTR) {
+				ret = 0;
+				continue;
+			}
+			tr_port_shutdown(p, -EIO);
+			break;
+		}
+		e.len = len;
+		ret = tr_port_egress_publish(p, &e);
+		if (ret < 0)
+			break;
+		tp->st.egress_packets++;
+		done++;
+	}
+	tr_port_egress_flush(p);
+	return ret < 0 ? ret : done;
+}
+
+static void *tunport_thread(void *arg)
+{
+	struct tunport *tp = arg;
+	struct tr_port_fds fds;
+
+	tr_port_get_fds(tp->port, &fds);
+	while (!tr_load_acquire(&tp->stop)) {
+		bool ring_full, tun_empty;
+		int in, eg;
+
+		eg = egress_burst(tp, &ring_full, &tun_empty);
+		in = ingress_burst(tp);
+		if (eg < 0 || in < 0)
+			break; /* the port stopped; tr_port_error says why */
+		/* More may be waiting: go round again without sleeping. A
+		 * full egress ring is no reason to: it waits for space. */
+		if (in > 0 || (!tun_empty && !ring_full))
+			continue;
+
+		/* Both idle (or egress blocked on space): announce the sleep,
+		 * then re-check, so a commit or release that raced with us is
+		 * not missed (the application writes dev_evt only if armed). */
+		if (tr_port_arm(tp->port, ring_full)) {
+			tr_port_disarm(tp->port);
+			continue;
+		}
+		struct pollfd pfd[2] = {
+			{ .fd = fds.dev_evt, .events = POLLIN },
+			/* With the egress ring full, TUN data is no reason to
+			 * wake: only the application's release is. */
+			{ .fd = tp->fd, .events = ring_full ? 0 : POLLIN },
+		};
+		tp->st.polls++;
+		tp->syscalls++;
+		poll(pfd, 2, -1);
+		tr_port_disarm(tp->port);
+		if (pfd[1].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+			tr_port_shutdown(tp->port, -EIO); /* the link went away */
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* A multi-queue device steers flows to every attached queue: a queue with
+ * no session is detached so that the kernel does not fill it for nobody. */
+static int queue_attach(struct tunport *tp, bool on)
+{
+	struct ifreq ifr;
+
+	if (tp->d->tun.queues < 2)
+		return 0;
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = on ? IFF_ATTACH_QUEUE : IFF_DETACH_QUEUE;
+	tp->syscalls++;
+	return ioctl(tp->fd, TUNSETQUEUE, &ifr) < 0 ? -errno : 0;
+}
+
+static int tundev_start_port(struct tr_device *dev, struct tr_port *port)
+{
+	struct tundev *d = (struct tundev *)dev;
+	struct tunport *tp = NULL;
+	struct tr_nl *nl;
+	uint32_t mtu = 0;
+	int err;
+
+	for (unsigned i = 0; i < d->tun.queues; i++) {
+		if (!d->ports[i].port) {
+			tp = &d->ports[i];
+			break;
+		}
+	}
+	if (!tp)
+		return -EBUSY; /* one session per queue */
+	/* A slot smaller than the MTU would lose every large packet (the
+	 * kernel fails the read rather than truncate): refuse up front. */
+	if (tr_nl_open(&nl) == 0) {
+		err = tr_nl_link_get_mtu(nl, d->ifindex, &mtu);
+		tr_nl_close(nl);
+		if (!err && mtu > tr_port_max_packet(port))
+			return -EMSGSIZE;
+	}
+	err = tr_tunio_open(&tp->io, tp->fd, d->burst, d->io_want);
+	if (err)
+		return err;
+	d->io_name = tr_tunio_backend_name(tp->io);
+	err = queue_attach(tp, true);
+	if (err)
+		goto err_io;
+	tp->port = port;
+	tp->stop = 0;
+	tp->n_iov = 0;
+	err = -pthread_create(&tp->thread, NULL, tunport_thread, tp);
+	if (err)
+		goto err_detach;
+	return 0;
+
+err_detach:
+	tp->port = NULL;
+	queue_attach(tp, false);
+err_io:
+	tr_tunio_close(tp->io);
+	tp->io = NULL;
+	return err;
+}
+
+static void tunport_fold_io_stats(struct tunport *tp)
+{
+	struct tr_tunio_stats s;
+
+	tr_tunio_stats(tp->io, &s);
+	tp->io_st.syscalls += s.syscalls;
+}
+
+static void tundev_stop_port(struct tr_device *dev, struct tr_port *port)
+{
+	struct tundev *d = (struct tundev *)dev;
+	struct tr_port_fds fds;
+
+	for (unsigned i = 0; i < d->tun.queues; i++) {
+		struct tunport *tp = &d->ports[i];
+
+		if (tp->port != port)
+			continue;
+		tr_store_release(&tp->stop, 1);
+		tr_port_get_fds(port, &fds);
+		tr_evt_signal(fds.dev_evt);
+		pthread_join(tp->thread, NULL);
+		queue_attach(tp, false);
+		tunport_fold_io_stats(tp);
+		tr_tunio_close(tp->io);
+		tp->io = NULL;
+		tp->port = NULL;
+		return;
+	}
+}
+
+static void tundev_destroy(struct tr_device *dev)
+{
+	struct tundev *d = (struct tundev *)dev;
+
+	/* A device we created without PERSIST goes with its last descriptor;
+	 * a persistent or attached one stays. */
+	tr_tun_close(&d->tun);
+	free(d);
+}
+
+static const struct tr_device_ops tundev_ops = {
+	.name = "tun",
+	.start_port = tundev_start_port,
+	.stop_port = tundev_stop_port,
+	.destroy = tundev_destroy,
+};
+
+#define TUNDEV_F_ALL (TR_TUNDEV_F_ATTACH | TR_TUNDEV_F_CREATE | TR_TUNDEV_F_PERSIST | \
+		      TR_TUNDEV_F_NO_UP | TR_TUNDEV_F_PLAIN_IO)
+
+/* MTU, addresses, up: everything tr_tundev_open() sets over netlink. */
+static int configure_link(struct tundev *d, const struct tr_tundev_config *cfg,
+			  const struct tr_ip_prefix *pfx)
+{
+	struct tr_nl *nl;
+	int err;
+
+	err = tr_nl_open(&nl);
+	if (err)
+		return err;
+	err = tr_nl_link_index(nl, d->tun.name, &d->ifindex);
+	if (!err && cfg->mtu)
+		err = tr_nl_link_set_mtu(nl, d->ifindex, cfg->mtu);
+	for (unsigned i = 0; !err && i < cfg->n_addresses; i++)
+		err = tr_nl_addr_add(nl, d->ifindex, &pfx[i]);
+	if (!err && !(cfg->flags & TR_TUNDEV_F_NO_UP))
+		err = tr_nl_link_set_up(nl, d->ifindex, true);
+	/* So that the first packets' answers are not lost (netlink.h). A
+	 * link that does not settle in time is no reason to fail the open. */
+	if (!err)
+		tr_nl_addr_wait_ready(nl, d->ifindex, LINK_READY_TIMEOUT_MS);
+	/* A device we made persistent must not outlive a failed open. */
+	if (err && d->tun.created && d->tun.persist)
+		tr_nl_link_del(nl, d->ifindex);
+	tr_nl_close(nl);
+	return err;
+}
+
+/* An existing link that is up without carrier gets it when we attach, and
+ * can send only after the kernel's link-watch work ran (netlink.h): returns
+ * a monitor opened before the attach, to wait on after it, or NULL. */
+static struct tr_nl *carrier_monitor(const char *name)
+{
+	struct tr_nl *nl, *mon = NULL;
+	unsigned flags;
+	int ifindex;
+
+	if (!name || !name[0] || tr_tun_name_check(name) || strchr(name, '%'))
+		return NULL;
+	if (tr_nl_open(&nl))
+		return NULL;
+	if (!tr_nl_link_index(nl, name, &ifindex) && !tr_nl_link_flags(nl, ifindex, &flags) &&
+	    (flags & IFF_UP) && !(flags & IFF_RUNNING) && tr_nl_monitor_open(&mon))
+		mon = NULL;
+	tr_nl_close(nl);
+	return mon;
+}
+
+TR_API int tr_tundev_open(struct tr_device **out, const struct tr_tundev_config *cfg)
+{
+	struct tr_ip_prefix pfx[64];
+	struct tr_nl *mon;
+	struct tundev *d;
+	uint32_t tflags = 0;
+	int err;
+
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	if (!cfg || (cfg->flags & ~TUNDEV_F_ALL) || cfg->burst > TR_TUNDEV_BURST_MAX ||
+	    cfg->queues > TR_TUNDEV_QUEUES_MAX || cfg->n_addresses > 64 ||
+	    (cfg->n_addresses && !cfg->addresses) || (cfg->mtu && cfg->mtu < 68))
+		return -EINVAL;
+	/* Addresses are checked before anything is created. */
+	for (unsigned i = 0; i < cfg->n_addresses; i++) {
+		err = tr_ip_prefix_parse(&pfx[i], cfg->addresses[i]);
+		if (err)
+			return err;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->dev.ops = &tundev_ops;
+	d->burst = cfg->burst ? cfg->burst : BURST_DEFAULT;
+	d->io_want = cfg->flags & TR_TUNDEV_F_PLAIN_IO ? TR_TUNIO_PLAIN : TR_TUNIO_AUTO;
+	d->io_name = d->io_want == TR_TUNIO_PLAIN ? "read/write" : "io_uring";
+	if (cfg->flags & TR_TUNDEV_F_ATTACH)
+		tflags |= TR_TUN_F_ATTACH;
+	if (cfg->flags & TR_TUNDEV_F_CREATE)
+		tflags |= TR_TUN_F_CREATE;
+	if (cfg->flags & TR_TUNDEV_F_PERSIST)
+		tflags |= TR_TUN_F_PERSIST;
+	mon = carrier_monitor(cfg->name);
+	err = tr_tun_open(&d->tun, &(struct tr_tun_config){
+		.name = cfg->name, .queues = cfg->queues, .flags = tflags });
+	if (err)
+		goto err_free;
+	err = configure_link(d, cfg, pfx);
+	if (err)
+		goto err_close;
+	if (mon) {
+		tr_nl_monitor_wait_running(mon, d->ifindex, LINK_READY_TIMEOUT_MS);
+		tr_nl_close(mon);
+		mon = NULL;
+	}
+	for (unsigned i = 0; i < d->tun.queues; i++) {
+		d->ports[i].d = d;
+		d->ports[i].fd = d->tun.fds[i];
+		err = queue_attach(&d->ports[i], false);
+		if (err)
+			goto err_close;
+	}
+	*out = &d->dev;
+	return 0;
+
+err_close:
+	tr_tun_close(&d->tun);
+err_free:
+	tr_nl_close(mon);
+	free(d);
+	return err;
+}
+
+TR_API const char *tr_tundev_name(const struct tr_device *dev)
+{
+	struct tundev *d = to_tundev(dev);
+
+	return d ? d->tun.name : NULL;
+}
+
+TR_API int tr_tundev_ifindex(const struct tr_device *dev)
+{
+	struct tundev *d = to_tundev(dev);
+
+	return d ? d->ifindex : -EINVAL;
+}
+
+TR_API const char *tr_tundev_io_backend(const struct tr_device *dev)
+{
+	struct tundev *d = to_tundev(dev);
+
+	return d ? d->io_name : NULL;
+}
+
+TR_API int tr_tundev_stats(const struct tr_device *dev, struct tr_tundev_stats *out)
+{
+	struct tundev *d = to_tundev(dev);
+
+	if (!d || !out)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < d->tun.queues; i++) {
+		const struct tunport *tp = &d->ports[i];
+
+		out->egress_packets += tr_load_once(&tp->st.egress_packets);
+		out->ingress_packets += tr_load_once(&tp->st.ingress_packets);
+		out->ingress_drop_malformed += tr_load_once(&tp->st.ingress_drop_malformed);
+		out->ingress_err_write += tr_load_once(&tp->st.ingress_err_write);
+		out->egress_err_read += tr_load_once(&tp->st.egress_err_read);
+		out->polls += tr_load_once(&tp->st.polls);
+		out->syscalls += tr_load_once(&tp->syscalls) + tp->io_st.syscalls;
+	}
+	return 0;
+}
+
+TR_API const char *tr_tundev_strerror(int err)
+{
+	return tr_tun_strerror(err);
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The running tunnel, shared by its threads: tx.c (OS -> wire), rx.c
+ * (wire -> OS) and tunnel.c (setup, control socket, teardown). Each counter
+ * has exactly one writing thread; the control thread reads them relaxed.
+ */
+#ifndef TR_TUNNEL_DATAPLANE_H
+#define TR_TUNNEL_DATAPLANE_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "tunnel/udp.h"
+#include "tunroom/esp.h"
+#include "tunroom/tunroom.h"
+
+#define TR_TUNNEL_BURST 32 /* packets per ring burst and per sendmmsg/recvmmsg */
+
+/* Written by the egress (tx) thread only. */
+struct tr_tx_stats {
+	uint64_t packets, bytes;  /* ESP datagrams handed to the socket */
+	uint64_t drop_not_ip;     /* TUN gave us something that is not IPv4/IPv6 */
+	uint64_t err_encap;       /* encapsulation refused (room, sequence exhausted) */
+	uint64_t drop_send;       /* the socket refused the datagram (ICMP error, no route) */
+};
+
+/* Written by the ingress (rx) thread only. */
+struct tr_rx_stats {
+	uint64_t packets, bytes;  /* inner packets committed towards the OS */
+	uint64_t drop_next_header;/* authentic, but neither IPv4 (4) nor IPv6 (41) inside */
+	uint64_t drop_ring_full;  /* waits because the ingress ring had no slot */
+	uint64_t drop_not_esp;    /* NAT-keepalive or non-ESP marker (RFC 3948 §2.2, §2.3) */
+};
+
+struct tr_tunnel {
+	struct tr_session *s;
+	struct tr_esp_sa *sa_out, *sa_in;
+	struct tr_udp udp;
+	uint32_t dgram_max;  /* largest ESP datagram a slot must take */
+	int stop_evt;        /* eventfd: written once to stop both workers */
+	int stop;            /* set before stop_evt is written */
+	int error;           /* first fatal error of a worker, 0 if none */
+	struct tr_tx_stats tx;
+	struct tr_rx_stats rx;
+};
+
+void *tr_tunnel_tx_main(void *arg);
+void *tr_tunnel_rx_main(void *arg);
+/* Asks both workers to stop; err (negative) is kept as the reason if first. */
+void tr_tunnel_request_stop(struct tr_tunnel *t, int err);
+
+#endif

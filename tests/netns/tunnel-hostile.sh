@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Hostile input on the wire: a peer with the wrong key (nothing delivered,
+# auth failures counted), garbage datagrams from the peer's address (each
+# counted in exactly one drop counter, tunnel keeps working), a replayed
+# datagram (dropped, counted), and a bad config line (FILE:LINE message).
+# usage: tunnel-hostile.sh TUNROOM
+source "$(dirname "$0")/lib.sh"
+require_root
+require_tun
+TUNROOM=$1
+RAW=$(dirname "$(readlink -f "$0")")/udpraw.py
+source "$(dirname "$0")/tunnel-lib.sh"
+
+drops() { # SIDE: sum of every rx_err_* and rx_drop_* counter
+	show "$1" --json | python3 -c '
+import json, sys
+s = json.load(sys.stdin)[0]["stats"]
+print(sum(v for k, v in s.items() if k.startswith(("rx_err_", "rx_drop_")) and isinstance(v, int)))'
+}
+
+topology
+
+pretty "wrong key: side b decrypts with a key side a never used"
+keys aes256-gcm
+sed -i "s/^InKey = 0x\(..\)/InKey = 0x$(printf '%02x' $((RANDOM % 256)))/" "$WORK/keys.b"
+cmp -s <(grep InKey "$WORK/keys.b") <(grep OutKey "$WORK/keys.a" | sed 's/Out/In/') &&
+	sed -i 's/^InKey = 0x\(.\)/InKey = 0xf/' "$WORK/keys.b"
+conf a
+conf b
+up a
+up b
+n1 ping -c 3 -i 0.2 -W 1 198.18.0.2 >/dev/null 2>&1 && die "ping passed with a wrong key"
+[ "$(counter b rx_err_auth)" -ge 3 ] || die "rx_err_auth=$(counter b rx_err_auth), want >= 3"
+[ "$(counter b rx_packets)" -eq 0 ] || die "side b delivered packets with a wrong key"
+down a
+down b
+
+pretty "garbage and replay against a working tunnel"
+keys aes128-gcm
+conf a
+conf b
+up a
+up b
+n1 ping -c 2 -i 0.2 -W 2 198.18.0.2 >/dev/null || die "tunnel does not work"
+before=$(drops b)
+spi=$(grep '^OutSPI' "$WORK/keys.a" | awk '{print $3}')
+sent=$(n1 python3 "$RAW" send 192.0.2.1:4500 192.0.2.2:4500 --garbage 60 "$spi")
+wait_for 5 test "$(drops b)" -ge $((before + sent)) || true
+after=$(drops b)
+[ "$((after - before))" -eq "$sent" ] || die "sent $sent garbage datagrams, drop counters rose by $((after - before))"
+[ "$(counter b rx_err_auth)" -ge 1 ] || die "garbage with the right SPI did not count as auth failures"
+n1 ping -c 2 -i 0.2 -W 2 198.18.0.2 >/dev/null || die "tunnel broken after garbage"
+
+# Capture one real datagram a -> b, then send it again from a's address.
+bg 2 python3 "$RAW" capture "tr-$$-vb" 4500 "$WORK/captured" 5
+sleep 0.5
+n1 ping -c 1 -W 2 198.18.0.2 >/dev/null || die "ping for capture failed"
+wait_for 5 test -s "$WORK/captured" || die "no datagram captured"
+replays=$(counter b rx_drop_replay)
+n1 python3 "$RAW" send 192.0.2.1:4500 192.0.2.2:4500 --file "$WORK/captured" >/dev/null
+wait_for 5 test "$(counter b rx_drop_replay)" -eq $((replays + 1)) ||
+	die "replayed datagram not counted (rx_drop_replay $replays -> $(counter b rx_drop_replay))"
+n1 ping -c 2 -i 0.2 -W 2 198.18.0.2 >/dev/null || die "tunnel broken after replay"
+down a
+down b
+
+pretty "a bad config line names FILE:LINE"
+printf '[Interface]\nName = tr0\nLead = 3\n' >"$WORK/bad.conf"
+chmod 600 "$WORK/bad.conf"
+msg=$("$TUNROOM" up "$WORK/bad.conf" 2>&1) && die "bad config accepted"
+grep -q "bad.conf:3" <<<"$msg" || die "message does not name bad.conf:3: $msg"
+echo "PASS: wrong key, $sent garbage datagrams, a replay, a config error"

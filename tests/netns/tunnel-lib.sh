@@ -1,0 +1,90 @@
+# SPDX-License-Identifier: MIT
+# Helpers for the tunnel tests, sourced after lib.sh. Topology:
+#
+#   ns 1: tr0 198.18.0.1/30 fd00:7272::1/64     ns 2: tr0 198.18.0.2/30 fd00:7272::2/64
+#         veth 192.0.2.1/24  ====== ESP in UDP 4500 ======  veth 192.0.2.2/24
+#
+# TUNROOM (the binary) comes as the first argument of the test script.
+
+TUNROOM=${TUNROOM:?set TUNROOM to the tunroom binary}
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"; cleanup' EXIT
+
+topology() {
+	ns_add 1
+	ns_add 2
+	ip link add "tr-$$-va" type veth peer name "tr-$$-vb"
+	ip link set "tr-$$-va" netns "$(ns_name 1)"
+	ip link set "tr-$$-vb" netns "$(ns_name 2)"
+	n1 ip addr add 192.0.2.1/24 dev "tr-$$-va"
+	n2 ip addr add 192.0.2.2/24 dev "tr-$$-vb"
+	n1 ip link set "tr-$$-va" up
+	n2 ip link set "tr-$$-vb" up
+}
+
+# keys CIPHER: $WORK/keys.a and keys.b, the same SAs seen from each side.
+keys() {
+	"$TUNROOM" genkey "$1" 2>/dev/null | grep -v '^#' >"$WORK/keys.a"
+	sed -e 's/^Out/X/' -e 's/^In/Out/' -e 's/^X/In/' "$WORK/keys.a" >"$WORK/keys.b"
+}
+
+# conf SIDE(a|b) [extra [SA] lines]: $WORK/SIDE.conf from keys.SIDE.
+conf() {
+	local side=$1 me peer n
+	shift
+	if [ "$side" = a ]; then me=1 peer=2; else me=2 peer=1; fi
+	(
+		umask 077
+		cat >"$WORK/$side.conf" <<CONF
+[Interface]
+Name = tr0
+Address = 198.18.0.$me/30
+Address = fd00:7272::$me/64
+MTU = 1400
+ListenAddress = 192.0.2.$me
+ListenPort = 4500
+
+[SA]
+Endpoint = 192.0.2.$peer:4500
+$(cat "$WORK/keys.$side")
+$(printf '%s\n' "$@")
+CONF
+	)
+}
+
+# up SIDE: runs tunroom up in the side's namespace, waits until it answers.
+# PID of the tunroom process in $UP_PID_a / $UP_PID_b.
+up() {
+	local side=$1 ns=1
+	[ "$side" = b ] && ns=2
+	mkdir -p "$WORK/run-$side"
+	bg "$ns" env TUNROOM_RUN_DIR="$WORK/run-$side" ${TR_PRELOAD:+LD_PRELOAD=$TR_PRELOAD} \
+		${TR_COPYCOUNT:+TR_COPYCOUNT_FILE=$WORK/copies.$side} "$TUNROOM" up "$WORK/$side.conf"
+	eval "UP_PID_$side=${TR_PIDS[-1]}"
+	wait_for 10 show "$side" || die "tunroom up ($side) did not come up"
+}
+
+show() { # SIDE [args]
+	local side=$1
+	shift
+	TUNROOM_RUN_DIR=$WORK/run-$side "$TUNROOM" show "$@" tr0
+}
+
+# counter SIDE KEY: one counter from tunroom show --json.
+counter() {
+	show "$1" --json | python3 -c '
+import json, sys
+t = json.load(sys.stdin)[0]
+print(t["stats"].get(sys.argv[1], t.get(sys.argv[1], "missing")))' "$2"
+}
+
+# down SIDE: tunroom down, then the process must exit 0 and tr0 be gone.
+down() {
+	local side=$1 ns=1 pid
+	[ "$side" = b ] && ns=2
+	pid=$(eval echo "\$UP_PID_$side")
+	TUNROOM_RUN_DIR=$WORK/run-$side "$TUNROOM" down tr0 || die "tunroom down ($side) failed"
+	wait "$pid" || die "tunroom up ($side) exited with $?"
+	ip -n "$(ns_name $ns)" link show tr0 >/dev/null 2>&1 && die "tr0 still exists in ns $ns"
+	return 0
+}
