@@ -30,7 +30,7 @@ struct tr_ctl_reply {
 /*
  * Keys are [a-z0-9_], values lose control characters. `tunroom show` lays out
  * name, cipher, mtu, state, pid, uptime (seconds), listen, endpoint, out_spi,
- * in_spi, replay_window (status.c writes most of them); numeric rx_* and tx_*
+ * in_spi, replay_window; numeric rx_* and tx_*
  * keys are counters named <dir>_<drop|err>_<reason> (rx_err_auth,
  * rx_drop_ring_full, ...); any other key is printed as it comes.
  */

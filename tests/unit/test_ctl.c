@@ -18,11 +18,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "cli/config.h"
 #include "tunnel/ctl.h"
-#include "tunnel/status.h"
-#include "tunnel/udp.h"
-#include "tunroom/esp.h"
 
 static int req(const char *s)
 {
@@ -365,41 +361,6 @@ static void listening_socket(void **state)
 	rmdir(dir);
 }
 
-/* The lines a tunnel sends for `tunroom show`, from its config and counters. */
-static void status_lines(void **state)
-{
-	(void)state;
-	static const char text[] =
-		"[Interface]\nName = tr7\nListenAddress = 192.0.2.1\nListenPort = 4501\n"
-		"[SA]\nCipher = aes256-gcm\nEndpoint = 192.0.2.2:4500\n"
-		"OutSPI = 0x1001\nInSPI = 0x00ab1002\n"
-		"OutKey = 000102030405060708090a0b0c0d0e0f000102030405060708090a0b0c0d0e0f00010203\n"
-		"InKey = 100102030405060708090a0b0c0d0e0f000102030405060708090a0b0c0d0e0f00010203\n";
-	struct tr_config cfg;
-	char err[TR_CONFIG_ERR_MAX], buf[2048], want[256];
-	struct tr_ctl_reply r = { .buf = buf, .cap = sizeof(buf) };
-	struct tr_esp_stats in = { .packets = 5, .bytes = 500, .err_auth = 1, .err_replay = 2,
-				   .err_too_old = 3, .err_padding = 4 };
-	struct tr_esp_stats out = { .packets = 6, .err_room = 7 };
-	struct tr_udp_stats udp = { .rx_drop_peer = 8, .tx_err = 9 };
-
-	assert_int_equal(tr_config_parse(&cfg, "t", text, sizeof(text) - 1, err, sizeof(err)), 0);
-	tr_status_put_config(&r, &cfg);
-	tr_status_put_esp_in(&r, &in);
-	tr_status_put_esp_out(&r, &out);
-	tr_status_put_udp(&r, &udp);
-	assert_int_equal(r.err, 0);
-	snprintf(want, sizeof(want), "name=tr7\ncipher=aes256-gcm\nmtu=1438\npid=%d\n"
-		 "listen=192.0.2.1:4501\nendpoint=192.0.2.2:4500\nout_spi=0x00001001\n"
-		 "in_spi=0x00ab1002\nreplay_window=1024\n", (int)getpid());
-	assert_int_equal(strncmp(buf, want, strlen(want)), 0);
-	assert_non_null(strstr(buf, "\nrx_packets=5\nrx_bytes=500\nrx_err_auth=1\nrx_err_replay=5\n"
-				    "rx_err_malformed=4\n"));
-	assert_non_null(strstr(buf, "\ntx_packets=6\ntx_bytes=0\ntx_err_room=7\n"));
-	assert_non_null(strstr(buf, "\nrx_drop_peer=8\nrx_drop_trunc=0\ntx_err_udp=9\n"));
-	tr_config_wipe(&cfg);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -410,7 +371,6 @@ int main(void)
 		cmocka_unit_test(hostile_clients),
 		cmocka_unit_test(slow_client_times_out),
 		cmocka_unit_test(listening_socket),
-		cmocka_unit_test(status_lines),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
