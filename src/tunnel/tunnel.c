@@ -104,6 +104,8 @@ static int ctl_get(void *arg, struct tr_ctl_reply *r)
 	tr_ctl_put_u64(r, "rx_drop_spi", in.err_spi);
 	tr_ctl_put_u64(r, "rx_drop_peer", LOAD(t->udp.stats.rx_drop_peer));
 	tr_ctl_put_u64(r, "rx_drop_trunc", LOAD(t->udp.stats.rx_drop_trunc));
+	/* Lost in the kernel before recvmmsg: the socket buffer overflowed. */
+	tr_ctl_put_u64(r, "rx_drop_socket", tr_udp_kernel_drops(&t->udp));
 	tr_ctl_put_u64(r, "rx_drop_not_esp", LOAD(t->rx.drop_not_esp));
 	tr_ctl_put_u64(r, "rx_drop_next_header", LOAD(t->rx.drop_next_header));
 	tr_ctl_put_u64(r, "rx_drop_ring_full", LOAD(t->rx.drop_ring_full));
