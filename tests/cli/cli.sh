@@ -107,6 +107,16 @@ s = t["stats"]
 assert s["rx_packets"] == 1000 and s["rx_err_auth"] == 3 and s["tx_drop_ring_full"] == 0, s
 assert s["copies"] == 0, s
 '; then ok "show --json parses with counters"; else bad "show --json"; fi
+# Completion offers the running tunnel, the subcommands and the ciphers.
+complete_words() { # words...: what bash would offer for the last one
+	bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _tunroom; echo "${COMPREPLY[*]}"' \
+		_ "$COMPLETION" "$@"
+}
+COMPLETION=$(dirname "$MANPAGE")/../completion/tunroom.bash-completion
+expect 0 '^up$' complete_words tunroom u
+expect 0 'tr0' complete_words tunroom down t
+expect 0 '^aes256-gcm aes256-cbc-sha256$' complete_words tunroom genkey aes256
+expect 0 '^--json$' complete_words tunroom show --j
 expect 0 '' "$TUNROOM" down tr0
 if wait "$fake_pid"; then ok "fake tunnel stopped by down"; else bad "fake tunnel exit"; fi
 fake_pid=
