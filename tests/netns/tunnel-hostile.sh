@@ -56,9 +56,13 @@ n1 ping -c 2 -i 0.2 -W 2 198.18.0.2 >/dev/null || die "tunnel broken after garba
 
 # Capture one real datagram a -> b, then send it again from a's address.
 bg 2 python3 "$RAW" capture "tr-$$-vb" 4500 "$WORK/captured" 5
-sleep 0.5
-n1 ping -c 1 -W 2 198.18.0.2 >/dev/null || die "ping for capture failed"
-wait_for 5 test -s "$WORK/captured" || die "no datagram captured"
+# The capturer may not be listening yet (python starts slowly under load):
+# ping until it has caught one, rather than once after a fixed sleep.
+ping_captured() {
+	n1 ping -c 1 -W 1 198.18.0.2 >/dev/null 2>&1
+	test -s "$WORK/captured"
+}
+wait_for 5 ping_captured || die "no datagram captured"
 replays=$(counter b rx_drop_replay)
 n1 python3 "$RAW" send 192.0.2.1:4500 192.0.2.2:4500 --file "$WORK/captured" >/dev/null
 replays_reach() { [ "$(counter b rx_drop_replay)" -eq "$1" ]; }
