@@ -292,7 +292,6 @@ int tr_tunnel_run(const struct tr_config *cfg, const struct tr_tunnel_opts *opts
 	if (err)
 		fprintf(stderr, "tunroom: %s stopped: %s\n", cfg->name, tr_strerror(err));
 err_ctl:
-	tr_ctl_close(ctl);
 err_udp:
 	tr_udp_close(&t->udp);
 err_sas:
@@ -301,6 +300,10 @@ err_sas:
 	tr_session_close(t->s);
 err_device:
 	tr_device_close(run.dev);
+	/* The control socket goes last, out of the reverse order: `tunroom down`
+	 * returns when its file is gone and promises the device is gone by then.
+	 * A client that connects meanwhile waits in the backlog and times out. */
+	tr_ctl_close(ctl);
 err_fds:
 	if (t->stop_evt >= 0)
 		close(t->stop_evt);
