@@ -26,7 +26,7 @@ command -v iperf3 >/dev/null || skip "iperf3 missing (scripts/deps.sh demo insta
 
 work=$(mktemp -d)
 demo_cleanup() { cleanup; }
-trap 'rm -rf "$work"; demo_cleanup' EXIT
+trap 'rc=$?; set +e; rm -rf "$work"; (exit $rc); demo_cleanup' EXIT
 quiet() { "$@" >/dev/null 2>&1; }
 
 ns_add 1

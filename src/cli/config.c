@@ -565,6 +565,7 @@ void tr_config_init(struct tr_config_ctx *ctx, struct tr_config *cfg, const char
 	cfg->queues = 1;
 	cfg->ring_capacity = TR_SESSION_CAPACITY_DEFAULT;
 	cfg->replay_window = TR_CONFIG_REPLAY_DEFAULT;
+	cfg->socket_buffer = TR_CONFIG_SOCKBUF_DEFAULT;
 	cfg->cipher = TR_ESP_AES128_GCM;
 	cfg->listen.in.sin_port = htons(TR_CONFIG_PORT_DEFAULT);
 }

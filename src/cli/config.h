@@ -31,6 +31,9 @@
 #define TR_CONFIG_MTU_MIN           68u   /* RFC 791: every IPv4 host takes 68 */
 #define TR_CONFIG_MTU_MIN_V6        1280u /* RFC 8200 §5 */
 #define TR_CONFIG_SOCKBUF_MAX       (1u << 30)
+/* Bursts of full-size datagrams overflow the kernel's ~208 KiB default before
+ * the receive thread gets scheduled (rx_drop_socket counts them). */
+#define TR_CONFIG_SOCKBUF_DEFAULT   (4u << 20)
 
 union tr_sockaddr {
 	struct sockaddr sa;

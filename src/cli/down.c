@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* tunroom down NAME: ask the tunnel to stop and wait until it has. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -13,11 +15,45 @@
 
 #define DOWN_WAIT_MS 10000
 
+/* Whether pid has exited; a zombie (its parent has not reaped it yet) has. */
+static int gone(long pid)
+{
+	char path[64], stat[256];
+	FILE *f;
+
+	if (pid <= 0)
+		return 1;
+	if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+		return 1;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 1;
+	int zombie = fgets(stat, sizeof(stat), f) && strstr(stat, ") Z ");
+	fclose(f);
+	return zombie;
+}
+
+/* The tunnel's pid from a get on fd (closed here), or 0. */
+static long tunnel_pid(int fd)
+{
+	static char buf[TR_CTL_REPLY_MAX];
+	char *cur = buf, *key, *val;
+	long pid = 0;
+
+	if (tr_ctl_call(fd, TR_CTL_GET, buf, sizeof(buf)) >= 0)
+		while (tr_ctl_next(&cur, &key, &val) > 0)
+			if (!strcmp(key, "pid"))
+				pid = strtol(val, NULL, 10);
+	close(fd);
+	return pid;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: %s down NAME\n\n"
 		   "Stops the tunnel NAME started by '%s up' and waits (up to %d s) until\n"
-		   "it has torn down and removed its control socket.\n", prog, prog,
+		   "it has torn down, removed its control socket and exited.\n", prog, prog,
 		DOWN_WAIT_MS / 1000);
 }
 
@@ -55,16 +91,27 @@ int down_main(int argc, char **argv)
 			fprintf(stderr, "%s down: %s: %s\n", prog, name, strerror(-fd));
 		return EXIT_FAIL;
 	}
+	/* One request per connection: first the pid, to wait for the exit. */
+	long pid = tunnel_pid(fd);
+	fd = tr_ctl_connect(run_dir(), name);
+	if (fd == -ENOENT || fd == -ECONNREFUSED)
+		goto wait; /* it stopped in between */
+	if (fd < 0) {
+		fprintf(stderr, "%s down: %s: %s\n", prog, name, strerror(-fd));
+		return EXIT_FAIL;
+	}
 	r = tr_ctl_call(fd, TR_CTL_STOP, buf, sizeof(buf));
 	close(fd);
 	if (r < 0) {
 		fprintf(stderr, "%s down: %s: %s\n", prog, name, strerror(-r));
 		return EXIT_FAIL;
 	}
-	/* The tunnel removes its socket last, after the device is gone. */
+wait:
+	/* The tunnel removes its socket last, after the device is gone; then its
+	 * process ends (pids are global across network namespaces). */
 	snprintf(path, sizeof(path), "%s/%s.sock", run_dir(), name);
 	for (int waited = 0; waited < DOWN_WAIT_MS; waited += 20) {
-		if (stat(path, &st) < 0 && errno == ENOENT)
+		if (stat(path, &st) < 0 && errno == ENOENT && gone(pid))
 			return EXIT_OK;
 		nanosleep(&(struct timespec){ .tv_nsec = 20 * 1000 * 1000 }, NULL);
 	}

@@ -58,38 +58,43 @@ static bool is_counter(const struct kv *kv, const char *dir)
 	return !strncmp(kv->key, dir, 3) && pr_is_number(kv->val);
 }
 
+#define TABLE_WIDTH 100 /* a row of counters wraps before this column */
+
 /* Text: "    RX:  packets  bytes  err_auth ..." over a row of values, column
- * widths fitted to both. JSON: the same counters as members of "stats". */
+ * widths fitted to both, wrapped into more header/value rows past
+ * TABLE_WIDTH. JSON: the same counters as members of "stats". */
 static void counters(struct pr *p, struct reply *r, const char *dir, const char *label)
 {
-	unsigned w[KV_MAX], last = 0;
-	bool any = false;
+	unsigned idx[KV_MAX], w[KV_MAX], n = 0;
 
 	for (unsigned i = 0; i < r->n; i++) {
 		if (!is_counter(&r->kv[i], dir))
 			continue;
 		size_t a = strlen(r->kv[i].key) - 3, b = strlen(r->kv[i].val);
-		w[i] = (unsigned)(a > b ? a : b);
-		last = i;
-		any = true;
+		idx[n] = i;
+		w[n++] = (unsigned)(a > b ? a : b);
 	}
-	if (!any)
-		return;
-	pr_text(p, "    %s:", label);
-	for (unsigned i = 0; i < r->n; i++)
-		if (is_counter(&r->kv[i], dir))
-			pr_text(p, "  %-*s", i == last ? 0 : (int)w[i], r->kv[i].key + 3);
-	pr_text(p, "\n       ");
-	for (unsigned i = 0; i < r->n; i++) {
-		if (!is_counter(&r->kv[i], dir))
-			continue;
-		char fmt[16];
-		/* No padding after the last column: no trailing blanks. */
-		snprintf(fmt, sizeof(fmt), "  %%-%us", i == last ? 0 : w[i]);
-		pr_value(p, r->kv[i].key, fmt, r->kv[i].val);
-		r->kv[i].used = true;
+	for (unsigned start = 0, end; start < n; start = end) {
+		unsigned width = 7 + 2 + w[start];
+		for (end = start + 1; end < n && width + 2 + w[end] <= TABLE_WIDTH; end++)
+			width += 2 + w[end];
+		if (start)
+			pr_text(p, "       ");
+		else
+			pr_text(p, "    %s:", label);
+		for (unsigned j = start; j < end; j++)
+			pr_text(p, "  %-*s", j + 1 == end ? 0 : (int)w[j], r->kv[idx[j]].key + 3);
+		pr_text(p, "\n       ");
+		for (unsigned j = start; j < end; j++) {
+			struct kv *kv = &r->kv[idx[j]];
+			char fmt[16];
+			/* No padding after the last column: no trailing blanks. */
+			snprintf(fmt, sizeof(fmt), "  %%-%us", j + 1 == end ? 0 : w[j]);
+			pr_value(p, kv->key, fmt, kv->val);
+			kv->used = true;
+		}
+		pr_text(p, "\n");
 	}
-	pr_text(p, "\n");
 }
 
 static void print_tunnel(struct pr *p, const char *name, struct reply *r, bool stats)
@@ -234,7 +239,9 @@ int show_main(int argc, char **argv)
 		struct dirent **list;
 		int n = scandir(run_dir(), &list, sock_filter, alphasort);
 		if (n < 0 && errno != ENOENT) {
-			fprintf(stderr, "%s show: %s: %s\n", prog, run_dir(), strerror(errno));
+			fprintf(stderr, "%s show: %s: %s%s\n", prog, run_dir(), strerror(errno),
+				errno == EACCES ? " (the control directory is root-only: run as root)"
+						: "");
 			ret = EXIT_FAIL;
 		}
 		for (int i = 0; i < n; i++) {

@@ -27,8 +27,13 @@ struct tr_ctl_reply {
 	int err; /* -EMSGSIZE once a line did not fit */
 };
 
-/* Keys are [a-z0-9_], values lose control characters. Counters follow the
- * <dir>_<drop|err>_<reason> names (rx_err_auth, rx_drop_replay, ...). */
+/*
+ * Keys are [a-z0-9_], values lose control characters. `tunroom show` lays out
+ * name, cipher, mtu, state, pid, uptime (seconds), listen, endpoint, out_spi,
+ * in_spi, replay_window; numeric rx_* and tx_*
+ * keys are counters named <dir>_<drop|err>_<reason> (rx_err_auth,
+ * rx_drop_ring_full, ...); any other key is printed as it comes.
+ */
 void tr_ctl_put_str(struct tr_ctl_reply *r, const char *key, const char *val);
 void tr_ctl_put_u64(struct tr_ctl_reply *r, const char *key, uint64_t val);
 

@@ -104,6 +104,8 @@ static int ctl_get(void *arg, struct tr_ctl_reply *r)
 	tr_ctl_put_u64(r, "rx_drop_spi", in.err_spi);
 	tr_ctl_put_u64(r, "rx_drop_peer", LOAD(t->udp.stats.rx_drop_peer));
 	tr_ctl_put_u64(r, "rx_drop_trunc", LOAD(t->udp.stats.rx_drop_trunc));
+	/* Lost in the kernel before recvmmsg: the socket buffer overflowed. */
+	tr_ctl_put_u64(r, "rx_drop_socket", tr_udp_kernel_drops(&t->udp));
 	tr_ctl_put_u64(r, "rx_drop_not_esp", LOAD(t->rx.drop_not_esp));
 	tr_ctl_put_u64(r, "rx_drop_next_header", LOAD(t->rx.drop_next_header));
 	tr_ctl_put_u64(r, "rx_drop_ring_full", LOAD(t->rx.drop_ring_full));
@@ -290,7 +292,6 @@ int tr_tunnel_run(const struct tr_config *cfg, const struct tr_tunnel_opts *opts
 	if (err)
 		fprintf(stderr, "tunroom: %s stopped: %s\n", cfg->name, tr_strerror(err));
 err_ctl:
-	tr_ctl_close(ctl);
 err_udp:
 	tr_udp_close(&t->udp);
 err_sas:
@@ -299,6 +300,10 @@ err_sas:
 	tr_session_close(t->s);
 err_device:
 	tr_device_close(run.dev);
+	/* The control socket goes last, out of the reverse order: `tunroom down`
+	 * returns when its file is gone and promises the device is gone by then.
+	 * A client that connects meanwhile waits in the backlog and times out. */
+	tr_ctl_close(ctl);
 err_fds:
 	if (t->stop_evt >= 0)
 		close(t->stop_evt);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* UDP socket of the tunnel: open/bind/size, batch send and receive, peer check. */
 #include <errno.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -87,6 +88,17 @@ int tr_udp_set_peer(struct tr_udp *u, const union tr_sockaddr *peer)
 		return -errno;
 	u->peer = *peer;
 	return 0;
+}
+
+uint64_t tr_udp_kernel_drops(const struct tr_udp *u)
+{
+	uint32_t mem[SK_MEMINFO_VARS] = { 0 };
+	socklen_t len = sizeof(mem);
+
+	if (u->fd < 0 || getsockopt(u->fd, SOL_SOCKET, SO_MEMINFO, mem, &len) < 0 ||
+	    len <= SK_MEMINFO_DROPS * sizeof(mem[0]))
+		return 0;
+	return mem[SK_MEMINFO_DROPS];
 }
 
 void tr_udp_close(struct tr_udp *u)

@@ -67,6 +67,11 @@ int tr_udp_send_burst(struct tr_udp *u, const struct iovec *iov, unsigned n);
  */
 int tr_udp_recv_burst(struct tr_udp *u, const struct iovec *iov, int32_t *res, unsigned n);
 
+/* Datagrams the kernel dropped before we could read them (receive buffer
+ * full: SK_MEMINFO_DROPS of SO_MEMINFO). One getsockopt, for show, never on
+ * the data path. 0 if the kernel cannot tell. */
+uint64_t tr_udp_kernel_drops(const struct tr_udp *u);
+
 /* Same family, address and port. */
 bool tr_udp_addr_equal(const union tr_sockaddr *a, const union tr_sockaddr *b);
 

@@ -90,8 +90,14 @@ expect 0 '^tr0: esp aes128-gcm mtu 1438 state up pid [0-9]+ uptime 12s$' "$TUNRO
 expect 0 '^    listen 192.0.2.1:4500 endpoint 192.0.2.2:4500$' "$TUNROOM" show tr0
 expect 0 '^    spi out 0x00001001 in 0x00001002 replay-window 1024$' "$TUNROOM"
 expect 0 '^    RX:  packets  bytes +err_auth  drop_replay' "$TUNROOM" show -s tr0
-expect 0 '^       +1000 +1400000 +3 +2 *$' "$TUNROOM" show tr0 -s
+expect 0 '^       +1000 +1400000 +3 +2 +0 +1 +2 +3$' "$TUNROOM" show tr0 -s
 expect 0 '^    copies 0$' "$TUNROOM" show -s
+expect 0 '^         drop_trunc  drop_socket  drop_not_esp  drop_next_header  drop_ring_full$' "$TUNROOM" show -s
+if "$TUNROOM" show -s | awk 'length > 100 || / $/ { bad = 1 } END { exit bad }'; then
+	ok "show -s: rows wrap before 100 columns, no trailing blanks"
+else
+	bad "show -s: a row is too wide or ends in a blank"
+fi
 if "$TUNROOM" show --json tr0 | python3 -c '
 import json, sys
 t = json.load(sys.stdin)[0]
@@ -101,6 +107,16 @@ s = t["stats"]
 assert s["rx_packets"] == 1000 and s["rx_err_auth"] == 3 and s["tx_drop_ring_full"] == 0, s
 assert s["copies"] == 0, s
 '; then ok "show --json parses with counters"; else bad "show --json"; fi
+# Completion offers the running tunnel, the subcommands and the ciphers.
+complete_words() { # words...: what bash would offer for the last one
+	bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _tunroom; echo "${COMPREPLY[*]}"' \
+		_ "$COMPLETION" "$@"
+}
+COMPLETION=$(dirname "$MANPAGE")/../completion/tunroom.bash-completion
+expect 0 '^up$' complete_words tunroom u
+expect 0 'tr0' complete_words tunroom down t
+expect 0 '^aes256-gcm aes256-cbc-sha256$' complete_words tunroom genkey aes256
+expect 0 '^--json$' complete_words tunroom show --j
 expect 0 '' "$TUNROOM" down tr0
 if wait "$fake_pid"; then ok "fake tunnel stopped by down"; else bad "fake tunnel exit"; fi
 fake_pid=

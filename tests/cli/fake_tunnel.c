@@ -33,6 +33,12 @@ static int get(void *arg, struct tr_ctl_reply *r)
 	tr_ctl_put_u64(r, "rx_bytes", 1400000);
 	tr_ctl_put_u64(r, "rx_err_auth", 3);
 	tr_ctl_put_u64(r, "rx_drop_replay", 2);
+	/* As many columns as the real tunnel sends, so the table wraps. */
+	static const char *const more[] = { "rx_err_malformed", "rx_err_padding", "rx_drop_spi",
+		"rx_drop_peer", "rx_drop_trunc", "rx_drop_socket", "rx_drop_not_esp",
+		"rx_drop_next_header", "rx_drop_ring_full", "rx_drop_malformed_inner" };
+	for (unsigned i = 0; i < sizeof(more) / sizeof(more[0]); i++)
+		tr_ctl_put_u64(r, more[i], i);
 	tr_ctl_put_u64(r, "tx_packets", 999);
 	tr_ctl_put_u64(r, "tx_bytes", 1398600);
 	tr_ctl_put_u64(r, "tx_drop_ring_full", 0);

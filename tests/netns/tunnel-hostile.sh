@@ -46,7 +46,9 @@ n1 ping -c 2 -i 0.2 -W 2 198.18.0.2 >/dev/null || die "tunnel does not work"
 before=$(drops b)
 spi=$(grep '^OutSPI' "$WORK/keys.a" | awk '{print $3}')
 sent=$(n1 python3 "$RAW" send 192.0.2.1:4500 192.0.2.2:4500 --garbage 60 "$spi")
-wait_for 5 test "$(drops b)" -ge $((before + sent)) || true
+# wait_for re-runs a command: the counters must be read inside it, each time.
+drops_reach() { [ "$(drops b)" -ge "$1" ]; }
+wait_for 5 drops_reach $((before + sent)) || true
 after=$(drops b)
 [ "$((after - before))" -eq "$sent" ] || die "sent $sent garbage datagrams, drop counters rose by $((after - before))"
 [ "$(counter b rx_err_auth)" -ge 1 ] || die "garbage with the right SPI did not count as auth failures"
@@ -54,12 +56,17 @@ n1 ping -c 2 -i 0.2 -W 2 198.18.0.2 >/dev/null || die "tunnel broken after garba
 
 # Capture one real datagram a -> b, then send it again from a's address.
 bg 2 python3 "$RAW" capture "tr-$$-vb" 4500 "$WORK/captured" 5
-sleep 0.5
-n1 ping -c 1 -W 2 198.18.0.2 >/dev/null || die "ping for capture failed"
-wait_for 5 test -s "$WORK/captured" || die "no datagram captured"
+# The capturer may not be listening yet (python starts slowly under load):
+# ping until it has caught one, rather than once after a fixed sleep.
+ping_captured() {
+	n1 ping -c 1 -W 1 198.18.0.2 >/dev/null 2>&1
+	test -s "$WORK/captured"
+}
+wait_for 5 ping_captured || die "no datagram captured"
 replays=$(counter b rx_drop_replay)
 n1 python3 "$RAW" send 192.0.2.1:4500 192.0.2.2:4500 --file "$WORK/captured" >/dev/null
-wait_for 5 test "$(counter b rx_drop_replay)" -eq $((replays + 1)) ||
+replays_reach() { [ "$(counter b rx_drop_replay)" -eq "$1" ]; }
+wait_for 5 replays_reach $((replays + 1)) ||
 	die "replayed datagram not counted (rx_drop_replay $replays -> $(counter b rx_drop_replay))"
 n1 ping -c 2 -i 0.2 -W 2 198.18.0.2 >/dev/null || die "tunnel broken after replay"
 down a

@@ -8,7 +8,9 @@
 
 TUNROOM=${TUNROOM:?set TUNROOM to the tunroom binary}
 WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"; cleanup' EXIT
+# cleanup exits with the $? it finds: hand it the test's status, under set +e
+# so that (exit $rc) does not end the trap before cleanup runs.
+trap 'rc=$?; set +e; rm -rf "$WORK"; (exit $rc); cleanup' EXIT
 
 topology() {
 	ns_add 1

@@ -103,6 +103,7 @@ static void good_file(void **state)
 	assert_int_equal(sa.flags, 0);
 	assert_int_equal(cfg.replay_window, TR_CONFIG_REPLAY_DEFAULT);
 	assert_int_equal(cfg.queues, 1);
+	assert_int_equal(cfg.socket_buffer, 4u << 20);
 	assert_false(cfg.offload);
 	/* 1500 - IPv4 20 - UDP 8 - ESP 8 - IV 8 - ICV 16 = 1440, minus pad
 	 * length and next header, already 4-aligned: 1438. */

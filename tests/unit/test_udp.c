@@ -187,6 +187,30 @@ static void connected_mode(void **state)
 	tr_udp_close(&a);
 }
 
+/* A receive buffer that overflows: the kernel's drops are visible. */
+static void kernel_drops_counted(void **state)
+{
+	(void)state;
+	static uint8_t buf[1200];
+	struct iovec tx[TR_UDP_BATCH_MAX];
+	struct tr_udp a, b;
+	union tr_sockaddr any = lo(0), placeholder = lo(9);
+	int small = 4096;
+
+	assert_int_equal(tr_udp_open(&a, &any, &placeholder, 0, 0), 0);
+	assert_int_equal(tr_udp_open(&b, &any, &a.local, 0, 0), 0);
+	assert_int_equal(tr_udp_set_peer(&a, &b.local), 0);
+	assert_int_equal(setsockopt(b.fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+	assert_int_equal(tr_udp_kernel_drops(&b), 0);
+	for (unsigned i = 0; i < TR_UDP_BATCH_MAX; i++)
+		tx[i] = (struct iovec){ buf, sizeof(buf) };
+	assert_int_equal(tr_udp_send_burst(&a, tx, TR_UDP_BATCH_MAX), TR_UDP_BATCH_MAX);
+	assert_true(tr_udp_kernel_drops(&b) > 0);
+	tr_udp_close(&a);
+	tr_udp_close(&b);
+	assert_int_equal(tr_udp_kernel_drops(&b), 0);
+}
+
 static void open_errors_and_sizes(void **state)
 {
 	(void)state;
@@ -244,6 +268,7 @@ int main(void)
 		cmocka_unit_test(burst_is_capped),
 		cmocka_unit_test(foreign_and_oversize_dropped),
 		cmocka_unit_test(connected_mode),
+		cmocka_unit_test(kernel_drops_counted),
 		cmocka_unit_test(open_errors_and_sizes),
 		cmocka_unit_test(address_compare),
 	};

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# tunroom(8) against the real tunnel: `up -d` returns only once the tunnel
+# answers, a second `up` of the same tunnel fails cleanly, `show` (text, -s,
+# --json) reports it, `down` ends the daemon and removes device and socket, and
+# a config readable by others is refused even for root.
+# usage: tunnel-cli.sh TUNROOM
+source "$(dirname "$0")/lib.sh"
+require_root
+require_tun
+TUNROOM=$1
+source "$(dirname "$0")/tunnel-lib.sh"
+
+topology
+keys aes128-cbc-sha1
+conf a
+conf b
+run() { # SIDE tunroom-args...: tunroom in the side's namespace and run dir
+	local side=$1 ns=1
+	shift
+	[ "$side" = b ] && ns=2
+	mkdir -p "$WORK/run-$side"
+	ip netns exec "$(ns_name $ns)" env TUNROOM_RUN_DIR="$WORK/run-$side" "$TUNROOM" "$@"
+}
+
+# A zombie has exited; only its reaping (by init, for a daemon) is pending.
+alive() { [ -r "/proc/$1/stat" ] && ! grep -q ') Z ' "/proc/$1/stat"; }
+
+pretty "up -d: detaches once the control socket answers"
+for side in a b; do
+	run $side up -d "$WORK/$side.conf" 2>"$WORK/up-$side.err" ||
+		die "up -d ($side): $(cat "$WORK/up-$side.err")"
+	# No wait: the parent returned after 'ready'.
+	show $side >/dev/null || die "up -d ($side) returned before the tunnel answered"
+done
+pid_a=$(counter a pid) pid_b=$(counter b pid)
+TR_PIDS+=("$pid_a" "$pid_b") # cleanup kills them if a check below fails
+n1 ping -c 2 -i 0.2 -W 2 198.18.0.2 >/dev/null || die "no traffic through daemonised tunnels"
+
+pretty "a second up of the same tunnel fails and leaves the first alone"
+msg=$(run a up -d "$WORK/a.conf" 2>&1) && die "second up -d succeeded"
+grep -q '^tunroom up: tr0: ' <<<"$msg" || die "second up: unexpected message: $msg"
+alive "$pid_a" || die "the first tunnel died"
+n1 ping -c 1 -W 2 198.18.0.2 >/dev/null || die "traffic stopped after the failed second up"
+
+pretty "show: text, -s and --json from the running tunnel"
+out=$(show a)
+grep -qE '^tr0: esp aes128-cbc-sha1 mtu 1400 state up pid [0-9]+ uptime [0-9]+s$' <<<"$out" ||
+	die "show: first line: $out"
+grep -q '^    listen 192.0.2.1:4500 endpoint 192.0.2.2:4500$' <<<"$out" || die "show: addresses: $out"
+show a -s | grep -qE '^    RX:  packets  bytes' || die "show -s: no RX table"
+show a -s | awk 'length > 100 { exit 1 }' || die "show -s: a row wider than 100 columns"
+show a --json | python3 -c '
+import json, sys
+t = json.load(sys.stdin)
+assert len(t) == 1, t
+t = t[0]
+assert t["name"] == "tr0" and t["cipher"] == "aes128-cbc-sha1" and t["mtu"] == 1400, t
+assert t["listen"] == "192.0.2.1:4500" and t["endpoint"] == "192.0.2.2:4500", t
+s = t["stats"]
+assert s["rx_packets"] >= 3 and s["tx_packets"] >= 3 and s["rx_err_auth"] == 0, s
+assert all(isinstance(v, int) for v in s.values()), s
+' || die "show --json"
+
+pretty "down: the daemon exits, device and socket go"
+for side in a b; do
+	pid=$(counter $side pid) ns=1
+	[ $side = b ] && ns=2
+	run $side down tr0 || die "down ($side)"
+	alive "$pid" && die "tunnel $side (pid $pid) still runs after down"
+	ip -n "$(ns_name $ns)" link show tr0 >/dev/null 2>&1 && die "tr0 left in ns $ns"
+	[ -e "$WORK/run-$side/tr0.sock" ] && die "control socket of $side left"
+done
+msg=$(run a down tr0 2>&1) && die "down of a stopped tunnel succeeded"
+grep -q 'no such tunnel' <<<"$msg" || die "down of a stopped tunnel: $msg"
+
+pretty "a config readable by others is refused, also for root"
+chmod 644 "$WORK/a.conf"
+rc=0
+msg=$(run a up "$WORK/a.conf" 2>&1) || rc=$?
+[ "$rc" -eq 2 ] || die "up of a 0644 config: exit $rc"
+grep -q "chmod 600 $WORK/a.conf" <<<"$msg" || die "no chmod hint: $msg"
+echo "PASS: up -d, duplicate up, show text/-s/--json, down, file mode"
