@@ -74,8 +74,10 @@ int tr_port_egress_publish(struct tr_port *p, const struct tr_pkt *pkt);
  * full), -EINVAL, -EPROTO. */
 int tr_port_egress_reserve_burst(struct tr_port *p, uint32_t size, struct tr_pkt *pkts,
 				 unsigned n);
-/* Returns 0, or -EINVAL (k above the reservation, or a packet moved, empty
- * or longer than reserved: it and the ones after it are withdrawn). */
+/* A packet with len 0 among them (not the last) becomes a void slot the
+ * application skips. Returns 0, or -EINVAL (k above the reservation, the
+ * last packet empty, or a packet moved or longer than reserved: it and the
+ * ones after it are withdrawn). */
 int tr_port_egress_publish_burst(struct tr_port *p, const struct tr_pkt *pkts, unsigned k);
 /* Stores the producer index once for all packets published since the last
  * flush, and wakes the application if it sleeps. */

@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #define TR_ABI_MAGIC        0x314d4f4f524e5554ULL /* "TUNROOM1" */
-#define TR_ABI_VERSION      1u
+#define TR_ABI_VERSION      2u /* 2: void slots allowed on the egress ring */
 
 #define TR_ABI_PAGE         4096u
 #define TR_ABI_CACHELINE    64u
@@ -36,7 +36,7 @@
 /* Slot flags (tr_abi_slot.flags). Unknown bits in a published slot are corruption. */
 #define TR_SLOT_F_BUSY      0x1u /* allocated, not committed yet: never seen past the producer index */
 #define TR_SLOT_F_MULTI     0x2u /* data is several whole IPv4/IPv6 packets back to back */
-#define TR_SLOT_F_VOID      0x4u /* no packet (abandoned allocation): consumer skips it */
+#define TR_SLOT_F_VOID      0x4u /* no packet (abandoned allocation, empty read): consumer skips it */
 #define TR_SLOT_F_RELEASED  0x8u /* consumer-private mark: released out of order, not yet passed */
 #define TR_SLOT_F_KNOWN     0xfu
 

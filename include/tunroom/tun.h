@@ -49,7 +49,7 @@ struct tr_tundev_stats {
 	uint64_t ingress_drop_malformed;  /* not IPv4/IPv6 or length fields wrong */
 	uint64_t ingress_err_write;       /* the kernel refused the write */
 	uint64_t egress_err_read;         /* a read failed (packet lost) */
-	uint64_t egress_hole_moves;       /* packets moved down over an empty read (rare) */
+	uint64_t egress_hole_voids;       /* empty reads between full ones, published as void slots */
 	uint64_t syscalls;                /* TUN reads, writes, io_uring_enter, poll */
 	uint64_t polls;                   /* times a session thread slept */
 };

@@ -258,8 +258,11 @@ TR_API int tr_port_egress_publish_burst(struct tr_port *p, const struct tr_pkt *
 		struct tr_abi_slot *s = tr_ring_slot_at(&p->eg, idx);
 		uint32_t len = pkts[i].len, size;
 
-		if (pkts[i].slot != s || pkts[i].off != p->lay.head_room || !len ||
-		    len > p->burst_len) {
+		/* len 0: a read that came up empty between two that did not;
+		 * published as a void slot the application skips (moving the
+		 * later packet down instead would be a copy). */
+		if (pkts[i].slot != s || pkts[i].off != p->lay.head_room ||
+		    len > p->burst_len || (!len && i + 1 == k)) {
 			ret = -EINVAL; /* this one and the rest are withdrawn */
 			break;
 		}
@@ -270,9 +273,9 @@ TR_API int tr_port_egress_publish_burst(struct tr_port *p, const struct tr_pkt *
 		tr_store_once(&s->size, size);
 		tr_store_once(&s->offset, p->lay.head_room);
 		tr_store_once(&s->length, len);
-		tr_store_once(&s->flags, 0);
+		tr_store_once(&s->flags, len ? 0 : TR_SLOT_F_VOID);
 		idx += size;
-		p->st.egress_packets++;
+		p->st.egress_packets += len != 0;
 		p->st.egress_bytes += len;
 	}
 	p->eg.head = p->eg.pub = idx;

@@ -222,13 +222,32 @@ static int check_device(struct tr_session *s)
 
 /* ---- rx: the egress ring ---- */
 
+/* A void egress slot (the device's empty read between two full ones) is
+ * released as soon as it is seen: at once if everything before it is, else
+ * marked for the release walk. */
+static void rx_skip_void(struct tr_session *s, struct tr_slot_desc *d)
+{
+	struct tr_ring *r = &s->rx;
+
+	if (r->tail == r->rel) {
+		r->tail = r->rel += d->size;
+		tr_ring_cons_publish(r);
+	} else {
+		tr_store_once(&d->slot->flags, TR_SLOT_F_VOID | TR_SLOT_F_RELEASED);
+		r->tail += d->size;
+	}
+}
+
 /* Checks one egress slot beyond what ring.c checks: the device must honour
  * the rooms this session asked for and may not use ingress-only flags. */
 static int rx_take(struct tr_session *s, struct tr_pkt *pkt)
 {
 	struct tr_slot_desc d;
-	int ret = tr_ring_cons_peek(&s->rx, &d);
+	int ret;
 
+	while ((ret = tr_ring_cons_peek(&s->rx, &d)) == 1 && d.flags == TR_SLOT_F_VOID &&
+	       !d.length)
+		rx_skip_void(s, &d);
 	if (ret <= 0)
 		return ret;
 	if (d.flags || d.offset < s->lay.head_room ||
