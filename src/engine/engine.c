@@ -231,7 +231,7 @@ static void *tunport_thread(void *arg)
 		eg = egress_burst(tp, &ring_full, &tun_empty);
 		in = ingress_burst(tp);
 		if (eg < 0 || in < 0)
-			break; /* the port stopped; tr_port_error says why */
+			goto out; /* the port stopped; tr_port_error says why */
 		/* More may be waiting: go round again without sleeping. A
 		 * full egress ring is no reason to: it waits for space. */
 		if (in > 0 || (!tun_empty && !ring_full))
@@ -256,9 +256,15 @@ static void *tunport_thread(void *arg)
 		tr_port_disarm(tp->port);
 		if (pfd[1].revents & (POLLERR | POLLHUP | POLLNVAL)) {
 			tr_port_shutdown(tp->port, -EIO); /* the link went away */
-			break;
+			goto out;
 		}
 	}
+	/* Asked to stop: what the application committed before it left still
+	 * goes to the OS. Bounded: a client that keeps committing while we
+	 * drain gets at most a ring's worth more. */
+	for (unsigned i = 0; i < 4096 && ingress_burst(tp) > 0; i++)
+		;
+out:
 	return NULL;
 }
 
