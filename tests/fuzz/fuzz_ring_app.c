@@ -6,7 +6,8 @@
  * that scribbles the egress ring between tr_rx_receive_burst and
  * tr_rx_release calls (released in or out of order). Every packet must lie
  * inside the session's egress data area with its rooms, errors are sticky,
- * and the final drain ends.
+ * and the final drain ends. An input that starts with 'H' first flips bits
+ * of the ring header, for the attacher's layout check.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -112,8 +113,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	map = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fds.memfd, 0);
 	if (map == MAP_FAILED)
 		abort();
-	if (tr_session_attach(&v.s, dup(fds.memfd), dup(fds.app_evt), dup(fds.dev_evt), 0))
-		abort();
+	/* Input starting with 'H': the next 128 bytes are XORed into the ring
+	 * header first, so the attacher's header check (tr_layout_check) is
+	 * fuzzed too; a refused header ends the input. */
+	if (in.n && in.d[0] == 'H') {
+		fz_take(&in, 1);
+		for (size_t i = 0; i < sizeof(struct tr_abi_header) && in.n; i++)
+			map[i] ^= (uint8_t)fz_take(&in, 1);
+	}
+	if (tr_session_attach(&v.s, dup(fds.memfd), dup(fds.app_evt), dup(fds.dev_evt), 0)) {
+		munmap(map, map_size);
+		tr_port_close(p);
+		return 0;
+	}
 	fz_ring_from(&r, map, 0);
 	v.lo = (const uint8_t *)v.s->map + v.s->lay.egress_data;
 	v.hi = v.lo + v.s->lay.capacity + v.s->lay.slack;
