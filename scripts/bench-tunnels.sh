@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Tunnels side by side: plain veth, tunroom (AES-128/256-GCM, and the copy
-# path when the build has ZeroCopy), wireguard-go, all between the same two
+# path when the build has ZeroCopy), wireguard-go, OpenConnect against ocserv
+# (DTLS and TLS only), all between the same two
 # namespaces, measured in interleaved rounds so machine noise hits all alike.
 #
 #   namespace tr-PID-1                              namespace tr-PID-2
@@ -10,6 +11,8 @@
 #   tr2  198.18.0.5/30   tunroom aes256-gcm  :4501    tr2  198.18.0.6/30
 #   tr3  198.18.0.9/30   tunroom copy path   :4502    tr3  198.18.0.10/30
 #   wg-PID-a 198.18.0.13/30  wireguard-go    :51820   wg-PID-b 198.18.0.14/30
+#   oc-PID-1 198.18.1.x   openconnect DTLS :4443   vpns 198.18.1.1 (ocserv)
+#   oc-PID-2 198.18.2.x   openconnect TLS  :4444   vpns 198.18.2.1 (ocserv)
 #
 # All tunnels carry the same inner MTU (1400). Per tunnel and round: iperf3
 # TCP 1 stream and 4 streams, 20 pings, and CPU seconds per GB moved: the
@@ -135,10 +138,94 @@ wg_up() {
 }
 wg_up
 
-# TODO(issue 9): OpenConnect 9 against ocserv (DTLS and TLS only) as a further
-# peer: ocserv in ns 2 on 192.0.2.2:443 with a certtool self-signed cert and an
-# ocpasswd file, openconnect --passwd-on-stdin in ns 1 with a --script that
-# sets the address and MTU 1400. Not done in the first version.
+# OpenConnect 9 against ocserv, over DTLS and over TLS only: ocserv in ns 2 on
+# 192.0.2.2:4443 (TCP and UDP) with a certtool self-signed certificate and an
+# ocpasswd password file, openconnect in ns 1 with its own --script (not
+# vpnc-script, which would rewrite the shared /etc/resolv.conf). Client
+# addresses come from 198.18.1.0/24 (TLS+DTLS) and 198.18.2.0/24 (TLS only).
+oc_setup() {
+	local d=$WORK/oc
+	mkdir -p "$d"
+	chmod 755 "$WORK" "$d" # ocserv's workers drop to nobody
+	certtool --generate-privkey --key-type=ecdsa --outfile "$d/key.pem" 2>/dev/null
+	printf 'cn = 192.0.2.2\nip_address = 192.0.2.2\nexpiration_days = 2\ntls_www_server\nsigning_key\nencryption_key\n' >"$d/cert.tmpl"
+	certtool --generate-self-signed --load-privkey "$d/key.pem" --template "$d/cert.tmpl" \
+		--outfile "$d/cert.pem" 2>/dev/null
+	chmod 644 "$d/key.pem" "$d/cert.pem"
+	OC_PIN=$(certtool --certificate-info --infile "$d/cert.pem" 2>/dev/null | grep -o 'pin-sha256:[^ ]*' | head -1)
+	echo benchpass | ocpasswd -c "$d/passwd" bench 2>/dev/null || printf 'benchpass\nbenchpass\n' | ocpasswd -c "$d/passwd" bench
+	cat >"$d/script" <<'SH'
+#!/bin/sh
+# openconnect --script: address and MTU on the device, nothing else.
+[ "$reason" = connect ] || exit 0
+ip addr add "$INTERNAL_IP4_ADDRESS/32" peer "$OC_PEER" dev "$TUNDEV"
+ip link set "$TUNDEV" mtu "$INTERNAL_IP4_MTU" up
+SH
+	chmod 755 "$d/script"
+}
+# oc_up ID LABEL PORT NET(third octet) [openconnect options]
+oc_up() {
+	local id=$1 label=$2 port=$3 net=$4 d=$WORK/oc pids="" dev="oc-$$-$4"
+	shift 4
+	cat >"$d/$id.conf" <<CONF
+auth = "plain[passwd=$d/passwd]"
+listen-host = 192.0.2.2
+tcp-port = $port
+udp-port = $port
+run-as-user = nobody
+run-as-group = nogroup
+socket-file = $d/$id.sock
+server-cert = $d/cert.pem
+server-key = $d/key.pem
+isolate-workers = false
+max-clients = 4
+max-same-clients = 4
+keepalive = 32400
+dpd = 90
+mobile-dpd = 1800
+try-mtu-discovery = false
+tls-priorities = "NORMAL:%SERVER_PRECEDENCE"
+auth-timeout = 240
+cookie-timeout = 300
+deny-roaming = false
+rekey-time = 172800
+rekey-method = ssl
+use-occtl = false
+pid-file = $d/$id.pid
+device = ocs$net-
+predictable-ips = true
+ipv4-network = 198.18.$net.0
+ipv4-netmask = 255.255.255.0
+mtu = $MTU
+ping-leases = false
+CONF
+	bg 2 ocserv -f -c "$d/$id.conf" >"$d/$id.server.log" 2>&1
+	pids+="${TR_PIDS[-1]} "
+	wait_for 10 sh -c "ip netns exec $(ns_name 2) ss -ltn | grep -q '192.0.2.2:$port '" ||
+		{ log "bench-tunnels: $label not run: ocserv did not listen ($(tail -1 "$d/$id.server.log"))"; return 0; }
+	echo benchpass | OC_PEER=198.18.$net.1 bg 1 openconnect --passwd-on-stdin -u bench \
+		--servercert "$OC_PIN" --script "$d/script" --interface "$dev" "$@" \
+		"https://192.0.2.2:$port/" >"$d/$id.client.log" 2>&1
+	pids+="${TR_PIDS[-1]} "
+	if ! wait_for 15 sh -c "ip -n $(ns_name 1) -4 addr show dev $dev 2>/dev/null | grep -q inet"; then
+		log "bench-tunnels: $label not run: no tunnel device ($(tail -1 "$d/$id.client.log"))"
+		return 0
+	fi
+	# Over UDP only once DTLS is up; until then openconnect sends over TLS.
+	if [ "$id" = ocdtls ] && ! wait_for 10 grep -q "Established DTLS" "$d/$id.client.log"; then
+		log "bench-tunnels: $label not run: DTLS did not come up ($(tail -1 "$d/$id.client.log"))"
+		return 0
+	fi
+	grep -h "Established DTLS\|Connected as\|ciphersuite\|Ciphersuite" "$d/$id.client.log" | sed "s/^/  $id: /" >&2 || true
+	add_tunnel "$id" "$label" "198.18.$net.1" "$pids"
+}
+if command -v ocserv >/dev/null && command -v openconnect >/dev/null && command -v certtool >/dev/null; then
+	oc_setup
+	oc_up ocdtls "openconnect $(openconnect --version | awk 'NR==1{print $NF}') / ocserv, DTLS" 4443 1
+	oc_up octls "openconnect / ocserv, TLS only" 4444 2 --no-dtls
+else
+	log "bench-tunnels: openconnect/ocserv not run: ocserv, openconnect or certtool missing (scripts/deps.sh bench)"
+fi
 
 # One iperf3 server serves every tunnel: tests run one at a time.
 bg 2 iperf3 -s >/dev/null 2>&1 || true
