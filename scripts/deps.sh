@@ -30,10 +30,10 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 echo "deps.sh: installing ${missing[*]}"
-# The package lists may be empty on a fresh machine; refresh them once.
-stamp=/var/lib/apt/periodic/tunroom-update-stamp
-if [ ! -e "$stamp" ] || ! apt-cache policy "${missing[0]}" | grep -q Candidate; then
+install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }
+# The package lists may be missing or stale on a fresh machine: refresh them
+# once, up front if apt knows no candidate, else only if the install fails.
+if ! apt-cache policy "${missing[0]}" 2>/dev/null | grep -q 'Candidate: [0-9]'; then
   apt-get update -qq
-  mkdir -p "$(dirname "$stamp")" && touch "$stamp"
 fi
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+install || { apt-get update -qq && install; }

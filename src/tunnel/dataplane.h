@@ -22,6 +22,7 @@ struct tr_tx_stats {
 	uint64_t drop_not_ip;     /* TUN gave us something that is not IPv4/IPv6 */
 	uint64_t err_encap;       /* encapsulation refused (room, sequence exhausted) */
 	uint64_t drop_send;       /* the socket refused the datagram (ICMP error, no route) */
+	uint64_t copied_bytes;    /* payload bytes memcpy'd: 0 unless ZeroCopy = off */
 };
 
 /* Written by the ingress (rx) thread only. */
@@ -30,6 +31,7 @@ struct tr_rx_stats {
 	uint64_t drop_next_header;/* authentic, but neither IPv4 (4) nor IPv6 (41) inside */
 	uint64_t drop_ring_full;  /* waits because the ingress ring had no slot */
 	uint64_t drop_not_esp;    /* NAT-keepalive or non-ESP marker (RFC 3948 §2.2, §2.3) */
+	uint64_t copied_bytes;    /* payload bytes memcpy'd: 0 unless ZeroCopy = off */
 };
 
 struct tr_tunnel {
@@ -37,6 +39,10 @@ struct tr_tunnel {
 	struct tr_esp_sa *sa_out, *sa_in;
 	struct tr_udp udp;
 	uint32_t dgram_max;  /* largest ESP datagram a slot must take */
+	/* ZeroCopy = off only: per-direction bounce buffers of TR_TUNNEL_BURST
+	 * roomy packets each, allocated once at setup (the baseline's copies). */
+	uint8_t *bounce_tx, *bounce_rx;
+	uint32_t bounce_size; /* bytes per packet in a bounce buffer */
 	int stop_evt;        /* eventfd: written once to stop both workers */
 	int stop;            /* set before stop_evt is written */
 	int error;           /* first fatal error of a worker, 0 if none */

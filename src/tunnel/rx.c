@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "tunnel/dataplane.h"
@@ -51,6 +52,20 @@ static bool decap_one(struct tr_tunnel *t, struct tr_pkt *p)
 	return true;
 }
 
+/* The copy-path baseline: decapsulate in the bounce buffer, then copy the
+ * inner packet into the ring slot (as a VPN on Wintun must). */
+static bool decap_bounced(struct tr_tunnel *t, struct tr_pkt *slot, uint8_t *buf, int32_t len)
+{
+	struct tr_pkt b;
+
+	if (tr_pkt_init(&b, buf, t->bounce_size, 0, (uint32_t)len) || !decap_one(t, &b))
+		return false;
+	memcpy(tr_pkt_data(slot), tr_pkt_data(&b), b.len);
+	slot->len = b.len;
+	t->rx.copied_bytes += b.len;
+	return true;
+}
+
 void *tr_tunnel_rx_main(void *arg)
 {
 	struct tr_tunnel *t = arg;
@@ -72,7 +87,8 @@ void *tr_tunnel_rx_main(void *arg)
 			continue;
 		}
 		for (int i = 0; i < n; i++) {
-			iov[i].iov_base = tr_pkt_data(&pkts[i]);
+			iov[i].iov_base = t->bounce_rx ? t->bounce_rx + (size_t)i * t->bounce_size
+						       : tr_pkt_data(&pkts[i]);
 			iov[i].iov_len = pkts[i].len;
 		}
 		int c = tr_udp_recv_burst(&t->udp, iov, res, (unsigned)n);
@@ -91,7 +107,8 @@ void *tr_tunnel_rx_main(void *arg)
 		for (int i = 0; i < c; i++) {
 			if (res[i] >= 0) {
 				pkts[i].len = (uint32_t)res[i];
-				if (decap_one(t, &pkts[i])) {
+				if (t->bounce_rx ? decap_bounced(t, &pkts[i], iov[i].iov_base, res[i])
+						 : decap_one(t, &pkts[i])) {
 					bytes += pkts[i].len;
 					good[g++] = pkts[i];
 					continue;

@@ -14,6 +14,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
@@ -86,8 +87,7 @@ static int ctl_get(void *arg, struct tr_ctl_reply *r)
 	tr_ctl_put_str(r, "io", tr_tundev_io_backend(run->dev));
 	tr_ctl_put_u64(r, "head_room", tr_session_head_room(t->s));
 	tr_ctl_put_u64(r, "tail_room", tr_session_tail_room(t->s));
-	/* Zero-copy is structural: no code path copies payload in userspace. */
-	tr_ctl_put_u64(r, "copied_bytes_per_packet", 0);
+	tr_ctl_put_str(r, "zero_copy", cfg->zero_copy ? "on" : "off");
 
 	/* Relaxed snapshots: each counter has one writer, a torn sum is harmless. */
 	tr_esp_sa_stats(t->sa_out, &out);
@@ -111,7 +111,9 @@ static int ctl_get(void *arg, struct tr_ctl_reply *r)
 	tr_ctl_put_u64(r, "rx_drop_ring_full", LOAD(t->rx.drop_ring_full));
 	tr_ctl_put_u64(r, "rx_drop_malformed_inner", ds.ingress_drop_malformed);
 	tr_ctl_put_u64(r, "rx_err_tun_write", ds.ingress_err_write);
+	tr_ctl_put_u64(r, "rx_copied_bytes", LOAD(t->rx.copied_bytes));
 	tr_ctl_put_u64(r, "tx_packets", LOAD(t->tx.packets));
+	tr_ctl_put_u64(r, "tx_copied_bytes", LOAD(t->tx.copied_bytes));
 	tr_ctl_put_u64(r, "tx_bytes", LOAD(t->tx.bytes));
 	tr_ctl_put_u64(r, "tx_drop_not_ip", LOAD(t->tx.drop_not_ip));
 	tr_ctl_put_u64(r, "tx_err_encap", LOAD(t->tx.err_encap));
@@ -173,6 +175,17 @@ static int open_session(struct tr_tunnel *t, const struct tr_config *cfg, struct
 	if (err)
 		fprintf(stderr, "tunroom: ring session: %s\n", tr_strerror(err));
 	return err;
+}
+
+/* ZeroCopy = off: the baseline's bounce buffers, one roomy packet per burst entry. */
+static int open_bounce(struct tr_tunnel *t, const struct tr_config *cfg)
+{
+	if (cfg->zero_copy)
+		return 0;
+	t->bounce_size = tr_esp_head_room(cfg->cipher) + t->dgram_max + tr_esp_tail_room(cfg->cipher);
+	t->bounce_tx = calloc(TR_TUNNEL_BURST, t->bounce_size);
+	t->bounce_rx = calloc(TR_TUNNEL_BURST, t->bounce_size);
+	return t->bounce_tx && t->bounce_rx ? 0 : -ENOMEM;
 }
 
 static int open_sas(struct tr_tunnel *t, const struct tr_config *cfg)
@@ -247,6 +260,8 @@ int tr_tunnel_run(const struct tr_config *cfg, const struct tr_tunnel_opts *opts
 	if (err)
 		goto err_device;
 	err = open_sas(t, cfg);
+	if (!err)
+		err = open_bounce(t, cfg);
 	if (err)
 		goto err_sas;
 	err = tr_udp_open(&t->udp, &cfg->listen, &cfg->endpoint, cfg->socket_buffer,
@@ -295,6 +310,8 @@ err_ctl:
 err_udp:
 	tr_udp_close(&t->udp);
 err_sas:
+	free(t->bounce_tx);
+	free(t->bounce_rx);
 	tr_esp_sa_free(t->sa_in);
 	tr_esp_sa_free(t->sa_out);
 	tr_session_close(t->s);

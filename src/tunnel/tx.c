@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <string.h>
 
 #include "tunnel/dataplane.h"
 
@@ -71,13 +72,22 @@ void *tr_tunnel_tx_main(void *arg)
 				t->tx.drop_not_ip++;
 				continue;
 			}
-			if (tr_esp_encap(t->sa_out, &pkts[i], nh)) {
+			struct tr_pkt *p = &pkts[i], bounce;
+			if (t->bounce_tx) { /* the copy-path baseline: out of the ring first */
+				uint8_t *b = t->bounce_tx + (size_t)k * t->bounce_size;
+				if (tr_pkt_init(&bounce, b, t->bounce_size, tr_pkt_headroom(p), p->len))
+					continue;
+				memcpy(tr_pkt_data(&bounce), tr_pkt_data(p), p->len);
+				t->tx.copied_bytes += p->len;
+				p = &bounce;
+			}
+			if (tr_esp_encap(t->sa_out, p, nh)) {
 				t->tx.err_encap++; /* counted by reason in the SA's stats */
 				continue;
 			}
-			iov[k].iov_base = tr_pkt_data(&pkts[i]);
-			iov[k].iov_len = pkts[i].len;
-			bytes += pkts[i].len;
+			iov[k].iov_base = tr_pkt_data(p);
+			iov[k].iov_len = p->len;
+			bytes += p->len;
 			k++;
 		}
 		send_all(t, iov, k);

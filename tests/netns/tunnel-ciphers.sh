@@ -11,8 +11,14 @@ TUNROOM=$1
 source "$(dirname "$0")/tunnel-lib.sh"
 
 topology
-for cipher in aes128-gcm aes256-gcm aes128-cbc-sha1 aes256-cbc-sha256; do
-	pretty "cipher $cipher"
+# The last round is the copy-path baseline (ZeroCopy = off): same results.
+for cipher in aes128-gcm aes256-gcm aes128-cbc-sha1 aes256-cbc-sha256 copy-path; do
+	TR_IFACE_EXTRA=
+	if [ "$cipher" = copy-path ]; then
+		cipher=aes128-gcm
+		TR_IFACE_EXTRA="ZeroCopy = off"
+	fi
+	pretty "cipher $cipher $TR_IFACE_EXTRA"
 	keys "$cipher"
 	conf a
 	conf b
@@ -30,9 +36,15 @@ for cipher in aes128-gcm aes256-gcm aes128-cbc-sha1 aes256-cbc-sha256; do
 		[ "$auth" -eq 0 ] || die "$cipher: side $side rx_err_auth=$auth"
 	done
 	[ "$(counter a cipher)" = "$cipher" ] || die "show does not name $cipher"
+	copied=$(counter a tx_copied_bytes)
+	if [ -n "$TR_IFACE_EXTRA" ]; then
+		[ "$copied" -gt 0 ] || die "ZeroCopy = off copied nothing"
+	else
+		[ "$copied" -eq 0 ] || die "zero-copy path copied $copied bytes"
+	fi
 	down a
 	kill -TERM "$UP_PID_b"
 	wait "$UP_PID_b" || die "$cipher: SIGTERM exit status $?"
 	ip -n "$(ns_name 2)" link show tr0 >/dev/null 2>&1 && die "$cipher: tr0 left behind after SIGTERM"
 done
-echo "PASS: 4 ciphers, IPv4 and IPv6, tiny and MTU-sized, down and SIGTERM"
+echo "PASS: 4 ciphers and the copy path, IPv4 and IPv6, tiny and MTU-sized, down and SIGTERM"

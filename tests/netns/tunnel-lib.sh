@@ -45,6 +45,7 @@ Address = fd00:7272::$me/64
 MTU = 1400
 ListenAddress = 192.0.2.$me
 ListenPort = 4500
+${TR_IFACE_EXTRA:-}
 
 [SA]
 Endpoint = 192.0.2.$peer:4500
