@@ -154,7 +154,8 @@ oc_setup() {
 		--outfile "$d/cert.pem" 2>/dev/null
 	chmod 644 "$d/key.pem" "$d/cert.pem"
 	OC_PIN=$(certtool --certificate-info --infile "$d/cert.pem" 2>/dev/null | grep -o 'pin-sha256:[^ ]*' | head -1)
-	echo benchpass | ocpasswd -c "$d/passwd" bench 2>/dev/null || printf 'benchpass\nbenchpass\n' | ocpasswd -c "$d/passwd" bench
+	echo benchpass >"$d/pass"
+	printf 'benchpass\nbenchpass\n' | ocpasswd -c "$d/passwd" bench
 	cat >"$d/script" <<'SH'
 #!/bin/sh
 # openconnect --script: address and MTU on the device, nothing else.
@@ -204,8 +205,10 @@ CONF
 	pids+="${TR_PIDS[-1]} "
 	wait_for 10 sh -c "ip netns exec $(ns_name 2) ss -ltn | grep -q '192.0.2.2:$port '" ||
 		{ log "bench-tunnels: $label not run: ocserv did not listen ($(tail -1 "$d/$id.server.log"))"; return 0; }
-	echo benchpass | OC_PEER=198.18.$net.1 bg 1 openconnect --passwd-on-stdin -u bench \
-		--servercert "$OC_PIN" --script "$d/script" --interface "$dev" "$@" \
+	# Not "echo | bg": bg in a pipeline runs in a subshell, its PID would be
+	# lost to cleanup and to the CPU count. sh execs openconnect: same PID.
+	OC_PEER=198.18.$net.1 bg 1 sh -c 'exec "$@" <"$0"' "$d/pass" openconnect --passwd-on-stdin \
+		-u bench --servercert "$OC_PIN" --script "$d/script" --interface "$dev" "$@" \
 		"https://192.0.2.2:$port/" >"$d/$id.client.log" 2>&1
 	pids+="${TR_PIDS[-1]} "
 	if ! wait_for 15 sh -c "ip -n $(ns_name 1) -4 addr show dev $dev 2>/dev/null | grep -q inet"; then
