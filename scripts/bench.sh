@@ -20,3 +20,6 @@ echo "== tun (bench/bench_tun.c)"
 
 echo "== codec (bench/bench_codec.c)"
 "$BUILD/bench/bench_codec" "${args[@]}"
+
+echo "== tunnels side by side (scripts/bench-tunnels.sh)"
+scripts/bench-tunnels.sh "${args[@]}"
