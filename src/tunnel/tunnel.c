@@ -123,7 +123,7 @@ static int ctl_get(void *arg, struct tr_ctl_reply *r)
 	tr_ctl_put_u64(r, "ring_sleeps", ss.sleeps);
 	tr_ctl_put_u64(r, "ring_wakeups_sent", ss.wakeups_sent);
 	tr_ctl_put_u64(r, "tun_syscalls", ds.syscalls);
-	tr_ctl_put_u64(r, "tun_egress_hole_moves", ds.egress_hole_moves);
+	tr_ctl_put_u64(r, "tun_egress_hole_voids", ds.egress_hole_voids);
 	return 0;
 }
 
