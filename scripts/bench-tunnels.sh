@@ -117,8 +117,10 @@ tunroom_up trcopy "tunroom aes128-gcm copy path" tr3 aes128-gcm 8 4502 "ZeroCopy
 # /var/run/wireguard/DEV.sock, a path shared by all namespaces, hence the PID
 # in the device names.
 wg_up() {
-	command -v wireguard-go >/dev/null && command -v wg >/dev/null ||
-		{ log "bench-tunnels: wireguard-go not run: wireguard-go/wg missing (scripts/deps.sh bench)"; return 0; }
+	if ! command -v wireguard-go >/dev/null || ! command -v wg >/dev/null; then
+		log "bench-tunnels: wireguard-go not run: wireguard-go/wg missing (scripts/deps.sh bench)"
+		return 0
+	fi
 	local dev_a="wg-$$-a" dev_b="wg-$$-b" pids=""
 	(umask 077; wg genkey >"$WORK/wg.a.key"; wg genkey >"$WORK/wg.b.key")
 	WG_PROCESS_FOREGROUND=1 bg 1 wireguard-go -f "$dev_a" >"$WORK/wg.a.log" 2>&1
@@ -207,6 +209,7 @@ CONF
 		{ log "bench-tunnels: $label not run: ocserv did not listen ($(tail -1 "$d/$id.server.log"))"; return 0; }
 	# Not "echo | bg": bg in a pipeline runs in a subshell, its PID would be
 	# lost to cleanup and to the CPU count. sh execs openconnect: same PID.
+	# shellcheck disable=SC2016 # $0 and $@ are for the inner sh
 	OC_PEER=198.18.$net.1 bg 1 sh -c 'exec "$@" <"$0"' "$d/pass" openconnect --passwd-on-stdin \
 		-u bench --servercert "$OC_PIN" --script "$d/script" --interface "$dev" "$@" \
 		"https://192.0.2.2:$port/" >"$d/$id.client.log" 2>&1
@@ -280,6 +283,7 @@ measure() { # ROUND ID
 	p0=$(proc_ticks ${TUN_PIDS[$id]}); b0=$(busy_ticks)
 	for streams in 1 4; do
 		out=$(iperf_run "$addr" "$streams") || die "${TUN_LABEL[$id]}: iperf3 -P $streams failed"
+		# shellcheck disable=SC2086 # three numbers, split on purpose
 		set -- $out
 		printf '%s\t%s\ttcp%s_mbps\t%s\n' "$r" "$id" "$streams" "$(awk -v b="$1" 'BEGIN{printf "%.1f", b/1e6}')" >>"$RES"
 		printf '%s\t%s\ttcp%s_retrans\t%s\n' "$r" "$id" "$streams" "$3" >>"$RES"
@@ -419,7 +423,7 @@ EOF
 
 if command -v gnuplot >/dev/null; then
 	gnuplot <<GP 2>"$WORK/gnuplot.err" || log "bench-tunnels: no chart: $(head -1 "$WORK/gnuplot.err")"
-set terminal pngcairo size 900,480 noenhanced
+set terminal pngcairo size 1000,600 noenhanced
 set output "$OUT/tunnels.png"
 set title "iperf3 TCP through each tunnel (median of $ROUNDS, inner MTU $MTU, $(nproc) cores)"
 set style data histograms
@@ -428,8 +432,9 @@ set style fill solid 0.8 border -1
 set ylabel "Mbit/s"
 set logscale y
 set yrange [10:*]
-set xtics rotate by -20
+set xtics rotate by -30
 set key top right
+set bmargin 10
 set grid ytics
 plot "$WORK/plot.dat" using 2:xtic(1) title "1 stream", '' using 3 title "4 streams"
 GP
