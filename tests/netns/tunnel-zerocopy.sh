@@ -19,7 +19,9 @@ source "$(dirname "$0")/tunnel-lib.sh"
 
 # ASan/UBSan builds link their own memcpy interceptors and insist on being
 # first in the library list; the count is only meaningful in a plain build.
-if ldd "$TUNROOM" | grep -q 'libasan\|libubsan'; then
+# (ldd's output captured first: grep -q under pipefail would race its SIGPIPE.)
+libs=$(ldd "$TUNROOM" "$CTL")
+if grep -q 'libasan\|libubsan' <<<"$libs"; then
 	skip "sanitizer build: the LD_PRELOAD shim cannot sit in front of ASan's runtime"
 fi
 
