@@ -69,7 +69,8 @@ int tr_ip_prefix_parse(struct tr_ip_prefix *out, const char *text)
 	return 0;
 }
 
-int tr_nl_open(struct tr_nl **out)
+/* One rtnetlink socket, bound to the multicast groups given (0: requests only). */
+static int nl_open_groups(struct tr_nl **out, unsigned groups)
 {
 	struct tr_nl *nl;
 	int err;
@@ -85,7 +86,7 @@ int tr_nl_open(struct tr_nl **out)
 		err = -errno;
 		goto err_free;
 	}
-	if (mnl_socket_bind(nl->sk, 0, MNL_SOCKET_AUTOPID) < 0) {
+	if (mnl_socket_bind(nl->sk, groups, MNL_SOCKET_AUTOPID) < 0) {
 		err = -errno;
 		goto err_close;
 	}
@@ -99,6 +100,11 @@ err_close:
 err_free:
 	free(nl);
 	return err;
+}
+
+int tr_nl_open(struct tr_nl **out)
+{
+	return nl_open_groups(out, 0);
 }
 
 void tr_nl_close(struct tr_nl *nl)
@@ -259,29 +265,7 @@ int tr_nl_link_flags(struct tr_nl *nl, int ifindex, unsigned *flags)
 
 int tr_nl_monitor_open(struct tr_nl **out)
 {
-	struct tr_nl *nl;
-	int err;
-
-	if (!out)
-		return -EINVAL;
-	*out = NULL;
-	nl = calloc(1, sizeof(*nl));
-	if (!nl)
-		return -ENOMEM;
-	nl->sk = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
-	if (!nl->sk) {
-		err = -errno;
-		free(nl);
-		return err;
-	}
-	if (mnl_socket_bind(nl->sk, RTMGRP_LINK, MNL_SOCKET_AUTOPID) < 0) {
-		err = -errno;
-		tr_nl_close(nl);
-		return err;
-	}
-	nl->portid = mnl_socket_get_portid(nl->sk);
-	*out = nl;
-	return 0;
+	return nl_open_groups(out, RTMGRP_LINK);
 }
 
 struct running_wait {
