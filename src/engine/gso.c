@@ -167,6 +167,15 @@ int tr_gso_init(struct tr_gso *g, uint32_t room, unsigned slots_max)
 	return 0;
 }
 
+int tr_gso_set_guess(struct tr_gso *g, uint32_t hdr, uint32_t seg)
+{
+	if (!g->bounce || hdr < 40 || hdr > TR_GSO_HDR_MAX || seg < TR_GSO_SEG_MIN ||
+	    hdr + seg > g->room)
+		return -EINVAL;
+	learn(g, hdr, seg);
+	return 0;
+}
+
 void tr_gso_free(struct tr_gso *g)
 {
 	if (!g)

@@ -66,6 +66,10 @@ struct tr_gso {
 int tr_gso_init(struct tr_gso *g, uint32_t room, unsigned slots_max);
 void tr_gso_free(struct tr_gso *g);
 
+/* Sets the guess (tests: to force the slow path). Returns 0, or -EINVAL
+ * without TSO or for a layout no read could have. */
+int tr_gso_set_guess(struct tr_gso *g, uint32_t hdr, uint32_t seg);
+
 /* Slots a read must be able to span for TSO with an MSS of TR_GSO_SEG_MIN
  * in slots of room bytes: the engine turns TSO off when the ring cannot
  * give that many. */

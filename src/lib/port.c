@@ -126,6 +126,16 @@ TR_API uint32_t tr_port_max_packet(const struct tr_port *p)
 	return p->lay.max_packet;
 }
 
+TR_API uint32_t tr_port_egress_slot_size(const struct tr_port *p, uint32_t size)
+{
+	return TR_ALIGN(TR_SLOT_HDR + p->lay.head_room + size + p->lay.tail_room);
+}
+
+TR_API uint32_t tr_port_egress_capacity(const struct tr_port *p)
+{
+	return p->lay.capacity;
+}
+
 TR_API int tr_port_error(const struct tr_port *p)
 {
 	/* Read by a supervisor (tunroomd) while the port's thread may set it. */
