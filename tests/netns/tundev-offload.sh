@@ -12,8 +12,9 @@
 #     <-- [trwa] ingress ring <-- tundevwire <-- egress ring [trwb] <--
 #
 # Cases: IPv4 and IPv6 on io_uring; the plain backend with the layout guess
-# poisoned (TUNROOM_TEST_GSO_GUESS) so that the copying slow path runs; and
-# without the flag. Each checks the received bytes' sha256 and the counters.
+# poisoned (TUNROOM_TEST_GSO_GUESS) so that the copying slow path runs; a
+# 128 KiB ring, too small for 64 KiB reads (TSO falls back to off, with one
+# line on stderr); and without the flag. Each checks the received bytes' sha256 and the counters.
 #
 # Usage: tundev-offload.sh PATH/TO/tundevwire
 source "$(dirname "$0")/lib.sh"
@@ -70,7 +71,8 @@ wire_start() {
 	local name=$1; shift
 	local envs=()
 	while [ "$1" != "--" ]; do envs+=("$1"); shift; done; shift
-	bg 1 env "${envs[@]}" timeout 60 "$WIRE" "$@" "/run/netns/$(ns_name 2)" >"$TMP/$name.wire"
+	bg 1 env "${envs[@]}" timeout 60 "$WIRE" "$@" "/run/netns/$(ns_name 2)" \
+		>"$TMP/$name.wire" 2>"$TMP/$name.err"
 	WPID=${TR_PIDS[-1]}
 	wait_for 10 grep -q '^ready' "$TMP/$name.wire" || die "$name: the wire did not come up"
 	cat "$TMP/$name.wire"
@@ -116,6 +118,14 @@ transfer poisoned 198.18.0.2
 wire_stop poisoned
 check_tso poisoned 1 8
 [ "$(stat "$TMP/poisoned.wire" trwa copied_bytes)" -gt 0 ] || die "poisoned: nothing copied"
+
+wire_start smallring -- -c $((1 << 17)) -h 256 -t 256
+transfer smallring 198.18.0.2
+wire_stop smallring
+mode=$(grep -o 'a=off ([^)]*)' "$TMP/smallring.wire") || die "smallring: $(head -1 "$TMP/smallring.wire")"
+echo "smallring: $mode"
+[ "$(grep -c 'TUN offload off' "$TMP/smallring.err")" = 2 ] || die "smallring: want one line per device"
+[ "$(stat "$TMP/smallring.wire" trwa gso_packets)" = 0 ] || die "smallring: GSO with TSO off"
 
 wire_start off -- -n
 transfer off 198.18.0.2

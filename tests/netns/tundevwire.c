@@ -12,11 +12,12 @@
  *
  * Prints "ready" once both links are configured, runs until SIGTERM or
  * SIGINT, then prints the counters of both devices as "name key=value ...".
- * Usage: tundevwire [-p] [-n] [-h HEAD] [-t TAIL] NETNS2_PATH
+ * Usage: tundevwire [-p] [-n] [-c CAPACITY] [-h HEAD] [-t TAIL] NETNS2_PATH
  *   -p  plain read/write backend instead of io_uring
  *   -n  without TR_TUNDEV_F_OFFLOAD
+ *   -c  ring capacity of both sessions (default 4 MiB)
  */
-#define _GNU_SOURCE
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -53,13 +54,13 @@ struct end {
 };
 
 static void open_end(struct end *e, const char *name, const char *const *addrs, uint32_t flags,
-		     uint32_t head, uint32_t tail)
+		     uint32_t cap, uint32_t head, uint32_t tail)
 {
 	struct tr_tundev_config cfg = {
 		.name = name, .mtu = 1500, .addresses = addrs, .n_addresses = 2,
 		.flags = flags | TR_TUNDEV_F_CREATE,
 	};
-	struct tr_session_config sc = { .head_room = head, .tail_room = tail };
+	struct tr_session_config sc = { .capacity = cap, .head_room = head, .tail_room = tail };
 	int err = tr_tundev_open(&e->dev, &cfg);
 
 	CHECK(!err, "tr_tundev_open %s: %s (%s)", name, tr_strerror(err), tr_tundev_strerror(err));
@@ -125,15 +126,17 @@ int main(int argc, char **argv)
 {
 	static const char *const addrs_a[] = { "198.18.0.1/24", "fd00::1/64" };
 	static const char *const addrs_b[] = { "198.18.0.2/24", "fd00::2/64" };
-	uint32_t flags = TR_TUNDEV_F_OFFLOAD, head = 32, tail = 16;
+	uint32_t flags = TR_TUNDEV_F_OFFLOAD, cap = 0, head = 32, tail = 16;
 	struct end a = { 0 }, b = { 0 };
 	int opt, nsfd;
 
-	while ((opt = getopt(argc, argv, "pnh:t:")) != -1) {
+	while ((opt = getopt(argc, argv, "pnc:h:t:")) != -1) {
 		if (opt == 'p')
 			flags |= TR_TUNDEV_F_PLAIN_IO;
 		else if (opt == 'n')
 			flags &= ~TR_TUNDEV_F_OFFLOAD;
+		else if (opt == 'c')
+			cap = (uint32_t)strtoul(optarg, NULL, 0);
 		else if (opt == 'h')
 			head = (uint32_t)atoi(optarg);
 		else if (opt == 't')
@@ -141,17 +144,17 @@ int main(int argc, char **argv)
 		else
 			return 2;
 	}
-	CHECK(optind + 1 == argc, "usage: tundevwire [-p] [-n] [-h HEAD] [-t TAIL] NETNS2_PATH");
+	CHECK(optind + 1 == argc, "usage: tundevwire [-p] [-n] [-c CAP] [-h HEAD] [-t TAIL] NETNS2_PATH");
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	/* The session's start asks the link's MTU over netlink in the calling
 	 * thread's namespace: each end is opened whole before the switch. */
-	open_end(&a, "trwa", addrs_a, flags, head, tail);
+	open_end(&a, "trwa", addrs_a, flags, cap, head, tail);
 	nsfd = open(argv[optind], O_RDONLY | O_CLOEXEC);
 	CHECK(nsfd >= 0 && setns(nsfd, CLONE_NEWNET) == 0, "setns %s: %s", argv[optind],
 	      strerror(errno));
 	close(nsfd);
-	open_end(&b, "trwb", addrs_b, flags, head, tail);
+	open_end(&b, "trwb", addrs_b, flags, cap, head, tail);
 	printf("ready a=%s b=%s\n", tr_tundev_offload(a.dev), tr_tundev_offload(b.dev));
 	fflush(stdout);
 
