@@ -170,11 +170,13 @@ int main(int argc, char **argv)
 		};
 		poll(p, 2, 200);
 	}
+	/* The I/O backends' syscall counts reach the device's counters when
+	 * the sessions stop. */
+	tr_session_close(a.s);
+	tr_session_close(b.s);
 	print_end(&a);
 	print_end(&b);
 	fflush(stdout);
-	tr_session_close(a.s);
-	tr_session_close(b.s);
 	tr_device_close(a.dev);
 	tr_device_close(b.dev);
 	return 0;
