@@ -472,10 +472,11 @@ static void test_guess(struct tunport *tp)
 static void offload_stop(struct tunport *tp);
 
 /* Chooses the port's read layout. A TSO read spans enough slots for 64 KiB
- * at the smallest planned MSS (TR_GSO_SEG_MIN), and may take at most half
- * of the ring; a session
- * whose ring cannot give that turns TSO off on the device while it runs
- * (the offloads are device-wide), and its reads are one packet each. */
+ * at the smallest planned MSS (TR_GSO_SEG_MIN) and may take at most half of
+ * the ring; a session whose ring cannot give that turns TSO off on the
+ * device while it runs (the offloads are device-wide; packets the kernel
+ * queued as TSO before are dropped as bad), and its reads are one packet
+ * each. */
 static int offload_start(struct tunport *tp, struct tr_port *port)
 {
 	struct tundev *d = tp->d;
