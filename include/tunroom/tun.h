@@ -69,6 +69,8 @@ struct tr_tundev_stats {
 	uint64_t egress_gso_slow;         /* reads the guessed layout missed: re-laid by copy */
 	uint64_t egress_copied_bytes;     /* bytes the slow path copied */
 	uint64_t egress_drop_gso_room;    /* more segments than reserved slots: dropped */
+	uint64_t ingress_gso_packets;     /* TCP segment runs written as one TSO packet */
+	uint64_t ingress_gso_segments;    /* segments in them (also in ingress_packets) */
 };
 
 /* Creates or attaches the TUN device, sets its MTU, adds the addresses and

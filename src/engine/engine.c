@@ -17,6 +17,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "engine/gro.h"
 #include "engine/gso.h"
 #include "engine/netlink.h"
 #include "engine/tun.h"
@@ -42,6 +43,7 @@ struct tunport_stats {
 	uint64_t ingress_drop_malformed, ingress_err_write, egress_err_read;
 	uint64_t egress_hole_voids;
 	uint64_t polls;
+	uint64_t ingress_gso_packets, ingress_gso_segments;
 	struct tr_gso_stats gso; /* folded in from struct tr_gso after each batch */
 };
 
@@ -78,7 +80,9 @@ struct tunport {
 	uint8_t *slot_ptr[TR_TUNDEV_BURST_MAX];
 	uint32_t slot_len[TR_TUNDEV_BURST_MAX];
 	struct tr_tunio_vec in_vec[TR_TUNDEV_BURST_MAX];
-	struct iovec in_iov2[TR_TUNDEV_BURST_MAX][2];
+	unsigned in_pkts[TR_TUNDEV_BURST_MAX];   /* packets in each ingress write */
+	struct iovec in_iovs[3 * TR_TUNDEV_BURST_MAX];
+	struct tr_gro_run runs[TR_TUNDEV_BURST_MAX];
 };
 
 struct tundev {
@@ -107,6 +111,49 @@ static struct tundev *to_tundev(const struct tr_device *dev)
 	return dev && dev->ops == &tundev_ops ? (struct tundev *)(uintptr_t)dev : NULL;
 }
 
+/* Builds the writev list of the gathered ingress packets in vnet_hdr mode:
+ * [header, packet] each, or with TSO, a run of segments of one TCP flow as
+ * [GSO header, rewritten headers, payload, payload, ...] (gro.h). Every
+ * header comes from engine memory, never from the ring the application can
+ * still write to. A plain packet's header is all zero: no GSO, and no
+ * VIRTIO_NET_HDR_F_DATA_VALID -- the kernel verifies its checksums. The
+ * engine cannot know that a slot came through an authenticated tunnel (any
+ * application can commit one, unprivileged under tunroomd), and ESP's ICV
+ * covers the tunnel hop only, not the sender's host: the checksum is the
+ * end-to-end check and skipping it is not ours to decide. (A coalesced run
+ * goes in as verified: gro.c checked every segment's checksum.) Returns
+ * the number of writes; tp->in_pkts[w] says how many packets write w holds. */
+static unsigned ingress_vectors(struct tunport *tp)
+{
+	static const uint8_t zero_vh[TR_VNET_HDR_LEN];
+	unsigned w = 0, niov = 0;
+
+	for (unsigned i = 0; i < tp->n_iov; w++) {
+		struct tr_gro_run *run = &tp->runs[w];
+		unsigned k = tp->tso ? tr_gro_run(&tp->iov[i], tp->n_iov - i, run) : 1;
+		struct iovec *v = &tp->in_iovs[niov];
+
+		if (k < 2) {
+			v[0] = (struct iovec){ (void *)(uintptr_t)zero_vh, TR_VNET_HDR_LEN };
+			v[1] = tp->iov[i];
+			tp->in_vec[w] = (struct tr_tunio_vec){ v, 2 };
+		} else {
+			v[0] = (struct iovec){ run->vhdr, TR_VNET_HDR_LEN };
+			v[1] = (struct iovec){ run->hdr, run->h };
+			for (unsigned j = 0; j < k; j++)
+				v[2 + j] = (struct iovec){ (uint8_t *)tp->iov[i + j].iov_base + run->h,
+							   tp->iov[i + j].iov_len - run->h };
+			tp->in_vec[w] = (struct tr_tunio_vec){ v, 2 + k };
+			STAT_ADD(tp->st.ingress_gso_packets, 1);
+			STAT_ADD(tp->st.ingress_gso_segments, k);
+		}
+		niov += tp->in_vec[w].cnt;
+		tp->in_pkts[w] = k;
+		i += k;
+	}
+	return w;
+}
+
 /* Writes the gathered ingress packets and counts the outcome. The slots
  * they point into were marked done but the consumer index is not stored
  * yet (tr_port_ingress_flush comes after), so the application cannot reuse
@@ -115,36 +162,28 @@ static void ingress_write(struct tunport *tp)
 {
 	uint64_t bytes = 0;
 	uint32_t ok = 0;
+	unsigned writes, pkt = 0;
 
 	if (!tp->n_iov)
 		return;
 	if (tp->vnet) {
-		/* The header comes from read-only engine memory, never from the
-		 * ring the application can still write to. All zero: no GSO,
-		 * and no VIRTIO_NET_HDR_F_DATA_VALID -- the kernel verifies the
-		 * inner checksums. The engine cannot know that a slot came
-		 * through an authenticated tunnel (any application can commit
-		 * one, unprivileged under tunroomd), and ESP's ICV covers only
-		 * the tunnel hop, not the sender's host: the checksum is the
-		 * end-to-end check and skipping it is not ours to decide. */
-		static const uint8_t zero_vh[TR_VNET_HDR_LEN];
-
-		for (unsigned i = 0; i < tp->n_iov; i++) {
-			tp->in_iov2[i][0] = (struct iovec){ (void *)(uintptr_t)zero_vh, TR_VNET_HDR_LEN };
-			tp->in_iov2[i][1] = tp->iov[i];
-			tp->in_vec[i] = (struct tr_tunio_vec){ tp->in_iov2[i], 2 };
-		}
-		tr_tunio_writev(tp->io, tp->in_vec, tp->n_iov, tp->res);
+		writes = ingress_vectors(tp);
+		tr_tunio_writev(tp->io, tp->in_vec, writes, tp->res);
 	} else {
+		writes = tp->n_iov;
 		tr_tunio_write(tp->io, tp->iov, tp->n_iov, tp->res);
 	}
-	for (unsigned i = 0; i < tp->n_iov; i++) {
-		if (tp->res[i] >= 0) {
-			ok++;
-			bytes += tp->iov[i].iov_len;
+	for (unsigned w = 0; w < writes; w++) {
+		unsigned k = tp->vnet ? tp->in_pkts[w] : 1;
+
+		if (tp->res[w] >= 0) {
+			ok += k;
+			for (unsigned j = 0; j < k; j++)
+				bytes += tp->iov[pkt + j].iov_len;
 		} else {
-			STAT_ADD(tp->st.ingress_err_write, 1);
+			STAT_ADD(tp->st.ingress_err_write, k);
 		}
+		pkt += k;
 	}
 	STAT_ADD(tp->st.ingress_packets, ok);
 	tr_port_ingress_account(tp->port, ok, bytes, 0);
@@ -828,6 +867,8 @@ TR_API int tr_tundev_stats(const struct tr_device *dev, struct tr_tundev_stats *
 		out->egress_gso_slow += tr_load_once(&tp->st.gso.slow);
 		out->egress_copied_bytes += tr_load_once(&tp->st.gso.copied_bytes);
 		out->egress_drop_gso_room += tr_load_once(&tp->st.gso.drop_room);
+		out->ingress_gso_packets += tr_load_once(&tp->st.ingress_gso_packets);
+		out->ingress_gso_segments += tr_load_once(&tp->st.ingress_gso_segments);
 		out->syscalls += tr_load_once(&tp->syscalls) + tp->io_st.syscalls;
 	}
 	return 0;

@@ -107,9 +107,16 @@ uint16_t tr_csum_fold(uint64_t sum)
 	return (uint16_t)~s;
 }
 
+static uint64_t pseudo_sum(const uint8_t *ip, bool v6, uint32_t proto, uint32_t l4_len);
+
 static void store_csum(uint8_t *p, uint16_t c)
 {
 	memcpy(p, &c, 2); /* in the order tr_csum_add loaded the words */
+}
+
+uint64_t tr_csum_pseudo(const uint8_t *ip, bool v6, uint32_t proto, uint32_t l4_len)
+{
+	return pseudo_sum(ip, v6, proto, l4_len);
 }
 
 /* Pseudo-header of RFC 793/8200 for a TCP or UDP length of l4_len. */

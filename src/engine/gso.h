@@ -23,6 +23,7 @@
 #ifndef TR_ENGINE_GSO_H
 #define TR_ENGINE_GSO_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/uio.h>
 
@@ -96,6 +97,9 @@ int tr_gso_finish(struct tr_gso *g, const struct tr_gso_layout *l, const void *v
 /* Ones' complement sum of len bytes at p added to sum (not folded, not
  * inverted; p need not be aligned; an odd last byte is padded with zero). */
 uint64_t tr_csum_add(const void *p, uint32_t len, uint64_t sum);
+/* The pseudo-header sum of the IPv4 (v6 false) or IPv6 header at ip for
+ * an upper-layer length of l4_len (addresses read from ip). */
+uint64_t tr_csum_pseudo(const uint8_t *ip, bool v6, uint32_t proto, uint32_t l4_len);
 /* Folds a tr_csum_add() sum to 16 bits and inverts it, ready to store. */
 uint16_t tr_csum_fold(uint64_t sum);
 

@@ -4,7 +4,8 @@
 # through two TUN devices joined by a copying "wire" (tundevwire.c). The
 # sender's stack hands trwa 64 KiB TSO super-packets that the engine splits
 # into egress slots; the wire commits them to trwb's ingress ring, written
-# with a virtio_net_hdr; the ACKs come back the same way.
+# with a virtio_net_hdr, runs of segments of the flow coalesced back into
+# one TSO write each; the ACKs come back the same way.
 #
 #   namespace tr-$$-1                                 namespace tr-$$-2
 #   sender 198.18.0.1 / fd00::1                       receiver 198.18.0.2 / fd00::2
@@ -98,6 +99,11 @@ check_tso() { # CASE SLOW_MIN SLOW_MAX
 	[ "$seg" -gt $((SIZE / 1500)) ] || die "$1: only $seg segments came from TSO"
 	[ "$slow" -ge "$2" ] && [ "$slow" -le "$3" ] || die "$1: gso_slow $slow, want $2..$3"
 	echo "$1: $(stat "$f" trwa gso_packets) super-packets, $seg segments, $slow slow"
+	# The receiving end coalesced the data segments into TSO writes.
+	local in_seg
+	in_seg=$(stat "$f" trwb in_gso_segments)
+	[ "$in_seg" -gt $((SIZE / 1500 / 2)) ] || die "$1: trwb coalesced only $in_seg segments"
+	echo "$1: trwb wrote $(stat "$f" trwb in_gso_packets) runs of $in_seg segments"
 }
 
 wire_start v4 --
@@ -126,10 +132,12 @@ mode=$(grep -o 'a=off ([^)]*)' "$TMP/smallring.wire") || die "smallring: $(head 
 echo "smallring: $mode"
 [ "$(grep -c 'TUN offload off' "$TMP/smallring.err")" = 2 ] || die "smallring: want one line per device"
 [ "$(stat "$TMP/smallring.wire" trwa gso_packets)" = 0 ] || die "smallring: GSO with TSO off"
+[ "$(stat "$TMP/smallring.wire" trwb in_gso_packets)" = 0 ] || die "smallring: coalesced with TSO off"
 
 wire_start off -- -n
 transfer off 198.18.0.2
 wire_stop off
 [ "$(stat "$TMP/off.wire" trwa offload)" = off ] || die "off: offload mode"
 [ "$(stat "$TMP/off.wire" trwa gso_packets)" = 0 ] || die "off: GSO without the flag"
+[ "$(stat "$TMP/off.wire" trwb in_gso_packets)" = 0 ] || die "off: coalesced without the flag"
 echo "ok"

@@ -110,7 +110,8 @@ static void print_end(const struct end *e)
 	printf("%s offload=%s forwarded=%llu dropped=%llu egress_packets=%llu ingress_packets=%llu "
 	       "syscalls=%llu hole_voids=%llu err_read=%llu err_write=%llu malformed=%llu "
 	       "gso_packets=%llu gso_segments=%llu csum_completed=%llu drop_gso_bad=%llu "
-	       "gso_slow=%llu copied_bytes=%llu drop_gso_room=%llu\n",
+	       "gso_slow=%llu copied_bytes=%llu drop_gso_room=%llu in_gso_packets=%llu "
+	       "in_gso_segments=%llu\n",
 	       e->name, tr_tundev_offload(e->dev), (unsigned long long)e->forwarded,
 	       (unsigned long long)e->dropped, (unsigned long long)t.egress_packets,
 	       (unsigned long long)t.ingress_packets, (unsigned long long)t.syscalls,
@@ -119,7 +120,8 @@ static void print_end(const struct end *e)
 	       (unsigned long long)t.egress_gso_packets, (unsigned long long)t.egress_gso_segments,
 	       (unsigned long long)t.egress_csum_completed, (unsigned long long)t.egress_drop_gso_bad,
 	       (unsigned long long)t.egress_gso_slow, (unsigned long long)t.egress_copied_bytes,
-	       (unsigned long long)t.egress_drop_gso_room);
+	       (unsigned long long)t.egress_drop_gso_room, (unsigned long long)t.ingress_gso_packets,
+	       (unsigned long long)t.ingress_gso_segments);
 }
 
 int main(int argc, char **argv)

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "engine/gro.h"
 #include "engine/gso.h"
 
 #define ROOM 1500u
@@ -481,6 +482,167 @@ static void test_no_tso(void **state)
 	assert_int_equal(tr_gso_slots_needed(200), 0);
 }
 
+/* ---- ingress: segments coalesced into one TSO write (gro.c) ---- */
+
+/* Splits r->pkt with the splitter above and returns the segments as
+ * iovecs over the slots, as the engine's ingress would see them. */
+static unsigned split_into(struct rig *r, struct iovec *iov)
+{
+	struct tr_gso_layout l = tr_gso_next(&r->g);
+	uint32_t nread = scatter(r, &l);
+	int n = tr_gso_finish(&r->g, &l, r->vhdr, nread, r->slots, NSLOTS, r->lens);
+
+	assert_true(n > 1);
+	for (int k = 0; k < n; k++)
+		iov[k] = (struct iovec){ r->slots[k], r->lens[k] };
+	return (unsigned)n;
+}
+
+static void fix_tcp_csum(uint8_t *s, uint32_t len, bool v6)
+{
+	uint32_t l3 = v6 ? 40 : 20;
+
+	wr16(s + l3 + 16, 0);
+	wr16(s + l3 + 16, ref_l4_verify(s, v6, l3, len - l3, 6));
+}
+
+/* The run against the super-packet the segments came from. */
+static void check_run(const struct rig *r, const struct tr_gro_run *g, const struct iovec *iov,
+		      unsigned n, bool v6, uint32_t h, uint32_t mss, uint8_t flags)
+{
+	struct virtio_net_hdr vh;
+	uint32_t l3 = v6 ? 40 : 20, total = 0;
+	const uint8_t *b = g->hdr;
+
+	memcpy(&vh, g->vhdr, sizeof(vh));
+	assert_int_equal(g->n, n);
+	assert_int_equal(g->h, h);
+	assert_int_equal(vh.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+	assert_int_equal(vh.gso_type, v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4);
+	assert_int_equal(vh.gso_size, mss);
+	assert_int_equal(vh.hdr_len, h);
+	assert_int_equal(vh.csum_start, l3);
+	assert_int_equal(vh.csum_offset, 16);
+	for (unsigned k = 0; k < n; k++) {
+		/* Payload k is segment k's, at h in its slot: in order, whole. */
+		assert_int_equal(iov[k].iov_len - h, k + 1 < n ? mss : iov[k].iov_len - h);
+		assert_memory_equal((const uint8_t *)iov[k].iov_base + h, r->pkt + h + total,
+				    iov[k].iov_len - h);
+		total += (uint32_t)iov[k].iov_len - h;
+	}
+	if (v6) {
+		assert_int_equal(be16(b + 4), h - 40 + total);
+	} else {
+		assert_int_equal(be16(b + 2), h + total);
+		assert_int_equal(ref_fold(ref_add(0, b, 20)), 0);
+	}
+	assert_int_equal(be32(b + l3 + 4), SEQ0);
+	assert_int_equal(b[l3 + 13], flags);
+	assert_memory_equal(b + l3 + 20, r->pkt + l3 + 20, h - l3 - 20);
+	/* Partial: the folded pseudo-header sum for the whole length. */
+	uint32_t ps = v6 ? ref_add(0, b + 8, 32) : ref_add(0, b + 12, 8);
+
+	ps += 6 + (h - l3 + total);
+	assert_int_equal(be16(b + l3 + 16), (uint16_t)~ref_fold(ps));
+}
+
+static void test_gro_roundtrip(void **state)
+{
+	struct rig *r = *state;
+	struct iovec iov[NSLOTS];
+	struct tr_gro_run g;
+	unsigned n;
+
+	/* IPv4, timestamps, PSH on the super-packet: only the last has it. */
+	r->plen = build_tcp(r->pkt, false, true, 40001, 0x18);
+	set_vhdr(r, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, ROOM - 52, 20, 16);
+	n = split_into(r, iov);
+	assert_int_equal(tr_gro_run(iov, n, &g), n);
+	check_run(r, &g, iov, n, false, 52, ROOM - 52, 0x18);
+
+	/* IPv6: the splitter learns the layout through its slow path. */
+	r->plen = build_tcp(r->pkt, true, true, 30000, 0x10);
+	set_vhdr(r, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV6, ROOM - 72, 40, 16);
+	n = split_into(r, iov);
+	assert_int_equal(tr_gro_run(iov, n, &g), n);
+	check_run(r, &g, iov, n, true, 72, ROOM - 72, 0x10);
+
+	/* More than TR_GRO_SEGS_MAX segments: the run stops there. */
+	r->plen = build_tcp(r->pkt, false, false, 60000, 0x10);
+	set_vhdr(r, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, 600, 20, 16);
+	n = split_into(r, iov);
+	assert_int_equal(n, 100);
+	assert_int_equal(tr_gro_run(iov, n, &g), TR_GRO_SEGS_MAX);
+	check_run(r, &g, iov, TR_GRO_SEGS_MAX, false, 40, 600, 0x10);
+	assert_int_equal(tr_gro_run(iov + 64, n - 64, &g), n - 64);
+}
+
+/* What ends a run, and what is never coalesced. */
+static void test_gro_breaks(void **state)
+{
+	struct rig *r = *state;
+	struct iovec iov[NSLOTS];
+	struct tr_gro_run g;
+	uint8_t *s1, *s3;
+	unsigned n;
+
+	r->plen = build_tcp(r->pkt, false, true, 10 * 1448, 0x10);
+	set_vhdr(r, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, 1448, 20, 16);
+	n = split_into(r, iov);
+	assert_int_equal(n, 10);
+	s1 = r->slots[1];
+	s3 = r->slots[3];
+
+	assert_int_equal(tr_gro_run(iov, 1, &g), 1);
+	/* A corrupt payload byte: not verified, not coalesced. */
+	s3[100] ^= 1;
+	assert_int_equal(tr_gro_run(iov, n, &g), 3);
+	s3[100] ^= 1;
+	assert_int_equal(tr_gro_run(iov, n, &g), n);
+	/* A gap in the sequence. */
+	struct iovec gap[3] = { iov[0], iov[1], iov[3] };
+
+	assert_int_equal(tr_gro_run(gap, 3, &g), 2);
+	/* Another ACK number or window, checksum valid: another flow state. */
+	s1[20 + 8] ^= 1;
+	fix_tcp_csum(s1, r->lens[1], false);
+	assert_int_equal(tr_gro_run(iov, n, &g), 1);
+	s1[20 + 8] ^= 1;
+	s1[20 + 14] ^= 1;
+	fix_tcp_csum(s1, r->lens[1], false);
+	assert_int_equal(tr_gro_run(iov, n, &g), 1);
+	s1[20 + 14] ^= 1;
+	fix_tcp_csum(s1, r->lens[1], false);
+	/* PSH in the middle ends the run after that segment. */
+	s3[20 + 13] |= 0x08;
+	fix_tcp_csum(s3, r->lens[3], false);
+	assert_int_equal(tr_gro_run(iov, n, &g), 4);
+	assert_int_equal(g.hdr[20 + 13], 0x18);
+	s3[20 + 13] = 0x10;
+	fix_tcp_csum(s3, r->lens[3], false);
+	/* A bad IPv4 header checksum. */
+	s1[8]--; /* TTL */
+	assert_int_equal(tr_gro_run(iov, n, &g), 1);
+	s1[8]++;
+	/* SYN, FIN, or PSH on the first: alone. */
+	for (unsigned i = 0; i < 3; i++) {
+		static const uint8_t fl[3] = { 0x12, 0x11, 0x18 };
+
+		r->slots[0][20 + 13] = fl[i];
+		fix_tcp_csum(r->slots[0], r->lens[0], false);
+		assert_int_equal(tr_gro_run(iov, n, &g), 1);
+	}
+	r->slots[0][20 + 13] = 0x10;
+	fix_tcp_csum(r->slots[0], r->lens[0], false);
+	assert_int_equal(tr_gro_run(iov, n, &g), n);
+	/* A slot longer than its IP length, or not IP at all. */
+	iov[2].iov_len++;
+	assert_int_equal(tr_gro_run(iov, n, &g), 2);
+	iov[2].iov_len--;
+	iov[0].iov_len = 10;
+	assert_int_equal(tr_gro_run(iov, n, &g), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -491,6 +653,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_needs_csum, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_tso, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gro_roundtrip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gro_breaks, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
