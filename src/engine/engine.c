@@ -34,6 +34,9 @@
  * after the first segment, as the kernel's own does. */
 #define TSO_FEATURES (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN)
 #define OFFLOAD_MODE_LEN 160
+/* Slots one egress batch may reserve with TSO: several reads of up to
+ * TR_TUNDEV_BURST_MAX slots each (see vnet_reads). */
+#define EG_SLOTS_MAX 1024u
 
 struct tundev;
 
@@ -62,7 +65,7 @@ struct tunport {
 	int res[TR_TUNDEV_BURST_MAX];
 	unsigned n_iov;
 	/* Egress batch: reserved slots and the reads into them. */
-	struct tr_pkt eg[TR_TUNDEV_BURST_MAX];
+	struct tr_pkt eg[EG_SLOTS_MAX];
 	struct iovec eg_iov[TR_TUNDEV_BURST_MAX];
 	uint32_t eg_lens[TR_TUNDEV_BURST_MAX];
 	uint32_t eg_size; /* room per egress slot: the MTU, at most max_packet */
@@ -72,13 +75,14 @@ struct tunport {
 	bool tso;                /* this port reads with the TSO layout */
 	bool tso_blocker;        /* its ring is too small: TSO off while it runs */
 	unsigned slots_frac;     /* slots a batch may reserve (a quarter of the ring) */
+	unsigned reads_hint;     /* reads the next batch makes at most */
 	struct tr_gso gso;
 	struct tr_gso_stats gso_seen; /* part of gso.st already folded into st.gso */
 	uint8_t vh[TR_TUNDEV_BURST_MAX][TR_VNET_HDR_LEN];
-	struct iovec rd_iov[2 * TR_TUNDEV_BURST_MAX];
+	struct iovec rd_iov[EG_SLOTS_MAX + TR_TUNDEV_BURST_MAX];
 	struct tr_tunio_vec rd_vec[TR_TUNDEV_BURST_MAX];
-	uint8_t *slot_ptr[TR_TUNDEV_BURST_MAX];
-	uint32_t slot_len[TR_TUNDEV_BURST_MAX];
+	uint8_t *slot_ptr[EG_SLOTS_MAX];
+	uint32_t slot_len[EG_SLOTS_MAX];
 	struct tr_tunio_vec in_vec[TR_TUNDEV_BURST_MAX];
 	unsigned in_pkts[TR_TUNDEV_BURST_MAX];   /* packets in each ingress write */
 	struct iovec in_iovs[3 * TR_TUNDEV_BURST_MAX];
@@ -324,22 +328,25 @@ static void gso_fold_stats(struct tunport *tp)
 /* How many reads one batch makes, each spanning m slots.
  *
  * With TSO every read must be able to take a 64 KiB super-packet, so it
- * spans m slots (47 at MTU 1500) whatever comes: a small packet (an ACK)
- * fills slot 0 and leaves m - 1 void slots behind it when a later read of
- * the batch got a packet (none when it was the last). So the batch is a few
- * reads, not burst of them: at most a quarter of the ring reserved at once
- * (the application keeps room to release into, and voids cost ring space
- * until it passes them) and at most TR_TUNDEV_BURST_MAX slots. At 4 MiB and
- * MTU 1500 that is 5 reads per io_uring_enter: 5 small packets per syscall
- * instead of 64, for 46 segments per read of bulk TCP. The plain backend
- * makes the same reads one readv(2) each, stopping at the first empty one.
- * Without TSO (vnet_hdr only) a read is one slot and the batch is burst. */
+ * spans m slots (47 at MTU 1500) whatever comes: a small packet (an ACK,
+ * a DNS query) fills slot 0 and leaves m - 1 slots behind it, published as
+ * one void slot when a later read of the batch got a packet, given back
+ * when none did. So a batch reserves at most a quarter of the egress ring
+ * (the application keeps room to release into, and voids hold ring space
+ * until it passes them) and EG_SLOTS_MAX slots: at 4 MiB and MTU 1500 that
+ * is 14 reads per io_uring_enter -- up to 14 small packets per syscall
+ * instead of 64, and 46 segments per read of bulk TCP. The batch also
+ * starts small and grows (reads_hint): as many reads as found a packet last
+ * time plus one, twice as many when all did, since every empty read still
+ * costs an iovec import. The plain backend makes the same reads, one
+ * readv(2) each, stopping at the first empty one. Without TSO (vnet_hdr
+ * only) a read is one slot and the batch is the burst. */
 static unsigned vnet_reads(const struct tunport *tp, unsigned m)
 {
 	unsigned r = tp->d->burst;
 
-	if (r > TR_TUNDEV_BURST_MAX / m)
-		r = TR_TUNDEV_BURST_MAX / m;
+	if (r > EG_SLOTS_MAX / m)
+		r = EG_SLOTS_MAX / m;
 	if (r > tp->slots_frac / m)
 		r = tp->slots_frac / m;
 	return r ? r : 1;
@@ -360,6 +367,8 @@ static int egress_burst_vnet(struct tunport *tp, bool *ring_full, bool *tun_empt
 
 	*ring_full = *tun_empty = false;
 	reads = vnet_reads(tp, m);
+	if (reads > tp->reads_hint)
+		reads = tp->reads_hint;
 	n = tr_port_egress_reserve_burst(p, tp->eg_size, pk, reads * m);
 	if (n < 0)
 		return n;
@@ -391,6 +400,9 @@ static int egress_burst_vnet(struct tunport *tp, bool *ring_full, bool *tun_empt
 		return -EIO;
 	}
 	*tun_empty = (unsigned)got < reads;
+	/* Next time as many reads as found a packet, plus one; twice as many
+	 * when all did: empty reads cost an iovec import each on io_uring. */
+	tp->reads_hint = (unsigned)got == reads ? 2 * reads : (unsigned)got + 1;
 	for (int i = 0; i < n; i++)
 		tp->slot_len[i] = 0;
 	for (unsigned r = 0; r < reads; r++) {
@@ -532,6 +544,7 @@ static int offload_start(struct tunport *tp, struct tr_port *port)
 	if (half > TR_TUNDEV_BURST_MAX)
 		half = TR_TUNDEV_BURST_MAX;
 	tp->slots_frac = cap / 4 / slot ? cap / 4 / slot : 1;
+	tp->reads_hint = 1;
 	pthread_mutex_lock(&d->lock);
 	if (d->tso_ok && need && half >= need) {
 		tp->tso = true;
