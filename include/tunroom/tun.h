@@ -14,9 +14,12 @@
  * (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN): one read returns a
  * TCP super-packet of up to 64 KiB whose segments land each in its own
  * ordinary egress slot (the engine writes their headers and checksums; see
- * docs/ring-abi.md), and partial checksums are completed. The application
- * sees MTU-sized packets as without the flag. If the kernel refuses, the
- * device works one packet per read and tr_tundev_offload() says why.
+ * docs/ring-abi.md), and partial checksums are completed; on ingress,
+ * consecutive TCP segments of a flow are written as one TSO super-packet.
+ * The application sees and commits MTU-sized packets as without the flag.
+ * If the kernel refuses, the device works one packet per read and
+ * tr_tundev_offload() says why. Each read holds ~64 KiB of egress ring:
+ * give the session a larger ring for small-packet traffic (docs/tun.md).
  */
 #ifndef TUNROOM_TUN_H
 #define TUNROOM_TUN_H
