@@ -11,7 +11,10 @@
  * The super-packet goes in with a partial checksum, which the kernel takes
  * as verified: so each segment's TCP checksum (and IPv4 header checksum) is
  * verified here first, and a segment that fails is left to be written on
- * its own (the kernel then drops it and counts it as usual).
+ * its own (the kernel then drops it and counts it as usual). An application
+ * that rewrites a payload in the ring after that check gets it into its own
+ * connection unverified -- no more than it could do by committing those
+ * bytes with a valid checksum; the headers the kernel parses are ours.
  */
 #ifndef TR_ENGINE_GRO_H
 #define TR_ENGINE_GRO_H
