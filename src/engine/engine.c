@@ -100,7 +100,11 @@ struct tundev {
 	bool tso_ok;          /* the kernel took TSO_FEATURES */
 	unsigned tso_blockers; /* running ports whose ring cannot take a TSO read */
 	pthread_mutex_t lock; /* offload switching between port starts and stops */
-	char offload[OFFLOAD_MODE_LEN];
+	/* tr_tundev_offload(): "tso", "off", or off_why, swapped with one
+	 * pointer store so that a reader on another thread never sees a
+	 * string being written (off_why is written only while not shown). */
+	const char *offload;
+	char off_why[OFFLOAD_MODE_LEN];
 	struct tunport ports[TR_TUN_QUEUES_MAX];
 };
 
@@ -504,7 +508,8 @@ static int queue_attach(struct tunport *tp, bool on)
 
 static void offload_off(struct tundev *d, const char *why)
 {
-	snprintf(d->offload, sizeof(d->offload), "off (%s)", why);
+	snprintf(d->off_why, sizeof(d->off_why), "off (%s)", why);
+	tr_store_release(&d->offload, (const char *)d->off_why);
 	fprintf(stderr, "tunroom: %s: TUN offload off, one packet per read: %s\n",
 		d->tun.name, why);
 }
@@ -578,7 +583,7 @@ static void offload_stop(struct tunport *tp)
 	tp->tso_blocker = false;
 	pthread_mutex_lock(&d->lock);
 	if (--d->tso_blockers == 0 && tr_tun_set_offload(&d->tun, TSO_FEATURES) == 0)
-		snprintf(d->offload, sizeof(d->offload), "tso");
+		tr_store_release(&d->offload, "tso");
 	pthread_mutex_unlock(&d->lock);
 }
 
@@ -774,7 +779,7 @@ TR_API int tr_tundev_open(struct tr_device **out, const struct tr_tundev_config 
 	if (cfg->flags & TR_TUNDEV_F_OFFLOAD)
 		tflags |= TR_TUN_F_VNET_HDR;
 	pthread_mutex_init(&d->lock, NULL);
-	snprintf(d->offload, sizeof(d->offload), "off");
+	d->offload = "off";
 	mon = carrier_monitor(cfg->name);
 	err = tr_tun_open(&d->tun, &(struct tr_tun_config){
 		.name = cfg->name, .queues = cfg->queues, .flags = tflags });
@@ -796,7 +801,7 @@ TR_API int tr_tundev_open(struct tr_device **out, const struct tr_tundev_config 
 			snprintf(why, sizeof(why), "TUNSETOFFLOAD refused: %s", strerror(-e));
 			offload_off(d, why);
 		} else {
-			snprintf(d->offload, sizeof(d->offload), "tso");
+			d->offload = "tso";
 		}
 	}
 	if (err)
@@ -853,7 +858,7 @@ TR_API const char *tr_tundev_offload(const struct tr_device *dev)
 {
 	struct tundev *d = to_tundev(dev);
 
-	return d ? d->offload : NULL;
+	return d ? tr_load_acquire(&d->offload) : NULL;
 }
 
 TR_API int tr_tundev_stats(const struct tr_device *dev, struct tr_tundev_stats *out)
