@@ -356,59 +356,29 @@ static unsigned vnet_reads(const struct tunport *tp, unsigned m)
 	return r ? r : 1;
 }
 
-/* egress_burst for vnet_hdr mode: R reads of m slots each (see vnet_reads),
- * each a readv of [virtio_net_hdr, slot 0, slot 1 + gap, ...] laid out by
- * gso.h; then each read is taken apart in order into its slots. Slots a
- * read did not fill go out as void slots if a later read filled some. */
-static int egress_burst_vnet(struct tunport *tp, bool *ring_full, bool *tun_empty)
+/* io_uring: all reads of the batch laid out at once, r at slots [r*m, r*m+m),
+ * one io_uring_enter; then each read is taken apart in order. Returns 0 or
+ * the read error (nothing landed). */
+static int vnet_read_batched(struct tunport *tp, const struct tr_gso_layout *lay,
+			     unsigned reads, unsigned n, bool *tun_empty)
 {
-	struct tr_port *p = tp->port;
-	struct tr_pkt *pk = tp->eg;
-	struct tr_gso_layout lay = tr_gso_next(&tp->gso);
-	unsigned m = lay.slots, reads, n_iov = 0, w = 0, filled = 0;
+	unsigned m = lay->slots, n_iov = 0;
 	uint32_t lens[TR_TUNDEV_BURST_MAX];
-	int n, got, ret;
+	int got;
 
-	*ring_full = *tun_empty = false;
-	reads = vnet_reads(tp, m);
-	if (reads > tp->reads_hint)
-		reads = tp->reads_hint;
-	n = tr_port_egress_reserve_burst(p, tp->eg_size, pk, reads * m);
-	if (n < 0)
-		return n;
-	if ((unsigned)n < m) {
-		/* Not room for one whole read: a super-packet would not fit
-		 * (the kernel would fail the read and lose it). Wait for space. */
-		tr_port_egress_publish_burst(p, pk, 0);
-		*ring_full = true;
-		return 0;
-	}
-	reads = (unsigned)n / m;
-	for (int i = 0; i < n; i++)
-		tp->slot_ptr[i] = tr_pkt_data(&pk[i]);
 	for (unsigned r = 0; r < reads; r++) {
-		unsigned c = tr_gso_iov(&lay, tp->vh[r], &tp->slot_ptr[r * m], &tp->rd_iov[n_iov]);
+		unsigned c = tr_gso_iov(lay, tp->vh[r], &tp->slot_ptr[r * m], &tp->rd_iov[n_iov]);
 
 		tp->rd_vec[r] = (struct tr_tunio_vec){ &tp->rd_iov[n_iov], c };
 		n_iov += c;
 	}
 	got = tr_tunio_readv(tp->io, tp->rd_vec, reads, lens);
-	if (got < 0) {
-		tr_port_egress_publish_burst(p, pk, 0);
-		STAT_ADD(tp->st.egress_err_read, 1);
-		/* As in egress_burst: a packet that did not fit is lost, the
-		 * port goes on; anything else ends it. */
-		if (got == -EFAULT || got == -EINVAL)
-			return 0;
-		tr_port_shutdown(p, -EIO);
-		return -EIO;
-	}
+	if (got < 0)
+		return got;
 	*tun_empty = (unsigned)got < reads;
 	/* Next time as many reads as found a packet, plus one; twice as many
-	 * when all did: empty reads cost an iovec import each on io_uring. */
+	 * when all did: empty reads cost an iovec import each. */
 	tp->reads_hint = (unsigned)got == reads ? 2 * reads : (unsigned)got + 1;
-	for (int i = 0; i < n; i++)
-		tp->slot_len[i] = 0;
 	for (unsigned r = 0; r < reads; r++) {
 		unsigned base = r * m, avail = m;
 		bool rest_empty = true;
@@ -420,12 +390,86 @@ static int egress_burst_vnet(struct tunport *tp, bool *ring_full, bool *tun_empt
 		/* A read that needs more slots than it spans (an MSS smaller
 		 * than guessed) may take those of the empty reads after it. */
 		if (rest_empty)
-			avail = (unsigned)n - base;
-		tr_gso_finish(&tp->gso, &lay, tp->vh[r], lens[r], &tp->slot_ptr[base], avail,
+			avail = n - base;
+		tr_gso_finish(&tp->gso, lay, tp->vh[r], lens[r], &tp->slot_ptr[base], avail,
 			      &tp->slot_len[base]);
 		if (rest_empty)
 			break;
 	}
+	return 0;
+}
+
+/* Plain backend: one readv(2) per read anyway, so each read is laid out
+ * right behind the slots the previous one used, with the layout learnt so
+ * far: small packets leave no void slots, and a wrong guess costs one slow
+ * read, not a batch of them. Returns 0 or the error of a read (the packets
+ * before it stay). */
+static int vnet_read_sequential(struct tunport *tp, unsigned n, bool *tun_empty)
+{
+	struct tr_gso_layout lay = tr_gso_next(&tp->gso);
+	unsigned pos = 0, reads = 0;
+	int ret = 0;
+
+	while (reads < tp->d->burst && pos + lay.slots <= n) {
+		unsigned c = tr_gso_iov(&lay, tp->vh[0], &tp->slot_ptr[pos], tp->rd_iov);
+		struct tr_tunio_vec v = { tp->rd_iov, c };
+		uint32_t len;
+		int got = tr_tunio_readv(tp->io, &v, 1, &len);
+
+		if (got < 0) {
+			ret = got;
+			break;
+		}
+		if (got == 0) {
+			*tun_empty = true;
+			break;
+		}
+		reads++;
+		got = tr_gso_finish(&tp->gso, &lay, tp->vh[0], len, &tp->slot_ptr[pos], n - pos,
+				    &tp->slot_len[pos]);
+		if (got > 0)
+			pos += (unsigned)got;
+		lay = tr_gso_next(&tp->gso);
+	}
+	/* Twice the room when it ran out before TUN did. */
+	tp->reads_hint = *tun_empty || ret ? pos / lay.slots + 1 : 2 * (n / lay.slots);
+	return ret;
+}
+
+/* egress_burst for vnet_hdr mode: reserves room for a few reads of m slots
+ * each (see vnet_reads), each read a readv of [virtio_net_hdr, slot 0,
+ * slot 1 + gap, ...] laid out by gso.h, then publishes the slots that got a
+ * packet or a segment. Slots between them go out as void slots. */
+static int egress_burst_vnet(struct tunport *tp, bool *ring_full, bool *tun_empty)
+{
+	struct tr_port *p = tp->port;
+	struct tr_pkt *pk = tp->eg;
+	struct tr_gso_layout lay = tr_gso_next(&tp->gso);
+	unsigned m = lay.slots, reads, w = 0, filled = 0;
+	int n, err, ret;
+
+	*ring_full = *tun_empty = false;
+	reads = vnet_reads(tp, m);
+	if (reads > tp->reads_hint)
+		reads = tp->reads_hint;
+	n = tr_port_egress_reserve_burst(p, tp->eg_size, pk, reads * m);
+	if (n < 0)
+		return n;
+	if ((unsigned)n < m) {
+		/* Not room for one whole read: a super-packet would not fit
+		 * (the kernel would cut it and we would drop it). Wait for space. */
+		tr_port_egress_publish_burst(p, pk, 0);
+		*ring_full = true;
+		return 0;
+	}
+	for (int i = 0; i < n; i++) {
+		tp->slot_ptr[i] = tr_pkt_data(&pk[i]);
+		tp->slot_len[i] = 0;
+	}
+	if (tr_tunio_backend(tp->io) == TR_TUNIO_PLAIN)
+		err = vnet_read_sequential(tp, (unsigned)n, tun_empty);
+	else
+		err = vnet_read_batched(tp, &lay, (unsigned)n / m, (unsigned)n, tun_empty);
 	for (int i = 0; i < n; i++) {
 		pk[i].len = tp->slot_len[i];
 		if (pk[i].len) {
@@ -438,6 +482,15 @@ static int egress_burst_vnet(struct tunport *tp, bool *ring_full, bool *tun_empt
 	ret = tr_port_egress_publish_burst(p, pk, w);
 	STAT_ADD(tp->st.egress_packets, filled);
 	tr_port_egress_flush(p);
+	if (err < 0) {
+		STAT_ADD(tp->st.egress_err_read, 1);
+		/* As in egress_burst: a packet that did not fit is lost, the
+		 * port goes on; anything else ends it. */
+		if (err != -EFAULT && err != -EINVAL) {
+			tr_port_shutdown(p, -EIO);
+			return -EIO;
+		}
+	}
 	return ret < 0 ? ret : (int)filled;
 }
 
