@@ -19,8 +19,10 @@
 /* Offload = on: egress packets per burst, so that a 64 KiB TCP super-packet
  * cut into ~45 slots goes out as one UDP_SEGMENT message. */
 #define TR_TUNNEL_GSO_BURST 128
-/* Offload = on: ring slots offered to one recvmmsg, across its messages. */
+/* Offload = on: ring slots offered to one recvmmsg, across its messages,
+ * and the most messages (each with room for a whole coalesced batch). */
 #define TR_TUNNEL_GRO_SLOTS 64
+#define TR_TUNNEL_GRO_MSGS 32
 
 /* Written by the egress (tx) thread only. */
 struct tr_tx_stats {
@@ -49,7 +51,8 @@ struct tr_rx_stats {
 struct tr_gro {
 	uint32_t g;        /* bytes per slot piece now */
 	uint32_t g_full;   /* the ESP datagram of a full-MTU inner packet */
-	uint8_t *spill;    /* TR_UDP_GRO_MSG_MAX bytes: room past the slot pieces */
+	uint32_t singles;  /* back-to-back lone datagrams; GRO_SINGLES_STREAK = one slot per message */
+	uint8_t *spill;    /* TR_TUNNEL_GRO_MSGS x TR_UDP_GRO_MSG_MAX: room past each message's slots */
 	uint8_t *gather;   /* TR_UDP_GRO_MSG_MAX bytes: slow path staging */
 };
 

@@ -83,34 +83,43 @@ static unsigned pieces_per_msg(uint32_t g)
 }
 
 #define GRO_MAX_SLOTS (2 * TR_TUNNEL_GRO_SLOTS) /* the offered ones + slow-path extras */
+/* Back-to-back receives of one lone datagram each before the layout turns
+ * to one slot per message (the peer does not coalesce, e.g. Offload = off). */
+#define GRO_SINGLES_STREAK 16
 
 /* One receive round with UDP_GRO: the slots, and which hold a datagram. */
 struct gro_round {
 	struct tr_pkt slot[GRO_MAX_SLOTS];
 	bool full[GRO_MAX_SLOTS];
 	unsigned n;                     /* slots allocated (offered + extras) */
-	struct iovec iov[TR_TUNNEL_GRO_SLOTS + 1];
+	uint32_t piece;                 /* bytes offered per slot */
+	struct iovec iov[2 * TR_TUNNEL_GRO_SLOTS];
 	struct tr_udp_msg msg[TR_TUNNEL_GRO_SLOTS];
 	unsigned first[TR_TUNNEL_GRO_SLOTS], pieces[TR_TUNNEL_GRO_SLOTS];
 };
 
-/* Lays the allocated slots out as messages of P pieces of g bytes; a message
- * whose pieces cannot take a whole batch gets the spill buffer behind them
- * (only ever one: the last, or the only, message). Returns the messages. */
-static unsigned gro_lay_out(struct tr_tunnel *t, struct gro_round *r, uint32_t g, unsigned p_max)
+/*
+ * Lays the allocated slots out as messages of up to p_max pieces of r->piece
+ * bytes each. Every message must take a whole batch (or the kernel truncates
+ * it), so one whose pieces fall short gets spill room behind them: region m
+ * of the spill buffer for message m. Returns the number of messages.
+ */
+static unsigned gro_lay_out(struct tr_tunnel *t, struct gro_round *r, unsigned p_max)
 {
 	unsigned nm = 0, k = 0, v = 0;
 
-	while (k < r->n) {
+	while (k < r->n && nm < TR_TUNNEL_GRO_MSGS) {
 		unsigned p = r->n - k < p_max ? r->n - k : p_max;
+		uint64_t room = (uint64_t)p * r->piece;
 
 		r->msg[nm] = (struct tr_udp_msg){ .iov = &r->iov[v], .iovlen = p };
 		r->first[nm] = k;
 		r->pieces[nm] = p;
 		for (unsigned j = 0; j < p; j++)
-			r->iov[v++] = (struct iovec){ tr_pkt_data(&r->slot[k + j]), g };
-		if ((uint64_t)p * g < TR_UDP_GRO_MSG_MAX) {
-			r->iov[v++] = (struct iovec){ t->gro.spill, TR_UDP_GRO_MSG_MAX - p * g };
+			r->iov[v++] = (struct iovec){ tr_pkt_data(&r->slot[k + j]), r->piece };
+		if (room < TR_UDP_GRO_MSG_MAX) {
+			r->iov[v++] = (struct iovec){ t->gro.spill + (size_t)nm * TR_UDP_GRO_MSG_MAX,
+						      TR_UDP_GRO_MSG_MAX - room };
 			r->msg[nm].iovlen++;
 		}
 		k += p;
@@ -165,27 +174,55 @@ static void gro_scatter(struct tr_tunnel *t, struct gro_round *r, unsigned i, ui
 	}
 }
 
-/* Sorts message i's datagrams into slots; returns the size to offer next. */
-static uint32_t gro_sort(struct tr_tunnel *t, struct gro_round *r, unsigned i, uint32_t g)
+/* Sorts message i's datagrams into slots and steers the next layout: G
+ * follows the size of a batch that missed, the layout turns to one slot per
+ * message after a streak of lone datagrams and back at the first batch. */
+static void gro_sort(struct tr_tunnel *t, struct gro_round *r, unsigned i)
 {
 	const struct tr_udp_msg *m = &r->msg[i];
 	uint32_t len = m->len, seg = m->seg ? m->seg : len;
 	unsigned count = len && seg ? (len + seg - 1) / seg : 1;
+	bool in_place = count == 1 ? len <= r->piece
+				   : seg == r->piece && count <= r->pieces[i];
 
-	if ((count == 1 && len <= g) || (seg == g && count <= r->pieces[i])) {
+	if (count > 1) {
+		t->gro.singles = 0;
+	} else if (t->gro.singles < GRO_SINGLES_STREAK) {
+		t->gro.singles++;
+	}
+	if (in_place) {
 		for (unsigned j = 0; j < count; j++) {
 			struct tr_pkt *p = &r->slot[r->first[i] + j];
 
 			p->len = j + 1 < count ? seg : len - j * seg;
 			r->full[r->first[i] + j] = true;
 		}
-		return g;
+		return;
 	}
 	gro_scatter(t, r, i, seg, count);
 	/* A batch names its size; a lone datagram longer than G asks for the
 	 * largest the MTU allows (or its own, if the peer's MTU is larger). */
-	uint32_t next = m->seg ? m->seg : (len > t->gro.g_full ? len : t->gro.g_full);
-	return next < t->dgram_max ? next : t->dgram_max;
+	uint32_t next = count > 1 ? seg : (len > t->gro.g_full ? len : t->gro.g_full);
+	t->gro.g = next < t->dgram_max ? next : t->dgram_max;
+}
+
+/* Allocates and lays out one round; returns the messages, 0 if the ring is
+ * full, or a negative error. */
+static int gro_prepare(struct tr_tunnel *t, struct gro_round *r)
+{
+	/* Lone datagrams: one whole slot each, as many messages as fit. Batches:
+	 * G-byte pieces, as many slots per message as a batch can have. */
+	bool singles = t->gro.singles >= GRO_SINGLES_STREAK;
+	unsigned p = singles ? 1 : pieces_per_msg(t->gro.g);
+	unsigned want = singles ? TR_TUNNEL_GRO_MSGS : TR_TUNNEL_GRO_SLOTS / p * p;
+	int n = tr_tx_allocate_burst(t->s, t->dgram_max, r->slot, want);
+
+	if (n <= 0)
+		return n;
+	r->n = (unsigned)n;
+	r->piece = singles ? t->dgram_max : t->gro.g;
+	memset(r->full, 0, sizeof(r->full));
+	return (int)gro_lay_out(t, r, p);
 }
 
 static void rx_gro_main(struct tr_tunnel *t)
@@ -194,28 +231,21 @@ static void rx_gro_main(struct tr_tunnel *t)
 	struct tr_pkt good[GRO_MAX_SLOTS];
 
 	while (!__atomic_load_n(&t->stop, __ATOMIC_RELAXED)) {
-		uint32_t g = t->gro.g, next = g;
-		unsigned p = pieces_per_msg(g);
-		int n = tr_tx_allocate_burst(t->s, t->dgram_max, r.slot,
-					     TR_TUNNEL_GRO_SLOTS / p * p);
+		int nm = gro_prepare(t, &r);
 
-		if (n < 0) {
-			tr_tunnel_request_stop(t, n);
+		if (nm < 0) {
+			tr_tunnel_request_stop(t, nm);
 			return;
 		}
-		if (n == 0) {
+		if (nm == 0) {
 			t->rx.drop_ring_full++;
 			usleep(100);
 			continue;
 		}
-		r.n = (unsigned)n;
-		memset(r.full, 0, sizeof(r.full));
-		unsigned nm = gro_lay_out(t, &r, g, p);
-		int c = tr_udp_recv_msgs(&t->udp, r.msg, nm);
+		int c = tr_udp_recv_msgs(&t->udp, r.msg, (unsigned)nm);
 		for (int i = 0; i < c; i++)
 			if (!r.msg[i].res)
-				next = gro_sort(t, &r, (unsigned)i, g);
-		t->gro.g = next;
+				gro_sort(t, &r, (unsigned)i);
 
 		unsigned ng = 0;
 		uint64_t bytes = 0;
@@ -240,8 +270,13 @@ static void rx_gro_main(struct tr_tunnel *t)
 		}
 		t->rx.packets += ng;
 		t->rx.bytes += bytes;
-		if (c <= 0)
+		if (c <= 0) {
+			/* An idle socket ends a streak: only back-to-back lone
+			 * datagrams mean a peer that does not coalesce. */
+			if (t->gro.singles < GRO_SINGLES_STREAK)
+				t->gro.singles = 0;
 			wait_readable(t);
+		}
 	}
 }
 

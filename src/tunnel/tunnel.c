@@ -261,7 +261,9 @@ static int open_gro(struct tr_tunnel *t, const struct tr_config *cfg)
 		if (g >= 1 && g <= t->dgram_max)
 			t->gro.g = (uint32_t)g;
 	}
-	t->gro.spill = malloc(TR_UDP_GRO_MSG_MAX);
+	/* Virtual until a message overflows its slots: pages are touched only
+	 * by the slow path. */
+	t->gro.spill = malloc((size_t)TR_TUNNEL_GRO_MSGS * TR_UDP_GRO_MSG_MAX);
 	t->gro.gather = malloc(TR_UDP_GRO_MSG_MAX);
 	return t->gro.spill && t->gro.gather ? 0 : -ENOMEM;
 }
