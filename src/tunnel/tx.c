@@ -91,6 +91,11 @@ static void send_segmented(struct tr_tunnel *t, struct iovec *iov, unsigned n)
 			/* The messages left are consecutive in iov: send them plainly. */
 			send_all(t, m[off].iov, n - (unsigned)(m[off].iov - iov));
 			return;
+		} else if (m[off].seg && r == -EMSGSIZE) {
+			/* Segments longer than the route's MTU: the kernel cuts
+			 * no GSO run into IP fragments, but may a lone datagram. */
+			send_all(t, m[off].iov, m[off].iovlen);
+			off++;
 		} else {
 			t->tx.drop_send += m[off].iovlen; /* all of the run failed */
 			off++;
