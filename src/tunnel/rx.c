@@ -96,6 +96,7 @@ struct gro_round {
 	struct iovec iov[2 * TR_TUNNEL_GRO_SLOTS];
 	struct tr_udp_msg msg[TR_TUNNEL_GRO_SLOTS];
 	unsigned first[TR_TUNNEL_GRO_SLOTS], pieces[TR_TUNNEL_GRO_SLOTS];
+	bool in_step;                   /* a batch landed in place: G is right */
 };
 
 /*
@@ -191,6 +192,7 @@ static void gro_sort(struct tr_tunnel *t, struct gro_round *r, unsigned i)
 		t->gro.singles++;
 	}
 	if (in_place) {
+		r->in_step |= count > 1;
 		for (unsigned j = 0; j < count; j++) {
 			struct tr_pkt *p = &r->slot[r->first[i] + j];
 
@@ -221,16 +223,40 @@ static int gro_prepare(struct tr_tunnel *t, struct gro_round *r)
 		return n;
 	r->n = (unsigned)n;
 	r->piece = singles ? t->dgram_max : t->gro.g;
+	r->in_step = false;
 	memset(r->full, 0, sizeof(r->full));
 	return (int)gro_lay_out(t, r, p);
+}
+
+/* Unless the last round had a batch land in place, the next message may be
+ * a batch of a size G has not seen (a new flow, after its handshake or an
+ * idle spell): a MSG_PEEK, one more call only then, tells its gso_size
+ * before the receive, so that batch lands in place too. */
+static void gro_peek(struct tr_tunnel *t)
+{
+	uint32_t len, seg;
+
+	if (tr_udp_peek(&t->udp, &len, &seg))
+		return;
+	t->rx.gro_peeks++;
+	if (seg && len > seg) {
+		t->gro.g = seg < t->dgram_max ? seg : t->dgram_max;
+		t->gro.singles = 0;
+	} else if (len > t->gro.g) {
+		uint32_t g = len > t->gro.g_full ? len : t->gro.g_full;
+		t->gro.g = g < t->dgram_max ? g : t->dgram_max;
+	}
 }
 
 static void rx_gro_main(struct tr_tunnel *t)
 {
 	struct gro_round r;
 	struct tr_pkt good[GRO_MAX_SLOTS];
+	bool peek = true;
 
 	while (!__atomic_load_n(&t->stop, __ATOMIC_RELAXED)) {
+		if (peek && !t->gro.no_peek)
+			gro_peek(t);
 		int nm = gro_prepare(t, &r);
 
 		if (nm < 0) {
@@ -246,6 +272,7 @@ static void rx_gro_main(struct tr_tunnel *t)
 		for (int i = 0; i < c; i++)
 			if (!r.msg[i].res)
 				gro_sort(t, &r, (unsigned)i);
+		peek = !r.in_step;
 
 		unsigned ng = 0;
 		uint64_t bytes = 0;

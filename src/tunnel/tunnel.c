@@ -136,6 +136,7 @@ static int ctl_get(void *arg, struct tr_ctl_reply *r)
 	tr_ctl_put_u64(r, "rx_gro_datagrams", LOAD(t->udp.stats.rx_gro_datagrams));
 	tr_ctl_put_u64(r, "rx_gro_slow", LOAD(t->rx.gro_slow));
 	tr_ctl_put_u64(r, "rx_drop_gro", LOAD(t->rx.drop_gro));
+	tr_ctl_put_u64(r, "rx_gro_peeks", LOAD(t->rx.gro_peeks));
 	tr_ctl_put_u64(r, "tx_packets", LOAD(t->tx.packets));
 	tr_ctl_put_u64(r, "tx_copied_bytes", LOAD(t->tx.copied_bytes));
 	tr_ctl_put_u64(r, "tx_syscalls", LOAD(t->udp.stats.tx_syscalls));
@@ -254,12 +255,14 @@ static int open_gro(struct tr_tunnel *t, const struct tr_config *cfg)
 	if (t->gro.g_full > t->dgram_max)
 		t->gro.g_full = t->dgram_max;
 	t->gro.g = t->gro.g_full;
-	/* Test only (tests/netns/tunnel-offload.sh): a wrong first guess, to
-	 * drive the slow path. Never set it in production. */
+	/* Test only (tests/netns/tunnel-offload.sh): a wrong first guess that
+	 * no peek corrects, to drive the slow path. Never set it in production. */
 	if (guess) {
 		unsigned long g = strtoul(guess, NULL, 10);
-		if (g >= 1 && g <= t->dgram_max)
+		if (g >= 1 && g <= t->dgram_max) {
 			t->gro.g = (uint32_t)g;
+			t->gro.no_peek = true;
+		}
 	}
 	/* Virtual until a message overflows its slots: pages are touched only
 	 * by the slow path. */

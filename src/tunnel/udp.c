@@ -360,3 +360,25 @@ int tr_udp_recv_msgs(struct tr_udp *u, struct tr_udp_msg *m, unsigned n)
 	}
 	return got;
 }
+
+int tr_udp_peek(struct tr_udp *u, uint32_t *len, uint32_t *seg)
+{
+	uint8_t byte;
+	struct iovec v = { &byte, 1 };
+	union gro_cmsg ctl;
+	struct msghdr h = {
+		.msg_iov = &v, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
+	};
+	ssize_t r;
+
+	do {
+		u->stats.rx_syscalls++;
+		/* MSG_TRUNC: the whole length comes back, not the byte copied. */
+		r = recvmsg(u->fd, &h, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+	} while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	*len = (uint32_t)r;
+	*seg = gro_size(&h);
+	return 0;
+}

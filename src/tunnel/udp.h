@@ -143,6 +143,14 @@ unsigned tr_udp_gso_run(const struct iovec *iov, unsigned n, uint32_t max_payloa
  */
 int tr_udp_recv_msgs(struct tr_udp *u, struct tr_udp_msg *m, unsigned n);
 
+/*
+ * Looks at the next message without taking it (MSG_PEEK): its whole length
+ * and, for a coalesced batch, its gso_size (0 for a lone datagram). A hint
+ * for laying out the next receive; the source is not checked. Returns 0,
+ * -EAGAIN when nothing waits, or -errno. Counted in rx_syscalls.
+ */
+int tr_udp_peek(struct tr_udp *u, uint32_t *len, uint32_t *seg);
+
 /* Datagrams the kernel dropped before we could read them (receive buffer
  * full: SK_MEMINFO_DROPS of SO_MEMINFO). One getsockopt, for show, never on
  * the data path. 0 if the kernel cannot tell. */
