@@ -86,6 +86,8 @@ static unsigned pieces_per_msg(uint32_t g)
 /* Back-to-back receives of one lone datagram each before the layout turns
  * to one slot per message (the peer does not coalesce, e.g. Offload = off). */
 #define GRO_SINGLES_STREAK 16
+/* ... and before it stops peeking at what comes next. */
+#define GRO_PEEK_STREAK 4
 
 /* One receive round with UDP_GRO: the slots, and which hold a datagram. */
 struct gro_round {
@@ -272,7 +274,9 @@ static void rx_gro_main(struct tr_tunnel *t)
 		for (int i = 0; i < c; i++)
 			if (!r.msg[i].res)
 				gro_sort(t, &r, (unsigned)i);
-		peek = !r.in_step;
+		/* Not while lone datagrams come back to back: a peer that does
+		 * not coalesce would pay a call per datagram for nothing. */
+		peek = !r.in_step && t->gro.singles < GRO_PEEK_STREAK;
 
 		unsigned ng = 0;
 		uint64_t bytes = 0;

@@ -7,8 +7,10 @@
 # (tx_gso_segments > 0) and GRO batches landed in slots (rx_gro_datagrams > 0)
 # with no copy (tx/rx_copied_bytes = 0, rx_gro_slow = 0).
 # Then the GRO slow path, forced with the test-only TUNROOM_TEST_GRO_GUESS
-# (a wrong first guess of the batch size): the transfer still verifies and
-# rx_gro_slow > 0. Last, Offload = off: the same transfer, GSO/GRO counters 0.
+# (a wrong first guess of the batch size, and no peek to correct it): the
+# transfer still verifies and rx_gro_slow > 0. Then Offload = off on one side
+# only: all verifies, the other side receives lone datagrams with batched
+# calls. Last, Offload = off: the same transfers, GSO/GRO counters 0.
 # usage: tunnel-offload.sh TUNROOM
 source "$(dirname "$0")/lib.sh"
 require_root
@@ -189,6 +191,29 @@ tcp 1 2 198.18.0.2 7003
 expect b rx_gro_slow -gt 0
 expect b rx_copied_bytes -gt 0
 expect b rx_drop_gro -eq 0
+down a
+down b
+
+pretty "Offload = off on side a only: b receives lone datagrams, a batches"
+TR_IFACE_EXTRA="Offload = off" conf a
+conf b
+up a
+up b
+n1 ping -c 2 -i 0.2 -W 2 198.18.0.2 >/dev/null || die "tunnel does not work"
+tcp 1 2 198.18.0.2 7004
+tcp 2 1 fd00:7272::1 7005
+udp
+expect a tx_gso_sends -eq 0
+expect b rx_gro_batches -eq 0
+expect b tx_gso_segments -gt 0
+expect a rx_gro_batches -eq 0
+expect b rx_copied_bytes -eq 0
+expect b rx_drop_gro -eq 0
+# Lone datagrams back to back turn b's receive to 32 one-slot messages:
+# fewer calls than datagrams.
+echo "side b: $(counter b rx_syscalls) receive calls for $(counter b rx_datagrams) datagrams"
+[ "$(counter b rx_syscalls)" -lt "$(counter b rx_datagrams)" ] ||
+	{ diag; die "side b: $(counter b rx_syscalls) receive calls for $(counter b rx_datagrams) datagrams"; }
 down a
 down b
 
