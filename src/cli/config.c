@@ -360,6 +360,10 @@ static int p_listen_port(struct tr_config_ctx *ctx, const struct key *k, const c
 	return r;
 }
 
+/* Offload = on (default): TUN TSO/GRO super-packets cut into slots by the
+ * engine, UDP GSO on send, UDP GRO on receive, each as far as the kernel
+ * takes it. off: one packet per TUN read/write and per datagram, so the gain
+ * can be measured with everything else equal. */
 static int p_offload(struct tr_config_ctx *ctx, const struct key *k, const char *val)
 {
 	if (parse_bool(val, &ctx->cfg->offload))
@@ -577,6 +581,7 @@ void tr_config_init(struct tr_config_ctx *ctx, struct tr_config *cfg, const char
 	cfg->ring_capacity = TR_SESSION_CAPACITY_DEFAULT;
 	cfg->replay_window = TR_CONFIG_REPLAY_DEFAULT;
 	cfg->zero_copy = true;
+	cfg->offload = true;
 	cfg->socket_buffer = TR_CONFIG_SOCKBUF_DEFAULT;
 	cfg->cipher = TR_ESP_AES128_GCM;
 	cfg->listen.in.sin_port = htons(TR_CONFIG_PORT_DEFAULT);

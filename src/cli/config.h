@@ -68,7 +68,7 @@ struct tr_config {
 	bool mtu_derived;        /* true when mtu came from outer_mtu - overhead */
 	uint32_t outer_mtu;      /* path MTU between the two UDP ends */
 	union tr_sockaddr listen; /* address and port; wildcard if ListenAddress unset */
-	bool offload;            /* TUN TSO/GRO super-packets (IFF_VNET_HDR) */
+	bool offload;            /* TUN super-packets + UDP GSO send + UDP GRO receive (default on) */
 	bool zero_copy;          /* false: copy each packet out of/into the ring (baseline) */
 	uint32_t queues;         /* TUN queues, one worker pair each */
 	uint32_t ring_capacity;  /* bytes per ring, power of two */

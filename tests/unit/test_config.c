@@ -104,7 +104,7 @@ static void good_file(void **state)
 	assert_int_equal(cfg.replay_window, TR_CONFIG_REPLAY_DEFAULT);
 	assert_int_equal(cfg.queues, 1);
 	assert_int_equal(cfg.socket_buffer, 4u << 20);
-	assert_false(cfg.offload);
+	assert_true(cfg.offload); /* on unless said off */
 	/* 1500 - IPv4 20 - UDP 8 - ESP 8 - IV 8 - ICV 16 = 1440, minus pad
 	 * length and next header, already 4-aligned: 1438. */
 	assert_true(cfg.mtu_derived);
@@ -112,6 +112,34 @@ static void good_file(void **state)
 	tr_config_wipe(&cfg);
 	assert_int_equal(cfg.out.key_len, 0);
 	assert_int_equal(cfg.in.key[0], 0);
+}
+
+/* Offload is on by default; every spelling of off turns all of it off; like
+ * any key it may be given once. */
+static void offload_switch(void **state)
+{
+	(void)state;
+	static const struct { const char *line; bool on; } cases[] = {
+		{ "Offload = off", false }, { "Offload = no", false }, { "offload = 0", false },
+		{ "Offload = false", false }, { "Offload = on", true }, { "OFFLOAD = yes", true },
+		{ "Offload = 1", true },
+	};
+	struct tr_config cfg;
+	char err[TR_CONFIG_ERR_MAX];
+
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int r = parse(build("+I", cases[i].line), &cfg, err, sizeof(err));
+		if (r)
+			fail_msg("%s: %s", cases[i].line, err);
+		if (cfg.offload != cases[i].on)
+			fail_msg("%s: offload %d", cases[i].line, cfg.offload);
+		assert_true(cfg.zero_copy); /* independent of each other */
+		tr_config_wipe(&cfg);
+	}
+	assert_int_not_equal(parse(build("+I", "Offload ="), &cfg, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "'Offload'"));
+	assert_int_not_equal(parse(build("+I", "Offload = off\nOffload = on"), &cfg, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "'Offload' is set twice"));
 }
 
 static void syntax_variants(void **state)
@@ -612,6 +640,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(good_file),
+		cmocka_unit_test(offload_switch),
 		cmocka_unit_test(syntax_variants),
 		cmocka_unit_test(derived_mtu),
 		cmocka_unit_test(bad_values),
