@@ -27,15 +27,11 @@
 #include "tunnel/tunnel.h"
 #include "tunroom/tun.h"
 
-#ifndef TR_TUNDEV_F_OFFLOAD
-#define TR_TUNDEV_F_OFFLOAD 0x20u /* TUN TSO/GRO super-packets, cut into slots by the engine */
-#endif
 
 struct run {
 	struct tr_tunnel t;
 	const struct tr_config *cfg;
 	struct tr_device *dev;
-	bool tun_offload; /* the device took TR_TUNDEV_F_OFFLOAD */
 	time_t started;
 };
 
@@ -67,14 +63,16 @@ static void put_hex32(struct tr_ctl_reply *r, const char *key, uint32_t v)
 	tr_ctl_put_str(r, key, buf);
 }
 
-/* "off", or "on" and what of it the kernel granted: "on (tun, gso, gro)". */
+/* "off", or "on" and what of it the kernel granted: "on (tun tso, gso, gro)".
+ * The TUN part is asked each time: the engine may turn TSO off (and back on)
+ * while a session whose ring is too small for TSO reads runs. */
 static const char *offload_state(const struct run *run, char *buf, size_t len)
 {
 	const struct tr_tunnel *t = &run->t;
 
 	if (!run->cfg->offload)
 		return "off";
-	snprintf(buf, len, "on (%s%s%s)", run->tun_offload ? "tun" : "no tun",
+	snprintf(buf, len, "on (tun %s%s%s)", tr_tundev_offload(run->dev),
 		 (t->udp.flags & TR_UDP_F_GSO) && !LOAD(t->tx.gso_off) ? ", gso" : ", no gso",
 		 t->udp.flags & TR_UDP_F_GRO ? ", gro" : ", no gro");
 	return buf;
@@ -152,6 +150,16 @@ static int ctl_get(void *arg, struct tr_ctl_reply *r)
 	tr_ctl_put_u64(r, "ring_wakeups_sent", ss.wakeups_sent);
 	tr_ctl_put_u64(r, "tun_syscalls", ds.syscalls);
 	tr_ctl_put_u64(r, "tun_egress_hole_voids", ds.egress_hole_voids);
+	/* TUN offloads (the engine's side of Offload = on). */
+	tr_ctl_put_u64(r, "tun_gso_packets", ds.egress_gso_packets);
+	tr_ctl_put_u64(r, "tun_gso_segments", ds.egress_gso_segments);
+	tr_ctl_put_u64(r, "tun_gso_slow", ds.egress_gso_slow);
+	tr_ctl_put_u64(r, "tun_copied_bytes", ds.egress_copied_bytes);
+	tr_ctl_put_u64(r, "tun_csum_completed", ds.egress_csum_completed);
+	tr_ctl_put_u64(r, "tx_drop_gso_bad", ds.egress_drop_gso_bad);
+	tr_ctl_put_u64(r, "tx_drop_gso_room", ds.egress_drop_gso_room);
+	tr_ctl_put_u64(r, "tun_gro_packets", ds.ingress_gso_packets);
+	tr_ctl_put_u64(r, "tun_gro_segments", ds.ingress_gso_segments);
 	return 0;
 }
 
@@ -186,16 +194,9 @@ static int open_device(struct run *run)
 		.n_addresses = cfg->n_addr, .queues = 1,
 		.flags = cfg->offload ? TR_TUNDEV_F_OFFLOAD : 0,
 	};
+	/* Without TUN offload in the kernel the engine falls back to one
+	 * packet per read itself and says so; the UDP side still batches. */
 	int err = tr_tundev_open(dev, &dc);
-	if (err == -EINVAL && cfg->offload) {
-		/* An engine or kernel without TUN offload: the UDP side still
-		 * batches, TUN I/O stays one packet per read/write. */
-		fprintf(stderr, "tunroom: TUN offload not available: %s, per-packet TUN I/O\n",
-			tr_strerror(err));
-		dc.flags &= ~TR_TUNDEV_F_OFFLOAD;
-		err = tr_tundev_open(dev, &dc);
-	}
-	run->tun_offload = !err && (dc.flags & TR_TUNDEV_F_OFFLOAD);
 	if (err)
 		fprintf(stderr, "tunroom: TUN device %s: %s (%s)\n", cfg->name, tr_strerror(err),
 			tr_tundev_strerror(err));
