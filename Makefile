@@ -33,6 +33,7 @@ bench: all
 	@BUILD=$(BUILD) scripts/bench.sh $(BENCH_ARGS)
 
 # libFuzzer over each target's corpus, FUZZ_TIME seconds each (clang).
+# make check runs the same fuzzers for FUZZ_SMOKE_TIME (3) seconds each.
 fuzz:
 	@scripts/fuzz.sh $(FUZZ_ARGS)
 
@@ -41,4 +42,4 @@ install: $(BUILD)/build.ninja
 	meson install -C $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN)
+	rm -rf $(BUILD) $(ASAN) build-fuzz
