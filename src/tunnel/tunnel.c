@@ -119,6 +119,9 @@ static int ctl_get(void *arg, struct tr_ctl_reply *r)
 	tr_ctl_put_u64(r, "tx_err_encap", LOAD(t->tx.err_encap));
 	tr_ctl_put_u64(r, "tx_err_seq_overflow", out.err_seq_overflow);
 	tr_ctl_put_u64(r, "tx_drop_send", LOAD(t->tx.drop_send));
+	/* ICMP errors about what we sent; the peer is gone or unroutable. */
+	tr_ctl_put_u64(r, "tx_err_unreachable", LOAD(t->udp.stats.tx_err_unreachable) +
+						 LOAD(t->udp.stats.rx_err_unreachable));
 	tr_ctl_put_u64(r, "tx_err_tun_read", ds.egress_err_read);
 	tr_ctl_put_u64(r, "ring_sleeps", ss.sleeps);
 	tr_ctl_put_u64(r, "ring_wakeups_sent", ss.wakeups_sent);
