@@ -11,6 +11,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -308,8 +309,15 @@ int tr_tunnel_run(const struct tr_config *cfg, const struct tr_tunnel_opts *opts
 	err = t->error;
 	if (err == -EPIPE && tr_session_error(t->s))
 		err = tr_session_error(t->s); /* the device side's reason */
-	if (err)
+	/* The engine reports a vanished link as -EIO, like any dead queue; say
+	 * what happened when the device is gone from outside (ip link del). */
+	if (err && !if_nametoindex(tr_tundev_name(run.dev))) {
+		fprintf(stderr, "tunroom: %s stopped: the TUN device was deleted under the running "
+				"tunnel\n", cfg->name);
+		err = -ENODEV;
+	} else if (err) {
 		fprintf(stderr, "tunroom: %s stopped: %s\n", cfg->name, tr_strerror(err));
+	}
 err_ctl:
 err_udp:
 	tr_udp_close(&t->udp);
