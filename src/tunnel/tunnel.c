@@ -158,6 +158,7 @@ static int open_device(const struct tr_config *cfg, struct tr_device **dev)
 	struct tr_tundev_config dc = {
 		.name = cfg->name, .mtu = cfg->mtu, .addresses = addrs,
 		.n_addresses = cfg->n_addr, .queues = 1,
+		.flags = cfg->plain_io ? TR_TUNDEV_F_PLAIN_IO : 0,
 	};
 	int err = tr_tundev_open(dev, &dc);
 	if (err)
