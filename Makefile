@@ -6,7 +6,7 @@ ASAN   ?= build-asan
 PREFIX ?= /usr/local
 NINJA  ?= ninja
 
-.PHONY: all deps check demo bench fuzz install uninstall clean
+.PHONY: all deps check demo bench fuzz valgrind install uninstall clean
 
 all: $(BUILD)/build.ninja
 	$(NINJA) -C $(BUILD)
@@ -36,6 +36,11 @@ bench: all
 # make check runs the same fuzzers for FUZZ_SMOKE_TIME (3) seconds each.
 fuzz:
 	@scripts/fuzz.sh $(FUZZ_ARGS)
+
+# Both tunnel ends under valgrind memcheck (IO = plain); also part of check.
+valgrind: all
+	@scripts/deps.sh check
+	@BUILD=$(BUILD) scripts/valgrind.sh $(VALGRIND_ARGS)
 
 install: $(BUILD)/build.ninja
 	meson configure $(BUILD) --prefix=$(PREFIX)

@@ -25,7 +25,7 @@ FLOOD_SECONDS=${FLOOD_SECONDS:-4}
 RSS_BOUND_KB=512
 
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
-fd_count() { ls "/proc/$1/fd" | wc -l; }
+fd_count() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 | wc -l; }
 
 # snapshot SIDE NS FILE: tunroom's counters + the kernel's for tr0 and the
 # veth pair, as one JSON object, for the accounting below.
