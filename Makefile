@@ -6,7 +6,7 @@ ASAN   ?= build-asan
 PREFIX ?= /usr/local
 NINJA  ?= ninja
 
-.PHONY: all deps check demo bench fuzz valgrind install uninstall clean
+.PHONY: all deps check demo bench fuzz valgrind soak install uninstall clean
 
 all: $(BUILD)/build.ninja
 	$(NINJA) -C $(BUILD)
@@ -41,6 +41,12 @@ fuzz:
 valgrind: all
 	@scripts/deps.sh check
 	@BUILD=$(BUILD) scripts/valgrind.sh $(VALGRIND_ARGS)
+
+# SOAK_SECONDS (600) of bounded iperf3 + ping through the tunnel; RSS, fds,
+# threads and counters sampled every SOAK_INTERVAL (60) s. Not in check.
+soak: all
+	@scripts/deps.sh demo
+	@BUILD=$(BUILD) scripts/soak.sh
 
 install: $(BUILD)/build.ninja
 	meson configure $(BUILD) --prefix=$(PREFIX)
