@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Soak: SOAK_SECONDS (600) of bounded traffic through the tunnel between two
-# namespaces (iperf3 TCP capped at SOAK_RATE, 100M, plus 10 pings a second),
+# namespaces (iperf3 TCP both ways at once, each capped at SOAK_RATE, 100M,
+# plus 10 pings a second),
 # sampling each tunroom process every SOAK_INTERVAL (60) seconds: VmRSS,
 # open descriptors, threads, packets each way, drops and errors. Prints the
 # table, then fails if, from the first sample (taken after a warm-up that
@@ -23,7 +24,7 @@ SECS=${SOAK_SECONDS:-600}
 INTERVAL=${SOAK_INTERVAL:-60}
 RATE=${SOAK_RATE:-100M}
 RSS_BOUND=${SOAK_RSS_KB:-1024}
-WARMUP=10
+WARMUP=15
 
 # sample LABEL: one line per side into $WORK/samples (JSON), for the table.
 sample() {
@@ -59,12 +60,15 @@ up a
 up b
 n1 ping -c 2 -i 0.2 -W 2 198.18.0.2 >/dev/null || die "tunnel does not work"
 
-pretty "soak: ${SECS}s of iperf3 TCP at most $RATE and 10 pings/s, a sample every ${INTERVAL}s"
+# Both ways: every ring carries data from the start, so the warm-up touches
+# all of it and the first sample is the working set (one-way traffic fills
+# the ACK direction's ring over a minute, which would look like growth).
+pretty "soak: ${SECS}s of iperf3 TCP at most $RATE each way and 10 pings/s, a sample every ${INTERVAL}s"
 bg 2 iperf3 -s -1 -B 198.18.0.2 -p 5201 --logfile "$WORK/iperf-server.log"
 listening() { [ -n "$(ip netns exec "$(ns_name 2)" ss -Hltn 'sport = :5201')" ]; }
 wait_for 10 listening || die "iperf3 server did not start"
 total=$((SECS + WARMUP))
-bg 1 iperf3 -c 198.18.0.2 -p 5201 -t "$total" -b "$RATE" -J --logfile "$WORK/iperf.json"
+bg 1 iperf3 -c 198.18.0.2 -p 5201 -t "$total" -b "$RATE" --bidir -J --logfile "$WORK/iperf.json"
 iperf_pid=${TR_PIDS[-1]}
 bg 1 sh -c "ping -q -i 0.1 -w $total 198.18.0.2 >'$WORK/ping.out' 2>&1"
 ping_pid=${TR_PIDS[-1]}
@@ -91,9 +95,11 @@ for r in rows:
     print(f"{r['label']:>8} {r['side']:>4} {r['rss_kb']:>9} {r['fds']:>4} {r['threads']:>4} {r['rx']:>11} {r['tx']:>11} {r['drops']:>7} {r['errs']:>5} {r['stalls']:>7}")
 ip = json.load(open(sys.argv[2]))
 end = ip["end"]
-sent = end["sum_sent"]
-print(f"iperf3: {sent['bytes'] / 1e9:.2f} GB in {sent['seconds']:.0f} s, "
-      f"{sent['bits_per_second'] / 1e6:.1f} Mbit/s, {sent.get('retransmits', 0)} retransmits")
+for key, way in (("sum_sent", "a -> b"), ("sum_sent_bidir_reverse", "b -> a")):
+    sent = end.get(key)
+    if sent:
+        print(f"iperf3 {way}: {sent['bytes'] / 1e9:.2f} GB in {sent['seconds']:.0f} s, "
+              f"{sent['bits_per_second'] / 1e6:.1f} Mbit/s, {sent.get('retransmits', 0)} retransmits")
 m = re.search(r"(\d+) packets transmitted, (\d+) received.*?([\d.]+)% packet loss", open(sys.argv[3]).read(), re.S)
 loss = float(m.group(3)) if m else 100.0
 print(f"ping: {m.group(1) if m else '?'} sent, {m.group(2) if m else '?'} received, {loss}% loss")
