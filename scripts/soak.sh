@@ -32,10 +32,16 @@ sample() {
 	for side in a b; do
 		pid=$(eval echo "\$UP_PID_$side")
 		kill -0 "$pid" 2>/dev/null || die "tunroom ($side) is gone at sample $1"
+		local ns=1
+		[ "$side" = b ] && ns=2
+		# The kernel's own drops at tr0's queue (the engine did not read in
+		# time) are not tunroom's counters; TCP retransmits come from them.
+		ip -n "$(ns_name "$ns")" -s -j link show tr0 >"$WORK/link.$side"
 		show "$side" --json | python3 -c '
 import json, sys
-label, side, pid = sys.argv[1:4]
+label, side, pid, link = sys.argv[1:5]
 s = json.load(sys.stdin)[0]["stats"]
+tun = json.load(open(link))[0]["stats64"]
 st = dict(l.split(":", 1) for l in open(f"/proc/{pid}/status") if ":" in l)
 import os
 row = {
@@ -47,8 +53,9 @@ row = {
                  and isinstance(v, int)),
     "errs": sum(v for k, v in s.items() if "_err_" in k and isinstance(v, int)),
     "stalls": s.get("rx_drop_ring_full", 0),
+    "tun_drop": tun["tx"]["dropped"] + tun["rx"]["dropped"],
 }
-print(json.dumps(row))' "$1" "$side" "$pid" >>"$WORK/samples"
+print(json.dumps(row))' "$1" "$side" "$pid" "$WORK/link.$side" >>"$WORK/samples"
 	done
 }
 
@@ -90,9 +97,9 @@ python3 - "$WORK/samples" "$WORK/iperf.json" "$WORK/ping.out" "$RSS_BOUND" <<'PY
 import json, re, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 bound = int(sys.argv[4])
-print(f"{'sample':>8} {'side':>4} {'VmRSS kB':>9} {'fds':>4} {'thr':>4} {'rx pkts':>11} {'tx pkts':>11} {'drops':>7} {'errs':>5} {'stalls':>7}")
+print(f"{'sample':>8} {'side':>4} {'VmRSS kB':>9} {'fds':>4} {'thr':>4} {'rx pkts':>11} {'tx pkts':>11} {'drops':>7} {'errs':>5} {'stalls':>7} {'tr0 drop':>8}")
 for r in rows:
-    print(f"{r['label']:>8} {r['side']:>4} {r['rss_kb']:>9} {r['fds']:>4} {r['threads']:>4} {r['rx']:>11} {r['tx']:>11} {r['drops']:>7} {r['errs']:>5} {r['stalls']:>7}")
+    print(f"{r['label']:>8} {r['side']:>4} {r['rss_kb']:>9} {r['fds']:>4} {r['threads']:>4} {r['rx']:>11} {r['tx']:>11} {r['drops']:>7} {r['errs']:>5} {r['stalls']:>7} {r['tun_drop']:>8}")
 ip = json.load(open(sys.argv[2]))
 end = ip["end"]
 for key, way in (("sum_sent", "a -> b"), ("sum_sent_bidir_reverse", "b -> a")):
@@ -110,7 +117,8 @@ for side in ("a", "b"):
     grow = last["rss_kb"] - first["rss_kb"]
     print(f"side {side}: VmRSS {first['rss_kb']} -> {last['rss_kb']} kB ({grow:+d}), "
           f"fds {first['fds']} -> {last['fds']}, threads {first['threads']} -> {last['threads']}, "
-          f"errors {first['errs']} -> {last['errs']}, drops {first['drops']} -> {last['drops']}")
+          f"errors {first['errs']} -> {last['errs']}, drops {first['drops']} -> {last['drops']}, "
+          f"tr0 kernel drops {first['tun_drop']} -> {last['tun_drop']}")
     if grow > bound:
         fail.append(f"side {side}: RSS grew {grow} kB (bound {bound} kB)")
     if last["fds"] != first["fds"]:

@@ -86,13 +86,20 @@ sys.exit(0 if ok else 1)
 PY
 }
 
-# settled SIDE: the rx counters stopped moving (the ring and tr0 drained).
+# settled SIDE NS: nothing left in flight on the receive path: the UDP
+# socket's queue is empty and tunroom's and tr0's counters stand still.
+rx_state() {
+	local side=$1 ns=$2
+	show "$side" --json | python3 -c 'import json,sys; s=json.load(sys.stdin)[0]["stats"]; print(s["rx_datagrams"], s["rx_packets"])'
+	ip -n "$(ns_name "$ns")" -s -j link show tr0 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["stats64"]["rx"]["packets"])'
+	ip netns exec "$(ns_name "$ns")" ss -Huna 'sport = :4500' | awk '{ print "recvq", $2 }'
+}
 settled() {
 	local a b
-	a=$(show "$1" --json | python3 -c 'import json,sys; s=json.load(sys.stdin)[0]["stats"]; print(s["rx_datagrams"], s["rx_packets"])')
+	a=$(rx_state "$1" "$2")
 	sleep 0.3
-	b=$(show "$1" --json | python3 -c 'import json,sys; s=json.load(sys.stdin)[0]["stats"]; print(s["rx_datagrams"], s["rx_packets"])')
-	[ "$a" = "$b" ]
+	b=$(rx_state "$1" "$2")
+	[ "$a" = "$b" ] && grep -q '^recvq 0$' <<<"$b"
 }
 
 topology
@@ -116,13 +123,13 @@ flood() { # PPS SECONDS DPORT -> "sent N recv M"
 warm=$(flood 0 1 9)
 pid=$UP_PID_b
 rss0=$(rss_kb "$pid") fds0=$(fd_count "$pid")
-wait_for 10 settled b || die "side b still busy after the warm-up flood"
+wait_for 10 settled b 2 || die "side b still busy after the warm-up flood"
 snapshot b 2 "$WORK/before"
 res=$(flood 0 "$FLOOD_SECONDS" 9)
 sent=$(awk '{ print $2 }' <<<"$res")
 pretty "warm-up: $warm; flood of ${FLOOD_SECONDS}s: $res ($((sent / FLOOD_SECONDS)) datagrams/s)"
 kill -0 "$pid" 2>/dev/null || die "side b died under the flood"
-wait_for 20 settled b || die "side b did not drain after the flood"
+wait_for 20 settled b 2 || die "side b did not drain after the flood"
 snapshot b 2 "$WORK/after"
 account "$WORK/before" "$WORK/after" "$sent" || { show b -s >&2; die "flood accounting does not add up"; }
 rss1=$(rss_kb "$pid") fds1=$(fd_count "$pid")
