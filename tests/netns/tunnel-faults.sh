@@ -72,6 +72,8 @@ engine = d["rx_drop_malformed_inner"] + d["rx_err_tun_write"]
 print(f"flood: sent {sent}; b's socket returned {grams}, kernel dropped {sock} (socket) + {veth} (veth); "
       f"ring took {d['rx_packets']}, dropped after decap {after_socket}; tr0 took {tun1 - tun0}, "
       f"engine dropped {engine}; ring-full stalls {d['rx_drop_ring_full']}")
+if sock + veth == 0 and d["rx_drop_ring_full"] == 0:
+    print("NOTE: side b kept up with the flood on this machine: the drop paths were not exercised")
 ok = True
 if sent != grams + sock + veth:
     print(f"FAIL: sent {sent} != returned {grams} + socket drops {sock} + veth drops {veth}")
