@@ -158,8 +158,9 @@ static int open_device(const struct tr_config *cfg, struct tr_device **dev)
 	struct tr_tundev_config dc = {
 		.name = cfg->name, .mtu = cfg->mtu, .addresses = addrs,
 		.n_addresses = cfg->n_addr, .queues = 1,
-		.flags = cfg->plain_io ? TR_TUNDEV_F_PLAIN_IO : 0,
 	};
+	if (cfg->plain_io)
+		dc.flags |= TR_TUNDEV_F_PLAIN_IO;
 	int err = tr_tundev_open(dev, &dc);
 	if (err)
 		fprintf(stderr, "tunroom: TUN device %s: %s (%s)\n", cfg->name, tr_strerror(err),
