@@ -24,7 +24,17 @@ ciphers=("$@")
 
 VG=(valgrind --tool=memcheck --leak-check=full --show-leak-kinds=definite
 	--errors-for-leak-kinds=definite --error-exitcode=1 --track-fds=yes)
-TR_WRAP="${VG[*]} --log-file=$WORK/vg.%p"
+# tunnel-lib.sh runs "$TUNROOM up" (and polls "$TUNROOM show"): a wrapper
+# puts only `up` under memcheck and execs, so the PID up() records is the
+# process memcheck watches.
+REAL=$TUNROOM
+TUNROOM=$WORK/tunroom-memcheck
+cat >"$TUNROOM" <<SH
+#!/bin/sh
+[ "\$1" = up ] && exec ${VG[*]} --log-file=$WORK/vg.%p "$REAL" "\$@"
+exec "$REAL" "\$@"
+SH
+chmod 755 "$TUNROOM"
 TR_UP_TIMEOUT=60
 TR_IFACE_EXTRA="IO = plain"
 start=$SECONDS
@@ -95,17 +105,17 @@ done
 
 pretty "== the short-lived commands under memcheck"
 conf a
-TR_WRAP='' TR_IFACE_EXTRA='' up a
-TUNROOM_RUN_DIR="$WORK/run-a" "${VG[@]}" --log-file="$WORK/vg.show" "$TUNROOM" show -s tr0 >/dev/null ||
+TUNROOM=$REAL TR_IFACE_EXTRA='' up a
+TUNROOM_RUN_DIR="$WORK/run-a" "${VG[@]}" --log-file="$WORK/vg.show" "$REAL" show -s tr0 >/dev/null ||
 	die "tunroom show under memcheck failed"
-TUNROOM_RUN_DIR="$WORK/run-a" "${VG[@]}" --log-file="$WORK/vg.showjson" "$TUNROOM" show --json >/dev/null ||
+TUNROOM_RUN_DIR="$WORK/run-a" "${VG[@]}" --log-file="$WORK/vg.showjson" "$REAL" show --json >/dev/null ||
 	die "tunroom show --json under memcheck failed"
 down a
-"${VG[@]}" --log-file="$WORK/vg.genkey" "$TUNROOM" genkey aes256-cbc-sha256 >/dev/null 2>&1 ||
+"${VG[@]}" --log-file="$WORK/vg.genkey" "$REAL" genkey aes256-cbc-sha256 >/dev/null 2>&1 ||
 	die "tunroom genkey under memcheck failed"
 printf '[Interface]\nName = tr0\nMTU = 9\n' >"$WORK/bad.conf"
 chmod 600 "$WORK/bad.conf"
-"${VG[@]}" --log-file="$WORK/vg.badconf" "$TUNROOM" up "$WORK/bad.conf" 2>/dev/null &&
+"${VG[@]}" --log-file="$WORK/vg.badconf" "$REAL" up "$WORK/bad.conf" 2>/dev/null &&
 	die "a bad config was accepted"
 for log in show showjson genkey badconf; do
 	verdict "$WORK/vg.$log"

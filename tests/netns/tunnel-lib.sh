@@ -56,17 +56,15 @@ CONF
 }
 
 # up SIDE: runs tunroom up in the side's namespace, waits until it answers.
-# PID of the tunroom process in $UP_PID_a / $UP_PID_b. TR_WRAP (words, e.g.
-# "valgrind --log-file=F") runs it under a tool that keeps the PID (execs);
-# TR_UP_TIMEOUT (10 s) is how long it may take to answer.
+# PID of the tunroom process in $UP_PID_a / $UP_PID_b.
 up() {
 	local side=$1 ns=1
 	[ "$side" = b ] && ns=2
 	mkdir -p "$WORK/run-$side"
-	# shellcheck disable=SC2086 # TR_WRAP is words on purpose
 	bg "$ns" env TUNROOM_RUN_DIR="$WORK/run-$side" ${TR_PRELOAD:+LD_PRELOAD=$TR_PRELOAD} \
-		${TR_COPYCOUNT:+TR_COPYCOUNT_FILE=$WORK/copies.$side} ${TR_WRAP:-} "$TUNROOM" up "$WORK/$side.conf"
+		${TR_COPYCOUNT:+TR_COPYCOUNT_FILE=$WORK/copies.$side} "$TUNROOM" up "$WORK/$side.conf"
 	eval "UP_PID_$side=${TR_PIDS[-1]}"
+	# TR_UP_TIMEOUT: seconds it may take to answer (valgrind.sh: longer).
 	wait_for "${TR_UP_TIMEOUT:-10}" show "$side" || die "tunroom up ($side) did not come up"
 }
 
