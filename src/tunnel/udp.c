@@ -95,6 +95,13 @@ static bool unreachable(int err)
 	return err == ECONNREFUSED || err == EHOSTUNREACH || err == ENETUNREACH;
 }
 
+/* A failed recvmmsg: nothing queued, or an error the kernel kept for us. */
+static int recv_failed(struct tr_udp *u, int err)
+{
+	u->stats.rx_err_unreachable += unreachable(err);
+	return err == EWOULDBLOCK ? -EAGAIN : -err;
+}
+
 uint64_t tr_udp_kernel_drops(const struct tr_udp *u)
 {
 	uint32_t mem[SK_MEMINFO_VARS] = { 0 };
@@ -170,10 +177,8 @@ int tr_udp_recv_burst(struct tr_udp *u, const struct iovec *iov, int32_t *res, u
 	do
 		got = recvmmsg(u->fd, msg, n, MSG_DONTWAIT, NULL);
 	while (got < 0 && errno == EINTR);
-	if (got < 0) {
-		u->stats.rx_err_unreachable += unreachable(errno);
-		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-	}
+	if (got < 0)
+		return recv_failed(u, errno);
 	for (int i = 0; i < got; i++) {
 		/* Untrusted until checked: any host can send to the port. */
 		if (msg[i].msg_hdr.msg_namelen > sizeof(from[i]) ||
