@@ -30,7 +30,7 @@ static const char *const section_names[] = { "", "Interface", "SA" };
 
 enum key_id {
 	K_NAME, K_ADDRESS, K_MTU, K_LISTEN_ADDRESS, K_LISTEN_PORT, K_OUTER_MTU,
-	K_OFFLOAD, K_ZERO_COPY, K_QUEUES, K_RING_CAPACITY, K_SOCKET_BUFFER,
+	K_OFFLOAD, K_ZERO_COPY, K_IO, K_QUEUES, K_RING_CAPACITY, K_SOCKET_BUFFER,
 	K_CIPHER, K_ENDPOINT, K_OUT_SPI, K_OUT_KEY, K_OUT_AUTH_KEY,
 	K_IN_SPI, K_IN_KEY, K_IN_AUTH_KEY, K_REPLAY_WINDOW, K_ESN,
 	K_COUNT
@@ -381,6 +381,20 @@ static int p_zero_copy(struct tr_config_ctx *ctx, const struct key *k, const cha
 	return 0;
 }
 
+/* IO = plain: TUN reads and writes with read(2)/write(2) instead of
+ * io_uring, slower but what valgrind can follow (scripts/valgrind.sh) and a
+ * way round a kernel whose io_uring is disabled or broken. */
+static int p_io(struct tr_config_ctx *ctx, const struct key *k, const char *val)
+{
+	if (!strcmp(val, "auto"))
+		ctx->cfg->plain_io = false;
+	else if (!strcmp(val, "plain"))
+		ctx->cfg->plain_io = true;
+	else
+		return fail(ctx, "'%s' must be auto or plain, got '%.64s'", k->name, val);
+	return 0;
+}
+
 static int p_queues(struct tr_config_ctx *ctx, const struct key *k, const char *val)
 {
 	return parse_range(ctx, k, val, 1, TR_CONFIG_QUEUES_MAX, &ctx->cfg->queues);
@@ -540,6 +554,7 @@ static const struct key keys[K_COUNT] = {
 	[K_OUTER_MTU]      = { "OuterMTU",      SEC_INTERFACE, false, p_outer_mtu },
 	[K_OFFLOAD]        = { "Offload",       SEC_INTERFACE, false, p_offload },
 	[K_ZERO_COPY]      = { "ZeroCopy",      SEC_INTERFACE, false, p_zero_copy },
+	[K_IO]             = { "IO",            SEC_INTERFACE, false, p_io },
 	[K_QUEUES]         = { "Queues",        SEC_INTERFACE, false, p_queues },
 	[K_RING_CAPACITY]  = { "RingCapacity",  SEC_INTERFACE, false, p_ring_capacity },
 	[K_SOCKET_BUFFER]  = { "SocketBuffer",  SEC_INTERFACE, false, p_socket_buffer },

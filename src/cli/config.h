@@ -70,6 +70,7 @@ struct tr_config {
 	union tr_sockaddr listen; /* address and port; wildcard if ListenAddress unset */
 	bool offload;            /* TUN super-packets + UDP GSO send + UDP GRO receive (default on) */
 	bool zero_copy;          /* false: copy each packet out of/into the ring (baseline) */
+	bool plain_io;           /* IO = plain: TUN I/O by read/write, never io_uring */
 	uint32_t queues;         /* TUN queues, one worker pair each */
 	uint32_t ring_capacity;  /* bytes per ring, power of two */
 	uint32_t socket_buffer;  /* SO_RCVBUF/SO_SNDBUF bytes; 0 = kernel default */

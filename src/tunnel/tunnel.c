@@ -11,6 +11,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -145,6 +146,9 @@ static int ctl_get(void *arg, struct tr_ctl_reply *r)
 	tr_ctl_put_u64(r, "tx_err_encap", LOAD(t->tx.err_encap));
 	tr_ctl_put_u64(r, "tx_err_seq_overflow", out.err_seq_overflow);
 	tr_ctl_put_u64(r, "tx_drop_send", LOAD(t->tx.drop_send));
+	/* ICMP errors about what we sent; the peer is gone or unroutable. */
+	tr_ctl_put_u64(r, "tx_err_unreachable", LOAD(t->udp.stats.tx_err_unreachable) +
+						 LOAD(t->udp.stats.rx_err_unreachable));
 	tr_ctl_put_u64(r, "tx_err_tun_read", ds.egress_err_read);
 	tr_ctl_put_u64(r, "ring_sleeps", ss.sleeps);
 	tr_ctl_put_u64(r, "ring_wakeups_sent", ss.wakeups_sent);
@@ -194,6 +198,8 @@ static int open_device(struct run *run)
 		.n_addresses = cfg->n_addr, .queues = 1,
 		.flags = cfg->offload ? TR_TUNDEV_F_OFFLOAD : 0,
 	};
+	if (cfg->plain_io)
+		dc.flags |= TR_TUNDEV_F_PLAIN_IO;
 	/* Without TUN offload in the kernel the engine falls back to one
 	 * packet per read itself and says so; the UDP side still batches. */
 	int err = tr_tundev_open(dev, &dc);
@@ -398,8 +404,15 @@ int tr_tunnel_run(const struct tr_config *cfg, const struct tr_tunnel_opts *opts
 	err = t->error;
 	if (err == -EPIPE && tr_session_error(t->s))
 		err = tr_session_error(t->s); /* the device side's reason */
-	if (err)
+	/* The engine reports a vanished link as -EIO, like any dead queue; say
+	 * what happened when the device is gone from outside (ip link del). */
+	if (err && !if_nametoindex(tr_tundev_name(run.dev))) {
+		fprintf(stderr, "tunroom: %s stopped: the TUN device was deleted under the running "
+				"tunnel\n", cfg->name);
+		err = -ENODEV;
+	} else if (err) {
 		fprintf(stderr, "tunroom: %s stopped: %s\n", cfg->name, tr_strerror(err));
+	}
 err_ctl:
 err_udp:
 	tr_udp_close(&t->udp);

@@ -106,6 +106,18 @@ int tr_udp_set_peer(struct tr_udp *u, const union tr_sockaddr *peer)
 	return 0;
 }
 
+static bool unreachable(int err)
+{
+	return err == ECONNREFUSED || err == EHOSTUNREACH || err == ENETUNREACH;
+}
+
+/* A failed recvmmsg: nothing queued, or an error the kernel kept for us. */
+static int recv_failed(struct tr_udp *u, int err)
+{
+	u->stats.rx_err_unreachable += unreachable(err);
+	return err == EWOULDBLOCK ? -EAGAIN : -err;
+}
+
 uint64_t tr_udp_kernel_drops(const struct tr_udp *u)
 {
 	uint32_t mem[SK_MEMINFO_VARS] = { 0 };
@@ -151,6 +163,7 @@ int tr_udp_send_burst(struct tr_udp *u, const struct iovec *iov, unsigned n)
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
 			return -EAGAIN;
 		u->stats.tx_err++;
+		u->stats.tx_err_unreachable += unreachable(errno);
 		return -errno;
 	}
 	for (int i = 0; i < sent; i++) {
@@ -183,7 +196,7 @@ int tr_udp_recv_burst(struct tr_udp *u, const struct iovec *iov, int32_t *res, u
 		got = recvmmsg(u->fd, msg, n, MSG_DONTWAIT, NULL);
 	} while (got < 0 && errno == EINTR);
 	if (got < 0)
-		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+		return recv_failed(u, errno);
 	for (int i = 0; i < got; i++) {
 		/* Untrusted until checked: any host can send to the port. */
 		if (msg[i].msg_hdr.msg_namelen > sizeof(from[i]) ||

@@ -40,6 +40,10 @@ struct tr_udp_stats {
 	uint64_t rx_datagrams, rx_bytes;
 	uint64_t rx_drop_peer;   /* from an address other than the peer */
 	uint64_t rx_drop_trunc;  /* longer than the slot offered (MSG_TRUNC) */
+	/* The peer's host or network said unreachable (ICMP, as ECONNREFUSED,
+	 * EHOSTUNREACH, ENETUNREACH on the connected socket). The error goes to
+	 * whichever call comes first, so each thread counts its own. */
+	uint64_t rx_err_unreachable, tx_err_unreachable;
 	uint64_t tx_datagrams, tx_bytes;
 	uint64_t tx_err;         /* sendmmsg failed on a datagram (ICMP error, no route) */
 	uint64_t tx_syscalls;    /* sendmmsg calls */

@@ -66,7 +66,8 @@ up() {
 		${TR_COPYCOUNT:+TR_COPYCOUNT_FILE=$WORK/copies.$side} ${TR_UP_ENV:-} \
 		"$TUNROOM" up "$WORK/$side.conf"
 	eval "UP_PID_$side=${TR_PIDS[-1]}"
-	wait_for 10 show "$side" || die "tunroom up ($side) did not come up"
+	# TR_UP_TIMEOUT: seconds it may take to answer (valgrind.sh: longer).
+	wait_for "${TR_UP_TIMEOUT:-10}" show "$side" || die "tunroom up ($side) did not come up"
 }
 
 show() { # SIDE [args]

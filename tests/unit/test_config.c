@@ -157,6 +157,7 @@ static void syntax_variants(void **state)
 		"\t MTU\t=\t1400 \t\n"
 		"ListenPort = 4501\n"
 		"Offload = on\nQueues = 2\nRingCapacity = 1M\nSocketBuffer = 4M\nOuterMTU = 9000\n"
+		"IO = plain\n"
 		"\n"
 		"[sa]\n"
 		"cipher = AES256-CBC-SHA256\n"
@@ -178,6 +179,7 @@ static void syntax_variants(void **state)
 	assert_int_equal(cfg.mtu, 1400);
 	assert_false(cfg.mtu_derived);
 	assert_true(cfg.offload);
+	assert_true(cfg.plain_io);
 	assert_int_equal(cfg.queues, 2);
 	assert_int_equal(cfg.ring_capacity, 1u << 20);
 	assert_int_equal(cfg.socket_buffer, 4u << 20);
@@ -273,6 +275,7 @@ static const struct bad bad_cases[] = {
 	{ "ListenPort", "ListenPort = 65536", 5, "'ListenPort'" },
 	{ "ListenPort", "ListenPort = 4500/udp", 5, "'ListenPort'" },
 	{ "+I", "Offload = maybe", 6, "'Offload' must be on or off" },
+	{ "+I", "IO = uring", 6, "'IO' must be auto or plain, got 'uring'" },
 	{ "+I", "Queues = 0", 6, "'Queues' must be" },
 	{ "+I", "Queues = 17", 6, "'Queues' must be" },
 	{ "+I", "RingCapacity = 3M", 6, "power of two" },
