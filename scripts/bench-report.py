@@ -95,9 +95,11 @@ def main():
         f = os.path.join(out, name + ".json")
         if os.path.exists(f):
             try:
-                unit[name] = json.load(open(f))
-                unit[name]["date"] = time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                                                   time.gmtime(os.path.getmtime(f)))
+                u = json.load(open(f))
+                if not isinstance(u, dict):
+                    u = {"bench": name, "results": u}
+                u["date"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(os.path.getmtime(f)))
+                unit[name] = u
             except ValueError:
                 pass
 

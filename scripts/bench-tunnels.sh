@@ -30,19 +30,26 @@
 # Packets and bytes are what the tunnel device in namespace 1 counts (rx+tx:
 # every packet carried crosses it once).
 #
-# usage: bench-tunnels.sh [--quick]   (root; BENCH_ROUNDS=N overrides the
-# rounds, BENCH_ONLY="veth tr128 ..." limits the paths). Writes
+# usage: bench-tunnels.sh [--quick] [--profile]   (root; BENCH_ROUNDS=N overrides the
+# rounds, BENCH_ONLY="veth tr128 ..." limits the paths, BENCH_OUT=DIR writes
+# elsewhere, BENCH_KEEP=1 keeps the work files, perf.data included). Writes
 # bench/results/latest.json (scripts/bench-report.py), tunnels.txt and, with
 # gnuplot, tunnels.png and udp64.png.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 TUNROOM=$PWD/$BUILD/src/cli/tunroom
-ROUNDS=3 SECS=5 QUICK=0
-if [ "${1:-}" = "--quick" ]; then ROUNDS=1 SECS=3 QUICK=1; fi
+ROUNDS=3 SECS=5 QUICK=0 PROFILE=0
+for arg in "$@"; do
+	case $arg in
+	--quick) ROUNDS=1 SECS=3 QUICK=1 ;;
+	--profile) PROFILE=1 ;;
+	*) echo "usage: bench-tunnels.sh [--quick] [--profile]" >&2; exit 2 ;;
+	esac
+done
 ROUNDS=${BENCH_ROUNDS:-$ROUNDS}
 MTU=1400
-OUT=bench/results
+OUT=${BENCH_OUT:-bench/results}
 
 source tests/netns/lib.sh
 skip() { printf 'bench-tunnels: SKIP: %s\n' "$*" >&2; exit 77; }
@@ -56,7 +63,11 @@ ALLOCSHIM=$PWD/$BUILD/bench/liballoccount.so
 [ -f "$ALLOCSHIM" ] || ALLOCSHIM=""
 
 WORK=$(mktemp -d)
-trap 'rc=$?; set +e; rm -rf "$WORK"; (exit $rc); cleanup' EXIT
+if [ -n "${BENCH_KEEP:-}" ]; then
+	trap 'rc=$?; set +e; echo "bench-tunnels: work files kept in $WORK" >&2; (exit $rc); cleanup' EXIT
+else
+	trap 'rc=$?; set +e; rm -rf "$WORK"; (exit $rc); cleanup' EXIT
+fi
 mkdir -p "$OUT" "$WORK/run-a" "$WORK/run-b" "$WORK/alloc"
 chmod 1777 "$WORK/alloc" # ocserv's workers run as nobody
 log() { printf '%s\n' "$*" >&2; }
@@ -362,6 +373,18 @@ while i < len(text):
 print(total if keys else "-", ",".join(sorted(keys)) or "none")'
 }
 
+# loss_counters ID: where packets can be lost on the way, as counters:
+# the tunnel device in namespace 1 (tx_dropped: the tunnel did not read it
+# fast enough), UDP receive-buffer overflows in each namespace (namespace 2
+# holds the receiving iperf3 and the tunnel's own socket there).
+loss_counters() {
+	local d=/sys/class/net/${TUN_NS1DEV[$1]}/statistics
+	ip netns exec "$(ns_name 1)" cat "$d/tx_dropped"
+	for ns in 1 2; do
+		ip netns exec "$(ns_name "$ns")" awk '/^Udp:/ && $2 ~ /^[0-9]/ {print $6}' /proc/net/snmp
+	done
+}
+
 RES=$WORK/results.tsv   # round id metric value
 put() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$RES"; }
 iperf_json() { # ADDR STREAMS -> "bits_per_second bytes retransmits" from iperf3 -J on stdin
@@ -449,13 +472,22 @@ measure() { # ROUND ID
 	put "$r" "$id" cpu_total_s_per_gb "$(awk -v t=$((b1 - b0)) -v hz="$HZ" -v b="$bytes" 'BEGIN{printf "%.3f", t/hz/(b/1e9)}')"
 	rtt=$(ip netns exec "$(ns_name 1)" ping -q -c 20 -i 0.05 -W 1 "$addr" | awk -F/ '/^rtt|^round-trip/{print $5}')
 	put "$r" "$id" ping_avg_ms "${rtt:-nan}"
+	local l0 l1
+	l0=$(loss_counters "$id" | paste -sd' ')
 	# shellcheck disable=SC2046
 	scripts/bench-udp.py "$(ns_name 1)" "$addr" $([ "$QUICK" = 1 ] && echo --quick) 2>>"$WORK/udp.log" |
 		while read -r m v; do put "$r" "$id" "$m" "$v"; done
 	tail -1 "$WORK/udp.log" | sed 's/^/    /' >&2
+	l1=$(loss_counters "$id" | paste -sd' ')
+	# shellcheck disable=SC2086 # six numbers, split on purpose
+	set -- $l0 $l1
+	put "$r" "$id" udp_lost_dev1_tx_dropped $(($4 - $1))
+	put "$r" "$id" udp_lost_ns1_rcvbuf $(($5 - $2))
+	put "$r" "$id" udp_lost_ns2_rcvbuf $(($6 - $3))
 }
 
 START=$SECONDS
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 log "bench-tunnels: ${#TUN_IDS[@]} paths, $ROUNDS round(s), iperf3 -t $SECS"
 for ((r = 1; r <= ROUNDS; r++)); do
 	# Rotate the start so no tunnel always runs first (right after a pause).
@@ -468,15 +500,63 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 log "bench-tunnels: measured in $((SECONDS - START)) s"
 
-# Userspace payload bytes copied per packet, from tunroom's own counters
-# (both ends, whole run): 0 on the zero-copy path by construction.
+# --profile: where tunroom aes128-gcm spends its time, under TCP (1 stream)
+# and under a 64-byte UDP flood: perf stat per thread (CPU, syscalls), the
+# syscall mix (perf trace -s) and perf record's top symbols per thread,
+# kernel included. Text in bench/results/profile-{tcp,udp64}.txt.
+profile() { # ID KIND
+	local id=$1 kind=$2 pids job c0 c1 f=$OUT/profile-$2.txt d=$WORK/prof-$2 win=4
+	mkdir -p "$d"
+	pids=$(proc_tree ${TUN_PIDS[$id]} | paste -sd,)
+	if [ "$kind" = tcp ]; then
+		ip netns exec "$(ns_name 1)" iperf3 -c "${TUN_ADDR[$id]}" -t $((3 * win + 3)) >/dev/null 2>&1 &
+	else
+		ip netns exec "$(ns_name 1)" iperf3 -c "${TUN_ADDR[$id]}" -u -l 64 -b 0 -t $((3 * win + 3)) >/dev/null 2>&1 &
+	fi
+	job=$!
+	sleep 1
+	c0=$(dev_count "$id")
+	perf stat --per-thread -e task-clock,raw_syscalls:sys_enter -p "$pids" -o "$d/stat" -- sleep "$win" 2>/dev/null || true
+	c1=$(dev_count "$id")
+	perf trace -s -p "$pids" -o "$d/trace" -- sleep "$win" >/dev/null 2>&1 || true
+	perf record -g -F 999 -e cpu-clock -p "$pids" -o "$d/perf.data" -- sleep "$win" >/dev/null 2>&1 || true
+	wait "$job" || true
+	# shellcheck disable=SC2086
+	set -- $c0 $c1
+	{
+		echo "# ${TUN_LABEL[$id]}, $kind: $(($3 - $1)) packets, $(($4 - $2)) bytes through the device in namespace 1 in $win s"
+		echo "# (perf stat window; the trace and record windows follow it, same load)"
+		echo "## perf stat --per-thread -e task-clock,raw_syscalls:sys_enter (both ends)"
+		grep -v '^#' "$d/stat" | sed '/^$/d' | sort -t- -k1,1 || true
+		echo "## perf trace -s (syscall mix per thread)"
+		sed '/^$/d' "$d/trace" 2>/dev/null | head -80 || true
+		echo "## perf record -g -e cpu-clock: share of samples per thread"
+		perf report -i "$d/perf.data" --no-children --sort pid --stdio -g none 2>/dev/null | grep -v '^#' | sed '/^$/d' | head -12
+		for tid in $(perf report -i "$d/perf.data" --no-children --sort pid --stdio -g none 2>/dev/null |
+			awk '!/^#/ && $1 ~ /%/ && $1+0 >= 5 {split($2, a, ":"); print a[1]}'); do
+			echo "## thread $tid: top symbols (self)"
+			perf report -i "$d/perf.data" --no-children --tid "$tid" --sort dso,sym --stdio -g none \
+				--percentage relative --percent-limit 1.5 2>/dev/null |
+				grep -v '^#' | sed '/^$/d' | head -25
+		done
+	} >"$f"
+	log "bench-tunnels: profile in $f"
+}
+if [ "$PROFILE" = 1 ] && [ -n "${TUN_PIDS[tr128]:-}" ] && command -v perf >/dev/null; then
+	profile tr128 tcp
+	profile tr128 udp64
+fi
+
+# From tunroom's own counters (both ends, whole run): userspace payload bytes
+# copied per packet (0 on the zero-copy path by construction), and every
+# drop/error counter that moved, to say where the UDP floods lost packets.
 for id in "${TUN_IDS[@]}"; do
 	[ -n "${TUN_DEV[$id]:-}" ] || continue
 	for side in a b; do
 		TUNROOM_RUN_DIR=$WORK/run-$side "$TUNROOM" show --json "${TUN_DEV[$id]}"
 	done | python3 -c '
 import json, sys
-dec, copied, pkts, text = json.JSONDecoder(), 0, 0, sys.stdin.read()
+dec, copied, pkts, text, drops = json.JSONDecoder(), 0, 0, sys.stdin.read(), {}
 i = 0
 while i < len(text):
     if text[i].isspace():
@@ -486,30 +566,43 @@ while i < len(text):
         st = t.get("stats", t)
         copied += st.get("rx_copied_bytes", 0) + st.get("tx_copied_bytes", 0)
         pkts += st.get("rx_packets", 0) + st.get("tx_packets", 0)
-print("%.1f" % (copied / pkts if pkts else float("nan")))' |
-		awk -v id="$id" '{printf "0\t%s\tcopied_bytes_per_packet\t%s\n", id, $1}' >>"$RES" ||
-		log "bench-tunnels: no copy counters from ${TUN_LABEL[$id]}"
+        for k, v in st.items():
+            if ("_drop_" in k or "_err_" in k) and isinstance(v, int) and v:
+                drops[k] = drops.get(k, 0) + v
+print("copied_bytes_per_packet %.1f" % (copied / pkts if pkts else float("nan")))
+for k, v in sorted(drops.items()):
+    print("count_%s %d" % (k, v))' |
+		while read -r m v; do put 0 "$id" "$m" "$v"; done ||
+		log "bench-tunnels: no counters from ${TUN_LABEL[$id]}"
 done
 
 # Everything the report needs besides the figures: labels, notes, versions.
 labels=$WORK/labels.tsv
 for id in "${TUN_IDS[@]}"; do printf '%s\t%s\n' "$id" "${TUN_LABEL[$id]}" >>"$labels"; done
 ver() { "$@" 2>&1 | head -1 || true; }
+# pkgver PKG CMD...: the Debian package version, else what CMD says.
+pkgver() {
+	local v
+	v=$(dpkg-query -W -f='${Version}' "$1" 2>/dev/null) || v=""
+	shift
+	if [ -n "$v" ]; then echo "$v"; else ver "$@"; fi
+}
 python3 - "$WORK/meta.json" <<EOF
 import json, sys
 json.dump({
  "rounds": $ROUNDS, "iperf_seconds": $SECS, "quick": $QUICK == 1, "inner_mtu": $MTU,
  "notes": $(printf '%s\n' "${NOTES[@]}" | python3 -c 'import json,sys; print(json.dumps([l for l in sys.stdin.read().splitlines() if l]))'),
  "tunroom_syscall_keys": "$(cat "$WORK/tr_syscall_keys" 2>/dev/null || echo none)",
+ "loadavg_start": "$LOAD0", "loadavg_end": "$(cut -d' ' -f1-3 /proc/loadavg)",
  "alloc_shim": "$([ -n "$ALLOCSHIM" ] && echo yes || echo no)",
  "versions": {
   "tunroom": "$(git describe --always --dirty 2>/dev/null || echo unknown) ($(meson introspect "$BUILD" --buildoptions 2>/dev/null | python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="buildtype"))' 2>/dev/null || echo '?'))",
-  "openssl": "$(ver openssl version)",
-  "wireguard-go": "$(ver wireguard-go --version)",
-  "openconnect": "$(ver openconnect --version)",
-  "ocserv": "$(ver ocserv --version)",
-  "gnutls": "$(ver certtool --version)",
-  "iperf3": "$(ver iperf3 --version)",
+  "openssl": "$(pkgver libssl3 openssl version)",
+  "wireguard-go": "$(pkgver wireguard-go wireguard-go --version)",
+  "openconnect": "$(pkgver openconnect openconnect --version)",
+  "ocserv": "$(pkgver ocserv ocserv --version)",
+  "gnutls": "$(pkgver libgnutls30 certtool --version)",
+  "iperf3": "$(pkgver iperf3 iperf3 --version)",
   "perf": "$(ver perf --version)",
   "kernel": "$(uname -r)",
   "debian": "$(cat /etc/debian_version 2>/dev/null)",
