@@ -519,7 +519,8 @@ profile() { # ID KIND
 	perf stat --per-thread -e task-clock,raw_syscalls:sys_enter -p "$pids" -o "$d/stat" -- sleep "$win" 2>/dev/null || true
 	c1=$(dev_count "$id")
 	perf trace -s -p "$pids" -o "$d/trace" -- sleep "$win" >/dev/null 2>&1 || true
-	perf record -g -F 999 -e cpu-clock -p "$pids" -o "$d/perf.data" -- sleep "$win" >/dev/null 2>&1 || true
+	# DWARF unwinding: tunroom and libcrypto have no frame pointers.
+	perf record ${BENCH_CALLGRAPH:---call-graph dwarf,16384} -F 499 -e cpu-clock -p "$pids" -o "$d/perf.data" -- sleep "$win" >/dev/null 2>&1 || true
 	wait "$job" || true
 	# shellcheck disable=SC2086
 	set -- $c0 $c1
@@ -530,7 +531,13 @@ profile() { # ID KIND
 		grep -v '^#' "$d/stat" | sed '/^$/d' | sort -t- -k1,1 || true
 		echo "## perf trace -s (syscall mix per thread)"
 		sed '/^$/d' "$d/trace" 2>/dev/null | head -80 || true
-		echo "## perf record -g -e cpu-clock: share of samples per thread"
+		echo "## perf record -e cpu-clock: inclusive share of the stages (children), all threads"
+		# Stages of the path: TUN read/write, UDP send/receive, ESP, waiting.
+		perf report -i "$d/perf.data" --children --sort sym --stdio -g none 2>/dev/null |
+			awk '!/^#/ && NF >= 4 {a[$4] += $1; s[$4] += $2} END {for (k in a) printf "%7.2f%% %7.2f%%  %s\n", a[k], s[k], k}' |
+			grep -E ' (tr_tunio_read|tr_tunio_write|tr_udp_send_burst|tr_udp_recv_burst|encap|decap_one|gcm_setup|EVP_CipherInit_ex|EVP_EncryptUpdate|EVP_DecryptUpdate|EVP_CIPHER_CTX_get_iv_length|OSSL_PARAM_locate|EVP_CIPHER_CTX_ctrl|__poll|schedule|tr_ring_[a-z_]+|tr_tx_allocate_burst)$' |
+			sort -rn || true
+		echo "## perf record -e cpu-clock: share of samples per thread"
 		perf report -i "$d/perf.data" --no-children --sort pid --stdio -g none 2>/dev/null | grep -v '^#' | sed '/^$/d' | head -12
 		for tid in $(perf report -i "$d/perf.data" --no-children --sort pid --stdio -g none 2>/dev/null |
 			awk '!/^#/ && $1 ~ /%/ && $1+0 >= 5 {split($2, a, ":"); print a[1]}'); do
