@@ -125,8 +125,18 @@ def readme_block(doc):
     return lines
 
 
+LOSS = [("UDP flood: sent kpps", "udp64_sender_kpps", "%.0f"),
+        ("UDP flood: received kpps", "udp64_kpps_flood", "%.0f"),
+        ("lost at the sending tunnel device (not read in time)", "udp_lost_dev1_tx_dropped", "%.0f"),
+        ("lost in UDP receive buffers, receiving namespace", "udp_lost_ns2_rcvbuf", "%.0f"),
+        ("lost in UDP receive buffers, sending namespace", "udp_lost_ns1_rcvbuf", "%.0f")]
+
+
 def docs_block(doc):
     lines = [where(doc), "", table(doc, PERF, spread=True), "", table(doc, COST, spread=True), "",
+             "Where the UDP probes lost packets (counters over each tunnel's whole rate search, "
+             "per round; the receiving namespace holds both the receiving iperf3 and the tunnel's "
+             "own socket there):", "", table(doc, LOSS, spread=True), "",
              "Ratios of medians, tunroom aes128-gcm / other (below 1 is better for CPU per GB; "
              "every pair is in latest.json):", ""]
     lines += ratio_lines(doc, [(f"tr128/{p}", n) for p, n in PEERS.items()] +
