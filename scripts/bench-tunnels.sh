@@ -518,7 +518,8 @@ profile() { # ID KIND
 	c0=$(dev_count "$id")
 	perf stat --per-thread -e task-clock,raw_syscalls:sys_enter -p "$pids" -o "$d/stat" -- sleep "$win" 2>/dev/null || true
 	c1=$(dev_count "$id")
-	perf trace -s -p "$pids" -o "$d/trace" -- sleep "$win" >/dev/null 2>&1 || true
+	perf trace -s -p "$pids" -o "$d/trace" -- sleep "$win" >/dev/null 2>"$d/trace.err" ||
+		echo "perf trace failed: $(head -c 300 "$d/trace.err")" >"$d/trace"
 	# DWARF unwinding: tunroom and libcrypto have no frame pointers.
 	perf record ${BENCH_CALLGRAPH:---call-graph dwarf,16384} -F 499 -e cpu-clock -p "$pids" -o "$d/perf.data" -- sleep "$win" >/dev/null 2>&1 || true
 	wait "$job" || true

@@ -89,7 +89,7 @@ def main():
         if r is None:
             continue
         sent, recv, loss = r
-        log.append("%.0f kpps asked, %.0f sent: received %.0f, loss %.2f%%"
+        log.append("%.0f kpps asked, %.0f sent: received %.0f, loss %.3f%%"
                    % (offered, sent, recv, loss))
         # Bounds move by what iperf3 really sent: above some rate it cannot
         # keep the pace it is asked for.
