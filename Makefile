@@ -30,6 +30,7 @@ demo: all
 
 bench: all
 	@scripts/deps.sh bench
+	@scripts/deps.sh demo # ping, used for the latency column
 	@BUILD=$(BUILD) scripts/bench.sh $(BENCH_ARGS)
 
 # libFuzzer over each target's corpus, FUZZ_TIME seconds each (clang).

@@ -1,35 +1,55 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Tunnels side by side: plain veth, tunroom (AES-128/256-GCM, and the copy
-# path when the build has ZeroCopy), wireguard-go, OpenConnect against ocserv
-# (DTLS and TLS only), all between the same two
-# namespaces, measured in interleaved rounds so machine noise hits all alike.
+# Tunnels side by side: plain veth, tunroom (AES-128/256-GCM, the copy path
+# when the build has ZeroCopy, and Offload = off when the build knows the
+# key), wireguard-go, OpenConnect against ocserv (DTLS and TLS only), all
+# between the same two namespaces, measured in interleaved rounds so machine
+# noise hits all alike.
 #
 #   namespace tr-PID-1                              namespace tr-PID-2
 #   veth 192.0.2.1/24  ======= outer traffic =======  veth 192.0.2.2/24
 #   tr1  198.18.0.1/30   tunroom aes128-gcm  :4500    tr1  198.18.0.2/30
 #   tr2  198.18.0.5/30   tunroom aes256-gcm  :4501    tr2  198.18.0.6/30
 #   tr3  198.18.0.9/30   tunroom copy path   :4502    tr3  198.18.0.10/30
+#   tr4  198.18.0.17/30  tunroom Offload=off :4503    tr4  198.18.0.18/30
 #   wg-PID-a 198.18.0.13/30  wireguard-go    :51820   wg-PID-b 198.18.0.14/30
 #   oc-PID-1 198.18.1.x   openconnect DTLS :4443   vpns 198.18.1.1 (ocserv)
 #   oc-PID-2 198.18.2.x   openconnect TLS  :4444   vpns 198.18.2.1 (ocserv)
 #
-# All tunnels carry the same inner MTU (1400). Per tunnel and round: iperf3
-# TCP 1 stream and 4 streams, 20 pings, and CPU seconds per GB moved: the
-# tunnel processes' utime+stime (/proc/PID/stat, both ends, all threads) and
-# the whole machine's busy time (/proc/stat) over both TCP runs.
+# All tunnels carry the same inner MTU (1400). Per tunnel and round:
+#  - iperf3 TCP 1 stream and 4 streams; CPU seconds per GB moved over both:
+#    the tunnel processes' utime+stime (/proc/PID/stat, both ends, all
+#    threads and children) and the whole machine's busy time (/proc/stat);
+#  - in the steady state of the 1-stream run (a window that skips its first
+#    and last half second): heap allocation calls per packet (LD_PRELOAD
+#    bench/alloccount.c in every tunnel process), syscalls per MB (perf stat
+#    raw_syscalls:sys_enter on the tunnel processes, and tunroom's own
+#    *_syscalls counters when `tunroom show` has them);
+#  - 20 pings;
+#  - UDP 64-byte packet rate at 0 % and <= 1 % loss (scripts/bench-udp.py).
+# Packets and bytes are what the tunnel device in namespace 1 counts (rx+tx:
+# every packet carried crosses it once).
 #
-# usage: bench-tunnels.sh [--quick]   (root; writes bench/results/tunnels.json
-# and, with gnuplot, bench/results/tunnels.png)
+# usage: bench-tunnels.sh [--quick] [--profile]   (root; BENCH_ROUNDS=N overrides the
+# rounds, BENCH_ONLY="veth tr128 ..." limits the paths, BENCH_OUT=DIR writes
+# elsewhere, BENCH_KEEP=1 keeps the work files, perf.data included). Writes
+# bench/results/latest.json (scripts/bench-report.py), tunnels.txt and, with
+# gnuplot, tunnels.png and udp64.png.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 TUNROOM=$PWD/$BUILD/src/cli/tunroom
-ROUNDS=3 SECS=5 QUICK=0
-if [ "${1:-}" = "--quick" ]; then ROUNDS=1 SECS=3 QUICK=1; fi
+ROUNDS=3 SECS=5 QUICK=0 PROFILE=0
+for arg in "$@"; do
+	case $arg in
+	--quick) ROUNDS=1 SECS=3 QUICK=1 ;;
+	--profile) PROFILE=1 ;;
+	*) echo "usage: bench-tunnels.sh [--quick] [--profile]" >&2; exit 2 ;;
+	esac
+done
 ROUNDS=${BENCH_ROUNDS:-$ROUNDS}
 MTU=1400
-OUT=bench/results
+OUT=${BENCH_OUT:-bench/results}
 
 source tests/netns/lib.sh
 skip() { printf 'bench-tunnels: SKIP: %s\n' "$*" >&2; exit 77; }
@@ -39,10 +59,32 @@ command -v iperf3 >/dev/null || skip "iperf3 missing (scripts/deps.sh bench inst
 [ -x "$TUNROOM" ] || skip "$TUNROOM not built (make)"
 pretty() { :; } # keep stdout for the table; errors still go to stderr
 
+ALLOCSHIM=$PWD/$BUILD/bench/liballoccount.so
+[ -f "$ALLOCSHIM" ] || ALLOCSHIM=""
+
 WORK=$(mktemp -d)
-trap 'rc=$?; set +e; rm -rf "$WORK"; (exit $rc); cleanup' EXIT
-mkdir -p "$OUT" "$WORK/run-a" "$WORK/run-b"
+if [ -n "${BENCH_KEEP:-}" ]; then
+	trap 'rc=$?; set +e; echo "bench-tunnels: work files kept in $WORK" >&2; (exit $rc); cleanup' EXIT
+else
+	trap 'rc=$?; set +e; rm -rf "$WORK"; (exit $rc); cleanup' EXIT
+fi
+mkdir -p "$OUT" "$WORK/run-a" "$WORK/run-b" "$WORK/alloc"
+chmod 1777 "$WORK/alloc" # ocserv's workers run as nobody
 log() { printf '%s\n' "$*" >&2; }
+# want ID: is this path selected (BENCH_ONLY)?
+want() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
+# shim ID CMD...: CMD with the allocation counter preloaded, its files in
+# $WORK/alloc/ID/. Without the shim (not built), CMD as is.
+shim() {
+	local id=$1; shift
+	if [ -n "$ALLOCSHIM" ]; then
+		mkdir -p "$WORK/alloc/$id"
+		chmod 1777 "$WORK/alloc/$id"
+		LD_PRELOAD=$ALLOCSHIM TR_ALLOCCOUNT_DIR=$WORK/alloc/$id "$@"
+	else
+		"$@"
+	fi
+}
 
 ns_add 1
 ns_add 2
@@ -54,10 +96,13 @@ n2 ip addr add 192.0.2.2/24 dev "tr-$$-vb"
 n1 ip link set "tr-$$-va" up
 n2 ip link set "tr-$$-vb" up
 
-# Tunnels that came up: id, label, server address, PIDs of their processes.
-TUN_IDS=() ; declare -A TUN_LABEL TUN_ADDR TUN_PIDS TUN_DEV
-add_tunnel() { TUN_IDS+=("$1"); TUN_LABEL[$1]=$2; TUN_ADDR[$1]=$3; TUN_PIDS[$1]=${4:-}; }
-add_tunnel veth "plain veth (no tunnel)" 192.0.2.2
+# Tunnels that came up: id, label, server address, PIDs of their processes,
+# the device in namespace 1, and (tunroom) the name `tunroom show` knows.
+TUN_IDS=() ; declare -A TUN_LABEL TUN_ADDR TUN_PIDS TUN_DEV TUN_NS1DEV
+NOTES=() # rows not run, and why: they go into the results
+add_tunnel() { TUN_IDS+=("$1"); TUN_LABEL[$1]=$2; TUN_ADDR[$1]=$3; TUN_PIDS[$1]=${4:-}; TUN_NS1DEV[$1]=${5:-}; }
+note() { NOTES+=("$*"); log "bench-tunnels: $*"; }
+want veth && add_tunnel veth "plain veth (no tunnel)" 192.0.2.2 "" "tr-$$-va"
 
 # tunroom_conf FILE SIDE(a|b) DEV NET(4th octet base) PORT KEYS [extra Interface lines]
 tunroom_conf() {
@@ -83,21 +128,24 @@ CONF
 }
 
 # tunroom_up ID LABEL DEV CIPHER BASE PORT [extra Interface lines]
+# A build that rejects the configuration (say, an Interface key it does not
+# know yet) skips the row with a note: `tunroom up -n` checks it first.
 tunroom_up() {
 	local id=$1 label=$2 dev=$3 cipher=$4 base=$5 port=$6 pids=""
 	shift 6
+	want "$id" || return 0
 	"$TUNROOM" genkey "$cipher" 2>/dev/null | grep -v '^#' >"$WORK/$id.keys.a"
 	sed -e 's/^Out/X/' -e 's/^In/Out/' -e 's/^X/In/' "$WORK/$id.keys.a" >"$WORK/$id.keys.b"
 	for side in a b; do
 		tunroom_conf "$WORK/$id.$side.conf" "$side" "$dev" "$base" "$port" "$WORK/$id.keys.$side" "$@"
 	done
 	if ! "$TUNROOM" up -n "$WORK/$id.a.conf" >/dev/null 2>"$WORK/$id.check"; then
-		log "bench-tunnels: $label not run: $(head -1 "$WORK/$id.check")"
+		note "$label not run: this tunroom rejects its config: $(head -1 "$WORK/$id.check")"
 		return 0
 	fi
 	local ns=1
 	for side in a b; do
-		TUNROOM_RUN_DIR=$WORK/run-$side bg "$ns" "$TUNROOM" up "$WORK/$id.$side.conf" 2>>"$WORK/$id.log"
+		TUNROOM_RUN_DIR=$WORK/run-$side shim "$id" bg "$ns" "$TUNROOM" up "$WORK/$id.$side.conf" 2>>"$WORK/$id.log"
 		pids+="${TR_PIDS[-1]} "
 		ns=2
 	done
@@ -105,20 +153,23 @@ tunroom_up() {
 		wait_for 10 env TUNROOM_RUN_DIR="$WORK/run-$side" "$TUNROOM" show "$dev" ||
 			die "$label ($side) did not come up: $(cat "$WORK/$id.log")"
 	done
-	add_tunnel "$id" "$label" "198.18.0.$((base + 2))" "$pids"
+	add_tunnel "$id" "$label" "198.18.0.$((base + 2))" "$pids" "$dev"
 	TUN_DEV[$id]=$dev
 }
 
 tunroom_up tr128 "tunroom aes128-gcm" tr1 aes128-gcm 0 4500
 tunroom_up tr256 "tunroom aes256-gcm" tr2 aes256-gcm 4 4501
 tunroom_up trcopy "tunroom aes128-gcm copy path" tr3 aes128-gcm 8 4502 "ZeroCopy = off"
+tunroom_up troff "tunroom aes128-gcm Offload = off" tr4 aes128-gcm 16 4503 "Offload = off"
 
 # wireguard-go: userspace, one process per end; wg(8) reaches it through
 # /var/run/wireguard/DEV.sock, a path shared by all namespaces, hence the PID
-# in the device names.
+# in the device names. Go allocates from its own heap, not malloc: the shim
+# sees nothing there, the allocation column says so.
 wg_up() {
+	want wg || return 0
 	if ! command -v wireguard-go >/dev/null || ! command -v wg >/dev/null; then
-		log "bench-tunnels: wireguard-go not run: wireguard-go/wg missing (scripts/deps.sh bench)"
+		note "wireguard-go not run: wireguard-go/wg missing (scripts/deps.sh bench)"
 		return 0
 	fi
 	local dev_a="wg-$$-a" dev_b="wg-$$-b" pids=""
@@ -137,10 +188,9 @@ wg_up() {
 	n2 ip addr add 198.18.0.14/30 dev "$dev_b"
 	n1 ip link set "$dev_a" mtu "$MTU" up
 	n2 ip link set "$dev_b" mtu "$MTU" up
-	add_tunnel wg "wireguard-go $(wireguard-go --version | awk 'NR==1{print $2}')" 198.18.0.14 "$pids"
+	add_tunnel wg "wireguard-go $(wireguard-go --version | awk 'NR==1{print $2}')" 198.18.0.14 "$pids" "$dev_a"
 }
 wg_up
-
 # OpenConnect 9 against ocserv, over DTLS and over TLS only: ocserv in ns 2 on
 # 192.0.2.2:4443 (TCP and UDP) with a certtool self-signed certificate and an
 # ocpasswd password file, openconnect in ns 1 with its own --script (not
@@ -171,6 +221,7 @@ SH
 oc_up() {
 	local id=$1 label=$2 port=$3 net=$4 d=$WORK/oc pids="" dev="oc-$$-$4"
 	shift 4
+	want "$id" || return 0
 	cat >"$d/$id.conf" <<CONF
 auth = "plain[passwd=$d/passwd]"
 listen-host = 192.0.2.2
@@ -203,37 +254,39 @@ ipv4-netmask = 255.255.255.0
 mtu = $MTU
 ping-leases = false
 CONF
-	bg 2 ocserv -f -c "$d/$id.conf" >"$d/$id.server.log" 2>&1
+	shim "$id" bg 2 ocserv -f -c "$d/$id.conf" >"$d/$id.server.log" 2>&1
 	pids+="${TR_PIDS[-1]} "
 	wait_for 10 sh -c "ip netns exec $(ns_name 2) ss -ltn | grep -q '192.0.2.2:$port '" ||
-		{ log "bench-tunnels: $label not run: ocserv did not listen ($(tail -1 "$d/$id.server.log"))"; return 0; }
+		{ note "$label not run: ocserv did not listen ($(tail -1 "$d/$id.server.log"))"; return 0; }
 	# Not "echo | bg": bg in a pipeline runs in a subshell, its PID would be
 	# lost to cleanup and to the CPU count. sh execs openconnect: same PID.
 	# shellcheck disable=SC2016 # $0 and $@ are for the inner sh
-	OC_PEER=198.18.$net.1 bg 1 sh -c 'exec "$@" <"$0"' "$d/pass" openconnect --passwd-on-stdin \
+	OC_PEER=198.18.$net.1 shim "$id" bg 1 sh -c 'exec "$@" <"$0"' "$d/pass" openconnect --passwd-on-stdin \
 		-u bench --servercert "$OC_PIN" --script "$d/script" --interface "$dev" "$@" \
 		"https://192.0.2.2:$port/" >"$d/$id.client.log" 2>&1
 	pids+="${TR_PIDS[-1]} "
 	if ! wait_for 15 sh -c "ip -n $(ns_name 1) -4 addr show dev $dev 2>/dev/null | grep -q inet"; then
-		log "bench-tunnels: $label not run: no tunnel device ($(tail -1 "$d/$id.client.log"))"
+		note "$label not run: no tunnel device ($(tail -1 "$d/$id.client.log"))"
 		return 0
 	fi
 	# Over UDP only once DTLS is up; until then openconnect sends over TLS.
 	if [ "$id" = ocdtls ] && ! wait_for 10 grep -q "Established DTLS" "$d/$id.client.log"; then
-		log "bench-tunnels: $label not run: DTLS did not come up ($(tail -1 "$d/$id.client.log"))"
+		note "$label not run: DTLS did not come up ($(tail -1 "$d/$id.client.log"))"
 		return 0
 	fi
 	grep -h "Established DTLS\|Connected as\|ciphersuite\|Ciphersuite" "$d/$id.client.log" | sed "s/^/  $id: /" >&2 || true
-	add_tunnel "$id" "$label" "198.18.$net.1" "$pids"
+	add_tunnel "$id" "$label" "198.18.$net.1" "$pids" "$dev"
 }
 if command -v ocserv >/dev/null && command -v openconnect >/dev/null && command -v certtool >/dev/null; then
 	oc_setup
 	oc_up ocdtls "openconnect $(openconnect --version | awk 'NR==1{print $NF}') / ocserv, DTLS" 4443 1
 	oc_up octls "openconnect / ocserv, TLS only" 4444 2 --no-dtls
 else
-	log "bench-tunnels: openconnect/ocserv not run: ocserv, openconnect or certtool missing (scripts/deps.sh bench)"
+	note "openconnect/ocserv not run: ocserv, openconnect or certtool missing (scripts/deps.sh bench)"
 fi
 
+
+[ ${#TUN_IDS[@]} -gt 0 ] || die "no path came up (BENCH_ONLY=${BENCH_ONLY:-})"
 # One iperf3 server serves every tunnel: tests run one at a time.
 bg 2 iperf3 -s >/dev/null 2>&1 || true
 for id in "${TUN_IDS[@]}"; do
@@ -243,64 +296,198 @@ done
 wait_for 10 sh -c "ip netns exec $(ns_name 2) ss -ltn | grep -q ':5201 '" || die "iperf3 server did not start"
 
 HZ=$(getconf CLK_TCK)
-# proc_ticks PID...: utime+stime of these processes and their descendants.
-proc_ticks() {
+# proc_tree PID...: these processes and all their descendants, one a line.
+proc_tree() {
 	python3 - "$@" <<'EOF'
 import os, sys
 want = {int(p) for p in sys.argv[1:]}
-stats = {}
+parent = {}
 for d in os.listdir("/proc"):
     if d.isdigit():
         try:
             s = open(f"/proc/{d}/stat").read()
         except OSError:
             continue
-        f = s[s.rindex(")") + 2:].split()
-        stats[int(d)] = (int(f[1]), int(f[11]) + int(f[12]))  # ppid, utime+stime
+        parent[int(d)] = int(s[s.rindex(")") + 2:].split()[1])
 grew = True
 while grew:
     grew = False
-    for pid, (ppid, _) in stats.items():
+    for pid, ppid in parent.items():
         if ppid in want and pid not in want:
             want.add(pid); grew = True
-print(sum(stats[p][1] for p in want if p in stats))
+print("\n".join(str(p) for p in sorted(want) if p in parent))
 EOF
+}
+# proc_ticks PID...: utime+stime of these processes and their descendants.
+proc_ticks() {
+	local t=0 p s
+	for p in $(proc_tree "$@"); do
+		s=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+		s=${s##*) }
+		# shellcheck disable=SC2086 # fields, split on purpose
+		set -- $s
+		t=$((t + ${12} + ${13}))
+	done
+	echo "$t"
 }
 # busy_ticks: the machine's non-idle time (user nice system irq softirq steal).
 busy_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9; exit}' /proc/stat; }
+# dev_count ID: "packets bytes" the tunnel device in namespace 1 has moved (rx+tx).
+dev_count() {
+	local d=/sys/class/net/${TUN_NS1DEV[$1]}/statistics
+	ip netns exec "$(ns_name 1)" sh -c "echo \$((\$(cat $d/rx_packets) + \$(cat $d/tx_packets))) \$((\$(cat $d/rx_bytes) + \$(cat $d/tx_bytes)))"
+}
+# alloc_count ID: heap allocation calls so far in the tunnel's processes
+# (sum over every counter file the shim wrote); "-" without any file.
+alloc_count() {
+	local dir=$WORK/alloc/$1
+	[ -d "$dir" ] && [ -n "$(ls -A "$dir")" ] || { echo -; return; }
+	python3 - "$dir" <<'EOF'
+import os, struct, sys
+d = sys.argv[1]
+total = 0
+for f in os.listdir(d):
+    b = open(os.path.join(d, f), "rb").read(32)
+    if len(b) == 32:
+        total += sum(struct.unpack("<4Q", b))
+print(total)
+EOF
+}
+# tr_syscalls ID: the sum of tunroom's *_syscalls counters (both ends) and
+# which keys it found, "- none" when `tunroom show` has none.
+tr_syscalls() {
+	for side in a b; do
+		TUNROOM_RUN_DIR=$WORK/run-$side "$TUNROOM" show --json "${TUN_DEV[$1]}"
+	done | python3 -c '
+import json, sys
+dec, text, i, total, keys = json.JSONDecoder(), sys.stdin.read(), 0, 0, set()
+while i < len(text):
+    if text[i].isspace():
+        i += 1; continue
+    obj, i = dec.raw_decode(text, i)
+    for t in obj if isinstance(obj, list) else [obj]:
+        st = t.get("stats", t)
+        for k, v in st.items():
+            if k.endswith("_syscalls") and isinstance(v, int):
+                total += v; keys.add(k)
+print(total if keys else "-", ",".join(sorted(keys)) or "none")'
+}
+
+# loss_counters ID: where packets can be lost on the way, as counters:
+# the tunnel device in namespace 1 (tx_dropped: the tunnel did not read it
+# fast enough), UDP receive-buffer overflows in each namespace (namespace 2
+# holds the receiving iperf3 and the tunnel's own socket there).
+loss_counters() {
+	local d=/sys/class/net/${TUN_NS1DEV[$1]}/statistics
+	ip netns exec "$(ns_name 1)" cat "$d/tx_dropped"
+	for ns in 1 2; do
+		ip netns exec "$(ns_name "$ns")" awk '/^Udp:/ && $2 ~ /^[0-9]/ {print $6}' /proc/net/snmp
+	done
+}
 
 RES=$WORK/results.tsv   # round id metric value
-iperf_run() { # ADDR STREAMS -> "bits_per_second bytes retransmits"
-	ip netns exec "$(ns_name 1)" iperf3 -c "$1" -P "$2" -t "$SECS" -J 2>/dev/null | python3 -c '
+put() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$RES"; }
+iperf_json() { # ADDR STREAMS -> "bits_per_second bytes retransmits" from iperf3 -J on stdin
+	python3 -c '
 import json, sys
 e = json.load(sys.stdin)["end"]
 print(e["sum_received"]["bits_per_second"], e["sum_received"]["bytes"], e["sum_sent"].get("retransmits", 0))'
 }
 
+# steady ROUND ID: samples the tunnel during the 1-stream TCP run, in a
+# window from 0.5 s after its start to 0.5 s before its end.
+steady() {
+	local r=$1 id=$2 win a0 a1 c0 c1 s0 s1 pids perfout
+	win=$(awk -v s="$SECS" 'BEGIN{print s - 1}')
+	sleep 0.5
+	a0=$(alloc_count "$id"); c0=$(dev_count "$id")
+	s0="" s1=""
+	if [ -n "${TUN_DEV[$id]:-}" ]; then s0=$(tr_syscalls "$id"); fi
+	perfout=$WORK/perf.$id.$r
+	pids=$(proc_tree ${TUN_PIDS[$id]} | paste -sd,)
+	if [ -n "$pids" ] && command -v perf >/dev/null; then
+		perf stat -x, -e raw_syscalls:sys_enter,task-clock -p "$pids" -o "$perfout" -- sleep "$win" 2>/dev/null ||
+			{ rm -f "$perfout"; sleep "$win"; }
+	else
+		sleep "$win"
+	fi
+	a1=$(alloc_count "$id"); c1=$(dev_count "$id")
+	if [ -n "${TUN_DEV[$id]:-}" ]; then s1=$(tr_syscalls "$id"); fi
+	# shellcheck disable=SC2086 # "packets bytes", split on purpose
+	set -- $c0 $c1
+	local pkts=$(($3 - $1)) bytes=$(($4 - $2))
+	[ "$pkts" -gt 0 ] || { log "  ${TUN_LABEL[$id]}: no packets in the window"; return 0; }
+	put "$r" "$id" steady_packets "$pkts"
+	if [ "$a0" != - ]; then
+		put "$r" "$id" allocs_per_packet "$(awk -v a=$((a1 - a0)) -v p="$pkts" 'BEGIN{printf "%.4f", a/p}')"
+	fi
+	if [ -s "$perfout" ]; then
+		python3 - "$perfout" "$bytes" "$pkts" <<'EOF' | while read -r m v; do put "$r" "$id" "$m" "$v"; done
+import sys
+out, nbytes, pkts = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+vals = {}
+for line in open(out):
+    f = line.strip().split(",")
+    if len(f) > 2 and not line.startswith("#") and f[0] and f[0][0].isdigit():
+        vals[f[2]] = float(f[0])
+if "raw_syscalls:sys_enter" in vals:
+    print("syscalls_per_mb %.2f" % (vals["raw_syscalls:sys_enter"] / (nbytes / 1e6)))
+    print("syscalls_per_packet %.4f" % (vals["raw_syscalls:sys_enter"] / pkts))
+if "task-clock" in vals:  # msec of CPU in the tunnel processes
+    print("steady_cpu_ns_per_packet %.0f" % (vals["task-clock"] * 1e6 / pkts))
+EOF
+	fi
+	if [ -n "${s0:-}" ]; then
+		# shellcheck disable=SC2086
+		set -- $s0 $s1
+		if [ "$1" != - ]; then
+			put "$r" "$id" tr_syscalls_per_mb "$(awk -v s=$(($3 - $1)) -v b="$bytes" 'BEGIN{printf "%.2f", s/(b/1e6)}')"
+			echo "$2" >"$WORK/tr_syscall_keys"
+		fi
+	fi
+	return 0
+}
+
 measure() { # ROUND ID
-	local r=$1 id=$2 addr=${TUN_ADDR[$2]} p0 b0 p1 b1 out bytes=0 rtt
+	local r=$1 id=$2 addr=${TUN_ADDR[$2]} p0 b0 p1 b1 out bytes=0 rtt job
 	# shellcheck disable=SC2086
 	p0=$(proc_ticks ${TUN_PIDS[$id]}); b0=$(busy_ticks)
 	for streams in 1 4; do
-		out=$(iperf_run "$addr" "$streams") || die "${TUN_LABEL[$id]}: iperf3 -P $streams failed"
+		ip netns exec "$(ns_name 1)" iperf3 -c "$addr" -P "$streams" -t "$SECS" -J >"$WORK/iperf.json" 2>/dev/null &
+		job=$!
+		if [ "$streams" = 1 ] && [ "$id" != veth ]; then steady "$r" "$id"; fi
+		wait "$job" || die "${TUN_LABEL[$id]}: iperf3 -P $streams failed"
+		out=$(iperf_json <"$WORK/iperf.json") || die "${TUN_LABEL[$id]}: iperf3 -P $streams: no result"
 		# shellcheck disable=SC2086 # three numbers, split on purpose
 		set -- $out
-		printf '%s\t%s\ttcp%s_mbps\t%s\n' "$r" "$id" "$streams" "$(awk -v b="$1" 'BEGIN{printf "%.1f", b/1e6}')" >>"$RES"
-		printf '%s\t%s\ttcp%s_retrans\t%s\n' "$r" "$id" "$streams" "$3" >>"$RES"
+		put "$r" "$id" "tcp${streams}_mbps" "$(awk -v b="$1" 'BEGIN{printf "%.1f", b/1e6}')"
+		put "$r" "$id" "tcp${streams}_retrans" "$3"
 		bytes=$((bytes + $2))
 	done
 	# shellcheck disable=SC2086
 	p1=$(proc_ticks ${TUN_PIDS[$id]}); b1=$(busy_ticks)
 	if [ -n "${TUN_PIDS[$id]}" ]; then
-		printf '%s\t%s\tcpu_tunnel_s_per_gb\t%s\n' "$r" "$id" \
-			"$(awk -v t=$((p1 - p0)) -v hz="$HZ" -v b="$bytes" 'BEGIN{printf "%.3f", t/hz/(b/1e9)}')" >>"$RES"
+		put "$r" "$id" cpu_tunnel_s_per_gb "$(awk -v t=$((p1 - p0)) -v hz="$HZ" -v b="$bytes" 'BEGIN{printf "%.3f", t/hz/(b/1e9)}')"
 	fi
-	printf '%s\t%s\tcpu_total_s_per_gb\t%s\n' "$r" "$id" \
-		"$(awk -v t=$((b1 - b0)) -v hz="$HZ" -v b="$bytes" 'BEGIN{printf "%.3f", t/hz/(b/1e9)}')" >>"$RES"
+	put "$r" "$id" cpu_total_s_per_gb "$(awk -v t=$((b1 - b0)) -v hz="$HZ" -v b="$bytes" 'BEGIN{printf "%.3f", t/hz/(b/1e9)}')"
 	rtt=$(ip netns exec "$(ns_name 1)" ping -q -c 20 -i 0.05 -W 1 "$addr" | awk -F/ '/^rtt|^round-trip/{print $5}')
-	printf '%s\t%s\tping_avg_ms\t%s\n' "$r" "$id" "${rtt:-nan}" >>"$RES"
+	put "$r" "$id" ping_avg_ms "${rtt:-nan}"
+	local l0 l1
+	l0=$(loss_counters "$id" | paste -sd' ')
+	# shellcheck disable=SC2046
+	scripts/bench-udp.py "$(ns_name 1)" "$addr" $([ "$QUICK" = 1 ] && echo --quick) 2>>"$WORK/udp.log" |
+		while read -r m v; do put "$r" "$id" "$m" "$v"; done
+	tail -1 "$WORK/udp.log" | sed 's/^/    /' >&2
+	l1=$(loss_counters "$id" | paste -sd' ')
+	# shellcheck disable=SC2086 # six numbers, split on purpose
+	set -- $l0 $l1
+	put "$r" "$id" udp_lost_dev1_tx_dropped $(($4 - $1))
+	put "$r" "$id" udp_lost_ns1_rcvbuf $(($5 - $2))
+	put "$r" "$id" udp_lost_ns2_rcvbuf $(($6 - $3))
 }
 
+START=$SECONDS
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 log "bench-tunnels: ${#TUN_IDS[@]} paths, $ROUNDS round(s), iperf3 -t $SECS"
 for ((r = 1; r <= ROUNDS; r++)); do
 	# Rotate the start so no tunnel always runs first (right after a pause).
@@ -311,133 +498,149 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		measure "$r" "$id"
 	done
 done
+log "bench-tunnels: measured in $((SECONDS - START)) s"
 
-# Userspace payload bytes copied per packet, from tunroom's own counters
-# (both ends, whole run): 0 on the zero-copy path by construction.
+# --profile: where tunroom aes128-gcm spends its time, under TCP (1 stream)
+# and under a 64-byte UDP flood: perf stat per thread (CPU, syscalls), the
+# syscall mix (perf trace -s) and perf record's top symbols per thread,
+# kernel included. Text in bench/results/profile-{tcp,udp64}.txt.
+profile() { # ID KIND
+	local id=$1 kind=$2 pids job c0 c1 f=$OUT/profile-$2.txt d=$WORK/prof-$2 win=4
+	mkdir -p "$d"
+	pids=$(proc_tree ${TUN_PIDS[$id]} | paste -sd,)
+	if [ "$kind" = tcp ]; then
+		ip netns exec "$(ns_name 1)" iperf3 -c "${TUN_ADDR[$id]}" -t $((3 * win + 3)) >/dev/null 2>&1 &
+	else
+		ip netns exec "$(ns_name 1)" iperf3 -c "${TUN_ADDR[$id]}" -u -l 64 -b 0 -t $((3 * win + 3)) >/dev/null 2>&1 &
+	fi
+	job=$!
+	sleep 1
+	c0=$(dev_count "$id")
+	perf stat --per-thread -e task-clock,raw_syscalls:sys_enter -p "$pids" -o "$d/stat" -- sleep "$win" 2>/dev/null || true
+	c1=$(dev_count "$id")
+	perf trace -s -p "$pids" -o "$d/trace" -- sleep "$win" >/dev/null 2>"$d/trace.err" ||
+		echo "perf trace failed: $(head -c 300 "$d/trace.err")" >"$d/trace"
+	# DWARF unwinding: tunroom and libcrypto have no frame pointers.
+	perf record ${BENCH_CALLGRAPH:---call-graph dwarf,16384} -F 499 -e cpu-clock -p "$pids" -o "$d/perf.data" -- sleep "$win" >/dev/null 2>&1 || true
+	wait "$job" || true
+	# shellcheck disable=SC2086
+	set -- $c0 $c1
+	{
+		echo "# ${TUN_LABEL[$id]}, $kind: $(($3 - $1)) packets, $(($4 - $2)) bytes through the device in namespace 1 in $win s"
+		echo "# (perf stat window; the trace and record windows follow it, same load)"
+		echo "## perf stat --per-thread -e task-clock,raw_syscalls:sys_enter (both ends)"
+		grep -v '^#' "$d/stat" | sed '/^$/d' | sort -t- -k1,1 || true
+		echo "## perf trace -s (syscall mix per thread)"
+		sed '/^$/d' "$d/trace" 2>/dev/null | head -80 || true
+		echo "## perf record -e cpu-clock: inclusive share of the stages (children), all threads"
+		# Stages of the path: TUN read/write, UDP send/receive, ESP, waiting.
+		perf report -i "$d/perf.data" --children --sort sym --stdio -g none 2>/dev/null |
+			awk '!/^#/ && NF >= 4 {a[$4] += $1; s[$4] += $2} END {for (k in a) printf "%7.2f%% %7.2f%%  %s\n", a[k], s[k], k}' |
+			grep -E ' (tr_tunio_read|tr_tunio_write|tr_udp_send_burst|tr_udp_recv_burst|encap|decap_one|gcm_setup|EVP_CipherInit_ex|EVP_EncryptUpdate|EVP_DecryptUpdate|EVP_CIPHER_CTX_get_iv_length|OSSL_PARAM_locate|EVP_CIPHER_CTX_ctrl|__poll|schedule|tr_ring_[a-z_]+|tr_tx_allocate_burst)$' |
+			sort -rn || true
+		echo "## perf record -e cpu-clock: share of samples per thread"
+		perf report -i "$d/perf.data" --no-children --sort pid --stdio -g none 2>/dev/null | grep -v '^#' | sed '/^$/d' | head -12
+		for tid in $(perf report -i "$d/perf.data" --no-children --sort pid --stdio -g none 2>/dev/null |
+			awk '!/^#/ && $1 ~ /%/ && $1+0 >= 5 {split($2, a, ":"); print a[1]}'); do
+			echo "## thread $tid: top symbols (self)"
+			perf report -i "$d/perf.data" --no-children --tid "$tid" --sort dso,sym --stdio -g none \
+				--percentage relative --percent-limit 1.5 2>/dev/null |
+				grep -v '^#' | sed '/^$/d' | head -25
+		done
+	} >"$f"
+	log "bench-tunnels: profile in $f"
+}
+if [ "$PROFILE" = 1 ] && [ -n "${TUN_PIDS[tr128]:-}" ] && command -v perf >/dev/null; then
+	profile tr128 tcp
+	profile tr128 udp64
+fi
+
+# From tunroom's own counters (both ends, whole run): userspace payload bytes
+# copied per packet (0 on the zero-copy path by construction), and every
+# drop/error counter that moved, to say where the UDP floods lost packets.
 for id in "${TUN_IDS[@]}"; do
 	[ -n "${TUN_DEV[$id]:-}" ] || continue
 	for side in a b; do
 		TUNROOM_RUN_DIR=$WORK/run-$side "$TUNROOM" show --json "${TUN_DEV[$id]}"
 	done | python3 -c '
 import json, sys
-dec, copied, pkts, text = json.JSONDecoder(), 0, 0, sys.stdin.read()
+dec, copied, pkts, text, drops = json.JSONDecoder(), 0, 0, sys.stdin.read(), {}
 i = 0
 while i < len(text):
     if text[i].isspace():
         i += 1; continue
     obj, i = dec.raw_decode(text, i)
-    for t in obj:
+    for t in obj if isinstance(obj, list) else [obj]:
         st = t.get("stats", t)
         copied += st.get("rx_copied_bytes", 0) + st.get("tx_copied_bytes", 0)
         pkts += st.get("rx_packets", 0) + st.get("tx_packets", 0)
-print("%.1f" % (copied / pkts if pkts else float("nan")))' |
-		awk -v id="$id" '{printf "0\t%s\tcopied_bytes_per_packet\t%s\n", id, $1}' >>"$RES" ||
-		log "bench-tunnels: no copy counters from ${TUN_LABEL[$id]}"
+        for k, v in st.items():
+            if ("_drop_" in k or "_err_" in k) and isinstance(v, int) and v:
+                drops[k] = drops.get(k, 0) + v
+print("copied_bytes_per_packet %.1f" % (copied / pkts if pkts else float("nan")))
+for k, v in sorted(drops.items()):
+    print("count_%s %d" % (k, v))' |
+		while read -r m v; do put 0 "$id" "$m" "$v"; done ||
+		log "bench-tunnels: no counters from ${TUN_LABEL[$id]}"
 done
 
+# Everything the report needs besides the figures: labels, notes, versions.
 labels=$WORK/labels.tsv
 for id in "${TUN_IDS[@]}"; do printf '%s\t%s\n' "$id" "${TUN_LABEL[$id]}" >>"$labels"; done
-versions=$(printf '%s; ' "tunroom $(git describe --always --dirty 2>/dev/null || echo unknown)" \
-	"$(iperf3 --version | head -1 | awk '{print $1, $2}')" \
-	"wireguard-go $(wireguard-go --version 2>/dev/null | awk 'NR==1{print $2}')" \
-	"kernel $(uname -r)" "openssl $(openssl version 2>/dev/null | awk '{print $2}')")
-python3 - "$RES" "$labels" "$OUT/tunnels.json" "$WORK/plot.dat" "$ROUNDS" "$SECS" "$QUICK" "$versions" <<'EOF'
-import json, os, statistics, sys, time
-res, labels, out, plot, rounds, secs, quick, versions = sys.argv[1:]
-order = [l.split("\t")[0] for l in open(labels).read().splitlines()]
-label = dict(l.split("\t", 1) for l in open(labels).read().splitlines())
-vals = {}
-for line in open(res):
-    r, tid, metric, v = line.rstrip("\n").split("\t")
-    if v != "nan":
-        vals.setdefault(tid, {}).setdefault(metric, []).append(float(v))
-def agg(xs):
-    return {"median": statistics.median(xs), "min": min(xs), "max": max(xs), "runs": xs}
-cpu = open("/proc/cpuinfo").read()
-model = next((l.split(":", 1)[1].strip() for l in cpu.splitlines() if l.startswith("model name")), "?")
-doc = {
-    "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    "machine": {"nproc": os.cpu_count(), "cpu": model},
-    "versions": versions.strip("; "),
-    "rounds": int(rounds), "iperf_seconds": int(secs), "quick": quick == "1", "inner_mtu": 1400,
-    "tunnels": [{"id": t, "label": label[t],
-                 "metrics": {m: agg(xs) for m, xs in vals.get(t, {}).items()}} for t in order],
+ver() { "$@" 2>&1 | head -1 || true; }
+# pkgver PKG CMD...: the Debian package version, else what CMD says.
+pkgver() {
+	local v
+	v=$(dpkg-query -W -f='${Version}' "$1" 2>/dev/null) || v=""
+	shift
+	if [ -n "$v" ]; then echo "$v"; else ver "$@"; fi
 }
-med = lambda t, m: (vals.get(t, {}).get(m) and statistics.median(vals[t][m]))
-# Ratios tunroom/peer for every tunroom variant against every peer.
-ratios = {}
-for t in order:
-    if not t.startswith("tr"):
-        continue
-    for p in order:
-        if p.startswith("tr"):
-            continue
-        for m in ("tcp1_mbps", "tcp4_mbps"):
-            a, b = med(t, m), med(p, m)
-            if a and b:
-                ratios[f"{t}/{p}:{m}"] = round(a / b, 3)
-if med("tr128", "tcp1_mbps") and med("trcopy", "tcp1_mbps"):
-    for m in ("tcp1_mbps", "tcp4_mbps"):
-        ratios[f"tr128/trcopy:{m}"] = round(med("tr128", m) / med("trcopy", m), 3)
-doc["ratios"] = ratios
-json.dump(doc, open(out, "w"), indent=1)
-
-def cell(t, m, fmt):
-    xs = vals.get(t, {}).get(m)
-    if not xs:
-        return "-"
-    s = fmt % statistics.median(xs)
-    if len(xs) > 1:
-        s += (" [" + fmt + "-" + fmt + "]") % (min(xs), max(xs))
-    return s
-cols = [("TCP 1 stream Mbit/s", "tcp1_mbps", "%.0f"), ("TCP 4 streams Mbit/s", "tcp4_mbps", "%.0f"),
-        ("retr 1/4", None, None), ("ping ms", "ping_avg_ms", "%.3f"),
-        ("copied B/pkt/end", "copied_bytes_per_packet", "%.0f"),
-        ("tunnel CPU s/GB", "cpu_tunnel_s_per_gb", "%.2f"), ("machine CPU s/GB", "cpu_total_s_per_gb", "%.2f")]
-rows = []
-for t in order:
-    row = [label[t]]
-    for name, m, fmt in cols:
-        if m is None:
-            r1, r4 = med(t, "tcp1_retrans"), med(t, "tcp4_retrans")
-            row.append("%d/%d" % (r1 or 0, r4 or 0))
-        else:
-            row.append(cell(t, m, fmt))
-    rows.append(row)
-head = ["path"] + [c[0] for c in cols]
-w = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
-print(f"median of {rounds} round(s) [min-max], iperf3 -t {secs}, inner MTU 1400")
-print("| " + " | ".join(h.ljust(w[i]) for i, h in enumerate(head)) + " |")
-print("|" + "|".join("-" * (x + 2) for x in w) + "|")
-for r in rows:
-    print("| " + " | ".join(c.ljust(w[i]) for i, c in enumerate(r)) + " |")
-print()
-print("ratios (median TCP throughput, tunroom / peer):")
-for k, v in ratios.items():  # all pairs are in the JSON; print the headline ones
-    if k.startswith("tr128/"):
-        print(f"  {k:40s} {v:.2f}x")
-with open(plot, "w") as f:
-    for t in order:
-        f.write('"%s" %s %s\n' % (label[t], med(t, "tcp1_mbps") or 0, med(t, "tcp4_mbps") or 0))
+python3 - "$WORK/meta.json" <<EOF
+import json, sys
+json.dump({
+ "rounds": $ROUNDS, "iperf_seconds": $SECS, "quick": $QUICK == 1, "inner_mtu": $MTU,
+ "notes": $(printf '%s\n' "${NOTES[@]}" | python3 -c 'import json,sys; print(json.dumps([l for l in sys.stdin.read().splitlines() if l]))'),
+ "tunroom_syscall_keys": "$(cat "$WORK/tr_syscall_keys" 2>/dev/null || echo none)",
+ "loadavg_start": "$LOAD0", "loadavg_end": "$(cut -d' ' -f1-3 /proc/loadavg)",
+ "alloc_shim": "$([ -n "$ALLOCSHIM" ] && echo yes || echo no)",
+ "versions": {
+  "tunroom": "$(git describe --always --dirty 2>/dev/null || echo unknown) ($(meson introspect "$BUILD" --buildoptions 2>/dev/null | python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="buildtype"))' 2>/dev/null || echo '?'))",
+  "openssl": "$(pkgver libssl3 openssl version)",
+  "wireguard-go": "$(pkgver wireguard-go wireguard-go --version)",
+  "openconnect": "$(pkgver openconnect openconnect --version)",
+  "ocserv": "$(pkgver ocserv ocserv --version)",
+  "gnutls": "$(pkgver libgnutls30 certtool --version)",
+  "iperf3": "$(pkgver iperf3 iperf3 --version)",
+  "perf": "$(ver perf --version)",
+  "kernel": "$(uname -r)",
+  "debian": "$(cat /etc/debian_version 2>/dev/null)",
+ },
+}, open(sys.argv[1], "w"), indent=1)
 EOF
+scripts/bench-report.py "$RES" "$labels" "$WORK/meta.json" "$OUT" "$WORK"
 
 if command -v gnuplot >/dev/null; then
 	gnuplot <<GP 2>"$WORK/gnuplot.err" || log "bench-tunnels: no chart: $(head -1 "$WORK/gnuplot.err")"
 set terminal pngcairo size 1000,600 noenhanced
-set output "$OUT/tunnels.png"
-set title "iperf3 TCP through each tunnel (median of $ROUNDS, inner MTU $MTU, $(nproc) cores)"
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
-set ylabel "Mbit/s"
-set logscale y
-set yrange [10:*]
 set xtics rotate by -30
 set key top right
 set bmargin 10
 set grid ytics
-plot "$WORK/plot.dat" using 2:xtic(1) title "1 stream", '' using 3 title "4 streams"
+set logscale y
+set output "$OUT/tunnels.png"
+set title "iperf3 TCP through each tunnel (median of $ROUNDS, inner MTU $MTU, $(nproc) cores)"
+set ylabel "Mbit/s"
+set yrange [10:*]
+plot "$WORK/plot-tcp.dat" using 2:xtic(1) title "1 stream", '' using 3 title "4 streams"
+set output "$OUT/udp64.png"
+set title "UDP, 64-byte payload, packets per second through each tunnel (median of $ROUNDS)"
+set ylabel "kpps"
+set yrange [1:*]
+plot "$WORK/plot-udp.dat" using 2:xtic(1) title "0 % loss", '' using 3 title "<= 1 % loss", '' using 4 title "flood (received)"
 GP
-	[ -s "$OUT/tunnels.png" ] && log "bench-tunnels: chart in $OUT/tunnels.png"
+	[ -s "$OUT/tunnels.png" ] && log "bench-tunnels: charts in $OUT/tunnels.png $OUT/udp64.png"
 fi
-log "bench-tunnels: results in $OUT/tunnels.json"
+log "bench-tunnels: results in $OUT/latest.json"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# make bench: every benchmark, one after the other, figures side by side.
+# make bench: every benchmark, one after the other, figures side by side,
+# then bench/results/latest.json into README.md and docs/benchmarks.md.
 # usage: bench.sh [--quick]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +9,7 @@ BUILD=${BUILD:-build}
 mkdir -p bench/results
 args=()
 [ "${1:-}" = "--quick" ] && args+=(--quick)
+START=$SECONDS
 
 echo "== ring (bench/bench_ring.c)"
 "$BUILD/bench/bench_ring" "${args[@]}" --json bench/results/ring.json
@@ -22,4 +24,20 @@ echo "== codec (bench/bench_codec.c)"
 "$BUILD/bench/bench_codec" "${args[@]}"
 
 echo "== tunnels side by side (scripts/bench-tunnels.sh)"
-scripts/bench-tunnels.sh "${args[@]}"
+# The tables also go to bench/results/tunnels.txt; a skip (77: not root, no
+# namespaces) leaves the previous results in place.
+rc=0
+# The full run also profiles tunroom (perf) into bench/results/profile-*.txt.
+prof=()
+[ ${#args[@]} -eq 0 ] && prof=(--profile)
+scripts/bench-tunnels.sh "${args[@]}" "${prof[@]}" >bench/results/tunnels.txt.new || rc=$?
+cat bench/results/tunnels.txt.new
+if [ "$rc" -eq 0 ]; then
+	mv bench/results/tunnels.txt.new bench/results/tunnels.txt
+	echo "== README.md and docs/benchmarks.md from bench/results/latest.json"
+	scripts/bench-readme.py
+else
+	rm -f bench/results/tunnels.txt.new
+	[ "$rc" -eq 77 ] || exit "$rc"
+fi
+echo "== make bench took $((SECONDS - START)) s"

@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Turns the raw figures of scripts/bench-tunnels.sh into results.
+
+usage: bench-report.py RESULTS.tsv LABELS.tsv META.json OUTDIR PLOTDIR
+
+RESULTS.tsv has one "round id metric value" line per figure. Writes
+OUTDIR/latest.json (machine, versions, date, every figure with its runs and
+median/min/max, ratios tunroom/peer, and the unit benchmarks' JSON found in
+OUTDIR), prints the tables (Markdown) on stdout and writes gnuplot data to
+PLOTDIR/plot-tcp.dat and PLOTDIR/plot-udp.dat.
+"""
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+# Column: (heading, metric, format). The table prints medians [min-max].
+PERF_COLS = [
+    ("TCP 1 stream Mbit/s", "tcp1_mbps", "%.0f"),
+    ("TCP 4 streams Mbit/s", "tcp4_mbps", "%.0f"),
+    ("UDP 64 B kpps, 0 % loss", "udp64_kpps_loss0", "%.0f"),
+    ("UDP 64 B kpps, <=1 % loss", "udp64_kpps_loss1", "%.0f"),
+    ("ping ms", "ping_avg_ms", "%.3f"),
+]
+COST_COLS = [
+    ("tunnel CPU s/GB", "cpu_tunnel_s_per_gb", "%.2f"),
+    ("machine CPU s/GB", "cpu_total_s_per_gb", "%.2f"),
+    ("syscalls/MB", "syscalls_per_mb", "%.0f"),
+    ("syscalls/pkt", "syscalls_per_packet", "%.2f"),
+    ("tunroom-counted syscalls/MB", "tr_syscalls_per_mb", "%.0f"),
+    ("heap allocs/pkt", "allocs_per_packet", "%.3f"),
+    ("copied B/pkt/end", "copied_bytes_per_packet", "%.0f"),
+]
+# The figures ratios are taken of, and whether more is better.
+RATIO_METRICS = {"tcp1_mbps": True, "tcp4_mbps": True, "udp64_kpps_loss0": True,
+                 "udp64_kpps_loss1": True, "cpu_tunnel_s_per_gb": False}
+
+
+def machine():
+    cpu, mhz = "?", None
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name") and cpu == "?":
+            cpu = line.split(":", 1)[1].strip()
+        if line.startswith("cpu MHz") and mhz is None:
+            mhz = float(line.split(":", 1)[1])
+    flags = open("/proc/cpuinfo").read().split("flags", 1)[-1].split("\n", 1)[0].split()
+    mem = next((int(l.split()[1]) // 1024 for l in open("/proc/meminfo")
+                if l.startswith("MemTotal")), None)
+    return {"cpu": cpu, "mhz": mhz, "nproc": os.cpu_count(), "mem_mib": mem,
+            "kernel": platform.release(), "arch": platform.machine(),
+            "crypto_flags": [f for f in ("aes", "vaes", "pclmulqdq", "vpclmulqdq", "avx2", "avx512f")
+                             if f in flags],
+            "virtualized": "hypervisor" in flags}
+
+
+def main():
+    res, labels, metaf, out, plotdir = sys.argv[1:6]
+    rows = [l.split("\t", 1) for l in open(labels).read().splitlines() if l]
+    order = [r[0] for r in rows]
+    label = dict(rows)
+    meta = json.load(open(metaf))
+    vals = {}
+    for line in open(res):
+        _, tid, metric, v = line.rstrip("\n").split("\t")
+        if v not in ("nan", "-", ""):
+            vals.setdefault(tid, {}).setdefault(metric, []).append(float(v))
+
+    def agg(xs):
+        return {"median": statistics.median(xs), "min": min(xs), "max": max(xs), "runs": xs}
+
+    def med(t, m):
+        xs = vals.get(t, {}).get(m)
+        return statistics.median(xs) if xs else None
+
+    ratios = {}
+    for t in order:
+        if not t.startswith("tr"):
+            continue
+        for p in order:
+            if p == t or (p.startswith("tr") and not (t == "tr128" and p in ("trcopy", "troff"))):
+                continue
+            r = {}
+            for m in RATIO_METRICS:
+                a, b = med(t, m), med(p, m)
+                if a and b:
+                    r[m] = round(a / b, 3)
+            if r:
+                ratios[f"{t}/{p}"] = r
+
+    unit = {}
+    for name in ("ring", "framing", "tun"):
+        f = os.path.join(out, name + ".json")
+        if os.path.exists(f):
+            try:
+                u = json.load(open(f))
+                if not isinstance(u, dict):
+                    u = {"bench": name, "results": u}
+                u["date"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(os.path.getmtime(f)))
+                unit[name] = u
+            except ValueError:
+                pass
+
+    doc = {
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": machine(),
+        **meta,
+        "packets_are": "as the tunnel device in namespace 1 counts them, rx+tx "
+                       "(a TSO/GRO super-packet counts once)",
+        "tunnels": [{"id": t, "label": label[t],
+                     "metrics": {m: agg(xs) for m, xs in sorted(vals.get(t, {}).items())}}
+                    for t in order],
+        "ratios": ratios,
+        "unit": unit,
+    }
+    json.dump(doc, open(os.path.join(out, "latest.json"), "w"), indent=1)
+
+    def cell(t, m, fmt):
+        xs = vals.get(t, {}).get(m)
+        if not xs:
+            if m == "allocs_per_packet" and t == "wg":
+                return "n/a (Go heap)"
+            return "-"
+        if not any(xs):
+            return "0"  # exactly: no call, no copy
+        s = fmt % statistics.median(xs)
+        if len(xs) > 1 and fmt % min(xs) != fmt % max(xs):
+            s += (" [" + fmt + "-" + fmt + "]") % (min(xs), max(xs))
+        return s
+
+    def table(cols, extra=None):
+        # Columns no row has a figure for (say, tunroom's syscall counters on
+        # a build without them) are left out.
+        cols = [c for c in cols if any(vals.get(t, {}).get(c[1]) is not None for t in order)
+                or (c[1] == "allocs_per_packet" and "wg" in order)]
+        # tunroom's own syscall count is only comparable when it covers the
+        # UDP socket and the TUN device both.
+        if not all(k in meta.get("tunroom_syscall_keys", "")
+                   for k in ("tx_syscalls", "rx_syscalls", "tun_syscalls")):
+            cols = [c for c in cols if c[1] != "tr_syscalls_per_mb"]
+        head = ["path"] + [c[0] for c in cols] + ([extra[0]] if extra else [])
+        body = []
+        for t in order:
+            row = [label[t]] + [cell(t, m, fmt) for _, m, fmt in cols]
+            if extra:
+                row.append(extra[1](t))
+            body.append(row)
+        w = [max(len(r[i]) for r in body + [head]) for i in range(len(head))]
+        lines = ["| " + " | ".join(h.ljust(w[i]) for i, h in enumerate(head)) + " |",
+                 "|" + "|".join("-" * (x + 2) for x in w) + "|"]
+        lines += ["| " + " | ".join(c.ljust(w[i]) for i, c in enumerate(r)) + " |" for r in body]
+        return "\n".join(lines)
+
+    def retr(t):
+        r1, r4 = med(t, "tcp1_retrans"), med(t, "tcp4_retrans")
+        return "%d/%d" % (r1 or 0, r4 or 0)
+
+    print(f"median of {meta['rounds']} round(s) [min-max], iperf3 -t {meta['iperf_seconds']}, "
+          f"inner MTU {meta['inner_mtu']}; {doc['machine']['nproc']} x {doc['machine']['cpu']}, "
+          f"kernel {doc['machine']['kernel']}, {doc['date']}")
+    print()
+    print(table(PERF_COLS, ("TCP retr 1/4", retr)))
+    print()
+    print(table(COST_COLS))
+    for n in meta.get("notes", []):
+        print(f"\nnote: {n}")
+    print()
+    print("ratios tunroom aes128-gcm / peer (medians; all pairs in latest.json):")
+    for k, r in ratios.items():
+        if k.startswith("tr128/"):
+            print(f"  {k:14s} " + "  ".join(f"{m} {v:.2f}x" for m, v in r.items()))
+
+    with open(os.path.join(plotdir, "plot-tcp.dat"), "w") as f:
+        for t in order:
+            f.write('"%s" %s %s\n' % (label[t], med(t, "tcp1_mbps") or 0, med(t, "tcp4_mbps") or 0))
+    with open(os.path.join(plotdir, "plot-udp.dat"), "w") as f:
+        for t in order:
+            f.write('"%s" %s %s %s\n' % (label[t], med(t, "udp64_kpps_loss0") or 0,
+                                         med(t, "udp64_kpps_loss1") or 0,
+                                         med(t, "udp64_kpps_flood") or 0))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
