@@ -288,6 +288,7 @@ int tr_udp_send_msgs(struct tr_udp *u, const struct tr_udp_msg *m, unsigned n)
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
 			return -EAGAIN;
 		u->stats.tx_err++;
+		u->stats.tx_err_unreachable += unreachable(errno);
 		return -errno;
 	}
 	for (int i = 0; i < sent; i++) {
@@ -347,7 +348,7 @@ int tr_udp_recv_msgs(struct tr_udp *u, struct tr_udp_msg *m, unsigned n)
 		got = recvmmsg(u->fd, msg, n, MSG_DONTWAIT, NULL);
 	} while (got < 0 && errno == EINTR);
 	if (got < 0)
-		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+		return recv_failed(u, errno);
 	for (int i = 0; i < got; i++) {
 		struct msghdr *h = &msg[i].msg_hdr;
 
@@ -390,7 +391,7 @@ int tr_udp_peek(struct tr_udp *u, uint32_t *len, uint32_t *seg)
 		r = recvmsg(u->fd, &h, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
 	} while (r < 0 && errno == EINTR);
 	if (r < 0)
-		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+		return recv_failed(u, errno);
 	*len = (uint32_t)r;
 	*seg = gro_size(&h);
 	return 0;
