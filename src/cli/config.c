@@ -780,6 +780,9 @@ int tr_config_finish(struct tr_config_ctx *ctx)
 		return fail_at(ctx, where(ctx, K_IN_SPI), "'InSPI' equals 'OutSPI' (line %u); "
 			       "give each direction its own SPI", where(ctx, K_OUT_SPI));
 
+	if (cfg->offload && !ctx->key_line[K_RING_CAPACITY])
+		cfg->ring_capacity = TR_CONFIG_RING_OFFLOAD_DEFAULT;
+
 	fam = cfg->endpoint.sa.sa_family;
 	if (ctx->key_line[K_LISTEN_ADDRESS]) {
 		if (cfg->listen.sa.sa_family != fam)

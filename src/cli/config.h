@@ -34,6 +34,10 @@
 /* Bursts of full-size datagrams overflow the kernel's ~208 KiB default before
  * the receive thread gets scheduled (rx_drop_socket counts them). */
 #define TR_CONFIG_SOCKBUF_DEFAULT   (4u << 20)
+/* RingCapacity when Offload = on and the file does not say: a TSO read holds
+ * ~77 KiB of ring until the application passes it, even when only a small
+ * packet came (docs/tun.md), so 4 MiB leaves room for ~50 in flight. */
+#define TR_CONFIG_RING_OFFLOAD_DEFAULT (16u << 20)
 
 union tr_sockaddr {
 	struct sockaddr sa;

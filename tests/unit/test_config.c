@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "cli/config.h"
+#include "tunroom/tunroom.h"
 
 #define KEY20 "0x00112233445566778899aabbccddeeff01020304"
 #define KEY20B "0xffeeddccbbaa99887766554433221100a0b0c0d0"
@@ -134,8 +135,15 @@ static void offload_switch(void **state)
 		if (cfg.offload != cases[i].on)
 			fail_msg("%s: offload %d", cases[i].line, cfg.offload);
 		assert_true(cfg.zero_copy); /* independent of each other */
+		/* TSO reads need ring space: a larger default ring with offload. */
+		assert_int_equal(cfg.ring_capacity, cases[i].on ? TR_CONFIG_RING_OFFLOAD_DEFAULT
+							       : TR_SESSION_CAPACITY_DEFAULT);
 		tr_config_wipe(&cfg);
 	}
+	/* A ring size the file gives wins either way. */
+	assert_int_equal(parse(build("+I", "Offload = on\nRingCapacity = 2M"), &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.ring_capacity, 2u << 20);
+	tr_config_wipe(&cfg);
 	assert_int_not_equal(parse(build("+I", "Offload ="), &cfg, err, sizeof(err)), 0);
 	assert_non_null(strstr(err, "'Offload'"));
 	assert_int_not_equal(parse(build("+I", "Offload = off\nOffload = on"), &cfg, err, sizeof(err)), 0);
