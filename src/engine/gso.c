@@ -140,6 +140,8 @@ static unsigned layout_slots(const struct tr_gso *g, uint32_t first, uint32_t se
 {
 	unsigned n = 1u + (TR_GSO_PACKET_MAX - first + seg - 1) / seg;
 
+	if (n < g->span_min)
+		n = g->span_min;
 	return n < g->slots_max ? n : g->slots_max;
 }
 
@@ -364,6 +366,13 @@ static int finish_gso(struct tr_gso *g, const struct tr_gso_layout *l,
 	if (fast && nseg > l->slots)
 		return -EINVAL; /* more bytes than the read had room for */
 	if (!fast) {
+		/* Two flows of different MSS take turns with the layout: each
+		 * switch is a slow read, but a read sized for the larger MSS
+		 * must not then be too short for the smaller one's packet (a
+		 * whole 64 KiB lost per switch). Reads keep the widest span
+		 * seen; only the first packet of a smaller MSS can be lost. */
+		if (nseg > g->span_min)
+			g->span_min = nseg;
 		learn(g, x.h, x.mss);
 		if (nseg > n_slots) {
 			g->st.drop_room++;

@@ -56,6 +56,8 @@ struct tr_gso {
 	uint32_t room;           /* packet bytes one slot holds (the MTU) */
 	unsigned slots_max;      /* most slots one read may span */
 	struct tr_gso_layout next; /* the guess for the next read */
+	unsigned span_min;       /* most segments a super-packet has needed: reads
+				  * never span fewer slots again (see learn) */
 	struct tr_gso_stats st;
 	uint8_t *bounce;         /* TR_GSO_PACKET_MAX bytes, for the slow path */
 };

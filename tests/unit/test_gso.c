@@ -340,6 +340,24 @@ static void test_smaller_mss(void **state)
 	assert_int_equal(l.slots, 1 + (TR_GSO_PACKET_MAX - 1040 + 999) / 1000);
 	check_segments(r, n, false, 40, 1000);
 	assert_int_equal(r->g.st.slow, 1);
+
+	/* Another flow, full-size segments: a slow read that moves the
+	 * layout back, but reads keep the span the 1000-byte MSS needed... */
+	r->plen = build_tcp(r->pkt, false, false, 60000, 0x10);
+	set_vhdr(r, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, 1400, 20, 16);
+	memset(r->mem, POISON, (size_t)NSLOTS * STRIDE);
+	n = run(r, &l);
+	check_segments(r, n, false, 40, 1400);
+	assert_int_equal(r->g.st.slow, 2);
+	assert_int_equal(tr_gso_next(&r->g).seg, 1400);
+	assert_true(tr_gso_next(&r->g).slots >= 60);
+	/* ...so the first flow's next packet is re-laid, not dropped. */
+	set_vhdr(r, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, 1000, 20, 16);
+	memset(r->mem, POISON, (size_t)NSLOTS * STRIDE);
+	n = run(r, &l);
+	check_segments(r, n, false, 40, 1000);
+	assert_int_equal(r->g.st.slow, 3);
+	assert_int_equal(r->g.st.drop_room, 1);
 }
 
 /* Plain packets with a partial checksum: TCP over IPv6, UDP over IPv4. */
