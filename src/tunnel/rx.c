@@ -152,6 +152,13 @@ static void gro_scatter(struct tr_tunnel *t, struct gro_round *r, unsigned i, ui
 	const struct tr_udp_msg *m = &r->msg[i];
 	uint32_t len = m->len;
 
+	/* The room offered (slots + spill) is at least the staging buffer;
+	 * Linux never coalesces past it (UDP GRO stops below 64 KiB), but the
+	 * copy must not rest on that. */
+	if (len > TR_UDP_GRO_MSG_MAX) {
+		t->rx.drop_gro += count;
+		return;
+	}
 	t->rx.gro_slow++;
 	gather(m, len, t->gro.gather);
 	t->rx.copied_bytes += len;

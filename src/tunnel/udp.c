@@ -354,16 +354,18 @@ int tr_udp_recv_msgs(struct tr_udp *u, struct tr_udp_msg *m, unsigned n)
 
 		m[i].len = msg[i].msg_len;
 		m[i].seg = gro_size(h);
+		/* A coalesced message carries several datagrams: drops count
+		 * them all (with MSG_TRUNC, at least those that fit). */
+		uint32_t d = m[i].seg && m[i].len ? (m[i].len + m[i].seg - 1) / m[i].seg : 1;
 		/* Untrusted until checked: any host can send to the port. */
 		if (h->msg_namelen > sizeof(from[i]) || !tr_udp_addr_equal(&from[i], &u->peer)) {
 			m[i].res = -EADDRNOTAVAIL;
-			u->stats.rx_drop_peer++;
+			u->stats.rx_drop_peer += d;
 		} else if (h->msg_flags & MSG_TRUNC) {
 			m[i].res = -EMSGSIZE;
-			u->stats.rx_drop_trunc++;
+			u->stats.rx_drop_trunc += d;
 		} else {
 			m[i].res = 0;
-			uint32_t d = m[i].seg && m[i].len ? (m[i].len + m[i].seg - 1) / m[i].seg : 1;
 			u->stats.rx_datagrams += d;
 			u->stats.rx_bytes += m[i].len;
 			if (m[i].seg) {
@@ -380,7 +382,9 @@ int tr_udp_peek(struct tr_udp *u, uint32_t *len, uint32_t *seg)
 	uint8_t byte;
 	struct iovec v = { &byte, 1 };
 	union gro_cmsg ctl;
+	union tr_sockaddr from;
 	struct msghdr h = {
+		.msg_name = &from, .msg_namelen = sizeof(from),
 		.msg_iov = &v, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
 	};
 	ssize_t r;
@@ -392,6 +396,11 @@ int tr_udp_peek(struct tr_udp *u, uint32_t *len, uint32_t *seg)
 	} while (r < 0 && errno == EINTR);
 	if (r < 0)
 		return recv_failed(u, errno);
+	/* Only the peer steers the layout: a stranger's odd-sized datagram at
+	 * the head of the queue would send the peer's next batch down the
+	 * slow path (the receive that follows drops and counts it). */
+	if (h.msg_namelen > sizeof(from) || !tr_udp_addr_equal(&from, &u->peer))
+		return -EADDRNOTAVAIL;
 	*len = (uint32_t)r;
 	*seg = gro_size(&h);
 	return 0;

@@ -150,8 +150,9 @@ int tr_udp_recv_msgs(struct tr_udp *u, struct tr_udp_msg *m, unsigned n);
 /*
  * Looks at the next message without taking it (MSG_PEEK): its whole length
  * and, for a coalesced batch, its gso_size (0 for a lone datagram). A hint
- * for laying out the next receive; the source is not checked. Returns 0,
- * -EAGAIN when nothing waits, or -errno. Counted in rx_syscalls.
+ * for laying out the next receive, and only from the peer. Returns 0,
+ * -EADDRNOTAVAIL (from another source: no hint), -EAGAIN when nothing
+ * waits, or -errno. Counted in rx_syscalls.
  */
 int tr_udp_peek(struct tr_udp *u, uint32_t *len, uint32_t *seg);
 

@@ -389,7 +389,11 @@ static void gso_and_gro(void **state)
 	assert_int_equal(poll(&p, 1, 1000), 1);
 	assert_int_equal(tr_udp_recv_msgs(&b, &t, 1), 1);
 	assert_int_equal(t.res, -EMSGSIZE);
-	assert_int_equal(b.stats.rx_drop_trunc, 1);
+	/* Every datagram of the batch that reached the room is counted, not
+	 * the message (the batch is the 65 x 100 one if the kernel took it). */
+	assert_true(t.seg > 0);
+	assert_true(b.stats.rx_drop_trunc > 1);
+	assert_int_equal(b.stats.rx_drop_trunc, (t.len + t.seg - 1) / t.seg);
 	tr_udp_close(&b);
 
 	/* Without GRO the kernel segments: 11 datagrams, each as sent. */
@@ -426,6 +430,11 @@ static void gro_peer_check(void **state)
 	assert_int_equal(bind(c, &any.sa, sizeof(any.in)), 0);
 	assert_int_equal(sendto(c, "junk", 4, 0, &b.local.sa, sizeof(b.local.in)), 4);
 	struct iovec tx = { (void *)"esp!", 4 };
+	/* The stranger's datagram heads the queue: no layout hint from it. */
+	struct pollfd pp = { .fd = b.fd, .events = POLLIN };
+	assert_int_equal(poll(&pp, 1, 1000), 1);
+	uint32_t plen = 0, pseg = 0;
+	assert_int_equal(tr_udp_peek(&b, &plen, &pseg), -EADDRNOTAVAIL);
 	assert_int_equal(tr_udp_send_burst(&a, &tx, 1), 1);
 	struct tr_udp_msg r[2] = { { .iov = &v[0], .iovlen = 1 }, { .iov = &v[1], .iovlen = 1 } };
 	unsigned got = 0;
