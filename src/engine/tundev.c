@@ -105,9 +105,20 @@ static int offload_start(struct tunport *tp, struct tr_port *port)
 	} else if (d->tso_ok) {
 		char why[OFFLOAD_MODE_LEN - 8];
 
+		if (d->tso_blockers == 0) {
+			/* If TSO cannot be turned off, this port's one-slot
+			 * reads would lose every super-packet: refuse it. */
+			err = tr_tun_set_offload(&d->tun, TUN_F_CSUM);
+			if (err) {
+				pthread_mutex_unlock(&d->lock);
+				fprintf(stderr, "tunroom: %s: cannot turn TSO off for a session "
+					"whose ring is too small for TSO reads: %s\n",
+					d->tun.name, strerror(-err));
+				return err;
+			}
+		}
 		tp->tso_blocker = true;
 		if (d->tso_blockers++ == 0) {
-			tr_tun_set_offload(&d->tun, TUN_F_CSUM);
 			snprintf(why, sizeof(why), "a session's ring has room for %u slots of %u bytes "
 				 "per read, a 64 KiB TSO read needs %u", half, slot, need);
 			offload_off(d, need ? why : "MTU too small for TSO");

@@ -296,22 +296,19 @@ static int vnet_read_batched(struct tunport *tp, const struct tr_gso_layout *lay
 	/* Next time as many reads as found a packet, plus one; twice as many
 	 * when all did: empty reads cost an iovec import each. */
 	tp->reads_hint = (unsigned)got == reads ? 2 * reads : (unsigned)got + 1;
-	for (unsigned r = 0; r < reads; r++) {
-		unsigned base = r * m, avail = m;
-		bool rest_empty = true;
+	unsigned last = reads; /* the last read that got a packet */
+	while (last > 0 && !lens[last - 1])
+		last--;
+	for (unsigned r = 0; r < last; r++) {
+		unsigned base = r * m;
 
 		if (!lens[r])
 			continue;
-		for (unsigned q = r + 1; q < reads; q++)
-			rest_empty = rest_empty && !lens[q];
 		/* A read that needs more slots than it spans (an MSS smaller
-		 * than guessed) may take those of the empty reads after it. */
-		if (rest_empty)
-			avail = n - base;
-		tr_gso_finish(&tp->gso, lay, tp->vh[r], lens[r], &tp->slot_ptr[base], avail,
-			      &tp->slot_len[base]);
-		if (rest_empty)
-			break;
+		 * than guessed) may take those of the empty reads after the
+		 * last one that got a packet. */
+		tr_gso_finish(&tp->gso, lay, tp->vh[r], lens[r], &tp->slot_ptr[base],
+			      r + 1 == last ? n - base : m, &tp->slot_len[base]);
 	}
 	return 0;
 }
