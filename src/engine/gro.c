@@ -137,8 +137,7 @@ unsigned tr_gro_run(const struct iovec *pkts, unsigned n, struct tr_gro_run *run
 	uint8_t flags;
 	unsigned k = 1;
 
-	if (n < 2 || !parse(&pkts[0], &first) || (first.flags & TCP_PSH) ||
-	    !csum_ok(&pkts[0], &first))
+	if (n < 2 || !parse(&pkts[0], &first) || (first.flags & TCP_PSH))
 		return 1;
 	mss = first.payload;
 	total = mss;
@@ -149,7 +148,9 @@ unsigned tr_gro_run(const struct iovec *pkts, unsigned n, struct tr_gro_run *run
 	while (k < n && k < TR_GRO_SEGS_MAX) {
 		if (!parse(&pkts[k], &cur) || !same_flow(&first, &cur) || cur.seq != next ||
 		    cur.payload > mss || first.h + total + cur.payload > limit ||
-		    !csum_ok(&pkts[k], &cur))
+		    /* the first segment's sum only once a second can join it:
+		     * interleaved flows are not read twice */
+		    (k == 1 && !csum_ok(&pkts[0], &first)) || !csum_ok(&pkts[k], &cur))
 			break;
 		total += cur.payload;
 		next += cur.payload;
