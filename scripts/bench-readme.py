@@ -72,7 +72,9 @@ def where(doc):
     return (f"{doc['date'][:16].replace('T', ' ')} UTC, {m['nproc']} x {m['cpu']} "
             f"({'VM, ' if m.get('virtualized') else ''}{', '.join(m.get('crypto_flags', []))}), "
             f"kernel {m['kernel']}, Debian {v.get('debian', '?')}; "
-            f"{run % (doc['rounds'], doc['iperf_seconds'])}, inner MTU {doc['inner_mtu']}. "
+            f"{run % (doc['rounds'], doc['iperf_seconds'])}, inner MTU {doc['inner_mtu']}; "
+            f"load average {doc.get('loadavg_start', '?').split()[0]} before, "
+            f"{doc.get('loadavg_end', '?').split()[0]} after (shared machine). "
             f"Versions: {vers}.")
 
 

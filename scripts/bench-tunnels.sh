@@ -588,6 +588,14 @@ done
 labels=$WORK/labels.tsv
 for id in "${TUN_IDS[@]}"; do printf '%s\t%s\n' "$id" "${TUN_LABEL[$id]}" >>"$labels"; done
 ver() { "$@" 2>&1 | head -1 || true; }
+# tunroom_version: the commit, "-dirty" when sources differ from it (the
+# results this run rewrites do not count).
+tunroom_version() {
+	local v
+	v=$(git describe --always 2>/dev/null) || { echo unknown; return; }
+	[ -z "$(git status --porcelain --untracked-files=no -- . ':!bench/results' ':!README.md' ':!docs/benchmarks.md' 2>/dev/null)" ] || v+=-dirty
+	echo "$v"
+}
 # pkgver PKG CMD...: the Debian package version, else what CMD says.
 pkgver() {
 	local v
@@ -604,7 +612,7 @@ json.dump({
  "loadavg_start": "$LOAD0", "loadavg_end": "$(cut -d' ' -f1-3 /proc/loadavg)",
  "alloc_shim": "$([ -n "$ALLOCSHIM" ] && echo yes || echo no)",
  "versions": {
-  "tunroom": "$(git describe --always --dirty 2>/dev/null || echo unknown) ($(meson introspect "$BUILD" --buildoptions 2>/dev/null | python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="buildtype"))' 2>/dev/null || echo '?'))",
+  "tunroom": "$(tunroom_version) ($(meson introspect "$BUILD" --buildoptions 2>/dev/null | python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="buildtype"))' 2>/dev/null || echo '?'))",
   "openssl": "$(pkgver libssl3 openssl version)",
   "wireguard-go": "$(pkgver wireguard-go wireguard-go --version)",
   "openconnect": "$(pkgver openconnect openconnect --version)",
