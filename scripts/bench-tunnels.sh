@@ -341,7 +341,7 @@ dev_count() {
 # (sum over every counter file the shim wrote); "-" without any file.
 alloc_count() {
 	local dir=$WORK/alloc/$1
-	[ -d "$dir" ] && [ -n "$(ls -A "$dir")" ] || { echo -; return; }
+	if [ ! -d "$dir" ] || [ -z "$(ls -A "$dir")" ]; then echo -; return; fi
 	python3 - "$dir" <<'EOF'
 import os, struct, sys
 d = sys.argv[1]
@@ -381,6 +381,7 @@ loss_counters() {
 	local d=/sys/class/net/${TUN_NS1DEV[$1]}/statistics
 	ip netns exec "$(ns_name 1)" cat "$d/tx_dropped"
 	for ns in 1 2; do
+		# shellcheck disable=SC2016 # awk's $2, $6
 		ip netns exec "$(ns_name "$ns")" awk '/^Udp:/ && $2 ~ /^[0-9]/ {print $6}' /proc/net/snmp
 	done
 }
@@ -404,6 +405,7 @@ steady() {
 	s0="" s1=""
 	if [ -n "${TUN_DEV[$id]:-}" ]; then s0=$(tr_syscalls "$id"); fi
 	perfout=$WORK/perf.$id.$r
+	# shellcheck disable=SC2086 # a list of PIDs, split on purpose
 	pids=$(proc_tree ${TUN_PIDS[$id]} | paste -sd,)
 	if [ -n "$pids" ] && command -v perf >/dev/null; then
 		perf stat -x, -e raw_syscalls:sys_enter,task-clock -p "$pids" -o "$perfout" -- sleep "$win" 2>/dev/null ||
@@ -507,6 +509,7 @@ log "bench-tunnels: measured in $((SECONDS - START)) s"
 profile() { # ID KIND
 	local id=$1 kind=$2 pids job c0 c1 f=$OUT/profile-$2.txt d=$WORK/prof-$2 win=4
 	mkdir -p "$d"
+	# shellcheck disable=SC2086 # a list of PIDs, split on purpose
 	pids=$(proc_tree ${TUN_PIDS[$id]} | paste -sd,)
 	if [ "$kind" = tcp ]; then
 		ip netns exec "$(ns_name 1)" iperf3 -c "${TUN_ADDR[$id]}" -t $((3 * win + 3)) >/dev/null 2>&1 &
@@ -521,6 +524,7 @@ profile() { # ID KIND
 	perf trace -s -p "$pids" -o "$d/trace" -- sleep "$win" >/dev/null 2>"$d/trace.err" ||
 		echo "perf trace failed: $(head -c 300 "$d/trace.err")" >"$d/trace"
 	# DWARF unwinding: tunroom and libcrypto have no frame pointers.
+	# shellcheck disable=SC2086 # perf options, split on purpose
 	perf record ${BENCH_CALLGRAPH:---call-graph dwarf,16384} -F 499 -e cpu-clock -p "$pids" -o "$d/perf.data" -- sleep "$win" >/dev/null 2>&1 || true
 	wait "$job" || true
 	# shellcheck disable=SC2086
