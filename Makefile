@@ -6,7 +6,7 @@ ASAN   ?= build-asan
 PREFIX ?= /usr/local
 NINJA  ?= ninja
 
-.PHONY: all deps check demo bench fuzz install uninstall clean
+.PHONY: all deps check demo bench fuzz valgrind soak install uninstall clean
 
 all: $(BUILD)/build.ninja
 	$(NINJA) -C $(BUILD)
@@ -34,12 +34,24 @@ bench: all
 	@BUILD=$(BUILD) scripts/bench.sh $(BENCH_ARGS)
 
 # libFuzzer over each target's corpus, FUZZ_TIME seconds each (clang).
+# make check runs the same fuzzers for FUZZ_SMOKE_TIME (3) seconds each.
 fuzz:
 	@scripts/fuzz.sh $(FUZZ_ARGS)
+
+# Both tunnel ends under valgrind memcheck (IO = plain); also part of check.
+valgrind: all
+	@scripts/deps.sh check
+	@BUILD=$(BUILD) scripts/valgrind.sh $(VALGRIND_ARGS)
+
+# SOAK_SECONDS (600) of bounded iperf3 + ping through the tunnel; RSS, fds,
+# threads and counters sampled every SOAK_INTERVAL (60) s. Not in check.
+soak: all
+	@scripts/deps.sh demo
+	@BUILD=$(BUILD) scripts/soak.sh
 
 install: $(BUILD)/build.ninja
 	meson configure $(BUILD) --prefix=$(PREFIX)
 	meson install -C $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN)
+	rm -rf $(BUILD) $(ASAN) build-fuzz

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Builds tunroom twice (plain, and ASan+UBSan), runs every registered test in
-# both, and ends with one line: "N passed, M failed, K skipped".
+# both, then a few seconds of libFuzzer per fuzz target (a third, clang build:
+# suite fuzz-smoke), and ends with one line: "N passed, M failed, K skipped".
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 BUILD=${BUILD:-build}
 ASAN=${ASAN:-build-asan}
+FUZZ_BUILD=${FUZZ_BUILD:-build-fuzz}
 status=0
+summary=("$BUILD" "$ASAN")
 
 setup() { # dir, extra meson args...
 	local dir=$1; shift
@@ -35,5 +38,31 @@ else
 	echo "check: build in $ASAN failed"; status=1
 fi
 
-python3 scripts/test-summary.py "$BUILD" "$ASAN" || status=1
+# The fuzz smoke run needs clang's libFuzzer (Debian: clang, libclang-rt-14-dev).
+# Without it the run is one skip with the reason, never a silent pass.
+libfuzzer_links() {
+	local d
+	d=$(mktemp -d)
+	printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }\n' >"$d/t.c"
+	clang -fsanitize=fuzzer,address "$d/t.c" -o "$d/t" >/dev/null 2>&1
+	local rc=$?
+	rm -rf "$d"
+	return $rc
+}
+if ! command -v clang >/dev/null; then
+	echo "== fuzz smoke: SKIP: clang not found (apt-get install clang libclang-rt-14-dev)"
+	summary+=("skip:fuzz-smoke")
+elif ! libfuzzer_links; then
+	echo "== fuzz smoke: SKIP: clang -fsanitize=fuzzer does not link (apt-get install libclang-rt-14-dev)"
+	summary+=("skip:fuzz-smoke")
+elif CC=clang setup "$FUZZ_BUILD" -Dfuzzing_engine=libfuzzer -Db_sanitize=address,undefined \
+	-Db_lundef=false -Dtools=false -Dc_args=-fsanitize=fuzzer-no-link; then
+	run "$FUZZ_BUILD" "libFuzzer smoke (${FUZZ_SMOKE_TIME:-3}s per target)" --suite fuzz-smoke
+	summary+=("$FUZZ_BUILD")
+else
+	echo "check: build in $FUZZ_BUILD failed"; status=1
+	summary+=("$FUZZ_BUILD")
+fi
+
+python3 scripts/test-summary.py "${summary[@]}" || status=1
 exit $status

@@ -15,17 +15,29 @@ if [ ! -f "$FUZZ_BUILD/build.ninja" ]; then
 fi
 ninja -C "$FUZZ_BUILD" >/dev/null
 targets=("$@")
+# Targets live in tests/fuzz/ and (the CLI parsers) tests/cli/; fuzz_selftest
+# is the smoke run's planted crash, not a target.
+exe_of() {
+	local d
+	for d in tests/fuzz tests/cli; do
+		[ -x "$FUZZ_BUILD/$d/fuzz_$1" ] && { echo "$FUZZ_BUILD/$d/fuzz_$1"; return; }
+	done
+	echo "fuzz.sh: no fuzz_$1 in $FUZZ_BUILD" >&2
+	return 1
+}
 if [ ${#targets[@]} -eq 0 ]; then
-	for exe in "$FUZZ_BUILD"/tests/fuzz/fuzz_*; do
-		[ -f "$exe" ] && [ -x "$exe" ] && targets+=("${exe##*/fuzz_}")
+	for exe in "$FUZZ_BUILD"/tests/fuzz/fuzz_* "$FUZZ_BUILD"/tests/cli/fuzz_*; do
+		[ -f "$exe" ] && [ -x "$exe" ] && [ "${exe##*/}" != fuzz_selftest ] &&
+			targets+=("${exe##*/fuzz_}")
 	done
 fi
 status=0
 for t in "${targets[@]}"; do
+	exe=$(exe_of "$t") || { status=1; continue; }
 	work=$(mktemp -d)
 	cp tests/fuzz/corpus/"$t"/* "$work"/ 2>/dev/null || true
 	echo "== fuzz_$t for ${FUZZ_TIME}s"
-	"$FUZZ_BUILD/tests/fuzz/fuzz_$t" -max_total_time="$FUZZ_TIME" -max_len=4096 \
+	"$exe" -max_total_time="$FUZZ_TIME" -max_len=4096 \
 		-artifact_prefix="$FUZZ_BUILD/fuzz_$t-" "$work" 2>&1 | tail -n 3 || status=1
 	rm -rf "$work"
 done

@@ -53,6 +53,11 @@ void tr_port_close(struct tr_port *p);
 void tr_port_get_fds(const struct tr_port *p, struct tr_port_fds *fds);
 void tr_port_stats(const struct tr_port *p, struct tr_port_stats *out);
 uint32_t tr_port_max_packet(const struct tr_port *p);
+/* Bytes of egress ring one slot for a packet of size bytes takes (header,
+ * head room, size, tail room, aligned), and the egress ring's capacity: a
+ * backend that reserves many slots per read (TSO) sizes its bursts by them. */
+uint32_t tr_port_egress_slot_size(const struct tr_port *p, uint32_t size);
+uint32_t tr_port_egress_capacity(const struct tr_port *p);
 /* Last error that stopped the port (-EPROTO...), 0 while it runs. */
 int tr_port_error(const struct tr_port *p);
 

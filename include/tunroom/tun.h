@@ -9,6 +9,17 @@
  * committed slot's [offset, offset + length) to the descriptor, splitting
  * aggregated (TR_TX_MULTI) slots by their IP length fields. Malformed and
  * non-IP packets are dropped and counted. Needs root or CAP_NET_ADMIN.
+ *
+ * With TR_TUNDEV_F_OFFLOAD the device is opened with IFF_VNET_HDR and TSO
+ * (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN): one read returns a
+ * TCP super-packet of up to 64 KiB whose segments land each in its own
+ * ordinary egress slot (the engine writes their headers and checksums; see
+ * docs/ring-abi.md), and partial checksums are completed; on ingress,
+ * consecutive TCP segments of a flow are written as one TSO super-packet.
+ * The application sees and commits MTU-sized packets as without the flag.
+ * If the kernel refuses, the device works one packet per read and
+ * tr_tundev_offload() says why. Each read holds ~64 KiB of egress ring:
+ * give the session a larger ring for small-packet traffic (docs/tun.md).
  */
 #ifndef TUNROOM_TUN_H
 #define TUNROOM_TUN_H
@@ -30,6 +41,7 @@ extern "C" {
 #define TR_TUNDEV_F_PERSIST  0x04u /* a created device outlives tr_device_close() */
 #define TR_TUNDEV_F_NO_UP    0x08u /* leave the link down (default: set it up) */
 #define TR_TUNDEV_F_PLAIN_IO 0x10u /* read(2)/write(2) only, no io_uring */
+#define TR_TUNDEV_F_OFFLOAD  0x20u /* IFF_VNET_HDR + TSO: 64 KiB reads split into slots */
 
 struct tr_tundev_config {
 	const char *name;     /* NULL or "" = "tr%d" (the kernel picks the number) */
@@ -52,6 +64,16 @@ struct tr_tundev_stats {
 	uint64_t egress_hole_voids;       /* empty reads between full ones, published as void slots */
 	uint64_t syscalls;                /* TUN reads, writes, io_uring_enter, poll */
 	uint64_t polls;                   /* times a session thread slept */
+	/* TR_TUNDEV_F_OFFLOAD (all 0 without it): */
+	uint64_t egress_gso_packets;      /* TSO super-packets read and split */
+	uint64_t egress_gso_segments;     /* slots they filled (also in egress_packets) */
+	uint64_t egress_csum_completed;   /* partial checksums completed (non-TSO packets) */
+	uint64_t egress_drop_gso_bad;     /* bad offload metadata or headers: dropped */
+	uint64_t egress_gso_slow;         /* reads the guessed layout missed: re-laid by copy */
+	uint64_t egress_copied_bytes;     /* bytes the slow path copied */
+	uint64_t egress_drop_gso_room;    /* more segments than reserved slots: dropped */
+	uint64_t ingress_gso_packets;     /* TCP segment runs written as one TSO packet */
+	uint64_t ingress_gso_segments;    /* segments in them (also in ingress_packets) */
 };
 
 /* Creates or attaches the TUN device, sets its MTU, adds the addresses and
@@ -69,6 +91,10 @@ int tr_tundev_open(struct tr_device **out, const struct tr_tundev_config *cfg);
 const char *tr_tundev_name(const struct tr_device *dev);
 int tr_tundev_ifindex(const struct tr_device *dev);
 const char *tr_tundev_io_backend(const struct tr_device *dev);
+/* The offload mode: "tso", "off" (not asked for), or "off (why)" when
+ * TR_TUNDEV_F_OFFLOAD was asked for and the kernel or the session's ring
+ * could not take it. NULL for any other device. */
+const char *tr_tundev_offload(const struct tr_device *dev);
 /* Returns 0 or -EINVAL. */
 int tr_tundev_stats(const struct tr_device *dev, struct tr_tundev_stats *out);
 

@@ -30,7 +30,7 @@ static const char *const section_names[] = { "", "Interface", "SA" };
 
 enum key_id {
 	K_NAME, K_ADDRESS, K_MTU, K_LISTEN_ADDRESS, K_LISTEN_PORT, K_OUTER_MTU,
-	K_OFFLOAD, K_ZERO_COPY, K_QUEUES, K_RING_CAPACITY, K_SOCKET_BUFFER,
+	K_OFFLOAD, K_ZERO_COPY, K_IO, K_QUEUES, K_RING_CAPACITY, K_SOCKET_BUFFER,
 	K_CIPHER, K_ENDPOINT, K_OUT_SPI, K_OUT_KEY, K_OUT_AUTH_KEY,
 	K_IN_SPI, K_IN_KEY, K_IN_AUTH_KEY, K_REPLAY_WINDOW, K_ESN,
 	K_COUNT
@@ -360,6 +360,10 @@ static int p_listen_port(struct tr_config_ctx *ctx, const struct key *k, const c
 	return r;
 }
 
+/* Offload = on (default): TUN TSO/GRO super-packets cut into slots by the
+ * engine, UDP GSO on send, UDP GRO on receive, each as far as the kernel
+ * takes it. off: one packet per TUN read/write and per datagram, so the gain
+ * can be measured with everything else equal. */
 static int p_offload(struct tr_config_ctx *ctx, const struct key *k, const char *val)
 {
 	if (parse_bool(val, &ctx->cfg->offload))
@@ -374,6 +378,20 @@ static int p_zero_copy(struct tr_config_ctx *ctx, const struct key *k, const cha
 {
 	if (parse_bool(val, &ctx->cfg->zero_copy))
 		return fail(ctx, "'%s' must be on or off, got '%.64s'", k->name, val);
+	return 0;
+}
+
+/* IO = plain: TUN reads and writes with read(2)/write(2) instead of
+ * io_uring, slower but what valgrind can follow (scripts/valgrind.sh) and a
+ * way round a kernel whose io_uring is disabled or broken. */
+static int p_io(struct tr_config_ctx *ctx, const struct key *k, const char *val)
+{
+	if (!strcmp(val, "auto"))
+		ctx->cfg->plain_io = false;
+	else if (!strcmp(val, "plain"))
+		ctx->cfg->plain_io = true;
+	else
+		return fail(ctx, "'%s' must be auto or plain, got '%.64s'", k->name, val);
 	return 0;
 }
 
@@ -536,6 +554,7 @@ static const struct key keys[K_COUNT] = {
 	[K_OUTER_MTU]      = { "OuterMTU",      SEC_INTERFACE, false, p_outer_mtu },
 	[K_OFFLOAD]        = { "Offload",       SEC_INTERFACE, false, p_offload },
 	[K_ZERO_COPY]      = { "ZeroCopy",      SEC_INTERFACE, false, p_zero_copy },
+	[K_IO]             = { "IO",            SEC_INTERFACE, false, p_io },
 	[K_QUEUES]         = { "Queues",        SEC_INTERFACE, false, p_queues },
 	[K_RING_CAPACITY]  = { "RingCapacity",  SEC_INTERFACE, false, p_ring_capacity },
 	[K_SOCKET_BUFFER]  = { "SocketBuffer",  SEC_INTERFACE, false, p_socket_buffer },
@@ -577,6 +596,7 @@ void tr_config_init(struct tr_config_ctx *ctx, struct tr_config *cfg, const char
 	cfg->ring_capacity = TR_SESSION_CAPACITY_DEFAULT;
 	cfg->replay_window = TR_CONFIG_REPLAY_DEFAULT;
 	cfg->zero_copy = true;
+	cfg->offload = true;
 	cfg->socket_buffer = TR_CONFIG_SOCKBUF_DEFAULT;
 	cfg->cipher = TR_ESP_AES128_GCM;
 	cfg->listen.in.sin_port = htons(TR_CONFIG_PORT_DEFAULT);
@@ -759,6 +779,9 @@ int tr_config_finish(struct tr_config_ctx *ctx)
 	if (cfg->out.spi == cfg->in.spi)
 		return fail_at(ctx, where(ctx, K_IN_SPI), "'InSPI' equals 'OutSPI' (line %u); "
 			       "give each direction its own SPI", where(ctx, K_OUT_SPI));
+
+	if (cfg->offload && !ctx->key_line[K_RING_CAPACITY])
+		cfg->ring_capacity = TR_CONFIG_RING_OFFLOAD_DEFAULT;
 
 	fam = cfg->endpoint.sa.sa_family;
 	if (ctx->key_line[K_LISTEN_ADDRESS]) {

@@ -34,6 +34,10 @@
 /* Bursts of full-size datagrams overflow the kernel's ~208 KiB default before
  * the receive thread gets scheduled (rx_drop_socket counts them). */
 #define TR_CONFIG_SOCKBUF_DEFAULT   (4u << 20)
+/* RingCapacity when Offload = on and the file does not say: a TSO read holds
+ * ~77 KiB of ring until the application passes it, even when only a small
+ * packet came (docs/tun.md), so 4 MiB leaves room for ~50 in flight. */
+#define TR_CONFIG_RING_OFFLOAD_DEFAULT (16u << 20)
 
 union tr_sockaddr {
 	struct sockaddr sa;
@@ -68,8 +72,9 @@ struct tr_config {
 	bool mtu_derived;        /* true when mtu came from outer_mtu - overhead */
 	uint32_t outer_mtu;      /* path MTU between the two UDP ends */
 	union tr_sockaddr listen; /* address and port; wildcard if ListenAddress unset */
-	bool offload;            /* TUN TSO/GRO super-packets (IFF_VNET_HDR) */
+	bool offload;            /* TUN super-packets + UDP GSO send + UDP GRO receive (default on) */
 	bool zero_copy;          /* false: copy each packet out of/into the ring (baseline) */
+	bool plain_io;           /* IO = plain: TUN I/O by read/write, never io_uring */
 	uint32_t queues;         /* TUN queues, one worker pair each */
 	uint32_t ring_capacity;  /* bytes per ring, power of two */
 	uint32_t socket_buffer;  /* SO_RCVBUF/SO_SNDBUF bytes; 0 = kernel default */

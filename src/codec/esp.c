@@ -311,6 +311,14 @@ TR_API int tr_esp_sa_alloc(struct tr_esp_sa **out, const struct tr_esp_sa_config
 	sa->dec = cipher_ctx_new(s->evp_cipher, cfg->key, 0);
 	if (!sa->enc || !sa->dec)
 		goto err_free;
+	/* Static keys outlive a process: a restarted tunnel starts again at
+	 * sequence number 1 under the same key, and an IV equal to the
+	 * sequence number would then repeat a GCM nonce (fatal: it leaks the
+	 * XOR of two plaintexts and lets an attacker forge tags). A random
+	 * 64-bit base per SA makes two starts' IV ranges (2^32 packets each
+	 * without ESN) overlap with probability about 2^-31. */
+	if (!s->digest && RAND_priv_bytes((uint8_t *)&sa->iv_base, sizeof(sa->iv_base)) != 1)
+		goto err_free;
 	if (s->digest) {
 		/* RFC 3602 §3 wants CBC IVs unpredictable. IV = AES-ECB(ivkey,
 		 * seq) with a random per-SA ivkey is that (a PRP of a counter
@@ -420,12 +428,13 @@ static int encap(struct tr_esp_sa *sa, struct tr_pkt *pkt, uint8_t next_header,
 	ct[len + pad + 1] = next_header;
 
 	if (is_gcm(sa)) {
-		/* RFC 4106 §3.1: the IV must never repeat under a key; the
-		 * sequence number never does (tr_esp_encap refuses to wrap). */
+		/* RFC 4106 §3.1: the IV must never repeat under a key. Within
+		 * an SA iv_base + seq does not (tr_esp_encap refuses to wrap
+		 * seq); across restarts with the same key, see iv_base. */
 		if (iv_given)
 			memcpy(iv, iv_given, 8);
 		else
-			put_be64(iv, seq);
+			put_be64(iv, sa->iv_base + seq);
 		ok = gcm_setup(sa, sa->enc, hdr, seq, iv) &&
 		     EVP_EncryptUpdate(sa->enc, ct, &n, ct, (int)ct_len) && n == (int)ct_len &&
 		     EVP_EncryptFinal_ex(sa->enc, ct + n, &n) &&

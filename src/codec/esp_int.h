@@ -18,6 +18,7 @@ struct tr_esp_sa {
 	uint8_t icv_len;       /* 16 GCM, 12 HMAC-SHA1-96, 16 HMAC-SHA-256-128 */
 	uint8_t align;         /* ciphertext multiple: 4 GCM (RFC 4303 §2.4), 16 CBC */
 	uint8_t salt[4];       /* GCM nonce prefix (RFC 4106 §4) */
+	uint64_t iv_base;      /* GCM: random per SA; explicit IV = iv_base + seq */
 	uint64_t seq;          /* outbound: last sequence number used; 0 = none yet */
 	EVP_CIPHER_CTX *enc;   /* keyed once for encrypting; per packet only the IV is set */
 	EVP_CIPHER_CTX *dec;   /* keyed once for decrypting (CBC needs the inverse key schedule) */

@@ -172,6 +172,21 @@ void tr_tun_close(struct tr_tun *t)
 	t->queues = 0;
 }
 
+int tr_tun_set_offload(struct tr_tun *t, unsigned features)
+{
+	int sz = 10; /* sizeof(struct virtio_net_hdr): no num_buffers */
+
+	if (!t || t->queues == 0 || t->fds[0] < 0)
+		return -EINVAL;
+	for (unsigned i = 0; i < t->queues; i++)
+		if (ioctl(t->fds[i], TUNSETVNETHDRSZ, &sz) < 0)
+			return -errno;
+	/* The features are the device's (its netdev offloads), not the queue's. */
+	if (ioctl(t->fds[0], TUNSETOFFLOAD, (unsigned long)features) < 0)
+		return -errno;
+	return 0;
+}
+
 int tr_tun_set_persist(struct tr_tun *t, bool on)
 {
 	if (!t || t->queues == 0 || t->fds[0] < 0)

@@ -57,6 +57,12 @@ int tr_tun_open(struct tr_tun *t, const struct tr_tun_config *cfg);
  * netlink). Harmless on a *t that tr_tun_open() failed to fill (fds are -1). */
 void tr_tun_close(struct tr_tun *t);
 
+/* For a device opened with TR_TUN_F_VNET_HDR: a 10-byte virtio_net_hdr on
+ * every queue (TUNSETVNETHDRSZ) and the offloads the kernel may hand us
+ * (TUNSETOFFLOAD, TUN_F_* of linux/if_tun.h; device-wide). Returns 0 or the
+ * ioctl's negative errno (-EINVAL: a feature this kernel does not know). */
+int tr_tun_set_offload(struct tr_tun *t, unsigned features);
+
 /* TUNSETPERSIST on the first queue. Returns 0 or the ioctl's negative errno. */
 int tr_tun_set_persist(struct tr_tun *t, bool on);
 

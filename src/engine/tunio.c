@@ -52,16 +52,22 @@ static int uring_setup(struct tr_tunio *io)
 	return 0;
 }
 
-static int queue_one(struct tr_tunio *io, const struct iovec *iov, uint64_t i, bool write)
+static int queue_one(struct tr_tunio *io, const struct tr_tunio_vec *v, uint64_t i, bool write)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&io->ring);
 	int fd = io->fixed ? 0 : io->fd;
+	const struct iovec *iov = v->iov;
 
 	if (!sqe)
 		return -EOVERFLOW; /* cannot happen with n <= depth */
 	/* Offset -1: the descriptor's own position, as read(2) and write(2)
-	 * use it (a TUN device ignores it). */
-	if (write)
+	 * use it (a TUN device ignores it). The iovec arrays stay alive until
+	 * uring_batch has reaped every request. */
+	if (v->cnt > 1 && write)
+		io_uring_prep_writev(sqe, fd, iov, v->cnt, (uint64_t)-1);
+	else if (v->cnt > 1)
+		io_uring_prep_readv(sqe, fd, iov, v->cnt, (uint64_t)-1);
+	else if (write)
 		io_uring_prep_write(sqe, fd, iov->iov_base, (unsigned)iov->iov_len, (uint64_t)-1);
 	else
 		io_uring_prep_read(sqe, fd, iov->iov_base, (unsigned)iov->iov_len, (uint64_t)-1);
@@ -82,7 +88,7 @@ static int queue_one(struct tr_tunio *io, const struct iovec *iov, uint64_t i, b
  * With RWF_NOWAIT the kernel tries each request inline and completes it with
  * -EAGAIN instead of parking it, so the wait is normally over when the
  * submit returns. res[i] gets request i's result. */
-static int uring_batch(struct tr_tunio *io, const struct iovec *iov, unsigned n,
+static int uring_batch(struct tr_tunio *io, const struct tr_tunio_vec *iov, unsigned n,
 		       bool write, int *res)
 {
 	struct io_uring_cqe *cqe;
@@ -237,20 +243,19 @@ static void account_write(struct tr_tunio *io, int r)
 	}
 }
 
-int tr_tunio_write(struct tr_tunio *io, const struct iovec *pkts, unsigned n, int *res)
+/* Up to depth packets at a time; v[i] is packet i's pieces. */
+static int tunio_writev(struct tr_tunio *io, const struct tr_tunio_vec *v, unsigned n, int *res)
 {
 	int local[TR_TUNIO_DEPTH_MAX];
 	unsigned done = 0, ok = 0;
 
-	if (!io || (n && !pkts))
-		return -EINVAL;
 	while (done < n) {
 		unsigned chunk = n - done < io->depth ? n - done : io->depth;
 		int *r = res ? res + done : local;
 
 #ifdef TR_HAVE_LIBURING
 		if (io->backend == TR_TUNIO_URING) {
-			int err = uring_batch(io, pkts + done, chunk, true, r);
+			int err = uring_batch(io, v + done, chunk, true, r);
 
 			if (err < 0) {
 				/* The ring itself failed (not a packet): report
@@ -262,10 +267,12 @@ int tr_tunio_write(struct tr_tunio *io, const struct iovec *pkts, unsigned n, in
 #endif
 		{
 			for (unsigned i = 0; i < chunk; i++) {
+				const struct tr_tunio_vec *p = &v[done + i];
 				ssize_t w;
 
 				io->stats.syscalls++;
-				w = write(io->fd, pkts[done + i].iov_base, pkts[done + i].iov_len);
+				w = p->cnt == 1 ? write(io->fd, p->iov->iov_base, p->iov->iov_len)
+						: writev(io->fd, p->iov, (int)p->cnt);
 				r[i] = w < 0 ? -errno : (int)w;
 			}
 		}
@@ -278,18 +285,50 @@ int tr_tunio_write(struct tr_tunio *io, const struct iovec *pkts, unsigned n, in
 	return (int)ok;
 }
 
-int tr_tunio_read(struct tr_tunio *io, const struct iovec *bufs, unsigned n, uint32_t *lens)
+int tr_tunio_writev(struct tr_tunio *io, const struct tr_tunio_vec *v, unsigned n, int *res)
+{
+	if (!io || (n && !v))
+		return -EINVAL;
+	for (unsigned i = 0; i < n; i++)
+		if (!v[i].cnt || v[i].cnt > TR_TUNIO_IOV_MAX || !v[i].iov)
+			return -EINVAL;
+	return tunio_writev(io, v, n, res);
+}
+
+int tr_tunio_write(struct tr_tunio *io, const struct iovec *pkts, unsigned n, int *res)
+{
+	struct tr_tunio_vec v[TR_TUNIO_DEPTH_MAX];
+	unsigned done = 0;
+	int ok = 0;
+
+	if (!io || (n && !pkts))
+		return -EINVAL;
+	while (done < n) {
+		unsigned chunk = n - done < TR_TUNIO_DEPTH_MAX ? n - done : TR_TUNIO_DEPTH_MAX;
+
+		for (unsigned i = 0; i < chunk; i++)
+			v[i] = (struct tr_tunio_vec){ &pkts[done + i], 1 };
+		ok += tunio_writev(io, v, chunk, res ? res + done : NULL);
+		done += chunk;
+	}
+	return ok;
+}
+
+int tr_tunio_readv(struct tr_tunio *io, const struct tr_tunio_vec *v, unsigned n, uint32_t *lens)
 {
 	int r[TR_TUNIO_DEPTH_MAX];
 	int got = 0, fail = 0;
 
-	if (!io || n > io->depth || (n && (!bufs || !lens)))
+	if (!io || n > io->depth || (n && (!v || !lens)))
 		return -EINVAL;
 	if (n == 0)
 		return 0;
+	for (unsigned i = 0; i < n; i++)
+		if (!v[i].cnt || v[i].cnt > TR_TUNIO_IOV_MAX || !v[i].iov)
+			return -EINVAL;
 #ifdef TR_HAVE_LIBURING
 	if (io->backend == TR_TUNIO_URING) {
-		int err = uring_batch(io, bufs, n, false, r);
+		int err = uring_batch(io, v, n, false, r);
 
 		if (err < 0)
 			return err;
@@ -302,7 +341,8 @@ int tr_tunio_read(struct tr_tunio *io, const struct iovec *bufs, unsigned n, uin
 			ssize_t rd;
 
 			io->stats.syscalls++;
-			rd = read(io->fd, bufs[i].iov_base, bufs[i].iov_len);
+			rd = v[i].cnt == 1 ? read(io->fd, v[i].iov->iov_base, v[i].iov->iov_len)
+					   : readv(io->fd, v[i].iov, (int)v[i].cnt);
 			r[i] = rd < 0 ? -errno : (int)rd;
 			if (rd <= 0)
 				break; /* empty (or broken): no point asking again */
@@ -326,4 +366,15 @@ int tr_tunio_read(struct tr_tunio *io, const struct iovec *bufs, unsigned n, uin
 		}
 	}
 	return got ? got : fail;
+}
+
+int tr_tunio_read(struct tr_tunio *io, const struct iovec *bufs, unsigned n, uint32_t *lens)
+{
+	struct tr_tunio_vec v[TR_TUNIO_DEPTH_MAX];
+
+	if (!io || n > io->depth || (n && (!bufs || !lens)))
+		return -EINVAL;
+	for (unsigned i = 0; i < n; i++)
+		v[i] = (struct tr_tunio_vec){ &bufs[i], 1 };
+	return tr_tunio_readv(io, v, n, lens);
 }

@@ -14,6 +14,7 @@
 
 #define TR_TUNIO_DEPTH_MAX 1024u
 #define TR_TUNIO_DEPTH_DEFAULT 64u
+#define TR_TUNIO_IOV_MAX 1024u /* pieces of one packet (IOV_MAX) */
 
 enum tr_tunio_backend {
 	TR_TUNIO_AUTO = 0, /* io_uring if it can be set up, else plain */
@@ -30,6 +31,13 @@ struct tr_tunio_stats {
 };
 
 struct tr_tunio;
+
+/* One packet in pieces, for readv(2)/writev(2): a virtio_net_hdr from engine
+ * memory and the packet in a slot, or a super-packet over many slots. */
+struct tr_tunio_vec {
+	const struct iovec *iov;
+	unsigned cnt; /* 1..TR_TUNIO_IOV_MAX */
+};
 
 /* Sets fd O_NONBLOCK (it stays owned by the caller) and prepares a backend
  * for bursts of up to depth packets (0 = TR_TUNIO_DEPTH_DEFAULT).
@@ -63,5 +71,10 @@ int tr_tunio_write(struct tr_tunio *io, const struct iovec *pkts, unsigned n, in
  * if nothing was read and a read failed other than with -EAGAIN (-EBADFD:
  * the device was deleted; -EINVAL: n or an argument out of range). */
 int tr_tunio_read(struct tr_tunio *io, const struct iovec *bufs, unsigned n, uint32_t *lens);
+
+/* The same with each packet in pieces (io_uring READV/WRITEV, or plain
+ * readv(2)/writev(2)); lens[i] and res[i] count all pieces of packet i. */
+int tr_tunio_readv(struct tr_tunio *io, const struct tr_tunio_vec *v, unsigned n, uint32_t *lens);
+int tr_tunio_writev(struct tr_tunio *io, const struct tr_tunio_vec *v, unsigned n, int *res);
 
 #endif /* TR_ENGINE_TUNIO_H */

@@ -126,6 +126,16 @@ TR_API uint32_t tr_port_max_packet(const struct tr_port *p)
 	return p->lay.max_packet;
 }
 
+TR_API uint32_t tr_port_egress_slot_size(const struct tr_port *p, uint32_t size)
+{
+	return TR_ALIGN(TR_SLOT_HDR + p->lay.head_room + size + p->lay.tail_room);
+}
+
+TR_API uint32_t tr_port_egress_capacity(const struct tr_port *p)
+{
+	return p->lay.capacity;
+}
+
 TR_API int tr_port_error(const struct tr_port *p)
 {
 	/* Read by a supervisor (tunroomd) while the port's thread may set it. */
@@ -267,9 +277,17 @@ TR_API int tr_port_egress_publish_burst(struct tr_port *p, const struct tr_pkt *
 			break;
 		}
 		/* Slots before the last keep their reserved size, as the next
-		 * one starts behind it; the last gives back what it did not use. */
+		 * one starts behind it; the last gives back what it did not use.
+		 * A run of empty ones (a TSO read that got a small packet leaves
+		 * dozens) goes out as one void slot, up to max_slot: one skip
+		 * for the application instead of one per slot. */
 		size = i + 1 == k ? TR_ALIGN(TR_SLOT_HDR + p->lay.head_room + len +
 					     p->lay.tail_room) : p->burst_slot;
+		while (!len && i + 2 < k && !pkts[i + 1].len &&
+		       size + p->burst_slot <= p->lay.max_slot) {
+			size += p->burst_slot;
+			i++;
+		}
 		tr_store_once(&s->size, size);
 		tr_store_once(&s->offset, p->lay.head_room);
 		tr_store_once(&s->length, len);

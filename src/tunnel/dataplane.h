@@ -8,6 +8,7 @@
 #define TR_TUNNEL_DATAPLANE_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "tunnel/udp.h"
@@ -15,6 +16,13 @@
 #include "tunroom/tunroom.h"
 
 #define TR_TUNNEL_BURST 32 /* packets per ring burst and per sendmmsg/recvmmsg */
+/* Offload = on: egress packets per burst, so that a 64 KiB TCP super-packet
+ * cut into ~45 slots goes out as one UDP_SEGMENT message. */
+#define TR_TUNNEL_GSO_BURST 128
+/* Offload = on: ring slots offered to one recvmmsg, across its messages,
+ * and the most messages (each with room for a whole coalesced batch). */
+#define TR_TUNNEL_GRO_SLOTS 64
+#define TR_TUNNEL_GRO_MSGS 32
 
 /* Written by the egress (tx) thread only. */
 struct tr_tx_stats {
@@ -23,6 +31,7 @@ struct tr_tx_stats {
 	uint64_t err_encap;       /* encapsulation refused (room, sequence exhausted) */
 	uint64_t drop_send;       /* the socket refused the datagram (ICMP error, no route) */
 	uint64_t copied_bytes;    /* payload bytes memcpy'd: 0 unless ZeroCopy = off */
+	uint64_t gso_off;         /* 1 once the kernel refused UDP_SEGMENT and GSO went off */
 };
 
 /* Written by the ingress (rx) thread only. */
@@ -31,7 +40,22 @@ struct tr_rx_stats {
 	uint64_t drop_next_header;/* authentic, but neither IPv4 (4) nor IPv6 (41) inside */
 	uint64_t drop_ring_full;  /* waits because the ingress ring had no slot */
 	uint64_t drop_not_esp;    /* NAT-keepalive or non-ESP marker (RFC 3948 §2.2, §2.3) */
-	uint64_t copied_bytes;    /* payload bytes memcpy'd: 0 unless ZeroCopy = off */
+	uint64_t copied_bytes;    /* payload bytes memcpy'd: 0 unless ZeroCopy = off or a GRO slow path */
+	uint64_t gro_slow;        /* coalesced batches that did not land one datagram per slot */
+	uint64_t drop_gro;        /* datagrams of such a batch with no slot to go to (counted, dropped) */
+	uint64_t gro_peeks;       /* MSG_PEEKs for the next batch's size after an idle spell */
+};
+
+/* Offload = on, receiving: a batch of gso_size G lands datagram k in slot k
+ * when each slot is offered as a G-byte piece. G starts at the datagram a
+ * full-MTU inner packet makes and follows the gso_size seen. */
+struct tr_gro {
+	uint32_t g;        /* bytes per slot piece now */
+	uint32_t g_full;   /* the ESP datagram of a full-MTU inner packet */
+	uint32_t singles;  /* back-to-back lone datagrams; GRO_SINGLES_STREAK = one slot per message */
+	bool no_peek;      /* test only: let a wrong guess stand until a batch misses */
+	uint8_t *spill;    /* TR_TUNNEL_GRO_MSGS x TR_UDP_GRO_MSG_MAX: room past each message's slots */
+	uint8_t *gather;   /* TR_UDP_GRO_MSG_MAX bytes: slow path staging */
 };
 
 struct tr_tunnel {
@@ -43,6 +67,8 @@ struct tr_tunnel {
 	 * roomy packets each, allocated once at setup (the baseline's copies). */
 	uint8_t *bounce_tx, *bounce_rx;
 	uint32_t bounce_size; /* bytes per packet in a bounce buffer */
+	bool offload;        /* Offload = on: bigger egress bursts, UDP GSO/GRO as granted */
+	struct tr_gro gro;
 	int stop_evt;        /* eventfd: written once to stop both workers */
 	int stop;            /* set before stop_evt is written */
 	int error;           /* first fatal error of a worker, 0 if none */

@@ -4,6 +4,13 @@
  * the largest ESP datagram; one recvmmsg straight into them; each datagram
  * authenticated and decrypted in place, pulled and trimmed to the inner
  * packet, and committed. Slots no datagram filled go back whole.
+ *
+ * Offload = on (UDP_GRO): the kernel hands over a run of datagrams of one
+ * size G back to back in one message. Each message is offered one G-byte
+ * piece per slot, so datagram k of a batch lands in slot k and is decrypted
+ * there: no copy. A batch of another size, or a lone datagram longer than G,
+ * takes the counted slow path (gathered, then copied into its own slots) and
+ * G follows it for next time.
  */
 #include <errno.h>
 #include <poll.h>
@@ -66,6 +73,244 @@ static bool decap_bounced(struct tr_tunnel *t, struct tr_pkt *slot, uint8_t *buf
 	return true;
 }
 
+/* Slots per message: enough G-byte pieces for a whole batch, at most one per
+ * segment the kernel coalesces. */
+static unsigned pieces_per_msg(uint32_t g)
+{
+	unsigned p = (TR_UDP_GRO_MSG_MAX + g - 1) / g;
+
+	return p < TR_UDP_GSO_SEGS_MAX ? p : TR_UDP_GSO_SEGS_MAX;
+}
+
+#define GRO_MAX_SLOTS (2 * TR_TUNNEL_GRO_SLOTS) /* the offered ones + slow-path extras */
+/* Back-to-back receives of one lone datagram each before the layout turns
+ * to one slot per message (the peer does not coalesce, e.g. Offload = off). */
+#define GRO_SINGLES_STREAK 16
+/* ... and before it stops peeking at what comes next. */
+#define GRO_PEEK_STREAK 4
+
+/* One receive round with UDP_GRO: the slots, and which hold a datagram. */
+struct gro_round {
+	struct tr_pkt slot[GRO_MAX_SLOTS];
+	bool full[GRO_MAX_SLOTS];
+	unsigned n;                     /* slots allocated (offered + extras) */
+	uint32_t piece;                 /* bytes offered per slot */
+	struct iovec iov[2 * TR_TUNNEL_GRO_SLOTS];
+	struct tr_udp_msg msg[TR_TUNNEL_GRO_SLOTS];
+	unsigned first[TR_TUNNEL_GRO_SLOTS], pieces[TR_TUNNEL_GRO_SLOTS];
+	bool in_step;                   /* a batch landed in place: G is right */
+};
+
+/*
+ * Lays the allocated slots out as messages of up to p_max pieces of r->piece
+ * bytes each. Every message must take a whole batch (or the kernel truncates
+ * it), so one whose pieces fall short gets spill room behind them: region m
+ * of the spill buffer for message m. Returns the number of messages.
+ */
+static unsigned gro_lay_out(struct tr_tunnel *t, struct gro_round *r, unsigned p_max)
+{
+	unsigned nm = 0, k = 0, v = 0;
+
+	while (k < r->n && nm < TR_TUNNEL_GRO_MSGS) {
+		unsigned p = r->n - k < p_max ? r->n - k : p_max;
+		uint64_t room = (uint64_t)p * r->piece;
+
+		r->msg[nm] = (struct tr_udp_msg){ .iov = &r->iov[v], .iovlen = p };
+		r->first[nm] = k;
+		r->pieces[nm] = p;
+		for (unsigned j = 0; j < p; j++)
+			r->iov[v++] = (struct iovec){ tr_pkt_data(&r->slot[k + j]), r->piece };
+		if (room < TR_UDP_GRO_MSG_MAX) {
+			r->iov[v++] = (struct iovec){ t->gro.spill + (size_t)nm * TR_UDP_GRO_MSG_MAX,
+						      TR_UDP_GRO_MSG_MAX - room };
+			r->msg[nm].iovlen++;
+		}
+		k += p;
+		nm++;
+	}
+	return nm;
+}
+
+/* Copies a message's len bytes out of its pieces, in order. */
+static void gather(const struct tr_udp_msg *m, uint32_t len, uint8_t *to)
+{
+	for (uint32_t i = 0; i < m->iovlen && len; i++) {
+		uint32_t c = m->iov[i].iov_len < len ? (uint32_t)m->iov[i].iov_len : len;
+
+		memcpy(to, m->iov[i].iov_base, c);
+		to += c;
+		len -= c;
+	}
+}
+
+/* The slow path: the batch did not fall one datagram per piece. Gather it,
+ * then copy datagram j into the message's slot j, or into a slot allocated
+ * now when the message had too few; what has no slot is counted. */
+static void gro_scatter(struct tr_tunnel *t, struct gro_round *r, unsigned i, uint32_t seg,
+			unsigned count)
+{
+	const struct tr_udp_msg *m = &r->msg[i];
+	uint32_t len = m->len;
+
+	t->rx.gro_slow++;
+	gather(m, len, t->gro.gather);
+	t->rx.copied_bytes += len;
+	for (unsigned j = 0; j < count; j++) {
+		uint32_t dlen = len - j * seg < seg ? len - j * seg : seg;
+		unsigned k = r->first[i] + j;
+
+		if (dlen > t->dgram_max) {
+			t->rx.drop_gro++; /* longer than any slot: the peer's MTU is not ours */
+			continue;
+		}
+		if (j >= r->pieces[i]) {
+			k = r->n;
+			if (k >= GRO_MAX_SLOTS || tr_tx_allocate(t->s, t->dgram_max, &r->slot[k])) {
+				t->rx.drop_gro++;
+				continue;
+			}
+			r->full[r->n++] = false;
+		}
+		memcpy(tr_pkt_data(&r->slot[k]), t->gro.gather + (size_t)j * seg, dlen);
+		r->slot[k].len = dlen;
+		r->full[k] = true;
+	}
+}
+
+/* Sorts message i's datagrams into slots and steers the next layout: G
+ * follows the size of a batch that missed, the layout turns to one slot per
+ * message after a streak of lone datagrams and back at the first batch. */
+static void gro_sort(struct tr_tunnel *t, struct gro_round *r, unsigned i)
+{
+	const struct tr_udp_msg *m = &r->msg[i];
+	uint32_t len = m->len, seg = m->seg ? m->seg : len;
+	unsigned count = len && seg ? (len + seg - 1) / seg : 1;
+	bool in_place = count == 1 ? len <= r->piece
+				   : seg == r->piece && count <= r->pieces[i];
+
+	if (count > 1) {
+		t->gro.singles = 0;
+	} else if (t->gro.singles < GRO_SINGLES_STREAK) {
+		t->gro.singles++;
+	}
+	if (in_place) {
+		r->in_step |= count > 1;
+		for (unsigned j = 0; j < count; j++) {
+			struct tr_pkt *p = &r->slot[r->first[i] + j];
+
+			p->len = j + 1 < count ? seg : len - j * seg;
+			r->full[r->first[i] + j] = true;
+		}
+		return;
+	}
+	gro_scatter(t, r, i, seg, count);
+	/* A batch names its size; a lone datagram longer than G asks for the
+	 * largest the MTU allows (or its own, if the peer's MTU is larger). */
+	uint32_t next = count > 1 ? seg : (len > t->gro.g_full ? len : t->gro.g_full);
+	t->gro.g = next < t->dgram_max ? next : t->dgram_max;
+}
+
+/* Allocates and lays out one round; returns the messages, 0 if the ring is
+ * full, or a negative error. */
+static int gro_prepare(struct tr_tunnel *t, struct gro_round *r)
+{
+	/* Lone datagrams: one whole slot each, as many messages as fit. Batches:
+	 * G-byte pieces, as many slots per message as a batch can have. */
+	bool singles = t->gro.singles >= GRO_SINGLES_STREAK;
+	unsigned p = singles ? 1 : pieces_per_msg(t->gro.g);
+	unsigned want = singles ? TR_TUNNEL_GRO_MSGS : TR_TUNNEL_GRO_SLOTS / p * p;
+	int n = tr_tx_allocate_burst(t->s, t->dgram_max, r->slot, want);
+
+	if (n <= 0)
+		return n;
+	r->n = (unsigned)n;
+	r->piece = singles ? t->dgram_max : t->gro.g;
+	r->in_step = false;
+	memset(r->full, 0, sizeof(r->full));
+	return (int)gro_lay_out(t, r, p);
+}
+
+/* Unless the last round had a batch land in place, the next message may be
+ * a batch of a size G has not seen (a new flow, after its handshake or an
+ * idle spell): a MSG_PEEK, one more call only then, tells its gso_size
+ * before the receive, so that batch lands in place too. */
+static void gro_peek(struct tr_tunnel *t)
+{
+	uint32_t len, seg;
+
+	if (tr_udp_peek(&t->udp, &len, &seg))
+		return;
+	t->rx.gro_peeks++;
+	if (seg && len > seg) {
+		t->gro.g = seg < t->dgram_max ? seg : t->dgram_max;
+		t->gro.singles = 0;
+	} else if (len > t->gro.g) {
+		uint32_t g = len > t->gro.g_full ? len : t->gro.g_full;
+		t->gro.g = g < t->dgram_max ? g : t->dgram_max;
+	}
+}
+
+static void rx_gro_main(struct tr_tunnel *t)
+{
+	struct gro_round r;
+	struct tr_pkt good[GRO_MAX_SLOTS];
+	bool peek = true;
+
+	while (!__atomic_load_n(&t->stop, __ATOMIC_RELAXED)) {
+		if (peek && !t->gro.no_peek)
+			gro_peek(t);
+		int nm = gro_prepare(t, &r);
+
+		if (nm < 0) {
+			tr_tunnel_request_stop(t, nm);
+			return;
+		}
+		if (nm == 0) {
+			t->rx.drop_ring_full++;
+			usleep(100);
+			continue;
+		}
+		int c = tr_udp_recv_msgs(&t->udp, r.msg, (unsigned)nm);
+		for (int i = 0; i < c; i++)
+			if (!r.msg[i].res)
+				gro_sort(t, &r, (unsigned)i);
+		/* Not while lone datagrams come back to back: a peer that does
+		 * not coalesce would pay a call per datagram for nothing. */
+		peek = !r.in_step && t->gro.singles < GRO_PEEK_STREAK;
+
+		unsigned ng = 0;
+		uint64_t bytes = 0;
+		for (unsigned k = 0; k < r.n; k++) {
+			if (r.full[k] && decap_one(t, &r.slot[k])) {
+				bytes += r.slot[k].len;
+				good[ng++] = r.slot[k];
+			} else {
+				r.full[k] = false;
+			}
+		}
+		/* Last-first: the unfilled tail returns to the ring whole. */
+		for (unsigned k = r.n; k-- > 0;)
+			if (!r.full[k])
+				tr_tx_abandon(t->s, &r.slot[k]);
+		if (ng) {
+			int err = tr_tx_commit_burst(t->s, good, ng, 0);
+			if (err) {
+				tr_tunnel_request_stop(t, err);
+				return;
+			}
+		}
+		t->rx.packets += ng;
+		t->rx.bytes += bytes;
+		if (c <= 0) {
+			/* An idle socket ends a streak: only back-to-back lone
+			 * datagrams mean a peer that does not coalesce. */
+			if (t->gro.singles < GRO_SINGLES_STREAK)
+				t->gro.singles = 0;
+			wait_readable(t);
+		}
+	}
+}
+
 void *tr_tunnel_rx_main(void *arg)
 {
 	struct tr_tunnel *t = arg;
@@ -73,6 +318,10 @@ void *tr_tunnel_rx_main(void *arg)
 	struct iovec iov[TR_TUNNEL_BURST];
 	int32_t res[TR_TUNNEL_BURST];
 
+	if (t->udp.flags & TR_UDP_F_GRO) {
+		rx_gro_main(t);
+		return NULL;
+	}
 	while (!__atomic_load_n(&t->stop, __ATOMIC_RELAXED)) {
 		int n = tr_tx_allocate_burst(t->s, t->dgram_max, pkts, TR_TUNNEL_BURST);
 

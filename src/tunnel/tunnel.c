@@ -11,6 +11,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 #include "tunnel/dataplane.h"
 #include "tunnel/tunnel.h"
 #include "tunroom/tun.h"
+
 
 struct run {
 	struct tr_tunnel t;
@@ -62,6 +64,21 @@ static void put_hex32(struct tr_ctl_reply *r, const char *key, uint32_t v)
 	tr_ctl_put_str(r, key, buf);
 }
 
+/* "off", or "on" and what of it the kernel granted: "on (tun tso, gso, gro)".
+ * The TUN part is asked each time: the engine may turn TSO off (and back on)
+ * while a session whose ring is too small for TSO reads runs. */
+static const char *offload_state(const struct run *run, char *buf, size_t len)
+{
+	const struct tr_tunnel *t = &run->t;
+
+	if (!run->cfg->offload)
+		return "off";
+	snprintf(buf, len, "on (tun %s%s%s)", tr_tundev_offload(run->dev),
+		 (t->udp.flags & TR_UDP_F_GSO) && !LOAD(t->tx.gso_off) ? ", gso" : ", no gso",
+		 t->udp.flags & TR_UDP_F_GRO ? ", gro" : ", no gro");
+	return buf;
+}
+
 /* Control socket "get": state, then counters named <dir>_<drop|err>_<reason>. */
 static int ctl_get(void *arg, struct tr_ctl_reply *r)
 {
@@ -88,6 +105,7 @@ static int ctl_get(void *arg, struct tr_ctl_reply *r)
 	tr_ctl_put_u64(r, "head_room", tr_session_head_room(t->s));
 	tr_ctl_put_u64(r, "tail_room", tr_session_tail_room(t->s));
 	tr_ctl_put_str(r, "zero_copy", cfg->zero_copy ? "on" : "off");
+	tr_ctl_put_str(r, "offload", offload_state(run, buf, sizeof(buf)));
 
 	/* Relaxed snapshots: each counter has one writer, a torn sum is harmless. */
 	tr_esp_sa_stats(t->sa_out, &out);
@@ -112,18 +130,40 @@ static int ctl_get(void *arg, struct tr_ctl_reply *r)
 	tr_ctl_put_u64(r, "rx_drop_malformed_inner", ds.ingress_drop_malformed);
 	tr_ctl_put_u64(r, "rx_err_tun_write", ds.ingress_err_write);
 	tr_ctl_put_u64(r, "rx_copied_bytes", LOAD(t->rx.copied_bytes));
+	tr_ctl_put_u64(r, "rx_syscalls", LOAD(t->udp.stats.rx_syscalls));
+	tr_ctl_put_u64(r, "rx_gro_batches", LOAD(t->udp.stats.rx_gro_batches));
+	tr_ctl_put_u64(r, "rx_gro_datagrams", LOAD(t->udp.stats.rx_gro_datagrams));
+	tr_ctl_put_u64(r, "rx_gro_slow", LOAD(t->rx.gro_slow));
+	tr_ctl_put_u64(r, "rx_drop_gro", LOAD(t->rx.drop_gro));
+	tr_ctl_put_u64(r, "rx_gro_peeks", LOAD(t->rx.gro_peeks));
 	tr_ctl_put_u64(r, "tx_packets", LOAD(t->tx.packets));
 	tr_ctl_put_u64(r, "tx_copied_bytes", LOAD(t->tx.copied_bytes));
+	tr_ctl_put_u64(r, "tx_syscalls", LOAD(t->udp.stats.tx_syscalls));
+	tr_ctl_put_u64(r, "tx_gso_sends", LOAD(t->udp.stats.tx_gso_sends));
+	tr_ctl_put_u64(r, "tx_gso_segments", LOAD(t->udp.stats.tx_gso_segments));
 	tr_ctl_put_u64(r, "tx_bytes", LOAD(t->tx.bytes));
 	tr_ctl_put_u64(r, "tx_drop_not_ip", LOAD(t->tx.drop_not_ip));
 	tr_ctl_put_u64(r, "tx_err_encap", LOAD(t->tx.err_encap));
 	tr_ctl_put_u64(r, "tx_err_seq_overflow", out.err_seq_overflow);
 	tr_ctl_put_u64(r, "tx_drop_send", LOAD(t->tx.drop_send));
+	/* ICMP errors about what we sent; the peer is gone or unroutable. */
+	tr_ctl_put_u64(r, "tx_err_unreachable", LOAD(t->udp.stats.tx_err_unreachable) +
+						 LOAD(t->udp.stats.rx_err_unreachable));
 	tr_ctl_put_u64(r, "tx_err_tun_read", ds.egress_err_read);
 	tr_ctl_put_u64(r, "ring_sleeps", ss.sleeps);
 	tr_ctl_put_u64(r, "ring_wakeups_sent", ss.wakeups_sent);
 	tr_ctl_put_u64(r, "tun_syscalls", ds.syscalls);
 	tr_ctl_put_u64(r, "tun_egress_hole_voids", ds.egress_hole_voids);
+	/* TUN offloads (the engine's side of Offload = on). */
+	tr_ctl_put_u64(r, "tun_gso_packets", ds.egress_gso_packets);
+	tr_ctl_put_u64(r, "tun_gso_segments", ds.egress_gso_segments);
+	tr_ctl_put_u64(r, "tun_gso_slow", ds.egress_gso_slow);
+	tr_ctl_put_u64(r, "tun_copied_bytes", ds.egress_copied_bytes);
+	tr_ctl_put_u64(r, "tun_csum_completed", ds.egress_csum_completed);
+	tr_ctl_put_u64(r, "tx_drop_gso_bad", ds.egress_drop_gso_bad);
+	tr_ctl_put_u64(r, "tx_drop_gso_room", ds.egress_drop_gso_room);
+	tr_ctl_put_u64(r, "tun_gro_packets", ds.ingress_gso_packets);
+	tr_ctl_put_u64(r, "tun_gro_segments", ds.ingress_gso_segments);
 	return 0;
 }
 
@@ -137,8 +177,10 @@ static int ctl_stop(void *arg)
 
 static const struct tr_ctl_ops ctl_ops = { .get = ctl_get, .stop = ctl_stop };
 
-static int open_device(const struct tr_config *cfg, struct tr_device **dev)
+static int open_device(struct run *run)
 {
+	const struct tr_config *cfg = run->cfg;
+	struct tr_device **dev = &run->dev;
 	char addr_buf[TR_CONFIG_ADDR_MAX][INET6_ADDRSTRLEN + 8];
 	const char *addrs[TR_CONFIG_ADDR_MAX];
 
@@ -154,7 +196,12 @@ static int open_device(const struct tr_config *cfg, struct tr_device **dev)
 	struct tr_tundev_config dc = {
 		.name = cfg->name, .mtu = cfg->mtu, .addresses = addrs,
 		.n_addresses = cfg->n_addr, .queues = 1,
+		.flags = cfg->offload ? TR_TUNDEV_F_OFFLOAD : 0,
 	};
+	if (cfg->plain_io)
+		dc.flags |= TR_TUNDEV_F_PLAIN_IO;
+	/* Without TUN offload in the kernel the engine falls back to one
+	 * packet per read itself and says so; the UDP side still batches. */
 	int err = tr_tundev_open(dev, &dc);
 	if (err)
 		fprintf(stderr, "tunroom: TUN device %s: %s (%s)\n", cfg->name, tr_strerror(err),
@@ -184,9 +231,51 @@ static int open_bounce(struct tr_tunnel *t, const struct tr_config *cfg)
 	if (cfg->zero_copy)
 		return 0;
 	t->bounce_size = tr_esp_head_room(cfg->cipher) + t->dgram_max + tr_esp_tail_room(cfg->cipher);
-	t->bounce_tx = calloc(TR_TUNNEL_BURST, t->bounce_size);
+	t->bounce_tx = calloc(t->offload ? TR_TUNNEL_GSO_BURST : TR_TUNNEL_BURST, t->bounce_size);
 	t->bounce_rx = calloc(TR_TUNNEL_BURST, t->bounce_size);
 	return t->bounce_tx && t->bounce_rx ? 0 : -ENOMEM;
+}
+
+/* The ESP datagram a full-MTU inner packet makes: RFC 4303 §2.4 pads the
+ * payload and its 2-byte trailer to 4 bytes (GCM) or the 16-byte block
+ * (CBC); tail room is that worst-case padding + 2 + ICV. A TCP bulk flow
+ * sends datagrams of exactly this size, so GRO batches come in it. */
+static uint32_t esp_full_datagram(const struct tr_config *cfg)
+{
+	bool gcm = cfg->cipher == TR_ESP_AES128_GCM || cfg->cipher == TR_ESP_AES256_GCM;
+	uint32_t align = gcm ? 4 : 16;
+	uint32_t icv = tr_esp_tail_room(cfg->cipher) - (align - 1) - 2;
+
+	return tr_esp_head_room(cfg->cipher) + (cfg->mtu + 2 + align - 1) / align * align + icv;
+}
+
+/* Offload = on: the receive side's first guess of the batch size, and its
+ * two buffers (never touched unless a batch misses the slots). */
+static int open_gro(struct tr_tunnel *t, const struct tr_config *cfg)
+{
+	const char *guess = getenv("TUNROOM_TEST_GRO_GUESS");
+
+	t->offload = cfg->offload;
+	if (!cfg->offload || !cfg->zero_copy) /* the copy baseline receives without GRO */
+		return 0;
+	t->gro.g_full = esp_full_datagram(cfg);
+	if (t->gro.g_full > t->dgram_max)
+		t->gro.g_full = t->dgram_max;
+	t->gro.g = t->gro.g_full;
+	/* Test only (tests/netns/tunnel-offload.sh): a wrong first guess that
+	 * no peek corrects, to drive the slow path. Never set it in production. */
+	if (guess) {
+		unsigned long g = strtoul(guess, NULL, 10);
+		if (g >= 1 && g <= t->dgram_max) {
+			t->gro.g = (uint32_t)g;
+			t->gro.no_peek = true;
+		}
+	}
+	/* Virtual until a message overflows its slots: pages are touched only
+	 * by the slow path. */
+	t->gro.spill = malloc((size_t)TR_TUNNEL_GRO_MSGS * TR_UDP_GRO_MSG_MAX);
+	t->gro.gather = malloc(TR_UDP_GRO_MSG_MAX);
+	return t->gro.spill && t->gro.gather ? 0 : -ENOMEM;
 }
 
 static int open_sas(struct tr_tunnel *t, const struct tr_config *cfg)
@@ -254,7 +343,7 @@ int tr_tunnel_run(const struct tr_config *cfg, const struct tr_tunnel_opts *opts
 		err = -errno;
 		goto err_fds;
 	}
-	err = open_device(cfg, &run.dev);
+	err = open_device(&run);
 	if (err)
 		goto err_fds;
 	err = open_session(t, cfg, run.dev);
@@ -262,11 +351,17 @@ int tr_tunnel_run(const struct tr_config *cfg, const struct tr_tunnel_opts *opts
 		goto err_device;
 	err = open_sas(t, cfg);
 	if (!err)
+		err = open_gro(t, cfg);
+	if (!err)
 		err = open_bounce(t, cfg);
 	if (err)
 		goto err_sas;
-	err = tr_udp_open(&t->udp, &cfg->listen, &cfg->endpoint, cfg->socket_buffer,
-			  TR_UDP_F_CONNECT);
+	/* GRO lands batches in slots: the copy-path baseline keeps one
+	 * datagram per receive. */
+	uint32_t uflags = TR_UDP_F_CONNECT;
+	if (cfg->offload)
+		uflags |= TR_UDP_F_GSO | (cfg->zero_copy ? TR_UDP_F_GRO : 0);
+	err = tr_udp_open(&t->udp, &cfg->listen, &cfg->endpoint, cfg->socket_buffer, uflags);
 	if (err) {
 		char buf[64];
 		fprintf(stderr, "tunroom: UDP socket on %s: %s\n",
@@ -293,6 +388,10 @@ int tr_tunnel_run(const struct tr_config *cfg, const struct tr_tunnel_opts *opts
 	}
 	fprintf(stderr, "tunroom: %s up: esp %s, %s io, mtu %u\n", tr_tundev_name(run.dev),
 		tr_esp_cipher_name(cfg->cipher), tr_tundev_io_backend(run.dev), cfg->mtu);
+	if (cfg->offload && !(t->udp.flags & TR_UDP_F_GSO))
+		fprintf(stderr, "tunroom: UDP GSO not available: one datagram per message\n");
+	if (cfg->offload && cfg->zero_copy && !(t->udp.flags & TR_UDP_F_GRO))
+		fprintf(stderr, "tunroom: UDP GRO not available: one datagram per receive\n");
 	if (opts && opts->ready)
 		opts->ready(opts->ready_arg);
 
@@ -305,14 +404,23 @@ int tr_tunnel_run(const struct tr_config *cfg, const struct tr_tunnel_opts *opts
 	err = t->error;
 	if (err == -EPIPE && tr_session_error(t->s))
 		err = tr_session_error(t->s); /* the device side's reason */
-	if (err)
+	/* The engine reports a vanished link as -EIO, like any dead queue; say
+	 * what happened when the device is gone from outside (ip link del). */
+	if (err && !if_nametoindex(tr_tundev_name(run.dev))) {
+		fprintf(stderr, "tunroom: %s stopped: the TUN device was deleted under the running "
+				"tunnel\n", cfg->name);
+		err = -ENODEV;
+	} else if (err) {
 		fprintf(stderr, "tunroom: %s stopped: %s\n", cfg->name, tr_strerror(err));
+	}
 err_ctl:
 err_udp:
 	tr_udp_close(&t->udp);
 err_sas:
 	free(t->bounce_tx);
 	free(t->bounce_rx);
+	free(t->gro.spill);
+	free(t->gro.gather);
 	tr_esp_sa_free(t->sa_in);
 	tr_esp_sa_free(t->sa_out);
 	tr_session_close(t->s);

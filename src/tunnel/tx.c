@@ -4,9 +4,15 @@
  * each encapsulated in place in its slot (ESP header into the head room,
  * trailer and ICV into the tail room), then one sendmmsg straight from the
  * slots, then the slots go back. No allocation, no copy, no lock.
+ *
+ * Offload = on: runs of equal-length datagrams (a TCP super-packet the
+ * engine cut into slots, or any bulk flow) go as one UDP_SEGMENT message
+ * each, its iovecs still the slots, all messages of a burst in one sendmmsg:
+ * the kernel builds one skb per run instead of one per datagram.
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "tunnel/dataplane.h"
@@ -21,6 +27,13 @@ static uint8_t next_header_of(const struct tr_pkt *p)
 	}
 }
 
+static void wait_writable(struct tr_tunnel *t)
+{
+	struct pollfd pfd = { .fd = t->udp.fd, .events = POLLOUT };
+
+	poll(&pfd, 1, 100);
+}
+
 /* Sends iov[0..n): what the socket cannot take now is waited for (bounded),
  * what it refuses is dropped and counted. */
 static void send_all(struct tr_tunnel *t, struct iovec *iov, unsigned n)
@@ -33,10 +46,58 @@ static void send_all(struct tr_tunnel *t, struct iovec *iov, unsigned n)
 		if (r > 0) {
 			off += (unsigned)r;
 		} else if (r == -EAGAIN) {
-			struct pollfd pfd = { .fd = t->udp.fd, .events = POLLOUT };
-			poll(&pfd, 1, 100);
+			wait_writable(t);
 		} else {
 			t->tx.drop_send++; /* the first one failed; go on after it */
+			off++;
+		}
+	}
+}
+
+/* The kernel or the route refused UDP_SEGMENT: say so once and send one
+ * datagram per message from now on. Only this thread reads the switch. */
+static void gso_give_up(struct tr_tunnel *t, int err)
+{
+	fprintf(stderr, "tunroom: UDP GSO refused by the kernel (%s): one datagram per message from now on\n",
+		strerror(-err));
+	__atomic_store_n(&t->tx.gso_off, 1, __ATOMIC_RELAXED);
+}
+
+/* Sends iov[0..n) as runs of equal datagrams, one UDP_SEGMENT message per
+ * run, in as few sendmmsg calls as the socket takes. */
+static void send_segmented(struct tr_tunnel *t, struct iovec *iov, unsigned n)
+{
+	struct tr_udp_msg m[TR_TUNNEL_GSO_BURST];
+	uint32_t max = tr_udp_gso_max_payload(&t->udp);
+	unsigned nm = 0, off = 0;
+
+	for (unsigned i = 0; i < n; nm++) {
+		unsigned run = tr_udp_gso_run(iov + i, n - i, max);
+
+		m[nm] = (struct tr_udp_msg){
+			.iov = iov + i, .iovlen = run, .seg = run > 1 ? (uint32_t)iov[i].iov_len : 0,
+		};
+		i += run;
+	}
+	while (off < nm && !__atomic_load_n(&t->stop, __ATOMIC_RELAXED)) {
+		int r = tr_udp_send_msgs(&t->udp, m + off, nm - off);
+
+		if (r > 0) {
+			off += (unsigned)r;
+		} else if (r == -EAGAIN) {
+			wait_writable(t);
+		} else if (m[off].seg && tr_udp_gso_refused(r)) {
+			gso_give_up(t, r);
+			/* The messages left are consecutive in iov: send them plainly. */
+			send_all(t, m[off].iov, n - (unsigned)(m[off].iov - iov));
+			return;
+		} else if (m[off].seg && r == -EMSGSIZE) {
+			/* Segments longer than the route's MTU: the kernel cuts
+			 * no GSO run into IP fragments, but may a lone datagram. */
+			send_all(t, m[off].iov, m[off].iovlen);
+			off++;
+		} else {
+			t->tx.drop_send += m[off].iovlen; /* all of the run failed */
 			off++;
 		}
 	}
@@ -45,11 +106,13 @@ static void send_all(struct tr_tunnel *t, struct iovec *iov, unsigned n)
 void *tr_tunnel_tx_main(void *arg)
 {
 	struct tr_tunnel *t = arg;
-	struct tr_pkt pkts[TR_TUNNEL_BURST];
-	struct iovec iov[TR_TUNNEL_BURST];
+	struct tr_pkt pkts[TR_TUNNEL_GSO_BURST];
+	struct iovec iov[TR_TUNNEL_GSO_BURST];
+	/* Offload = off keeps today's burst, so the two can be compared. */
+	unsigned burst = t->offload ? TR_TUNNEL_GSO_BURST : TR_TUNNEL_BURST;
 
 	while (!__atomic_load_n(&t->stop, __ATOMIC_RELAXED)) {
-		int n = tr_rx_receive_burst(t->s, pkts, TR_TUNNEL_BURST);
+		int n = tr_rx_receive_burst(t->s, pkts, burst);
 
 		if (n < 0) {
 			tr_tunnel_request_stop(t, n);
@@ -90,7 +153,10 @@ void *tr_tunnel_tx_main(void *arg)
 			bytes += p->len;
 			k++;
 		}
-		send_all(t, iov, k);
+		if ((t->udp.flags & TR_UDP_F_GSO) && !t->tx.gso_off)
+			send_segmented(t, iov, k);
+		else
+			send_all(t, iov, k);
 		t->tx.packets += k;
 		t->tx.bytes += bytes;
 		tr_rx_release_burst(t->s, pkts, (unsigned)n);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -38,6 +39,20 @@ static void size_buffer(int fd, int force_opt, int opt, uint32_t bytes, int *gra
 		*granted = 0;
 }
 
+/* UDP_SEGMENT = 0 is a no-op that only a kernel with UDP GSO accepts; UDP_GRO
+ * switches coalescing on for this socket. What the kernel refuses is off. */
+static void probe_offloads(struct tr_udp *u)
+{
+	int zero = 0, one = 1;
+
+	if ((u->flags & TR_UDP_F_GSO) &&
+	    setsockopt(u->fd, SOL_UDP, UDP_SEGMENT, &zero, sizeof(zero)) < 0)
+		u->flags &= ~TR_UDP_F_GSO;
+	if ((u->flags & TR_UDP_F_GRO) &&
+	    setsockopt(u->fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) < 0)
+		u->flags &= ~TR_UDP_F_GRO;
+}
+
 int tr_udp_open(struct tr_udp *u, const union tr_sockaddr *local,
 		const union tr_sockaddr *peer, uint32_t sockbuf, uint32_t flags)
 {
@@ -48,7 +63,7 @@ int tr_udp_open(struct tr_udp *u, const union tr_sockaddr *local,
 	u->fd = -1;
 	if ((fam != AF_INET && fam != AF_INET6) || peer->sa.sa_family != fam)
 		return -EAFNOSUPPORT;
-	if (flags & ~TR_UDP_F_CONNECT)
+	if (flags & ~(TR_UDP_F_CONNECT | TR_UDP_F_GSO | TR_UDP_F_GRO))
 		return -EINVAL;
 	u->flags = flags;
 	u->fd = socket(fam, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
@@ -61,6 +76,7 @@ int tr_udp_open(struct tr_udp *u, const union tr_sockaddr *local,
 		goto err;
 	size_buffer(u->fd, SO_RCVBUFFORCE, SO_RCVBUF, sockbuf, &u->rcvbuf);
 	size_buffer(u->fd, SO_SNDBUFFORCE, SO_SNDBUF, sockbuf, &u->sndbuf);
+	probe_offloads(u);
 	if (bind(u->fd, &local->sa, sa_len(local)) < 0)
 		goto err;
 	len = sizeof(u->local);
@@ -88,6 +104,18 @@ int tr_udp_set_peer(struct tr_udp *u, const union tr_sockaddr *peer)
 		return -errno;
 	u->peer = *peer;
 	return 0;
+}
+
+static bool unreachable(int err)
+{
+	return err == ECONNREFUSED || err == EHOSTUNREACH || err == ENETUNREACH;
+}
+
+/* A failed recvmmsg: nothing queued, or an error the kernel kept for us. */
+static int recv_failed(struct tr_udp *u, int err)
+{
+	u->stats.rx_err_unreachable += unreachable(err);
+	return err == EWOULDBLOCK ? -EAGAIN : -err;
 }
 
 uint64_t tr_udp_kernel_drops(const struct tr_udp *u)
@@ -127,13 +155,15 @@ int tr_udp_send_burst(struct tr_udp *u, const struct iovec *iov, unsigned n)
 			.msg_iovlen = 1,
 		};
 	}
-	do
+	do {
+		u->stats.tx_syscalls++;
 		sent = sendmmsg(u->fd, msg, n, MSG_DONTWAIT);
-	while (sent < 0 && errno == EINTR);
+	} while (sent < 0 && errno == EINTR);
 	if (sent < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
 			return -EAGAIN;
 		u->stats.tx_err++;
+		u->stats.tx_err_unreachable += unreachable(errno);
 		return -errno;
 	}
 	for (int i = 0; i < sent; i++) {
@@ -161,11 +191,12 @@ int tr_udp_recv_burst(struct tr_udp *u, const struct iovec *iov, int32_t *res, u
 			.msg_iovlen = 1,
 		};
 	}
-	do
+	do {
+		u->stats.rx_syscalls++;
 		got = recvmmsg(u->fd, msg, n, MSG_DONTWAIT, NULL);
-	while (got < 0 && errno == EINTR);
+	} while (got < 0 && errno == EINTR);
 	if (got < 0)
-		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+		return recv_failed(u, errno);
 	for (int i = 0; i < got; i++) {
 		/* Untrusted until checked: any host can send to the port. */
 		if (msg[i].msg_hdr.msg_namelen > sizeof(from[i]) ||
@@ -182,4 +213,186 @@ int tr_udp_recv_burst(struct tr_udp *u, const struct iovec *iov, int32_t *res, u
 		}
 	}
 	return got;
+}
+
+bool tr_udp_gso_refused(int err)
+{
+	/* udp_send_skb: -EIO no checksum offload on the route or xfrm in the way
+	 * (older kernels); -EINVAL segment limits; -ENOPROTOOPT no UDP_SEGMENT. */
+	return err == -EIO || err == -EINVAL || err == -ENOPROTOOPT;
+}
+
+uint32_t tr_udp_gso_max_payload(const struct tr_udp *u)
+{
+	return u->local.sa.sa_family == AF_INET6 ? 65535u - 8u : 65535u - 20u - 8u;
+}
+
+unsigned tr_udp_gso_run(const struct iovec *iov, unsigned n, uint32_t max_payload)
+{
+	if (n == 0)
+		return 0;
+	size_t seg = iov[0].iov_len, total = seg;
+	unsigned k = 1;
+
+	while (k < n && k < TR_UDP_GSO_SEGS_MAX && iov[k].iov_len <= seg &&
+	       total + iov[k].iov_len <= max_payload) {
+		total += iov[k].iov_len;
+		if (iov[k++].iov_len < seg)
+			break; /* a shorter one can only be the last */
+	}
+	return k;
+}
+
+/* One UDP_SEGMENT cmsg: an int-aligned u16 in a cmsghdr. */
+union gso_cmsg {
+	char buf[CMSG_SPACE(sizeof(uint16_t))];
+	struct cmsghdr align;
+};
+
+int tr_udp_send_msgs(struct tr_udp *u, const struct tr_udp_msg *m, unsigned n)
+{
+	struct mmsghdr msg[TR_UDP_BATCH_MAX];
+	union gso_cmsg ctl[TR_UDP_BATCH_MAX];
+	bool named = !(u->flags & TR_UDP_F_CONNECT);
+	int sent;
+
+	if (n > TR_UDP_BATCH_MAX)
+		n = TR_UDP_BATCH_MAX;
+	if (n == 0)
+		return 0;
+	for (unsigned i = 0; i < n; i++) {
+		msg[i].msg_hdr = (struct msghdr){
+			.msg_name = named ? &u->peer : NULL,
+			.msg_namelen = named ? sa_len(&u->peer) : 0,
+			.msg_iov = m[i].iov,
+			.msg_iovlen = m[i].iovlen,
+		};
+		if (m[i].seg && m[i].iovlen > 1) {
+			uint16_t seg = (uint16_t)m[i].seg;
+			struct cmsghdr *c = (struct cmsghdr *)ctl[i].buf;
+
+			memset(&ctl[i], 0, sizeof(ctl[i]));
+			c->cmsg_level = SOL_UDP;
+			c->cmsg_type = UDP_SEGMENT;
+			c->cmsg_len = CMSG_LEN(sizeof(seg));
+			memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+			msg[i].msg_hdr.msg_control = ctl[i].buf;
+			msg[i].msg_hdr.msg_controllen = sizeof(ctl[i].buf);
+		}
+	}
+	do {
+		u->stats.tx_syscalls++;
+		sent = sendmmsg(u->fd, msg, n, MSG_DONTWAIT);
+	} while (sent < 0 && errno == EINTR);
+	if (sent < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
+			return -EAGAIN;
+		u->stats.tx_err++;
+		u->stats.tx_err_unreachable += unreachable(errno);
+		return -errno;
+	}
+	for (int i = 0; i < sent; i++) {
+		u->stats.tx_datagrams += m[i].iovlen;
+		u->stats.tx_bytes += msg[i].msg_len;
+		if (msg[i].msg_hdr.msg_controllen) {
+			u->stats.tx_gso_sends++;
+			u->stats.tx_gso_segments += m[i].iovlen;
+		}
+	}
+	return sent;
+}
+
+/* The UDP_GRO cmsg: gso_size as an int (udp_cmsg_recv). */
+static uint32_t gro_size(struct msghdr *h)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
+		int v;
+
+		if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(v))) {
+			memcpy(&v, CMSG_DATA(c), sizeof(v));
+			return v > 0 ? (uint32_t)v : 0;
+		}
+	}
+	return 0;
+}
+
+union gro_cmsg {
+	char buf[CMSG_SPACE(sizeof(int))];
+	struct cmsghdr align;
+};
+
+int tr_udp_recv_msgs(struct tr_udp *u, struct tr_udp_msg *m, unsigned n)
+{
+	struct mmsghdr msg[TR_UDP_BATCH_MAX];
+	union tr_sockaddr from[TR_UDP_BATCH_MAX];
+	union gro_cmsg ctl[TR_UDP_BATCH_MAX];
+	int got;
+
+	if (n > TR_UDP_BATCH_MAX)
+		n = TR_UDP_BATCH_MAX;
+	if (n == 0)
+		return 0;
+	for (unsigned i = 0; i < n; i++) {
+		msg[i].msg_hdr = (struct msghdr){
+			.msg_name = &from[i],
+			.msg_namelen = sizeof(from[i]),
+			.msg_iov = m[i].iov,
+			.msg_iovlen = m[i].iovlen,
+			.msg_control = ctl[i].buf,
+			.msg_controllen = sizeof(ctl[i].buf),
+		};
+	}
+	do {
+		u->stats.rx_syscalls++;
+		got = recvmmsg(u->fd, msg, n, MSG_DONTWAIT, NULL);
+	} while (got < 0 && errno == EINTR);
+	if (got < 0)
+		return recv_failed(u, errno);
+	for (int i = 0; i < got; i++) {
+		struct msghdr *h = &msg[i].msg_hdr;
+
+		m[i].len = msg[i].msg_len;
+		m[i].seg = gro_size(h);
+		/* Untrusted until checked: any host can send to the port. */
+		if (h->msg_namelen > sizeof(from[i]) || !tr_udp_addr_equal(&from[i], &u->peer)) {
+			m[i].res = -EADDRNOTAVAIL;
+			u->stats.rx_drop_peer++;
+		} else if (h->msg_flags & MSG_TRUNC) {
+			m[i].res = -EMSGSIZE;
+			u->stats.rx_drop_trunc++;
+		} else {
+			m[i].res = 0;
+			uint32_t d = m[i].seg && m[i].len ? (m[i].len + m[i].seg - 1) / m[i].seg : 1;
+			u->stats.rx_datagrams += d;
+			u->stats.rx_bytes += m[i].len;
+			if (m[i].seg) {
+				u->stats.rx_gro_batches++;
+				u->stats.rx_gro_datagrams += d;
+			}
+		}
+	}
+	return got;
+}
+
+int tr_udp_peek(struct tr_udp *u, uint32_t *len, uint32_t *seg)
+{
+	uint8_t byte;
+	struct iovec v = { &byte, 1 };
+	union gro_cmsg ctl;
+	struct msghdr h = {
+		.msg_iov = &v, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
+	};
+	ssize_t r;
+
+	do {
+		u->stats.rx_syscalls++;
+		/* MSG_TRUNC: the whole length comes back, not the byte copied. */
+		r = recvmsg(u->fd, &h, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+	} while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return recv_failed(u, errno);
+	*len = (uint32_t)r;
+	*seg = gro_size(&h);
+	return 0;
 }

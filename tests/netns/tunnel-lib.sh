@@ -56,15 +56,18 @@ CONF
 }
 
 # up SIDE: runs tunroom up in the side's namespace, waits until it answers.
-# PID of the tunroom process in $UP_PID_a / $UP_PID_b.
+# PID of the tunroom process in $UP_PID_a / $UP_PID_b. TR_UP_ENV: extra
+# NAME=VALUE words for its environment (test-only knobs).
 up() {
 	local side=$1 ns=1
 	[ "$side" = b ] && ns=2
 	mkdir -p "$WORK/run-$side"
 	bg "$ns" env TUNROOM_RUN_DIR="$WORK/run-$side" ${TR_PRELOAD:+LD_PRELOAD=$TR_PRELOAD} \
-		${TR_COPYCOUNT:+TR_COPYCOUNT_FILE=$WORK/copies.$side} "$TUNROOM" up "$WORK/$side.conf"
+		${TR_COPYCOUNT:+TR_COPYCOUNT_FILE=$WORK/copies.$side} ${TR_UP_ENV:-} \
+		"$TUNROOM" up "$WORK/$side.conf"
 	eval "UP_PID_$side=${TR_PIDS[-1]}"
-	wait_for 10 show "$side" || die "tunroom up ($side) did not come up"
+	# TR_UP_TIMEOUT: seconds it may take to answer (valgrind.sh: longer).
+	wait_for "${TR_UP_TIMEOUT:-10}" show "$side" || die "tunroom up ($side) did not come up"
 }
 
 show() { # SIDE [args]

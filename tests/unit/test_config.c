@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "cli/config.h"
+#include "tunroom/tunroom.h"
 
 #define KEY20 "0x00112233445566778899aabbccddeeff01020304"
 #define KEY20B "0xffeeddccbbaa99887766554433221100a0b0c0d0"
@@ -104,7 +105,7 @@ static void good_file(void **state)
 	assert_int_equal(cfg.replay_window, TR_CONFIG_REPLAY_DEFAULT);
 	assert_int_equal(cfg.queues, 1);
 	assert_int_equal(cfg.socket_buffer, 4u << 20);
-	assert_false(cfg.offload);
+	assert_true(cfg.offload); /* on unless said off */
 	/* 1500 - IPv4 20 - UDP 8 - ESP 8 - IV 8 - ICV 16 = 1440, minus pad
 	 * length and next header, already 4-aligned: 1438. */
 	assert_true(cfg.mtu_derived);
@@ -112,6 +113,41 @@ static void good_file(void **state)
 	tr_config_wipe(&cfg);
 	assert_int_equal(cfg.out.key_len, 0);
 	assert_int_equal(cfg.in.key[0], 0);
+}
+
+/* Offload is on by default; every spelling of off turns all of it off; like
+ * any key it may be given once. */
+static void offload_switch(void **state)
+{
+	(void)state;
+	static const struct { const char *line; bool on; } cases[] = {
+		{ "Offload = off", false }, { "Offload = no", false }, { "offload = 0", false },
+		{ "Offload = false", false }, { "Offload = on", true }, { "OFFLOAD = yes", true },
+		{ "Offload = 1", true },
+	};
+	struct tr_config cfg;
+	char err[TR_CONFIG_ERR_MAX];
+
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int r = parse(build("+I", cases[i].line), &cfg, err, sizeof(err));
+		if (r)
+			fail_msg("%s: %s", cases[i].line, err);
+		if (cfg.offload != cases[i].on)
+			fail_msg("%s: offload %d", cases[i].line, cfg.offload);
+		assert_true(cfg.zero_copy); /* independent of each other */
+		/* TSO reads need ring space: a larger default ring with offload. */
+		assert_int_equal(cfg.ring_capacity, cases[i].on ? TR_CONFIG_RING_OFFLOAD_DEFAULT
+							       : TR_SESSION_CAPACITY_DEFAULT);
+		tr_config_wipe(&cfg);
+	}
+	/* A ring size the file gives wins either way. */
+	assert_int_equal(parse(build("+I", "Offload = on\nRingCapacity = 2M"), &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.ring_capacity, 2u << 20);
+	tr_config_wipe(&cfg);
+	assert_int_not_equal(parse(build("+I", "Offload ="), &cfg, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "'Offload'"));
+	assert_int_not_equal(parse(build("+I", "Offload = off\nOffload = on"), &cfg, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "'Offload' is set twice"));
 }
 
 static void syntax_variants(void **state)
@@ -129,6 +165,7 @@ static void syntax_variants(void **state)
 		"\t MTU\t=\t1400 \t\n"
 		"ListenPort = 4501\n"
 		"Offload = on\nQueues = 2\nRingCapacity = 1M\nSocketBuffer = 4M\nOuterMTU = 9000\n"
+		"IO = plain\n"
 		"\n"
 		"[sa]\n"
 		"cipher = AES256-CBC-SHA256\n"
@@ -150,6 +187,7 @@ static void syntax_variants(void **state)
 	assert_int_equal(cfg.mtu, 1400);
 	assert_false(cfg.mtu_derived);
 	assert_true(cfg.offload);
+	assert_true(cfg.plain_io);
 	assert_int_equal(cfg.queues, 2);
 	assert_int_equal(cfg.ring_capacity, 1u << 20);
 	assert_int_equal(cfg.socket_buffer, 4u << 20);
@@ -245,6 +283,7 @@ static const struct bad bad_cases[] = {
 	{ "ListenPort", "ListenPort = 65536", 5, "'ListenPort'" },
 	{ "ListenPort", "ListenPort = 4500/udp", 5, "'ListenPort'" },
 	{ "+I", "Offload = maybe", 6, "'Offload' must be on or off" },
+	{ "+I", "IO = uring", 6, "'IO' must be auto or plain, got 'uring'" },
 	{ "+I", "Queues = 0", 6, "'Queues' must be" },
 	{ "+I", "Queues = 17", 6, "'Queues' must be" },
 	{ "+I", "RingCapacity = 3M", 6, "power of two" },
@@ -612,6 +651,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(good_file),
+		cmocka_unit_test(offload_switch),
 		cmocka_unit_test(syntax_variants),
 		cmocka_unit_test(derived_mtu),
 		cmocka_unit_test(bad_values),

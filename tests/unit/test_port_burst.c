@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "tunroom/device.h"
+#include "tunroom/ring_abi.h"
 #include "tunroom/tunroom.h"
 
 struct pair {
@@ -155,12 +156,50 @@ static void ring_full(void **state)
 	pair_close(&p);
 }
 
+/* A run of empty reads (a TSO read that got one small packet leaves dozens
+ * of slots) goes out as one void slot up to max_slot, not one per slot. */
+static void empty_run_is_one_void(void **state)
+{
+	(void)state;
+	struct tr_pkt pk[10], one;
+	struct tr_port_stats st;
+	struct pair p;
+	uint32_t slot;
+
+	pair_open(&p, 1u << 17); /* max_packet 1500: max_slot 1552 */
+	assert_int_equal(tr_port_egress_reserve_burst(p.port, 200, pk, 10), 10);
+	slot = (uint32_t)(pk[1].buf - pk[0].buf);
+	assert_int_equal(slot, tr_port_egress_slot_size(p.port, 200));
+	for (int i = 0; i < 10; i++)
+		pk[i].len = 0;
+	pk[0].len = 7;
+	memset(tr_pkt_data(&pk[0]), 'a', 7);
+	pk[8].len = 9;
+	memset(tr_pkt_data(&pk[8]), 'b', 9);
+	assert_int_equal(tr_port_egress_publish_burst(p.port, pk, 9), 0);
+	tr_port_egress_flush(p.port);
+	/* Slots 1..6 are one void (7 would pass max_slot), 7 another. */
+	const struct tr_abi_slot *v1 = pk[1].slot, *v2 = pk[7].slot;
+
+	assert_int_equal(v1->size, 6 * slot);
+	assert_int_equal(v1->flags, TR_SLOT_F_VOID);
+	assert_int_equal(v2->size, slot);
+	assert_int_equal(v2->flags, TR_SLOT_F_VOID);
+	expect_rx(&p, 7, 'a');
+	expect_rx(&p, 9, 'b');
+	assert_int_equal(tr_rx_receive(p.s, &one), -EAGAIN);
+	tr_port_stats(p.port, &st);
+	assert_int_equal(st.egress_packets, 2);
+	pair_close(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(publish_some_withdraw_rest),
 		cmocka_unit_test(bad_publish_withdraws),
 		cmocka_unit_test(ring_full),
+		cmocka_unit_test(empty_run_is_one_void),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
