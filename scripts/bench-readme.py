@@ -56,12 +56,12 @@ COST = [("tunnel CPU s/GB", "cpu_tunnel_s_per_gb", "%.1f"),
         ("machine CPU s/GB", "cpu_total_s_per_gb", "%.1f"),
         ("syscalls/MB", "syscalls_per_mb", "%.0f"), ("syscalls/pkt", "syscalls_per_packet", "%.2f"),
         ("tunroom-counted syscalls/MB", "tr_syscalls_per_mb", "%.0f"),
-        ("heap allocs/pkt", "allocs_per_packet", "%.3f"),
+        ("heap allocs/pkt", "allocs_per_packet", "%.4g"),
         ("copied B/pkt/end", "copied_bytes_per_packet", "%.0f")]
 SHORT = [("TCP 1 stream Mbit/s", "tcp1_mbps", "%.0f"), ("TCP 4 streams Mbit/s", "tcp4_mbps", "%.0f"),
          ("UDP 64 B kpps, ≤1 % loss", "udp64_kpps_loss1", "%.0f"),
          ("tunnel CPU s/GB", "cpu_tunnel_s_per_gb", "%.1f"),
-         ("heap allocs/pkt", "allocs_per_packet", "%.3f")]
+         ("heap allocs/pkt", "allocs_per_packet", "%.4g")]
 
 
 def where(doc):

@@ -421,7 +421,8 @@ steady() {
 	[ "$pkts" -gt 0 ] || { log "  ${TUN_LABEL[$id]}: no packets in the window"; return 0; }
 	put "$r" "$id" steady_packets "$pkts"
 	if [ "$a0" != - ]; then
-		put "$r" "$id" allocs_per_packet "$(awk -v a=$((a1 - a0)) -v p="$pkts" 'BEGIN{printf "%.4f", a/p}')"
+		put "$r" "$id" allocs_in_window $((a1 - a0))
+		put "$r" "$id" allocs_per_packet "$(awk -v a=$((a1 - a0)) -v p="$pkts" 'BEGIN{printf "%.6f", a/p}')"
 	fi
 	if [ -s "$perfout" ]; then
 		python3 - "$perfout" "$bytes" "$pkts" <<'EOF' | while read -r m v; do put "$r" "$id" "$m" "$v"; done
