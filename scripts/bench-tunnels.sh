@@ -401,9 +401,12 @@ steady() {
 	local r=$1 id=$2 win a0 a1 c0 c1 s0 s1 pids perfout
 	win=$(awk -v s="$SECS" 'BEGIN{print s - 1}')
 	sleep 0.5
-	a0=$(alloc_count "$id"); c0=$(dev_count "$id")
+	# `tunroom show` is served by the tunnel's control thread, which may
+	# allocate per request: keep those requests out of the allocation window
+	# (counters read after the first, before the second).
 	s0="" s1=""
 	if [ -n "${TUN_DEV[$id]:-}" ]; then s0=$(tr_syscalls "$id"); fi
+	a0=$(alloc_count "$id"); c0=$(dev_count "$id")
 	perfout=$WORK/perf.$id.$r
 	# shellcheck disable=SC2086 # a list of PIDs, split on purpose
 	pids=$(proc_tree ${TUN_PIDS[$id]} | paste -sd,)
