@@ -540,12 +540,14 @@ profile() { # ID KIND
 		grep -v '^#' "$d/stat" | sed '/^$/d' | sort -t- -k1,1 || true
 		echo "## perf trace -s (syscall mix per thread)"
 		sed '/^$/d' "$d/trace" 2>/dev/null | head -80 || true
-		echo "## perf record -e cpu-clock: inclusive share of the stages (children), all threads"
-		# Stages of the path: TUN read/write, UDP send/receive, ESP, waiting.
-		perf report -i "$d/perf.data" --children --sort sym --stdio -g none 2>/dev/null |
-			awk '!/^#/ && NF >= 4 {a[$4] += $1; s[$4] += $2} END {for (k in a) printf "%7.2f%% %7.2f%%  %s\n", a[k], s[k], k}' |
-			grep -E ' (tr_tunio_read|tr_tunio_write|tr_udp_send_burst|tr_udp_recv_burst|encap|decap_one|gcm_setup|EVP_CipherInit_ex|EVP_EncryptUpdate|EVP_DecryptUpdate|EVP_CIPHER_CTX_get_iv_length|OSSL_PARAM_locate|EVP_CIPHER_CTX_ctrl|__poll|schedule|tr_ring_[a-z_]+|tr_tx_allocate_burst)$' |
-			sort -rn || true
+		echo "## perf record -e cpu-clock: inclusive share (children, self) of tunroom's and libcrypto's functions, all threads"
+		# The stages of the path as tunroom's own functions name them (TUN
+		# I/O, UDP I/O, ESP, rings), whatever they are called in this build;
+		# kernel work done inside a call counts to it.
+		perf report -i "$d/perf.data" --children --sort dso,sym --stdio -g none 2>/dev/null |
+			awk '!/^#/ && NF >= 5 && $5 !~ /^0x/ && ($3 == "tunroom" || $3 ~ /^libcrypto/) {k = $3 " " $5; a[k] += $1; s[k] += $2}
+			     END {for (k in a) printf "%7.2f%% %7.2f%%  %s\n", a[k], s[k], k}' |
+			sort -rn | head -40 || true
 		echo "## perf record -e cpu-clock: share of samples per thread"
 		perf report -i "$d/perf.data" --no-children --sort pid --stdio -g none 2>/dev/null | grep -v '^#' | sed '/^$/d' | head -12
 		for tid in $(perf report -i "$d/perf.data" --no-children --sort pid --stdio -g none 2>/dev/null |
