@@ -31,7 +31,7 @@ COST_COLS = [
     ("syscalls/MB", "syscalls_per_mb", "%.0f"),
     ("syscalls/pkt", "syscalls_per_packet", "%.2f"),
     ("tunroom-counted syscalls/MB", "tr_syscalls_per_mb", "%.0f"),
-    ("heap allocs/pkt", "allocs_per_packet", "%.3f"),
+    ("heap allocs/pkt", "allocs_per_packet", "%.4g"),
     ("copied B/pkt/end", "copied_bytes_per_packet", "%.0f"),
 ]
 # The figures ratios are taken of, and whether more is better.
