@@ -9,7 +9,7 @@ build_pkgs=(meson ninja-build pkg-config gcc libc6-dev libssl-dev liburing-dev l
 # install without recommends, so name it.
 check_pkgs=(libcmocka-dev iproute2 python3 python3-cryptography clang libclang-rt-14-dev valgrind)
 demo_pkgs=(iproute2 iputils-ping iperf3)
-bench_pkgs=(iproute2 iperf3 wireguard-go wireguard-tools ocserv openconnect gnutls-bin gnuplot-nox)
+bench_pkgs=(iproute2 iperf3 wireguard-go wireguard-tools ocserv openconnect gnutls-bin gnuplot-nox linux-perf)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in
