@@ -23,17 +23,6 @@ struct seg {
 	bool v6;
 };
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
 /* A plain TCP segment with payload: IPv4 without options or fragments, or
  * IPv6 without extension headers, the IP length equal to the slot's. */
 static bool parse(const struct iovec *pk, struct seg *s)
@@ -49,13 +38,13 @@ static bool parse(const struct iovec *pk, struct seg *s)
 	if (b[0] == 0x45) {
 		s->v6 = false;
 		s->l4 = 20;
-		if (get16(b + 2) != s->len || (get16(b + 6) & 0x3fffu) || b[9] != 6 ||
+		if (tr_be16_get(b + 2) != s->len || (tr_be16_get(b + 6) & 0x3fffu) || b[9] != 6 ||
 		    tr_csum_fold(tr_csum_add(b, 20, 0)) != 0)
 			return false;
 	} else if (b[0] >> 4 == 6) {
 		s->v6 = true;
 		s->l4 = 40;
-		if (s->len < 60 || get16(b + 4) + 40u != s->len || b[6] != 6)
+		if (s->len < 60 || tr_be16_get(b + 4) + 40u != s->len || b[6] != 6)
 			return false;
 	} else {
 		return false;
@@ -67,7 +56,7 @@ static bool parse(const struct iovec *pk, struct seg *s)
 	s->flags = b[s->l4 + 13];
 	if (!(s->flags & TCP_ACK) || (s->flags & ~(TCP_ACK | TCP_PSH)))
 		return false; /* SYN, FIN, RST, URG, ECE, CWR: alone */
-	s->seq = (uint32_t)get16(b + s->l4 + 4) << 16 | get16(b + s->l4 + 6);
+	s->seq = (uint32_t)tr_be16_get(b + s->l4 + 4) << 16 | tr_be16_get(b + s->l4 + 6);
 	s->payload = s->len - s->h;
 	return true;
 }
@@ -115,10 +104,10 @@ static void build(struct tr_gro_run *run, const struct seg *s, uint32_t total, u
 
 	memcpy(b, s->hdr, s->h);
 	if (s->v6) {
-		put16(b + 4, (uint16_t)(tcp_len));
+		tr_be16_put(b + 4, (uint16_t)(tcp_len));
 	} else {
-		put16(b + 2, (uint16_t)(s->h + total));
-		put16(b + 10, 0);
+		tr_be16_put(b + 2, (uint16_t)(s->h + total));
+		tr_be16_put(b + 10, 0);
 		c = tr_csum_fold(tr_csum_add(b, 20, 0));
 		memcpy(b + 10, &c, 2);
 	}

@@ -37,17 +37,6 @@ struct gso_hdrs {
 	bool v6;
 };
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
 static uint32_t get32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -55,8 +44,8 @@ static uint32_t get32(const uint8_t *p)
 
 static void put32(uint8_t *p, uint32_t v)
 {
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
+	tr_be16_put(p, (uint16_t)(v >> 16));
+	tr_be16_put(p + 2, (uint16_t)v);
 }
 
 /* 64-bit words with end-around carry: the ones' complement sum does not
@@ -269,9 +258,9 @@ static int parse_gso(const struct virtio_net_hdr *vh, const uint8_t *hdr, uint32
 			return -EINVAL;
 	} else {
 		if (hdr[0] >> 4 != 4 || (hdr[0] & 15u) * 4u != l4 || l4 < 20 ||
-		    hdr[9] != IPPROTO_TCP_ || (get16(hdr + 6) & 0x3fffu))
+		    hdr[9] != IPPROTO_TCP_ || (tr_be16_get(hdr + 6) & 0x3fffu))
 			return -EINVAL; /* IHL, protocol, or a fragment */
-		out->id = get16(hdr + 4);
+		out->id = tr_be16_get(hdr + 4);
 	}
 	doff = (hdr[l4 + 12] >> 4) * 4u;
 	if (doff < TCP_HDR_MIN || l4 + doff > n)
@@ -297,11 +286,11 @@ static void write_segment(const struct gso_hdrs *x, uint8_t *d, unsigned k, bool
 
 	memcpy(d, x->tmpl, x->h);
 	if (x->v6) {
-		put16(d + 4, (uint16_t)(x->h - 40 + pl));
+		tr_be16_put(d + 4, (uint16_t)(x->h - 40 + pl));
 	} else {
-		put16(d + 2, (uint16_t)(x->h + pl));
-		put16(d + 4, (uint16_t)(x->id + k));
-		put16(d + 10, 0);
+		tr_be16_put(d + 2, (uint16_t)(x->h + pl));
+		tr_be16_put(d + 4, (uint16_t)(x->id + k));
+		tr_be16_put(d + 10, 0);
 		store_csum(d + 10, tr_csum_fold(tr_csum_add(d, x->l4, 0)));
 	}
 	put32(tcp + 4, x->seq + (uint32_t)k * x->mss);
@@ -312,7 +301,7 @@ static void write_segment(const struct gso_hdrs *x, uint8_t *d, unsigned k, bool
 	tcp[13] = fl;
 	/* From scratch: for GSO the kernel leaves a pseudo-header sum without
 	 * the length in the field. */
-	put16(tcp + TCP_CHECK_OFF, 0);
+	tr_be16_put(tcp + TCP_CHECK_OFF, 0);
 	store_csum(tcp + TCP_CHECK_OFF,
 		   tr_csum_fold(tr_csum_add(tcp, tcp_len,
 					    pseudo_sum(x->tmpl, x->v6, IPPROTO_TCP_, tcp_len))));

@@ -96,6 +96,18 @@ unsigned tr_gso_iov(const struct tr_gso_layout *l, void *vhdr, uint8_t *const *s
 int tr_gso_finish(struct tr_gso *g, const struct tr_gso_layout *l, const void *vhdr,
 		  uint32_t nread, uint8_t *const *slots, unsigned n_slots, uint32_t *lens);
 
+/* Big-endian 16-bit header fields, at any alignment (gso.c, gro.c). */
+static inline uint16_t tr_be16_get(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline void tr_be16_put(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
 /* Ones' complement sum of len bytes at p added to sum (not folded, not
  * inverted; p need not be aligned; an odd last byte is padded with zero). */
 uint64_t tr_csum_add(const void *p, uint32_t len, uint64_t sum);

@@ -138,39 +138,15 @@ void tr_udp_close(struct tr_udp *u)
 
 int tr_udp_send_burst(struct tr_udp *u, const struct iovec *iov, unsigned n)
 {
-	struct mmsghdr msg[TR_UDP_BATCH_MAX];
-	bool named = !(u->flags & TR_UDP_F_CONNECT);
-	int sent;
+	struct tr_udp_msg m[TR_UDP_BATCH_MAX];
 
 	if (n > TR_UDP_BATCH_MAX)
 		n = TR_UDP_BATCH_MAX;
-	if (n == 0)
-		return 0;
-	for (unsigned i = 0; i < n; i++) {
-		/* iov is only read by the kernel; msghdr lacks the const. */
-		msg[i].msg_hdr = (struct msghdr){
-			.msg_name = named ? &u->peer : NULL,
-			.msg_namelen = named ? sa_len(&u->peer) : 0,
-			.msg_iov = (struct iovec *)&iov[i],
-			.msg_iovlen = 1,
-		};
-	}
-	do {
-		u->stats.tx_syscalls++;
-		sent = sendmmsg(u->fd, msg, n, MSG_DONTWAIT);
-	} while (sent < 0 && errno == EINTR);
-	if (sent < 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
-			return -EAGAIN;
-		u->stats.tx_err++;
-		u->stats.tx_err_unreachable += unreachable(errno);
-		return -errno;
-	}
-	for (int i = 0; i < sent; i++) {
-		u->stats.tx_datagrams++;
-		u->stats.tx_bytes += msg[i].msg_len;
-	}
-	return sent;
+	/* One datagram per message; iov is only read by the kernel, the
+	 * message lacks the const. */
+	for (unsigned i = 0; i < n; i++)
+		m[i] = (struct tr_udp_msg){ .iov = (struct iovec *)&iov[i], .iovlen = 1 };
+	return tr_udp_send_msgs(u, m, n);
 }
 
 int tr_udp_recv_burst(struct tr_udp *u, const struct iovec *iov, int32_t *res, unsigned n)
