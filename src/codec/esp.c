@@ -374,7 +374,7 @@ TR_API void tr_esp_sa_stats(const struct tr_esp_sa *sa, struct tr_esp_stats *out
  * not EVP_CipherInit_ex(ctx, NULL, NULL, NULL, nonce, -1): on OpenSSL 3.0
  * that re-init asks the provider for the IV length every call (a get_params
  * round trip of string compares) and costs about a fifth of a 1400-byte
- * seal or open (bench_codec's gcm-setup table; docs/codecs.md). The key
+ * seal or open (bench_codec's last line; docs/codecs.md). The key
  * schedule set once in cipher_ctx_new stays either way.
  *
  * Seal: EVP_CTRL_GCM_SET_IV_FIXED with length -1 replaces the whole 12-byte
