@@ -158,13 +158,13 @@ LOSS = [("UDP flood: sent kpps", "udp64_sender_kpps", "%.0f"),
 
 
 def docs_block(doc):
-    lines = [where(doc), "", table(doc, PERF, spread=True), "", table(doc, COST, spread=True), "",
-             "Where the UDP probes lost packets (counters over each tunnel's whole rate search, "
-             "per round; the receiving namespace holds both the receiving iperf3 and the tunnel's "
-             "own socket there):", "",
-             table(doc, LOSS, spread=True,
-                   rows=[t for t in doc["tunnels"] if any(c[1] in t["metrics"] for c in LOSS)]), "",
-             "Ratios of medians, tunroom aes128-gcm / other (below 1 is better for CPU per GB; "
+    udp = [t for t in doc["tunnels"] if any(c[1] in t["metrics"] for c in LOSS)]
+    lines = [where(doc), "", table(doc, PERF, spread=True), "", table(doc, COST, spread=True), ""]
+    if udp:  # the jumbo rows have no UDP search
+        lines += ["Where the UDP probes lost packets (counters over each tunnel's whole rate search, "
+                  "per round; the receiving namespace holds both the receiving iperf3 and the tunnel's "
+                  "own socket there):", "", table(doc, LOSS, spread=True, rows=udp), ""]
+    lines += ["Ratios of medians, tunroom aes128-gcm / other (below 1 is better for CPU per GB; "
              "every pair is in latest.json):", ""]
     lines += ratio_lines(doc, [(f"tr128/{p}", n) for p, n in PEERS.items()] +
                          [("tr128/trcopy", "its own copy path"), ("tr128/troff", "itself with Offload = off"),
