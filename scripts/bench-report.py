@@ -75,12 +75,25 @@ def main():
         xs = vals.get(t, {}).get(m)
         return statistics.median(xs) if xs else None
 
+    # Which pairs have ratios: every tunroom row against every peer at the
+    # same MTU, tunroom aes128-gcm against its copy path and Offload = off,
+    # the jumbo zero-copy row against the jumbo copy path and against itself
+    # at MTU 1400, and the jumbo rows against plain veth at the jumbo MTU.
+    jumbo = {"vethj", "trjumbo", "trjcopy"}
+    own = {("tr128", "trcopy"), ("tr128", "troff"), ("trjumbo", "trjcopy"), ("trjumbo", "tr128"),
+           ("trjcopy", "trcopy")}
+
+    def paired(t, p):
+        if (t, p) in own:
+            return True
+        return not p.startswith("tr") and (t in jumbo) == (p in jumbo)
+
     ratios = {}
     for t in order:
         if not t.startswith("tr"):
             continue
         for p in order:
-            if p == t or (p.startswith("tr") and not (t == "tr128" and p in ("trcopy", "troff"))):
+            if p == t or not paired(t, p):
                 continue
             r = {}
             for m in RATIO_METRICS:
@@ -158,7 +171,8 @@ def main():
         return "%d/%d" % (r1 or 0, r4 or 0)
 
     print(f"median of {meta['rounds']} round(s) [min-max], iperf3 -t {meta['iperf_seconds']}, "
-          f"inner MTU {meta['inner_mtu']}; {doc['machine']['nproc']} x {doc['machine']['cpu']}, "
+          f"inner MTU {meta['inner_mtu']} (rows marked MTU {meta.get('jumbo_inner_mtu')}: that inner MTU "
+          f"over a {meta.get('jumbo_outer_mtu')}-byte veth); {doc['machine']['nproc']} x {doc['machine']['cpu']}, "
           f"kernel {doc['machine']['kernel']}, {doc['date']}")
     print()
     print(table(PERF_COLS, ("TCP retr 1/4", retr)))
@@ -169,7 +183,7 @@ def main():
     print()
     print("ratios tunroom aes128-gcm / peer (medians; all pairs in latest.json):")
     for k, r in ratios.items():
-        if k.startswith("tr128/"):
+        if k.startswith("tr128/") or k == "trjumbo/trjcopy":
             print(f"  {k:14s} " + "  ".join(f"{m} {v:.2f}x" for m, v in r.items()))
 
     with open(os.path.join(plotdir, "plot-tcp.dat"), "w") as f:
