@@ -20,6 +20,13 @@ TR_NS=()   # namespaces this test created
 TR_PIDS=() # processes this test started
 TR_ON_EXIT=() # commands for cleanup, one string each
 
+# bash runs no EXIT trap when a signal kills it: a test that meson times out
+# (SIGTERM) or a person interrupts would leave its namespaces behind. A
+# trapped signal becomes an exit, and the exit runs the test's cleanup.
+trap 'exit 143' TERM
+trap 'exit 130' INT
+trap 'exit 129' HUP
+
 pretty() { printf '[+] %s\n' "$*" >&2; }
 skip() { printf 'SKIP: %s\n' "$*" >&2; exit 77; }
 die() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
