@@ -228,15 +228,22 @@ const char *tr_sockaddr_str(const union tr_sockaddr *a, char *buf, size_t len)
 	return buf;
 }
 
-uint32_t tr_config_overhead(enum tr_esp_cipher c, int outer_family, uint32_t inner_len)
+uint32_t tr_config_esp_len(enum tr_esp_cipher c, uint32_t inner_len)
 {
 	const struct tr_cipher_info *ci = tr_cipher_info(c);
-	uint32_t ip = outer_family == AF_INET6 ? 40 : 20;
 	/* RFC 4303 §2: SPI 4 + sequence 4, IV, payload + padding + pad length 1 +
-	 * next header 1 aligned to the cipher (§2.4), ICV; RFC 3948 §2.1: UDP 8. */
+	 * next header 1 aligned to the cipher (§2.4), ICV. */
 	uint32_t body = (inner_len + 2 + ci->align - 1) / ci->align * ci->align;
 
-	return ip + 8 + 8 + ci->iv_len + body + ci->icv_len;
+	return 8 + ci->iv_len + body + ci->icv_len;
+}
+
+uint32_t tr_config_overhead(enum tr_esp_cipher c, int outer_family, uint32_t inner_len)
+{
+	uint32_t ip = outer_family == AF_INET6 ? 40 : 20;
+
+	/* RFC 3948 §2.1: UDP 8. */
+	return ip + 8 + tr_config_esp_len(c, inner_len);
 }
 
 uint32_t tr_config_mtu_for(enum tr_esp_cipher c, int outer_family, uint32_t outer_mtu)

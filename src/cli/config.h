@@ -125,6 +125,9 @@ void tr_config_sa(const struct tr_config *cfg, bool inbound, struct tr_esp_sa_co
 /* Wipes key material. */
 void tr_config_wipe(struct tr_config *cfg);
 
+/* Bytes of the ESP packet (SPI to ICV) an inner packet of inner_len bytes
+ * becomes: padding to the cipher's alignment included (RFC 4303 §2, §2.4). */
+uint32_t tr_config_esp_len(enum tr_esp_cipher c, uint32_t inner_len);
 /* Bytes ESP-in-UDP adds around an inner packet of inner_len bytes, outer IP
  * header included (RFC 4303 §2, RFC 3948 §2.1). */
 uint32_t tr_config_overhead(enum tr_esp_cipher c, int outer_family, uint32_t inner_len);

@@ -236,19 +236,6 @@ static int open_bounce(struct tr_tunnel *t, const struct tr_config *cfg)
 	return t->bounce_tx && t->bounce_rx ? 0 : -ENOMEM;
 }
 
-/* The ESP datagram a full-MTU inner packet makes: RFC 4303 §2.4 pads the
- * payload and its 2-byte trailer to 4 bytes (GCM) or the 16-byte block
- * (CBC); tail room is that worst-case padding + 2 + ICV. A TCP bulk flow
- * sends datagrams of exactly this size, so GRO batches come in it. */
-static uint32_t esp_full_datagram(const struct tr_config *cfg)
-{
-	bool gcm = cfg->cipher == TR_ESP_AES128_GCM || cfg->cipher == TR_ESP_AES256_GCM;
-	uint32_t align = gcm ? 4 : 16;
-	uint32_t icv = tr_esp_tail_room(cfg->cipher) - (align - 1) - 2;
-
-	return tr_esp_head_room(cfg->cipher) + (cfg->mtu + 2 + align - 1) / align * align + icv;
-}
-
 /* Offload = on: the receive side's first guess of the batch size, and its
  * two buffers (never touched unless a batch misses the slots). */
 static int open_gro(struct tr_tunnel *t, const struct tr_config *cfg)
@@ -258,7 +245,9 @@ static int open_gro(struct tr_tunnel *t, const struct tr_config *cfg)
 	t->offload = cfg->offload;
 	if (!cfg->offload || !cfg->zero_copy) /* the copy baseline receives without GRO */
 		return 0;
-	t->gro.g_full = esp_full_datagram(cfg);
+	/* The ESP datagram of a full-MTU inner packet: a TCP bulk flow sends
+	 * exactly this size, so GRO batches come in it. */
+	t->gro.g_full = tr_config_esp_len(cfg->cipher, cfg->mtu);
 	if (t->gro.g_full > t->dgram_max)
 		t->gro.g_full = t->dgram_max;
 	t->gro.g = t->gro.g_full;

@@ -227,6 +227,11 @@ static void derived_mtu(void **state)
 	assert_int_equal(tr_config_mtu_for(TR_ESP_AES256_CBC_SHA256, AF_INET, 1500), 1422);
 	assert_int_equal(tr_config_mtu_for(TR_ESP_AES256_CBC_SHA256, AF_INET6, 1500), 1406);
 	assert_int_equal(tr_config_mtu_for(TR_ESP_AES128_GCM, AF_INET, 40), 0);
+	/* The ESP packet alone (the tunnel's first GRO batch-size guess):
+	 * 8 + IV + payload and trailer padded to the alignment + ICV. */
+	assert_int_equal(tr_config_esp_len(TR_ESP_AES128_GCM, 1400), 8 + 8 + 1404 + 16);
+	assert_int_equal(tr_config_esp_len(TR_ESP_AES256_CBC_SHA256, 1400), 8 + 16 + 1408 + 16);
+	assert_int_equal(tr_config_esp_len(TR_ESP_AES128_CBC_SHA1, 0), 8 + 16 + 16 + 12);
 	/* The derived MTU is the largest that fits, for every outer MTU. */
 	for (unsigned c = 0; c < TR_CIPHER_COUNT; c++) {
 		for (uint32_t outer = 576; outer <= 1600; outer++) {
