@@ -151,43 +151,18 @@ int tr_udp_send_burst(struct tr_udp *u, const struct iovec *iov, unsigned n)
 
 int tr_udp_recv_burst(struct tr_udp *u, const struct iovec *iov, int32_t *res, unsigned n)
 {
-	struct mmsghdr msg[TR_UDP_BATCH_MAX];
-	union tr_sockaddr from[TR_UDP_BATCH_MAX];
+	struct tr_udp_msg m[TR_UDP_BATCH_MAX];
 	int got;
 
 	if (n > TR_UDP_BATCH_MAX)
 		n = TR_UDP_BATCH_MAX;
-	if (n == 0)
-		return 0;
-	for (unsigned i = 0; i < n; i++) {
-		msg[i].msg_hdr = (struct msghdr){
-			.msg_name = &from[i],
-			.msg_namelen = sizeof(from[i]),
-			.msg_iov = (struct iovec *)&iov[i],
-			.msg_iovlen = 1,
-		};
-	}
-	do {
-		u->stats.rx_syscalls++;
-		got = recvmmsg(u->fd, msg, n, MSG_DONTWAIT, NULL);
-	} while (got < 0 && errno == EINTR);
-	if (got < 0)
-		return recv_failed(u, errno);
-	for (int i = 0; i < got; i++) {
-		/* Untrusted until checked: any host can send to the port. */
-		if (msg[i].msg_hdr.msg_namelen > sizeof(from[i]) ||
-		    !tr_udp_addr_equal(&from[i], &u->peer)) {
-			res[i] = -EADDRNOTAVAIL;
-			u->stats.rx_drop_peer++;
-		} else if (msg[i].msg_hdr.msg_flags & MSG_TRUNC) {
-			res[i] = -EMSGSIZE;
-			u->stats.rx_drop_trunc++;
-		} else {
-			res[i] = (int32_t)msg[i].msg_len;
-			u->stats.rx_datagrams++;
-			u->stats.rx_bytes += msg[i].msg_len;
-		}
-	}
+	/* One slot per message: the message receive with its peer check and
+	 * counters; without UDP_GRO on the socket each is one datagram. */
+	for (unsigned i = 0; i < n; i++)
+		m[i] = (struct tr_udp_msg){ .iov = (struct iovec *)&iov[i], .iovlen = 1 };
+	got = tr_udp_recv_msgs(u, m, n);
+	for (int i = 0; i < got; i++)
+		res[i] = m[i].res ? m[i].res : (int32_t)m[i].len;
 	return got;
 }
 
