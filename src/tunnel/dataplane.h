@@ -41,7 +41,8 @@ struct tr_rx_stats {
 	uint64_t drop_ring_full;  /* waits because the ingress ring had no slot */
 	uint64_t drop_not_esp;    /* NAT-keepalive or non-ESP marker (RFC 3948 §2.2, §2.3) */
 	uint64_t copied_bytes;    /* payload bytes memcpy'd: 0 unless ZeroCopy = off or a GRO slow path */
-	uint64_t gro_slow;        /* coalesced batches that did not land one datagram per slot */
+	uint64_t gro_slow;        /* messages copied into slots: a batch that missed its slots and
+				   * every message behind it in that receive (order is slot order) */
 	uint64_t drop_gro;        /* datagrams of such a batch with no slot to go to (counted, dropped) */
 	uint64_t gro_peeks;       /* MSG_PEEKs for the next batch's size after an idle spell */
 };
@@ -54,8 +55,8 @@ struct tr_gro {
 	uint32_t g_full;   /* the ESP datagram of a full-MTU inner packet */
 	uint32_t singles;  /* back-to-back lone datagrams; GRO_SINGLES_STREAK = one slot per message */
 	bool no_peek;      /* test only: let a wrong guess stand until a batch misses */
-	uint8_t *spill;    /* TR_TUNNEL_GRO_MSGS x TR_UDP_GRO_MSG_MAX: room past each message's slots */
-	uint8_t *gather;   /* TR_UDP_GRO_MSG_MAX bytes: slow path staging */
+	uint8_t *spill;    /* TR_TUNNEL_GRO_MSGS x TR_UDP_GRO_MSG_MAX: room past each message's
+			    * slots, and where the slow path stages each message whole */
 };
 
 struct tr_tunnel {

@@ -9,8 +9,8 @@
  * size G back to back in one message. Each message is offered one G-byte
  * piece per slot, so datagram k of a batch lands in slot k and is decrypted
  * there: no copy. A batch of another size, or a lone datagram longer than G,
- * takes the counted slow path (gathered, then copied into its own slots) and
- * G follows it for next time.
+ * takes the counted slow path (staged, then copied into slots in arrival
+ * order, with that message's followers) and G follows it for next time.
  */
 #include <errno.h>
 #include <poll.h>
@@ -131,90 +131,132 @@ static unsigned gro_lay_out(struct tr_tunnel *t, struct gro_round *r, unsigned p
 	return nm;
 }
 
-/* Copies a message's len bytes out of its pieces, in order. */
-static void gather(const struct tr_udp_msg *m, uint32_t len, uint8_t *to)
+/* Message i's bytes once staged: its own spill region. */
+static uint8_t *staged(struct tr_tunnel *t, unsigned i)
 {
-	for (uint32_t i = 0; i < m->iovlen && len; i++) {
-		uint32_t c = m->iov[i].iov_len < len ? (uint32_t)m->iov[i].iov_len : len;
+	return t->gro.spill + (size_t)i * TR_UDP_GRO_MSG_MAX;
+}
 
-		memcpy(to, m->iov[i].iov_base, c);
+/* Moves message i's bytes, in order, into its spill region, so that the
+ * slots it and the later messages landed in can be written over. What went
+ * past the pieces is at the region's start already: it moves back behind
+ * room for the pieces, which are copied in front. */
+static void gro_stage(struct tr_tunnel *t, struct gro_round *r, unsigned i)
+{
+	const struct tr_udp_msg *m = &r->msg[i];
+	uint64_t room = (uint64_t)r->pieces[i] * r->piece;
+	uint32_t head = m->len < room ? m->len : (uint32_t)room;
+	uint8_t *to = staged(t, i);
+
+	/* Only a message that fits takes this path (gro_place drops longer
+	 * ones); then len > room implies the spill iovec was offered. */
+	memmove(to + head, to, m->len - head);
+	for (unsigned j = 0; head; j++) {
+		uint32_t c = head < r->piece ? head : r->piece;
+
+		memcpy(to, tr_pkt_data(&r->slot[r->first[i] + j]), c);
 		to += c;
-		len -= c;
+		head -= c;
 	}
 }
 
-/* The slow path: the batch did not fall one datagram per piece. Gather it,
- * then copy datagram j into the message's slot j, or into a slot allocated
- * now when the message had too few; what has no slot is counted. */
-static void gro_scatter(struct tr_tunnel *t, struct gro_round *r, unsigned i, uint32_t seg,
-			unsigned count)
+/* The slow path for staged message i: datagram j goes into slot next + j,
+ * past the slots this round allocated into ones allocated now, so the ring
+ * keeps them in arrival order. What has no slot is counted. Returns the next
+ * free slot. */
+static unsigned gro_place(struct tr_tunnel *t, struct gro_round *r, unsigned i, uint32_t seg,
+			  unsigned count, unsigned next)
 {
 	const struct tr_udp_msg *m = &r->msg[i];
-	uint32_t len = m->len;
+	const uint8_t *from = staged(t, i);
 
-	/* The room offered (slots + spill) is at least the staging buffer;
+	/* The room offered (slots + spill) is at least the staging region;
 	 * Linux never coalesces past it (UDP GRO stops below 64 KiB), but the
 	 * copy must not rest on that. */
-	if (len > TR_UDP_GRO_MSG_MAX) {
+	if (m->len > TR_UDP_GRO_MSG_MAX) {
 		t->rx.drop_gro += count;
-		return;
+		return next;
 	}
 	t->rx.gro_slow++;
-	gather(m, len, t->gro.gather);
-	t->rx.copied_bytes += len;
+	t->rx.copied_bytes += m->len;
 	for (unsigned j = 0; j < count; j++) {
-		uint32_t dlen = len - j * seg < seg ? len - j * seg : seg;
-		unsigned k = r->first[i] + j;
+		uint32_t dlen = m->len - j * seg < seg ? m->len - j * seg : seg;
 
 		if (dlen > t->dgram_max) {
 			t->rx.drop_gro++; /* longer than any slot: the peer's MTU is not ours */
 			continue;
 		}
-		if (j >= r->pieces[i]) {
-			k = r->n;
-			if (k >= GRO_MAX_SLOTS || tr_tx_allocate(t->s, t->dgram_max, &r->slot[k])) {
+		if (next == r->n) {
+			if (r->n >= GRO_MAX_SLOTS ||
+			    tr_tx_allocate(t->s, t->dgram_max, &r->slot[r->n])) {
 				t->rx.drop_gro++;
 				continue;
 			}
 			r->full[r->n++] = false;
 		}
-		memcpy(tr_pkt_data(&r->slot[k]), t->gro.gather + (size_t)j * seg, dlen);
-		r->slot[k].len = dlen;
-		r->full[k] = true;
+		memcpy(tr_pkt_data(&r->slot[next]), from + (size_t)j * seg, dlen);
+		r->slot[next].len = dlen;
+		r->full[next++] = true;
 	}
+	return next;
 }
 
-/* Sorts message i's datagrams into slots and steers the next layout: G
- * follows the size of a batch that missed, the layout turns to one slot per
- * message after a streak of lone datagrams and back at the first batch. */
-static void gro_sort(struct tr_tunnel *t, struct gro_round *r, unsigned i)
+/*
+ * Sorts the round's c messages into slots, in the order they came: the ring
+ * hands slots to the device in allocation order, so datagram order is slot
+ * order. While batches land one datagram per piece they stay where they
+ * are. From the first that does not (the slow path), that message and every
+ * later one are staged first, then laid out one after the other from its
+ * first slot on. It also steers the next layout: G follows the size of a
+ * batch that missed; the layout turns to one slot per message after a
+ * streak of lone datagrams and back at the first batch.
+ */
+static void gro_sort(struct tr_tunnel *t, struct gro_round *r, unsigned c)
 {
-	const struct tr_udp_msg *m = &r->msg[i];
-	uint32_t len = m->len, seg = m->seg ? m->seg : len;
-	unsigned count = len && seg ? (len + seg - 1) / seg : 1;
-	bool in_place = count == 1 ? len <= r->piece
-				   : seg == r->piece && count <= r->pieces[i];
+	unsigned next = 0;
+	bool moved = false;
 
-	if (count > 1) {
-		t->gro.singles = 0;
-	} else if (t->gro.singles < GRO_SINGLES_STREAK) {
-		t->gro.singles++;
-	}
-	if (in_place) {
-		r->in_step |= count > 1;
-		for (unsigned j = 0; j < count; j++) {
-			struct tr_pkt *p = &r->slot[r->first[i] + j];
+	for (unsigned i = 0; i < c; i++) {
+		const struct tr_udp_msg *m = &r->msg[i];
 
-			p->len = j + 1 < count ? seg : len - j * seg;
-			r->full[r->first[i] + j] = true;
+		if (m->res)
+			continue; /* dropped and counted by the receive */
+		uint32_t len = m->len, seg = m->seg ? m->seg : len;
+		unsigned count = len && seg ? (len + seg - 1) / seg : 1;
+		bool in_place = count == 1 ? len <= r->piece
+					   : seg == r->piece && count <= r->pieces[i];
+
+		if (count > 1) {
+			t->gro.singles = 0;
+		} else if (t->gro.singles < GRO_SINGLES_STREAK) {
+			t->gro.singles++;
 		}
-		return;
+		if (in_place && !moved) {
+			r->in_step |= count > 1;
+			for (unsigned j = 0; j < count; j++) {
+				struct tr_pkt *p = &r->slot[r->first[i] + j];
+
+				p->len = j + 1 < count ? seg : len - j * seg;
+				r->full[r->first[i] + j] = true;
+			}
+			continue;
+		}
+		if (!moved) {
+			for (unsigned k = i; k < c; k++)
+				if (!r->msg[k].res && r->msg[k].len <= TR_UDP_GRO_MSG_MAX)
+					gro_stage(t, r, k);
+			moved = true;
+			next = r->first[i];
+		}
+		next = gro_place(t, r, i, seg, count, next);
+		if (in_place)
+			continue;
+		/* A batch names its size; a lone datagram longer than G asks
+		 * for the largest the MTU allows (or its own, if the peer's
+		 * MTU is larger). */
+		uint32_t g = count > 1 ? seg : (len > t->gro.g_full ? len : t->gro.g_full);
+		t->gro.g = g < t->dgram_max ? g : t->dgram_max;
 	}
-	gro_scatter(t, r, i, seg, count);
-	/* A batch names its size; a lone datagram longer than G asks for the
-	 * largest the MTU allows (or its own, if the peer's MTU is larger). */
-	uint32_t next = count > 1 ? seg : (len > t->gro.g_full ? len : t->gro.g_full);
-	t->gro.g = next < t->dgram_max ? next : t->dgram_max;
 }
 
 /* Allocates and lays out one round; returns the messages, 0 if the ring is
@@ -278,9 +320,8 @@ static void rx_gro_main(struct tr_tunnel *t)
 			continue;
 		}
 		int c = tr_udp_recv_msgs(&t->udp, r.msg, (unsigned)nm);
-		for (int i = 0; i < c; i++)
-			if (!r.msg[i].res)
-				gro_sort(t, &r, (unsigned)i);
+		if (c > 0)
+			gro_sort(t, &r, (unsigned)c);
 		/* Not while lone datagrams come back to back: a peer that does
 		 * not coalesce would pay a call per datagram for nothing. */
 		peek = !r.in_step && t->gro.singles < GRO_PEEK_STREAK;

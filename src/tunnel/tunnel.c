@@ -237,7 +237,7 @@ static int open_bounce(struct tr_tunnel *t, const struct tr_config *cfg)
 }
 
 /* Offload = on: the receive side's first guess of the batch size, and its
- * two buffers (never touched unless a batch misses the slots). */
+ * spill buffer (never touched unless a batch misses the slots). */
 static int open_gro(struct tr_tunnel *t, const struct tr_config *cfg)
 {
 	const char *guess = getenv("TUNROOM_TEST_GRO_GUESS");
@@ -263,8 +263,7 @@ static int open_gro(struct tr_tunnel *t, const struct tr_config *cfg)
 	/* Virtual until a message overflows its slots: pages are touched only
 	 * by the slow path. */
 	t->gro.spill = malloc((size_t)TR_TUNNEL_GRO_MSGS * TR_UDP_GRO_MSG_MAX);
-	t->gro.gather = malloc(TR_UDP_GRO_MSG_MAX);
-	return t->gro.spill && t->gro.gather ? 0 : -ENOMEM;
+	return t->gro.spill ? 0 : -ENOMEM;
 }
 
 static int open_sas(struct tr_tunnel *t, const struct tr_config *cfg)
@@ -409,7 +408,6 @@ err_sas:
 	free(t->bounce_tx);
 	free(t->bounce_rx);
 	free(t->gro.spill);
-	free(t->gro.gather);
 	tr_esp_sa_free(t->sa_in);
 	tr_esp_sa_free(t->sa_out);
 	tr_session_close(t->s);

@@ -89,7 +89,8 @@ cleanup() {
 	local rc=$?
 	set +e
 	for pid in "${TR_PIDS[@]}"; do
-		kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+		# CONT: a process a test stopped (SIGSTOP) takes the TERM only then.
+		kill "$pid" 2>/dev/null && kill -CONT "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
 	done
 	for cmd in "${TR_ON_EXIT[@]}"; do
 		eval "$cmd"
