@@ -160,10 +160,48 @@ static void gro_stage(struct tr_tunnel *t, struct gro_round *r, unsigned i)
 	}
 }
 
+/*
+ * Hands the round's filled slots over: each decapsulated in place and
+ * committed, in slot order; the others go back (last-first: the unfilled
+ * tail returns to the ring whole). Leaves the round with no slots. Returns 0
+ * or the commit's error, after asking the workers to stop.
+ */
+static int gro_deliver(struct tr_tunnel *t, struct gro_round *r)
+{
+	struct tr_pkt good[GRO_MAX_SLOTS];
+	unsigned ng = 0;
+	uint64_t bytes = 0;
+	int err = 0;
+
+	for (unsigned k = 0; k < r->n; k++) {
+		if (r->full[k] && decap_one(t, &r->slot[k])) {
+			bytes += r->slot[k].len;
+			good[ng++] = r->slot[k];
+		} else {
+			r->full[k] = false;
+		}
+	}
+	for (unsigned k = r->n; k-- > 0;)
+		if (!r->full[k])
+			tr_tx_abandon(t->s, &r->slot[k]);
+	if (ng) {
+		err = tr_tx_commit_burst(t->s, good, ng, 0);
+		if (err)
+			tr_tunnel_request_stop(t, err);
+	}
+	t->rx.packets += ng;
+	t->rx.bytes += bytes;
+	r->n = 0;
+	memset(r->full, 0, sizeof(r->full));
+	return err;
+}
+
 /* The slow path for staged message i: datagram j goes into slot next + j,
  * past the slots this round allocated into ones allocated now, so the ring
- * keeps them in arrival order. What has no slot is counted. Returns the next
- * free slot. */
+ * keeps them in arrival order. When the round has no slot left, what it
+ * holds is delivered and the rest goes on in fresh slots behind it (all
+ * the round's messages are staged by then). What has no slot is counted.
+ * Returns the next free slot. */
 static unsigned gro_place(struct tr_tunnel *t, struct gro_round *r, unsigned i, uint32_t seg,
 			  unsigned count, unsigned next)
 {
@@ -185,6 +223,10 @@ static unsigned gro_place(struct tr_tunnel *t, struct gro_round *r, unsigned i, 
 		if (dlen > t->dgram_max) {
 			t->rx.drop_gro++; /* longer than any slot: the peer's MTU is not ours */
 			continue;
+		}
+		if (next == GRO_MAX_SLOTS) {
+			gro_deliver(t, r); /* an error has asked the workers to stop */
+			next = 0;
 		}
 		if (next == r->n) {
 			if (r->n >= GRO_MAX_SLOTS ||
@@ -302,7 +344,6 @@ static void gro_peek(struct tr_tunnel *t)
 static void rx_gro_main(struct tr_tunnel *t)
 {
 	struct gro_round r;
-	struct tr_pkt good[GRO_MAX_SLOTS];
 	bool peek = true;
 
 	while (!__atomic_load_n(&t->stop, __ATOMIC_RELAXED)) {
@@ -326,29 +367,8 @@ static void rx_gro_main(struct tr_tunnel *t)
 		 * not coalesce would pay a call per datagram for nothing. */
 		peek = !r.in_step && t->gro.singles < GRO_PEEK_STREAK;
 
-		unsigned ng = 0;
-		uint64_t bytes = 0;
-		for (unsigned k = 0; k < r.n; k++) {
-			if (r.full[k] && decap_one(t, &r.slot[k])) {
-				bytes += r.slot[k].len;
-				good[ng++] = r.slot[k];
-			} else {
-				r.full[k] = false;
-			}
-		}
-		/* Last-first: the unfilled tail returns to the ring whole. */
-		for (unsigned k = r.n; k-- > 0;)
-			if (!r.full[k])
-				tr_tx_abandon(t->s, &r.slot[k]);
-		if (ng) {
-			int err = tr_tx_commit_burst(t->s, good, ng, 0);
-			if (err) {
-				tr_tunnel_request_stop(t, err);
-				return;
-			}
-		}
-		t->rx.packets += ng;
-		t->rx.bytes += bytes;
+		if (gro_deliver(t, &r))
+			return;
 		if (c <= 0) {
 			/* An idle socket ends a streak: only back-to-back lone
 			 * datagrams mean a peer that does not coalesce. */
