@@ -43,7 +43,7 @@ struct tr_rx_stats {
 	uint64_t copied_bytes;    /* payload bytes memcpy'd: 0 unless ZeroCopy = off or a GRO slow path */
 	uint64_t gro_slow;        /* messages copied into slots: a batch that missed its slots and
 				   * every message behind it in that receive (order is slot order) */
-	uint64_t drop_gro;        /* datagrams of such a batch with no slot to go to (counted, dropped) */
+	uint64_t drop_gro;        /* such datagrams dropped: longer than a slot, or the ring full */
 	uint64_t gro_peeks;       /* MSG_PEEKs for the next batch's size after an idle spell */
 };
 
