@@ -158,6 +158,7 @@ static void gro_stage(struct tr_tunnel *t, struct gro_round *r, unsigned i)
 		to += c;
 		head -= c;
 	}
+	t->rx.copied_bytes += m->len; /* moved or copied, every byte once */
 }
 
 /*
@@ -216,7 +217,6 @@ static unsigned gro_place(struct tr_tunnel *t, struct gro_round *r, unsigned i, 
 		return next;
 	}
 	t->rx.gro_slow++;
-	t->rx.copied_bytes += m->len;
 	for (unsigned j = 0; j < count; j++) {
 		uint32_t dlen = m->len - j * seg < seg ? m->len - j * seg : seg;
 
@@ -239,6 +239,7 @@ static unsigned gro_place(struct tr_tunnel *t, struct gro_round *r, unsigned i, 
 		memcpy(tr_pkt_data(&r->slot[next]), from + (size_t)j * seg, dlen);
 		r->slot[next].len = dlen;
 		r->full[next++] = true;
+		t->rx.copied_bytes += dlen;
 	}
 	return next;
 }
@@ -273,8 +274,10 @@ static void gro_sort(struct tr_tunnel *t, struct gro_round *r, unsigned c)
 		} else if (t->gro.singles < GRO_SINGLES_STREAK) {
 			t->gro.singles++;
 		}
+		/* A batch in the size offered: G is right, whether it stays
+		 * or is moved behind an earlier miss. */
+		r->in_step |= in_place && count > 1;
 		if (in_place && !moved) {
-			r->in_step |= count > 1;
 			for (unsigned j = 0; j < count; j++) {
 				struct tr_pkt *p = &r->slot[r->first[i] + j];
 
