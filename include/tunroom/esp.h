@@ -106,6 +106,16 @@ const char *tr_esp_cipher_name(enum tr_esp_cipher c);
 uint32_t tr_esp_key_len(enum tr_esp_cipher c);
 /* Bytes of HMAC key; 0 for GCM and unknown ciphers. */
 uint32_t tr_esp_auth_key_len(enum tr_esp_cipher c);
+/* The length of the ESP packet tr_esp_encap makes of an inner packet of
+ * inner_len bytes, SPI to ICV: header 8, IV, inner packet + padding + pad
+ * length + next header aligned to the cipher (RFC 4303 §2, §2.4), ICV. Add
+ * UDP (8) and the outer IP header for the datagram on the wire. 0 for an
+ * unknown cipher. */
+uint32_t tr_esp_encap_len(enum tr_esp_cipher c, uint32_t inner_len);
+/* The largest inner packet whose ESP packet takes at most esp_max bytes (an
+ * MTU after the outer IP and UDP headers): the inverse of tr_esp_encap_len.
+ * 0 if none fits or the cipher is unknown. */
+uint32_t tr_esp_inner_max(enum tr_esp_cipher c, uint32_t esp_max);
 
 #ifdef __cplusplus
 }

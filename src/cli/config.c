@@ -228,32 +228,38 @@ const char *tr_sockaddr_str(const union tr_sockaddr *a, char *buf, size_t len)
 	return buf;
 }
 
-uint32_t tr_config_esp_len(enum tr_esp_cipher c, uint32_t inner_len)
-{
-	const struct tr_cipher_info *ci = tr_cipher_info(c);
-	/* RFC 4303 §2: SPI 4 + sequence 4, IV, payload + padding + pad length 1 +
-	 * next header 1 aligned to the cipher (§2.4), ICV. */
-	uint32_t body = (inner_len + 2 + ci->align - 1) / ci->align * ci->align;
-
-	return 8 + ci->iv_len + body + ci->icv_len;
-}
-
 uint32_t tr_config_overhead(enum tr_esp_cipher c, int outer_family, uint32_t inner_len)
 {
 	uint32_t ip = outer_family == AF_INET6 ? 40 : 20;
 
 	/* RFC 3948 §2.1: UDP 8. */
-	return ip + 8 + tr_config_esp_len(c, inner_len);
+	return ip + 8 + tr_esp_encap_len(c, inner_len);
 }
 
 uint32_t tr_config_mtu_for(enum tr_esp_cipher c, int outer_family, uint32_t outer_mtu)
 {
-	const struct tr_cipher_info *ci = tr_cipher_info(c);
-	uint32_t fixed = (outer_family == AF_INET6 ? 40 : 20) + 8 + 8 + ci->iv_len + ci->icv_len;
+	uint32_t fixed = (outer_family == AF_INET6 ? 40 : 20) + 8;
 
-	if (outer_mtu < fixed + ci->align)
-		return 0;
-	return (outer_mtu - fixed) / ci->align * ci->align - 2;
+	return outer_mtu > fixed ? tr_esp_inner_max(c, outer_mtu - fixed) : 0;
+}
+
+/* Config files and the command line take cipher names in any case. */
+int tr_config_cipher_parse(const char *name, enum tr_esp_cipher *out)
+{
+	const char *n;
+
+	for (unsigned c = 0; (n = tr_esp_cipher_name((enum tr_esp_cipher)c)); c++) {
+		if (!strcasecmp(name, n)) {
+			*out = (enum tr_esp_cipher)c;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *tr_config_cipher_names(void)
+{
+	return "aes128-gcm, aes256-gcm, aes128-cbc-sha1, aes256-cbc-sha256";
 }
 
 /* ---- one parser per key ---- */
@@ -433,9 +439,9 @@ static int p_socket_buffer(struct tr_config_ctx *ctx, const struct key *k, const
 
 static int p_cipher(struct tr_config_ctx *ctx, const struct key *k, const char *val)
 {
-	if (tr_cipher_lookup(val, &ctx->cfg->cipher))
+	if (tr_config_cipher_parse(val, &ctx->cfg->cipher))
 		return fail(ctx, "unknown '%s' '%.64s'; use one of %s", k->name, val,
-			    tr_cipher_names());
+			    tr_config_cipher_names());
 	return 0;
 }
 
@@ -733,33 +739,35 @@ static int need(struct tr_config_ctx *ctx, enum key_id id, const char *example)
 		       section_names[keys[id].section], keys[id].name, keys[id].name, example);
 }
 
-static int check_dir(struct tr_config_ctx *ctx, const struct tr_cipher_info *ci,
+static int check_dir(struct tr_config_ctx *ctx, enum tr_esp_cipher c,
 		     const struct tr_config_sa_dir *d, enum key_id key, enum key_id auth)
 {
-	if (d->key_len != ci->key_len)
+	const char *name = tr_esp_cipher_name(c);
+	uint32_t key_len = tr_esp_key_len(c), auth_len = tr_esp_auth_key_len(c);
+
+	if (d->key_len != key_len)
 		return fail_at(ctx, where(ctx, key), "'%s' is %zu bytes; %s needs %u%s "
-			       "(run 'tunroom genkey %s')", keys[key].name, d->key_len, ci->name,
-			       ci->key_len, ci->auth_key_len ? "" : ": AES key then 4-byte salt, "
-			       "RFC 4106 §8.1", ci->name);
-	if (!ci->auth_key_len && ctx->key_line[auth])
+			       "(run 'tunroom genkey %s')", keys[key].name, d->key_len, name,
+			       key_len, auth_len ? "" : ": AES key then 4-byte salt, "
+			       "RFC 4106 §8.1", name);
+	if (!auth_len && ctx->key_line[auth])
 		return fail_at(ctx, where(ctx, auth), "'%s' is only for CBC ciphers; %s "
 			       "authenticates with '%s' (remove the line)", keys[auth].name,
-			       ci->name, keys[key].name);
-	if (ci->auth_key_len && !ctx->key_line[auth])
+			       name, keys[key].name);
+	if (auth_len && !ctx->key_line[auth])
 		return fail_at(ctx, where(ctx, auth), "%s needs '%s' (%u bytes of hex; run "
-			       "'tunroom genkey %s')", ci->name, keys[auth].name,
-			       ci->auth_key_len, ci->name);
-	if (d->auth_key_len != ci->auth_key_len)
+			       "'tunroom genkey %s')", name, keys[auth].name, auth_len, name);
+	if (d->auth_key_len != auth_len)
 		return fail_at(ctx, where(ctx, auth), "'%s' is %zu bytes; %s needs %u "
 			       "(run 'tunroom genkey %s')", keys[auth].name, d->auth_key_len,
-			       ci->name, ci->auth_key_len, ci->name);
+			       name, auth_len, name);
 	return 0;
 }
 
 int tr_config_finish(struct tr_config_ctx *ctx)
 {
 	struct tr_config *cfg = ctx->cfg;
-	const struct tr_cipher_info *ci;
+	const char *cipher;
 	int r, fam;
 
 	if (!ctx->section_line[SEC_INTERFACE])
@@ -772,17 +780,17 @@ int tr_config_finish(struct tr_config_ctx *ctx)
 	    (r = need(ctx, K_IN_SPI, "0x00001002")) || (r = need(ctx, K_IN_KEY, "0x...")))
 		return r;
 
-	ci = tr_cipher_info(cfg->cipher);
-	if ((r = check_dir(ctx, ci, &cfg->out, K_OUT_KEY, K_OUT_AUTH_KEY)) ||
-	    (r = check_dir(ctx, ci, &cfg->in, K_IN_KEY, K_IN_AUTH_KEY)))
+	cipher = tr_esp_cipher_name(cfg->cipher);
+	if ((r = check_dir(ctx, cfg->cipher, &cfg->out, K_OUT_KEY, K_OUT_AUTH_KEY)) ||
+	    (r = check_dir(ctx, cfg->cipher, &cfg->in, K_IN_KEY, K_IN_AUTH_KEY)))
 		return r;
 	/* Same key both ways: GCM would reuse nonces across the two senders
 	 * (RFC 4106 §3.1 needs them unique per key) and a reflected packet would
 	 * authenticate. */
-	if (!CRYPTO_memcmp(cfg->out.key, cfg->in.key, ci->key_len))
+	if (!CRYPTO_memcmp(cfg->out.key, cfg->in.key, tr_esp_key_len(cfg->cipher)))
 		return fail_at(ctx, where(ctx, K_IN_KEY), "'InKey' equals 'OutKey' (line %u); each "
 			       "direction needs its own key (run 'tunroom genkey %s')",
-			       where(ctx, K_OUT_KEY), ci->name);
+			       where(ctx, K_OUT_KEY), cipher);
 	if (cfg->out.spi == cfg->in.spi)
 		return fail_at(ctx, where(ctx, K_IN_SPI), "'InSPI' equals 'OutSPI' (line %u); "
 			       "give each direction its own SPI", where(ctx, K_OUT_SPI));
@@ -819,7 +827,7 @@ int tr_config_finish(struct tr_config_ctx *ctx)
 		if (cfg->mtu < min)
 			return fail_at(ctx, where(ctx, K_OUTER_MTU), "'OuterMTU' %u leaves an inner "
 				       "MTU of %u after %s overhead, below the %u that %s needs; "
-				       "raise OuterMTU", cfg->outer_mtu, cfg->mtu, ci->name, min,
+				       "raise OuterMTU", cfg->outer_mtu, cfg->mtu, cipher, min,
 				       v6_line ? "IPv6 (RFC 8200 §5)" : "IPv4 (RFC 791)");
 	} else {
 		if (v6_line && cfg->mtu < TR_CONFIG_MTU_MIN_V6)
@@ -829,7 +837,7 @@ int tr_config_finish(struct tr_config_ctx *ctx)
 		if (cfg->mtu > max_mtu)
 			return fail_at(ctx, where(ctx, K_MTU), "'MTU' %u plus %s overhead exceeds a "
 				       "65535-byte UDP datagram; use at most %u", cfg->mtu,
-				       ci->name, max_mtu);
+				       cipher, max_mtu);
 	}
 	return 0;
 }
@@ -983,25 +991,26 @@ static int random_spi(uint32_t *spi, uint32_t other)
 
 int tr_config_genkey(enum tr_esp_cipher c, char *buf, size_t len)
 {
-	const struct tr_cipher_info *ci = tr_cipher_info(c);
+	const char *name = tr_esp_cipher_name(c);
+	uint32_t key_len = tr_esp_key_len(c), auth_len = tr_esp_auth_key_len(c);
 	uint32_t out_spi, in_spi = 0;
 	size_t used = 0;
 	int r, w;
 
-	if (!ci)
+	if (!name)
 		return -EINVAL;
 	if ((r = random_spi(&out_spi, 0)) || (r = random_spi(&in_spi, out_spi)))
 		return r;
 	w = snprintf(buf, len,
 		     "# %s keys from 'tunroom genkey', for [SA] on this side. The peer takes\n"
 		     "# the same lines with In and Out swapped (its OutSPI is our InSPI, ...).\n"
-		     "Cipher = %s\nOutSPI = 0x%08x\n", ci->name, ci->name, out_spi);
+		     "Cipher = %s\nOutSPI = 0x%08x\n", name, name, out_spi);
 	if (w < 0 || (size_t)w >= len)
 		return -EMSGSIZE;
 	used = (size_t)w;
-	if ((r = hex_line(buf, len, &used, "OutKey", ci->key_len)))
+	if ((r = hex_line(buf, len, &used, "OutKey", key_len)))
 		goto fail;
-	if (ci->auth_key_len && (r = hex_line(buf, len, &used, "OutAuthKey", ci->auth_key_len)))
+	if (auth_len && (r = hex_line(buf, len, &used, "OutAuthKey", auth_len)))
 		goto fail;
 	w = snprintf(buf + used, len - used, "InSPI = 0x%08x\n", in_spi);
 	if (w < 0 || (size_t)w >= len - used) {
@@ -1009,9 +1018,9 @@ int tr_config_genkey(enum tr_esp_cipher c, char *buf, size_t len)
 		goto fail;
 	}
 	used += (size_t)w;
-	if ((r = hex_line(buf, len, &used, "InKey", ci->key_len)))
+	if ((r = hex_line(buf, len, &used, "InKey", key_len)))
 		goto fail;
-	if (ci->auth_key_len && (r = hex_line(buf, len, &used, "InAuthKey", ci->auth_key_len)))
+	if (auth_len && (r = hex_line(buf, len, &used, "InAuthKey", auth_len)))
 		goto fail;
 	return (int)used;
 fail:

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "cli/cipher.h"
+#include "tunroom/esp.h"
 
 #define TR_CONFIG_ADDR_MAX      16
 #define TR_CONFIG_LINE_MAX      1024  /* longer lines are refused, not split */
@@ -125,9 +125,11 @@ void tr_config_sa(const struct tr_config *cfg, bool inbound, struct tr_esp_sa_co
 /* Wipes key material. */
 void tr_config_wipe(struct tr_config *cfg);
 
-/* Bytes of the ESP packet (SPI to ICV) an inner packet of inner_len bytes
- * becomes: padding to the cipher's alignment included (RFC 4303 §2, §2.4). */
-uint32_t tr_config_esp_len(enum tr_esp_cipher c, uint32_t inner_len);
+/* The cipher facts (key lengths, what ESP adds) are the codec's: tunroom/esp.h. */
+/* A cipher by name, in any case ("AES128-GCM"); 0 or -EINVAL. */
+int tr_config_cipher_parse(const char *name, enum tr_esp_cipher *out);
+/* "aes128-gcm, aes256-gcm, ..." for messages. */
+const char *tr_config_cipher_names(void);
 /* Bytes ESP-in-UDP adds around an inner packet of inner_len bytes, outer IP
  * header included (RFC 4303 §2, RFC 3948 §2.1). */
 uint32_t tr_config_overhead(enum tr_esp_cipher c, int outer_family, uint32_t inner_len);

@@ -17,7 +17,7 @@ static void usage(FILE *f)
 		   "CBC ciphers) from OpenSSL's RAND_bytes, as lines for the [SA] section.\n"
 		   "CIPHER: %s.\n\n"
 		   "Example: umask 077; %s genkey aes128-gcm >> tr0.conf\n",
-		prog, tr_cipher_names(), prog);
+		prog, tr_config_cipher_names(), prog);
 }
 
 int genkey_main(int argc, char **argv)
@@ -35,9 +35,9 @@ int genkey_main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (tr_cipher_lookup(argv[1], &c)) {
+	if (tr_config_cipher_parse(argv[1], &c)) {
 		fprintf(stderr, "%s genkey: unknown cipher '%s'; use one of %s\n", prog, argv[1],
-			tr_cipher_names());
+			tr_config_cipher_names());
 		return EXIT_USAGE;
 	}
 	/* As wg genkey does: keys into a file others can read are worth a warning. */

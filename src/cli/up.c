@@ -30,7 +30,7 @@ static void print_checked(const struct tr_config *cfg)
 	char a[64], b[64], ip[INET6_ADDRSTRLEN];
 
 	printf("%s: esp %s mtu %u%s queues %u%s\n", cfg->name,
-	       tr_cipher_info(cfg->cipher)->name, cfg->mtu,
+	       tr_esp_cipher_name(cfg->cipher), cfg->mtu,
 	       cfg->mtu_derived ? " (derived)" : "", cfg->queues, cfg->offload ? " offload" : "");
 	for (unsigned i = 0; i < cfg->n_addr; i++)
 		printf("    inet%s %s/%u\n", cfg->addr[i].family == AF_INET6 ? "6" : "",

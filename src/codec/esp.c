@@ -121,6 +121,31 @@ TR_API uint32_t tr_esp_auth_key_len(enum tr_esp_cipher c)
 	return s ? s->auth_key_len : 0;
 }
 
+TR_API uint32_t tr_esp_encap_len(enum tr_esp_cipher c, uint32_t inner_len)
+{
+	const struct suite *s = suite_of(c);
+	uint64_t body;
+
+	if (!s)
+		return 0;
+	body = ((uint64_t)inner_len + ESP_TRAILER + s->align - 1) / s->align * s->align;
+	body += ESP_HDR + s->iv_len + s->icv_len;
+	return body > UINT32_MAX ? 0 : (uint32_t)body;
+}
+
+TR_API uint32_t tr_esp_inner_max(enum tr_esp_cipher c, uint32_t esp_max)
+{
+	const struct suite *s = suite_of(c);
+	uint32_t fixed;
+
+	if (!s)
+		return 0;
+	fixed = ESP_HDR + s->iv_len + s->icv_len;
+	if (esp_max < fixed + s->align)
+		return 0;
+	return (esp_max - fixed) / s->align * s->align - ESP_TRAILER;
+}
+
 /* --- keyed-once contexts ------------------------------------------------ */
 
 static EVP_CIPHER_CTX *cipher_ctx_new(const char *name, const uint8_t *key, int enc)

@@ -247,7 +247,7 @@ static int open_gro(struct tr_tunnel *t, const struct tr_config *cfg)
 		return 0;
 	/* The ESP datagram of a full-MTU inner packet: a TCP bulk flow sends
 	 * exactly this size, so GRO batches come in it. */
-	t->gro.g_full = tr_config_esp_len(cfg->cipher, cfg->mtu);
+	t->gro.g_full = tr_esp_encap_len(cfg->cipher, cfg->mtu);
 	if (t->gro.g_full > t->dgram_max)
 		t->gro.g_full = t->dgram_max;
 	t->gro.g = t->gro.g_full;

@@ -26,10 +26,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		return 0;
 	}
-	const struct tr_cipher_info *ci = tr_cipher_info(cfg.cipher);
-	if (!ci || !tr_config_name_ok(cfg.name) || cfg.mtu < TR_CONFIG_MTU_MIN ||
-	    cfg.out.key_len != ci->key_len || cfg.in.key_len != ci->key_len ||
-	    cfg.out.auth_key_len != ci->auth_key_len || cfg.in.auth_key_len != ci->auth_key_len ||
+	uint32_t key_len = tr_esp_key_len(cfg.cipher), auth_len = tr_esp_auth_key_len(cfg.cipher);
+	if (!key_len || !tr_config_name_ok(cfg.name) || cfg.mtu < TR_CONFIG_MTU_MIN ||
+	    cfg.out.key_len != key_len || cfg.in.key_len != key_len ||
+	    cfg.out.auth_key_len != auth_len || cfg.in.auth_key_len != auth_len ||
 	    cfg.out.spi < 256 || cfg.in.spi < 256 || cfg.out.spi == cfg.in.spi ||
 	    cfg.listen.sa.sa_family != cfg.endpoint.sa.sa_family || cfg.n_addr > TR_CONFIG_ADDR_MAX ||
 	    cfg.replay_window < TR_CONFIG_REPLAY_MIN || cfg.replay_window > TR_CONFIG_REPLAY_MAX)

@@ -173,6 +173,24 @@ static void names_and_sizes(void **state)
 	assert_null(tr_esp_cipher_name((enum tr_esp_cipher)7));
 	assert_int_equal(tr_esp_head_room((enum tr_esp_cipher)7), 0);
 	assert_int_equal(tr_esp_key_len((enum tr_esp_cipher)-1), 0);
+	assert_int_equal(tr_esp_encap_len((enum tr_esp_cipher)7, 100), 0);
+	assert_int_equal(tr_esp_inner_max((enum tr_esp_cipher)7, 1500), 0);
+	/* tr_esp_inner_max is the largest inner packet tr_esp_encap_len fits
+	 * (round_trip_every_size checks encap_len against real packets). */
+	for (size_t i = 0; i < N_CIPHERS; i++) {
+		for (uint32_t max = 0; max <= 9100; max++) {
+			uint32_t m = tr_esp_inner_max(all[i], max);
+
+			if (!m) { /* not even an empty packet fits */
+				assert_true(tr_esp_encap_len(all[i], 0) > max);
+				continue;
+			}
+			assert_true(tr_esp_encap_len(all[i], m) <= max);
+			assert_true(tr_esp_encap_len(all[i], m + 1) > max);
+		}
+		assert_int_equal(tr_esp_inner_max(all[i], UINT32_MAX) % 2, 0);
+	}
+	assert_int_equal(tr_esp_inner_max(TR_ESP_AES128_GCM, 1500 - 28), 1438);
 }
 
 static void config_rejected(void **state)
@@ -527,6 +545,7 @@ static void round_trip_every_size(void **state)
 				assert_int_equal(tr_esp_encap(out, &p, nh), 0);
 				assert_int_equal(p.off, 0);
 				assert_int_equal(p.len, esp_len);
+				assert_int_equal(tr_esp_encap_len(c, len), esp_len);
 				untouched_outside(0, esp_len);
 				if (len >= 16)
 					assert_memory_not_equal(mem + head, inner, 16);
