@@ -269,10 +269,11 @@ finish
 
 run tunsetoffload tunsetoffload "on (tun off (TUNSETOFFLOAD refused: Invalid argument), gso, gro)"
 logged a "$TUN_OFF TUNSETOFFLOAD refused: Invalid argument" 1
-# No TSO on the device: reads are one packet each. (The virtio header is
-# still on the queues, so writes to TUN may still be coalesced runs.)
+# No TSO on the device: reads are one packet each, and so are writes (the
+# virtio header stays on the queues, all zero: no coalescing without TSO).
 expect a tun_gso_packets -eq 0
 expect a tun_gso_segments -eq 0
+expect a tun_gro_packets -eq 0
 expect a tx_gso_sends -gt 0
 expect a rx_gro_batches -gt 0
 finish
