@@ -89,6 +89,8 @@ static int ctl_get(void *arg, struct tr_ctl_reply *r)
 	struct tr_stats ss;
 	struct tr_tundev_stats ds;
 	char buf[64];
+	/* The TUN part alone may be a sentence ("off (why)", up to 160 bytes). */
+	char mode[224];
 
 	tr_ctl_put_str(r, "name", tr_tundev_name(run->dev));
 	tr_ctl_put_str(r, "cipher", tr_esp_cipher_name(cfg->cipher));
@@ -105,7 +107,7 @@ static int ctl_get(void *arg, struct tr_ctl_reply *r)
 	tr_ctl_put_u64(r, "head_room", tr_session_head_room(t->s));
 	tr_ctl_put_u64(r, "tail_room", tr_session_tail_room(t->s));
 	tr_ctl_put_str(r, "zero_copy", cfg->zero_copy ? "on" : "off");
-	tr_ctl_put_str(r, "offload", offload_state(run, buf, sizeof(buf)));
+	tr_ctl_put_str(r, "offload", offload_state(run, mode, sizeof(mode)));
 
 	/* Relaxed snapshots: each counter has one writer, a torn sum is harmless. */
 	tr_esp_sa_stats(t->sa_out, &out);
