@@ -26,19 +26,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tunroom/tun.h"
 #include "tunroom/tunroom.h"
 
 #define BURST 64
-#define ALLOC_RETRIES 20000
+/* How long a packet may wait for room on a full ingress ring (2 s). */
+#define ALLOC_WAIT_NS 2000000000ull
 
 #define CHECK(cond, ...) do { if (!(cond)) { \
 	fprintf(stderr, "tundevwire:%d: %s: ", __LINE__, #cond); \
 	fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); exit(1); } } while (0)
 
 static volatile sig_atomic_t g_stop;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 static void on_signal(int sig)
 {
@@ -82,11 +92,19 @@ static int forward(struct end *from, struct end *to)
 		int err = -EAGAIN;
 
 		/* A full ingress ring drains as the other engine writes: wait
-		 * a little rather than drop (a drop is a TCP retransmit). */
-		for (unsigned t = 0; t < ALLOC_RETRIES && err == -EAGAIN && !g_stop; t++) {
+		 * rather than drop (the test counts a drop as a failure). By the
+		 * clock, not by tries: on a loaded machine the engine may not
+		 * run for many of our time slices. */
+		uint64_t deadline = now_ns() + ALLOC_WAIT_NS;
+
+		for (unsigned t = 0; err == -EAGAIN && !g_stop; t++) {
 			err = tr_tx_allocate(to->s, in[i].len, &out);
-			if (err == -EAGAIN)
+			if (err != -EAGAIN || now_ns() > deadline)
+				break;
+			if (t < 1000)
 				sched_yield();
+			else
+				usleep(100);
 		}
 		if (err) {
 			to->dropped++;
