@@ -204,7 +204,7 @@ static int gro_deliver(struct tr_tunnel *t, struct gro_round *r)
  * the round's messages are staged by then). What has no slot is counted.
  * Returns the next free slot. */
 static unsigned gro_place(struct tr_tunnel *t, struct gro_round *r, unsigned i, uint32_t seg,
-			  unsigned count, unsigned next)
+			  unsigned count, unsigned next, bool missed)
 {
 	const struct tr_udp_msg *m = &r->msg[i];
 	const uint8_t *from = staged(t, i);
@@ -216,7 +216,10 @@ static unsigned gro_place(struct tr_tunnel *t, struct gro_round *r, unsigned i, 
 		t->rx.drop_gro += count;
 		return next;
 	}
-	t->rx.gro_slow++;
+	if (missed)
+		t->rx.gro_slow++;
+	else
+		t->rx.gro_moved++;
 	for (unsigned j = 0; j < count; j++) {
 		uint32_t dlen = m->len - j * seg < seg ? m->len - j * seg : seg;
 
@@ -248,9 +251,12 @@ static unsigned gro_place(struct tr_tunnel *t, struct gro_round *r, unsigned i, 
  * Sorts the round's c messages into slots, in the order they came: the ring
  * hands slots to the device in allocation order, so datagram order is slot
  * order. While batches land one datagram per piece they stay where they
- * are. From the first that does not (the slow path), that message and every
- * later one are staged first, then laid out one after the other from its
- * first slot on. It also steers the next layout: G follows the size of a
+ * are. One that does not (the slow path) is staged and copied into its own
+ * slots when they are enough. When it has more datagrams than slots (a
+ * batch after a streak of lone datagrams, offered one slot), it and every
+ * later message are staged, then laid out one after the other from its first
+ * slot on, extra slots taken behind the round. It also steers the next
+ * layout: G follows the size of a
  * batch that missed; the layout turns to one slot per message after a
  * streak of lone datagrams and back at the first batch.
  */
@@ -287,13 +293,17 @@ static void gro_sort(struct tr_tunnel *t, struct gro_round *r, unsigned c)
 			continue;
 		}
 		if (!moved) {
-			for (unsigned k = i; k < c; k++)
+			/* Only a miss that outgrows its slots moves the
+			 * messages behind it: they are copied too. */
+			bool spills = count > r->pieces[i];
+
+			for (unsigned k = i; k < (spills ? c : i + 1); k++)
 				if (!r->msg[k].res && r->msg[k].len <= TR_UDP_GRO_MSG_MAX)
 					gro_stage(t, r, k);
-			moved = true;
+			moved = spills;
 			next = r->first[i];
 		}
-		next = gro_place(t, r, i, seg, count, next);
+		next = gro_place(t, r, i, seg, count, next, !in_place);
 		if (in_place)
 			continue;
 		/* A batch names its size; a lone datagram longer than G asks

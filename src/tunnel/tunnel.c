@@ -136,6 +136,7 @@ static int ctl_get(void *arg, struct tr_ctl_reply *r)
 	tr_ctl_put_u64(r, "rx_gro_batches", LOAD(t->udp.stats.rx_gro_batches));
 	tr_ctl_put_u64(r, "rx_gro_datagrams", LOAD(t->udp.stats.rx_gro_datagrams));
 	tr_ctl_put_u64(r, "rx_gro_slow", LOAD(t->rx.gro_slow));
+	tr_ctl_put_u64(r, "rx_gro_moved", LOAD(t->rx.gro_moved));
 	tr_ctl_put_u64(r, "rx_drop_gro", LOAD(t->rx.drop_gro));
 	tr_ctl_put_u64(r, "rx_gro_peeks", LOAD(t->rx.gro_peeks));
 	tr_ctl_put_u64(r, "tx_packets", LOAD(t->tx.packets));
