@@ -30,7 +30,7 @@ static const char *const section_names[] = { "", "Interface", "SA" };
 
 enum key_id {
 	K_NAME, K_ADDRESS, K_MTU, K_LISTEN_ADDRESS, K_LISTEN_PORT, K_OUTER_MTU,
-	K_OFFLOAD, K_ZERO_COPY, K_IO, K_QUEUES, K_RING_CAPACITY, K_SOCKET_BUFFER,
+	K_OFFLOAD, K_ZERO_COPY, K_IO, K_QUEUES, K_RING_CAPACITY, K_SOCKET_BUFFER, K_USER,
 	K_CIPHER, K_ENDPOINT, K_OUT_SPI, K_OUT_KEY, K_OUT_AUTH_KEY,
 	K_IN_SPI, K_IN_KEY, K_IN_AUTH_KEY, K_REPLAY_WINDOW, K_ESN,
 	K_COUNT
@@ -550,6 +550,34 @@ static int p_replay(struct tr_config_ctx *ctx, const struct key *k, const char *
 	return 0;
 }
 
+bool tr_config_user_ok(const char *user)
+{
+	size_t n = strlen(user);
+
+	/* The portable user name set (POSIX 3.437) plus the '$' Samba machine
+	 * accounts end in; no leading '-', which tools would take for an option. */
+	if (n == 0 || n >= TR_CONFIG_USER_MAX || user[0] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)user[i];
+		if (!isalnum(c) && c != '-' && c != '_' && c != '.' && !(c == '$' && i == n - 1))
+			return false;
+	}
+	return true;
+}
+
+/* User = NAME: whom `tunroom up` runs as once setup is done. Only the syntax
+ * here (parsing does not consult the system); `tunroom up` and `up -n` look
+ * the name up and say when there is no such user. */
+static int p_user(struct tr_config_ctx *ctx, const struct key *k, const char *val)
+{
+	if (!tr_config_user_ok(val))
+		return fail(ctx, "'%s' must be a user name of 1 to %d letters, digits, '-', '_' or "
+			    "'.', got '%.64s'", k->name, TR_CONFIG_USER_MAX - 1, val);
+	strcpy(ctx->cfg->user, val);
+	return 0;
+}
+
 static int p_esn(struct tr_config_ctx *ctx, const struct key *k, const char *val)
 {
 	if (parse_bool(val, &ctx->cfg->esn))
@@ -571,6 +599,7 @@ static const struct key keys[K_COUNT] = {
 	[K_QUEUES]         = { "Queues",        SEC_INTERFACE, false, p_queues },
 	[K_RING_CAPACITY]  = { "RingCapacity",  SEC_INTERFACE, false, p_ring_capacity },
 	[K_SOCKET_BUFFER]  = { "SocketBuffer",  SEC_INTERFACE, false, p_socket_buffer },
+	[K_USER]           = { "User",          SEC_INTERFACE, false, p_user },
 	[K_CIPHER]         = { "Cipher",        SEC_SA,        false, p_cipher },
 	[K_ENDPOINT]       = { "Endpoint",      SEC_SA,        false, p_endpoint },
 	[K_OUT_SPI]        = { "OutSPI",        SEC_SA,        false, p_spi },

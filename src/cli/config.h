@@ -21,6 +21,7 @@
 #define TR_CONFIG_ERR_MAX       512
 #define TR_CONFIG_KEY_MAX       36    /* AES-256 key + 4-byte GCM salt */
 #define TR_CONFIG_AUTH_KEY_MAX  32    /* HMAC-SHA-256 key */
+#define TR_CONFIG_USER_MAX      33    /* useradd's 32 characters and the NUL */
 
 #define TR_CONFIG_OUTER_MTU_DEFAULT 1500u
 #define TR_CONFIG_PORT_DEFAULT      4500u /* RFC 3948 §2: UDP-encapsulated ESP */
@@ -78,6 +79,7 @@ struct tr_config {
 	uint32_t queues;         /* TUN queues, one worker pair each */
 	uint32_t ring_capacity;  /* bytes per ring, power of two */
 	uint32_t socket_buffer;  /* SO_RCVBUF/SO_SNDBUF bytes; 0 = kernel default */
+	char user[TR_CONFIG_USER_MAX]; /* User: run as this user after setup; "" = stay root */
 
 	/* [SA] */
 	enum tr_esp_cipher cipher;
@@ -143,6 +145,9 @@ int tr_config_genkey(enum tr_esp_cipher c, char *buf, size_t len);
 
 /* A name usable as a TUN device and as a socket file name. */
 bool tr_config_name_ok(const char *name);
+
+/* A well-formed user name for User (whether it exists is not asked here). */
+bool tr_config_user_ok(const char *user);
 
 /* Formats a socket address as "a.b.c.d:port" or "[v6]:port". */
 const char *tr_sockaddr_str(const union tr_sockaddr *a, char *buf, size_t len);

@@ -49,6 +49,20 @@ static long tunnel_pid(int fd)
 	return pid;
 }
 
+/* A tunnel that ran as its User could not unlink its socket from the
+ * root-only run directory: once nobody listens there, remove it for it
+ * (tr_ctl_connect does on ECONNREFUSED). True when the file is gone now,
+ * or when it answers but our tunnel's pid is known to be gone: then it is a
+ * tunnel of the same name started since. */
+static int stale_removed(const char *name, long pid)
+{
+	int fd = tr_ctl_connect(run_dir(), name);
+
+	if (fd >= 0)
+		close(fd);
+	return fd == -ECONNREFUSED || fd == -ENOENT || (fd >= 0 && pid > 0);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: %s down NAME\n\n"
@@ -107,11 +121,11 @@ int down_main(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 wait:
-	/* The tunnel removes its socket last, after the device is gone; then its
+	/* The tunnel closes its socket last, after the device is gone; then its
 	 * process ends (pids are global across network namespaces). */
 	snprintf(path, sizeof(path), "%s/%s.sock", run_dir(), name);
 	for (int waited = 0; waited < DOWN_WAIT_MS; waited += 20) {
-		if (stat(path, &st) < 0 && errno == ENOENT && gone(pid))
+		if (gone(pid) && (stat(path, &st) < 0 ? errno == ENOENT : stale_removed(name, pid)))
 			return EXIT_OK;
 		nanosleep(&(struct timespec){ .tv_nsec = 20 * 1000 * 1000 }, NULL);
 	}

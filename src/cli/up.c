@@ -11,6 +11,7 @@
 
 #include "cli/config.h"
 #include "cli/subcommands.h"
+#include "common/privdrop.h"
 #include "tunnel/tunnel.h"
 #include "tunroom/tunroom.h"
 
@@ -25,7 +26,7 @@ static void usage(FILE *f)
 		   "  -n, --check    only parse and check FILE, print the result, exit\n", prog, prog);
 }
 
-static void print_checked(const struct tr_config *cfg)
+static void print_checked(const struct tr_config *cfg, const struct tr_privdrop_user *u)
 {
 	char a[64], b[64], ip[INET6_ADDRSTRLEN];
 
@@ -40,6 +41,33 @@ static void print_checked(const struct tr_config *cfg)
 	       tr_sockaddr_str(&cfg->endpoint, b, sizeof(b)));
 	printf("    spi out 0x%08x in 0x%08x replay-window %u\n", cfg->out.spi, cfg->in.spi,
 	       cfg->replay_window);
+	if (cfg->user[0])
+		printf("    user %s (uid %u gid %u) after setup\n", cfg->user, (unsigned)u->uid,
+		       (unsigned)u->gid);
+	else
+		printf("    user root after setup, without capabilities (no User =)\n");
+}
+
+/* User = NAME must name a user other than root, on this system; found out
+ * here so that `up -n` says so too, not only a failed `up`. */
+static int check_user(const struct tr_config *cfg, const char *file, struct tr_privdrop_user *u)
+{
+	int r;
+
+	if (!cfg->user[0])
+		return 0;
+	r = tr_privdrop_lookup(cfg->user, u);
+	if (r == -ENOENT)
+		fprintf(stderr, "%s up: %s: User = %s: no such user on this system (create it, e.g. "
+			"'useradd --system --no-create-home --shell /usr/sbin/nologin %s', or "
+			"name another)\n", prog, file, cfg->user, cfg->user);
+	else if (r)
+		fprintf(stderr, "%s up: %s: User = %s: looking it up: %s\n", prog, file, cfg->user,
+			strerror(-r));
+	else if (u->uid == 0)
+		fprintf(stderr, "%s up: %s: User = %s is root (uid 0), which drops nothing; name "
+			"an unprivileged user, or remove the line\n", prog, file, cfg->user);
+	return r ? r : u->uid == 0 ? -EINVAL : 0;
 }
 
 /* Daemon mode: the child writes one byte on `ready` once the tunnel runs; the
@@ -118,8 +146,13 @@ int up_main(int argc, char **argv)
 		fprintf(stderr, "%s up: %s\n", prog, err);
 		return EXIT_USAGE;
 	}
+	struct tr_privdrop_user user = { 0 };
+	if (check_user(&cfg, file, &user)) {
+		tr_config_wipe(&cfg);
+		return EXIT_USAGE;
+	}
 	if (check) {
-		print_checked(&cfg);
+		print_checked(&cfg, &user);
 		tr_config_wipe(&cfg);
 		return EXIT_OK;
 	}

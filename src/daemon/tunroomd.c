@@ -15,19 +15,18 @@
 #include <grp.h>
 #include <net/if.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/privdrop.h"
 #include "tunroom/daemon.h"
 #include "tunroom/device.h"
 #include "tunroom/tun.h"
@@ -141,19 +140,18 @@ static int listen_on(const struct opts *o, gid_t gid)
  * (reads, writes, TUNSETQUEUE on a device with no owner set). */
 static int drop_privileges(const char *user)
 {
-	struct passwd *pw = getpwnam(user);
+	struct tr_privdrop_user u;
+	const char *step = NULL;
+	int err = tr_privdrop_lookup(user, &u);
 
-	if (!pw) {
-		logf_("no user '%s' to drop to", user);
+	if (err) {
+		logf_("no user '%s' to drop to%s%s", user, err == -ENOENT ? "" : ": ",
+		      err == -ENOENT ? "" : strerror(-err));
 		return -1;
 	}
-	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0 ||
-	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-		logf_("dropping to %s: %s", user, strerror(errno));
-		return -1;
-	}
-	if (setuid(0) == 0) {
-		logf_("still root after dropping to %s", user);
+	err = tr_privdrop_to(&u, &step);
+	if (err) {
+		logf_("dropping to %s: %s: %s", user, step, strerror(-err));
 		return -1;
 	}
 	return 0;

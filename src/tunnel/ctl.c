@@ -24,6 +24,7 @@
 
 struct tr_ctl {
 	int fd;
+	uid_t owner; /* euid at open: `tunroom up` may run as User by now */
 	int stop_evt;
 	bool thread_running;
 	pthread_t thread;
@@ -321,6 +322,7 @@ int tr_ctl_open(struct tr_ctl **out, const char *dir, const char *name,
 	c->stop_evt = -1;
 	c->ops = ops;
 	c->arg = arg;
+	c->owner = geteuid();
 	r = sock_path(&c->addr, dir, name);
 	if (r)
 		goto err_free;
@@ -381,9 +383,11 @@ int tr_ctl_accept(struct tr_ctl *c)
 	fd = accept4(c->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-	/* The file mode already keeps others out; check the peer anyway. */
+	/* The file mode already keeps others out; check the peer anyway. The
+	 * uid that created the socket, not the current one: other processes
+	 * of the User the tunnel dropped to (nobody, say) must not stop it. */
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
-	    (cred.uid != 0 && cred.uid != geteuid())) {
+	    (cred.uid != 0 && cred.uid != c->owner)) {
 		close(fd);
 		return -EPERM;
 	}

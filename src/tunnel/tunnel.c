@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "cli/config.h"
+#include "common/privdrop.h"
 #include "tunnel/ctl.h"
 #include "tunnel/dataplane.h"
 #include "tunnel/tunnel.h"
@@ -310,10 +311,39 @@ static void serve(struct run *run, int sigfd, struct tr_ctl *ctl)
 	}
 }
 
+/* Gives up what only setup needed, while this is the only thread (the
+ * per-thread parts of the drop are inherited by every thread made later):
+ * to cfg->user, or, without User, to uid 0 with no capabilities. */
+static int drop_privileges(const struct tr_config *cfg, const struct tr_privdrop_user *u)
+{
+	const char *step = NULL;
+	int err;
+
+	if (cfg->user[0]) {
+		err = tr_privdrop_to(u, &step);
+		if (!err)
+			fprintf(stderr, "tunroom: %s: running as %s (uid %u gid %u) from here on\n",
+				cfg->name, cfg->user, (unsigned)u->uid, (unsigned)u->gid);
+	} else {
+		err = tr_privdrop_caps(&step);
+		if (!err && getuid() == 0)
+			fprintf(stderr, "tunroom: %s: keeps running as root, without capabilities; "
+				"set User = NAME in [Interface] to run as NAME\n", cfg->name);
+		else if (!err)
+			fprintf(stderr, "tunroom: %s: keeps running as uid %u, without capabilities\n",
+				cfg->name, (unsigned)getuid());
+	}
+	if (err)
+		fprintf(stderr, "tunroom: %s: giving up privileges: %s: %s\n", cfg->name, step,
+			strerror(-err));
+	return err;
+}
+
 int tr_tunnel_run(const struct tr_config *cfg, const struct tr_tunnel_opts *opts)
 {
 	struct run run = { .cfg = cfg, .started = time(NULL) };
 	struct tr_tunnel *t = &run.t;
+	struct tr_privdrop_user user = { 0 };
 	struct tr_ctl *ctl = NULL;
 	pthread_t tx, rx;
 	sigset_t mask, old;
@@ -321,6 +351,17 @@ int tr_tunnel_run(const struct tr_config *cfg, const struct tr_tunnel_opts *opts
 
 	t->stop_evt = -1;
 	t->udp.fd = -1;
+	if (cfg->user[0]) {
+		err = tr_privdrop_lookup(cfg->user, &user);
+		if (!err && user.uid == 0)
+			err = -EINVAL;
+		if (err) {
+			fprintf(stderr, "tunroom: %s: User = %s: %s\n", cfg->name, cfg->user,
+				err == -ENOENT ? "no such user" : err == -EINVAL ?
+				"is root; remove the line to stay root" : strerror(-err));
+			return err;
+		}
+	}
 	/* Block the stop signals before any thread exists, so that only this
 	 * thread takes them, through the signalfd. */
 	sigemptyset(&mask);
@@ -334,19 +375,14 @@ int tr_tunnel_run(const struct tr_config *cfg, const struct tr_tunnel_opts *opts
 		err = -errno;
 		goto err_fds;
 	}
+	/* First what needs root (CAP_NET_ADMIN for the device and its link,
+	 * perhaps CAP_NET_BIND_SERVICE and SO_*BUFFORCE for the socket, the
+	 * root-only run directory), then the drop, then the rest: the ring
+	 * session (its TUN thread and io_uring), the SAs and the threads that
+	 * read from the network. No byte from either side is read before. */
 	err = open_device(&run);
 	if (err)
 		goto err_fds;
-	err = open_session(t, cfg, run.dev);
-	if (err)
-		goto err_device;
-	err = open_sas(t, cfg);
-	if (!err)
-		err = open_gro(t, cfg);
-	if (!err)
-		err = open_bounce(t, cfg);
-	if (err)
-		goto err_sas;
 	/* GRO lands batches in slots: the copy-path baseline keeps one
 	 * datagram per receive. */
 	uint32_t uflags = TR_UDP_F_CONNECT;
@@ -357,25 +393,37 @@ int tr_tunnel_run(const struct tr_config *cfg, const struct tr_tunnel_opts *opts
 		char buf[64];
 		fprintf(stderr, "tunroom: UDP socket on %s: %s\n",
 			tr_sockaddr_str(&cfg->listen, buf, sizeof(buf)), strerror(-err));
-		goto err_sas;
+		goto err_teardown;
 	}
 	err = tr_ctl_open(&ctl, opts ? opts->run_dir : NULL, cfg->name, &ctl_ops, &run);
 	if (err) {
 		fprintf(stderr, "tunroom: control socket for %s: %s\n", cfg->name,
 			err == -EADDRINUSE ? "a tunnel of that name runs already" : strerror(-err));
-		goto err_udp;
+		goto err_teardown;
 	}
+	err = drop_privileges(cfg, &user);
+	if (err)
+		goto err_teardown;
+	err = open_session(t, cfg, run.dev);
+	if (!err)
+		err = open_sas(t, cfg);
+	if (!err)
+		err = open_gro(t, cfg);
+	if (!err)
+		err = open_bounce(t, cfg);
+	if (err)
+		goto err_teardown;
 	err = pthread_create(&tx, NULL, tr_tunnel_tx_main, t);
 	if (err) {
 		err = -err;
-		goto err_ctl;
+		goto err_teardown;
 	}
 	err = pthread_create(&rx, NULL, tr_tunnel_rx_main, t);
 	if (err) {
 		err = -err;
 		tr_tunnel_request_stop(t, 0);
 		pthread_join(tx, NULL);
-		goto err_ctl;
+		goto err_teardown;
 	}
 	fprintf(stderr, "tunroom: %s up: esp %s, %s io, mtu %u\n", tr_tundev_name(run.dev),
 		tr_esp_cipher_name(cfg->cipher), tr_tundev_io_backend(run.dev), cfg->mtu);
@@ -404,21 +452,22 @@ int tr_tunnel_run(const struct tr_config *cfg, const struct tr_tunnel_opts *opts
 	} else if (err) {
 		fprintf(stderr, "tunroom: %s stopped: %s\n", cfg->name, tr_strerror(err));
 	}
-err_ctl:
-err_udp:
+	/* Everything below works without privileges: closing descriptors. The
+	 * device goes with its last TUN descriptor (it is not persistent). */
+err_teardown:
 	tr_udp_close(&t->udp);
-err_sas:
 	free(t->bounce_tx);
 	free(t->bounce_rx);
 	free(t->gro.spill);
 	tr_esp_sa_free(t->sa_in);
 	tr_esp_sa_free(t->sa_out);
 	tr_session_close(t->s);
-err_device:
 	tr_device_close(run.dev);
 	/* The control socket goes last, out of the reverse order: `tunroom down`
 	 * returns when its file is gone and promises the device is gone by then.
-	 * A client that connects meanwhile waits in the backlog and times out. */
+	 * A client that connects meanwhile waits in the backlog and times out.
+	 * After a drop to User the file stays (the run directory is root's):
+	 * `tunroom down`, `show` and the next `up` remove it once nobody listens. */
 	tr_ctl_close(ctl);
 err_fds:
 	if (t->stop_evt >= 0)

@@ -27,10 +27,17 @@ struct tr_tunnel_opts {
  * down. The caller has already checked cfg with tr_config_finish(); the tunnel
  * copies what it keeps, so cfg may be wiped when this returns.
  *
+ * Once the device, the UDP socket and the control socket are set up, and
+ * before any thread starts, it gives up its privileges for the rest of the
+ * process's life: to cfg->user, or, with none, to uid 0 without capabilities
+ * (docs/security.md). So it runs once per process.
+ *
  * Returns 0 after a clean stop, or a negative errno: -EPERM (needs
  * CAP_NET_ADMIN), -EADDRINUSE (a tunnel with that name runs already, or the
- * UDP port is taken), -ENOSYS (the data plane is not built), or the error of
- * the step that failed. On failure nothing is left behind.
+ * UDP port is taken), -ENOENT (cfg->user does not exist), -ENOSYS (the data
+ * plane is not built), or the error of the step that failed. On failure
+ * nothing is left behind but, after a drop to cfg->user, the control socket
+ * file, which nobody listens on: the next tr_ctl_open() replaces it.
  */
 int tr_tunnel_run(const struct tr_config *cfg, const struct tr_tunnel_opts *opts);
 

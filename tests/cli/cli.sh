@@ -71,6 +71,17 @@ check_err 'OutSPI = 17' "'OutSPI' is set twice"
 check_err '[Peer]' 'unknown section \[Peer\]'
 sed 's/^Endpoint = .*/Endpoint = 192.0.2.2/' "$conf" >"$tmp/err.conf"
 expect 2 "err.conf:6: 'Endpoint' must be ADDRESS:PORT" "$TUNROOM" up -n "$tmp/err.conf"
+# User: looked up at check time; no such user, or root, is refused there.
+with_user() { sed "s/^\[Interface\]\$/[Interface]\nUser = $1/" "$conf" >"$tmp/user.conf"; chmod 600 "$tmp/user.conf"; }
+with_user nobody
+expect 0 '^    user nobody \(uid [0-9]+ gid [0-9]+\) after setup$' "$TUNROOM" up -n "$tmp/user.conf"
+expect 0 '^    user root after setup, without capabilities' "$TUNROOM" up -n "$conf"
+with_user tr-no-such-user-$$
+expect 2 "^tunroom up: $tmp/user.conf: User = tr-no-such-user-$$: no such user on this system" \
+	"$TUNROOM" up -n "$tmp/user.conf"
+expect 2 "User = tr-no-such-user-$$: no such user" "$TUNROOM" up "$tmp/user.conf"
+with_user root
+expect 2 'User = root is root \(uid 0\), which drops nothing' "$TUNROOM" up -n "$tmp/user.conf"
 chmod 644 "$conf"
 expect 2 "accessible by group or others \(mode 0644\).*chmod 600 $conf" "$TUNROOM" up "$conf"
 chmod 600 "$conf"

@@ -107,6 +107,7 @@ static void good_file(void **state)
 	assert_int_equal(cfg.queues, 1);
 	assert_int_equal(cfg.socket_buffer, 4u << 20);
 	assert_true(cfg.offload); /* on unless said off */
+	assert_string_equal(cfg.user, ""); /* no User: stays root, without capabilities */
 	/* 1500 - IPv4 20 - UDP 8 - ESP 8 - IV 8 - ICV 16 = 1440, minus pad
 	 * length and next header, already 4-aligned: 1438. */
 	assert_true(cfg.mtu_derived);
@@ -166,7 +167,7 @@ static void syntax_variants(void **state)
 		"\t MTU\t=\t1400 \t\n"
 		"ListenPort = 4501\n"
 		"Offload = on\nQueues = 2\nRingCapacity = 1M\nSocketBuffer = 4M\nOuterMTU = 9000\n"
-		"IO = plain\n"
+		"IO = plain\nuser = tunroom-1.x_2\n"
 		"\n"
 		"[sa]\n"
 		"cipher = AES256-CBC-SHA256\n"
@@ -189,6 +190,7 @@ static void syntax_variants(void **state)
 	assert_false(cfg.mtu_derived);
 	assert_true(cfg.offload);
 	assert_true(cfg.plain_io);
+	assert_string_equal(cfg.user, "tunroom-1.x_2");
 	assert_int_equal(cfg.queues, 2);
 	assert_int_equal(cfg.ring_capacity, 1u << 20);
 	assert_int_equal(cfg.socket_buffer, 4u << 20);
@@ -295,6 +297,11 @@ static const struct bad bad_cases[] = {
 	{ "+I", "RingCapacity = M", 6, "power of two" },
 	{ "+I", "SocketBuffer = 100", 6, "'SocketBuffer'" },
 	{ "+I", "SocketBuffer = 2G", 6, "'SocketBuffer'" },
+	{ "+I", "User = -nobody", 6, "'User' must be a user name" },
+	{ "+I", "User = no/body", 6, "'User' must be a user name" },
+	{ "+I", "User = no body", 6, "'User' must be a user name" },
+	{ "+I", "User = abcdefghijabcdefghijabcdefghijabc", 6, "'User' must be a user name of 1 to 32" },
+	{ "+I", "User = nobody\nUser = daemon", 7, "'User' is set twice" },
 	/* [SA] values */
 	{ "Cipher", "Cipher = aes-gcm", 7, "unknown 'Cipher' 'aes-gcm'; use one of aes128-gcm" },
 	{ "Cipher", "Cipher = chacha20-poly1305", 7, "unknown 'Cipher'" },
@@ -645,6 +652,15 @@ static void names(void **state)
 	assert_false(tr_config_name_ok("."));
 	assert_false(tr_config_name_ok("../x"));
 	assert_false(tr_config_name_ok("tr\n0"));
+	assert_true(tr_config_user_ok("nobody"));
+	assert_true(tr_config_user_ok("_tunroom"));
+	assert_true(tr_config_user_ok("host$"));
+	assert_true(tr_config_user_ok("abcdefghijabcdefghijabcdefghijab")); /* 32 */
+	assert_false(tr_config_user_ok("abcdefghijabcdefghijabcdefghijabc"));
+	assert_false(tr_config_user_ok(""));
+	assert_false(tr_config_user_ok("-n"));
+	assert_false(tr_config_user_ok("a$b"));
+	assert_false(tr_config_user_ok("a:b"));
 	a.in6.sin6_family = AF_INET6;
 	a.in6.sin6_port = htons(4500);
 	a.in6.sin6_addr.s6_addr[0] = 0xfd;

@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# tunroom up gives up root once set up: with User = nobody every thread of
+# both ends runs as nobody with no capability and no-new-privs; traffic (ping,
+# TCP with SHA-256 both ways), show, down, SIGTERM and a second up of the
+# same name all still work. Without User the process stays uid 0 but holds no
+# capability. An unknown User is refused before anything is set up.
+# usage: tunnel-privdrop.sh TUNROOM
+source "$(dirname "$0")/lib.sh"
+require_root
+require_tun
+TUNROOM=$1
+source "$(dirname "$0")/tunnel-lib.sh"
+
+id nobody >/dev/null 2>&1 || skip "no user 'nobody' on this system"
+NOBODY_UID=$(id -u nobody)
+NOBODY_GID=$(id -g nobody)
+
+topology
+keys aes128-gcm
+TR_IFACE_EXTRA="User = nobody"
+conf a
+conf b
+
+MB=2
+head -c $((MB << 20)) /dev/urandom >"$WORK/data"
+sum=$(sha256sum "$WORK/data" | cut -d' ' -f1)
+# Scripts go to files: a background command's stdin is /dev/null.
+cat >"$WORK/tcp-recv.py" <<'PY'
+import hashlib, socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(1)
+s.settimeout(20)
+c, _ = s.accept()
+c.settimeout(20)
+h, n = hashlib.sha256(), 0
+while True:
+    b = c.recv(1 << 16)
+    if not b:
+        break
+    h.update(b)
+    n += len(b)
+open(sys.argv[3], "w").write(f"{h.hexdigest()} {n}\n")
+PY
+cat >"$WORK/tcp-send.py" <<'PY'
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=20)
+with open(sys.argv[3], "rb") as f:
+    s.sendall(f.read())
+s.close()
+PY
+
+diag() {
+	for side in a b; do
+		echo "--- tunroom up ($side) stderr:" >&2
+		cat "$WORK/err.$side" >&2 || true
+	done
+}
+
+listening() { [ -n "$(ip netns exec "$(ns_name "$1")" ss -Hltn "sport = :$2")" ]; }
+
+# tcp FROM_NS TO_NS ADDR PORT: the file crosses, SHA-256 and length match.
+tcp() {
+	local from=$1 to=$2 addr=$3 port=$4 got
+	rm -f "$WORK/tcp.sum"
+	bg "$to" python3 "$WORK/tcp-recv.py" "$addr" "$port" "$WORK/tcp.sum"
+	local pid=${TR_PIDS[-1]}
+	wait_for 5 listening "$to" "$port" || die "TCP receiver on $addr did not start"
+	timeout 30 ip netns exec "$(ns_name "$from")" python3 "$WORK/tcp-send.py" "$addr" "$port" \
+		"$WORK/data" || { diag; die "TCP send to $addr failed"; }
+	wait "$pid" || { diag; die "TCP receiver on $addr failed"; }
+	got=$(cat "$WORK/tcp.sum")
+	[ "$got" = "$sum $((MB << 20))" ] || { diag; die "TCP to $addr: got '$got', sent '$sum $((MB << 20))'"; }
+	pretty "TCP to $addr: $MB MiB, SHA-256 at both ends"
+}
+
+# up_side SIDE: tunroom up, stderr to $WORK/err.SIDE, PID in UP_PID_SIDE.
+up_side() {
+	local side=$1 ns=1
+	[ "$side" = b ] && ns=2
+	mkdir -p "$WORK/run-$side"
+	bg "$ns" bash -c 'exec "$@" 2>"$0"' "$WORK/err.$side" env TUNROOM_RUN_DIR="$WORK/run-$side" \
+		"$TUNROOM" up "$WORK/$side.conf"
+	eval "UP_PID_$side=${TR_PIDS[-1]}"
+	wait_for 10 show "$side" || { diag; die "tunroom up ($side) did not come up"; }
+}
+
+# status_field FILE KEY: the value of "KEY:" in a /proc status file.
+status_field() { awk -v k="$2:" '$1 == k { $1 = ""; sub(/^ /, ""); print; exit }' "$1"; }
+
+# creds PID UID GID BND: every thread runs as UID/GID (real, effective,
+# saved, fs), without supplementary groups, with no capability in any set
+# (the bounding set is BND), ambient empty, no-new-privs set.
+creds() {
+	local pid=$1 uid=$2 gid=$3 bnd=$4 st n=0 v
+	for st in /proc/"$pid"/task/*/status; do
+		n=$((n + 1))
+		v=$(status_field "$st" Uid)
+		[ "$v" = "$uid $uid $uid $uid" ] ||
+			die "$st: Uid '$v', want $uid everywhere"
+		v=$(status_field "$st" Gid)
+		[ "$v" = "$gid $gid $gid $gid" ] ||
+			die "$st: Gid '$v', want $gid everywhere"
+		[ -z "$(status_field "$st" Groups)" ] || die "$st: supplementary groups left: $(status_field "$st" Groups)"
+		for k in CapInh CapPrm CapEff CapAmb; do
+			v=$(status_field "$st" $k)
+			[ "$v" = 0000000000000000 ] || die "$st: $k $v, want none"
+		done
+		v=$(status_field "$st" CapBnd)
+		[ -z "$bnd" ] || [ "$v" = "$bnd" ] || die "$st: CapBnd $v, want $bnd"
+		v=$(status_field "$st" NoNewPrivs)
+		[ "$v" = 1 ] || die "$st: NoNewPrivs '$v', want 1"
+	done
+	# main, tx, rx and the TUN thread at least: the threads made after the
+	# drop must have been looked at, not only the one that dropped.
+	[ "$n" -ge 4 ] || die "pid $pid: only $n threads seen"
+	pretty "pid $pid: $n threads, uid $uid gid $gid, no capabilities, no-new-privs"
+}
+
+pretty "User = nobody: both ends up"
+up_side a
+up_side b
+for side in a b; do
+	pid=$(eval echo "\$UP_PID_$side")
+	creds "$pid" "$NOBODY_UID" "$NOBODY_GID" ""
+	grep -q "^tunroom: tr0: running as nobody (uid $NOBODY_UID gid $NOBODY_GID) from here on$" \
+		"$WORK/err.$side" || { diag; die "no drop logged ($side)"; }
+done
+
+pretty "traffic through the unprivileged ends"
+n1 ping -c 3 -i 0.2 -W 2 198.18.0.2 >/dev/null || { diag; die "ping a -> b"; }
+n2 ping -c 3 -i 0.2 -W 2 fd00:7272::1 >/dev/null || { diag; die "ping b -> a (IPv6)"; }
+tcp 1 2 198.18.0.2 5001
+tcp 2 1 198.18.0.1 5002
+[ "$(counter a rx_err_auth)" = 0 ] || die "authentication errors at a"
+
+pretty "show answers; other processes of the user cannot stop the tunnel"
+show a | grep -qE '^tr0: esp aes128-gcm mtu 1400 state up pid [0-9]+' || die "show a: $(show a)"
+# Put the socket in nobody's reach for a moment: the tunnel's own peer check
+# (the uid that made the socket, not the one it runs as now) must refuse.
+chmod o+x "$WORK" "$WORK/run-a"
+chmod o+rw "$WORK/run-a/tr0.sock"
+rc=0
+msg=$(ip netns exec "$(ns_name 1)" setpriv --reuid="$NOBODY_UID" --regid="$NOBODY_GID" \
+	--clear-groups env TUNROOM_RUN_DIR="$WORK/run-a" "$TUNROOM" down tr0 2>&1) || rc=$?
+chmod o-x "$WORK" "$WORK/run-a"
+chmod o-rw "$WORK/run-a/tr0.sock"
+[ "$rc" != 0 ] || die "a process running as nobody stopped the tunnel: $msg"
+kill -0 "$UP_PID_a" 2>/dev/null || die "tunnel a died after nobody's down"
+show a >/dev/null || die "tunnel a stopped answering after nobody's down"
+
+# Both ends go and come back: a restarted end starts its sequence numbers
+# again, which the other end's replay window would drop.
+pretty "down: exits 0, device and socket gone, the same name comes up again"
+down a
+down b
+for side in a b; do
+	[ -e "$WORK/run-$side/tr0.sock" ] && die "control socket of $side left after down"
+done
+up_side a
+up_side b
+creds "$UP_PID_a" "$NOBODY_UID" "$NOBODY_GID" ""
+n1 ping -c 2 -i 0.2 -W 2 198.18.0.2 >/dev/null || { diag; die "no traffic after the second up"; }
+
+pretty "SIGTERM: exits 0, device gone; the stale socket does not stop the next up"
+for side in a b; do
+	pid=$(eval echo "\$UP_PID_$side") ns=1
+	[ $side = b ] && ns=2
+	kill -TERM "$pid"
+	wait "$pid" || die "tunroom up ($side) exited with $? after SIGTERM"
+	ip -n "$(ns_name $ns)" link show tr0 >/dev/null 2>&1 && die "tr0 still exists in ns $ns after SIGTERM"
+	grep -q 'signal 15, stopping' "$WORK/err.$side" || { diag; die "no stop logged ($side)"; }
+	# As nobody it could not unlink its socket from the root-only run
+	# directory: the next up must take the stale file over.
+	[ -S "$WORK/run-$side/tr0.sock" ] || die "no stale socket of $side: nothing tested below"
+done
+up_side a
+up_side b
+n2 ping -c 2 -i 0.2 -W 2 198.18.0.1 >/dev/null || { diag; die "no traffic after up over a stale socket"; }
+down b
+down a
+
+pretty "no User: uid 0, but no capability at all and an empty bounding set"
+TR_IFACE_EXTRA=""
+conf a
+up_side a
+creds "$UP_PID_a" 0 0 0000000000000000
+grep -q "^tunroom: tr0: keeps running as root, without capabilities; set User = NAME" \
+	"$WORK/err.a" || { diag; die "staying root not logged"; }
+down a
+[ -e "$WORK/run-a/tr0.sock" ] && die "control socket left by the root tunnel"
+
+pretty "an unknown User is refused before anything is set up"
+TR_IFACE_EXTRA="User = tr-no-such-user-$$"
+conf a
+rc=0
+msg=$(ip netns exec "$(ns_name 1)" env TUNROOM_RUN_DIR="$WORK/run-a" "$TUNROOM" up "$WORK/a.conf" 2>&1) || rc=$?
+[ "$rc" = 2 ] || die "up with an unknown user: exit $rc, want 2: $msg"
+grep -q "User = tr-no-such-user-$$: no such user on this system" <<<"$msg" || die "up: $msg"
+ip -n "$(ns_name 1)" link show tr0 >/dev/null 2>&1 && die "tr0 created for an unknown user"
+rc=0
+msg=$("$TUNROOM" up -n "$WORK/a.conf" 2>&1) || rc=$?
+[ "$rc" = 2 ] && grep -q 'no such user' <<<"$msg" || die "up -n with an unknown user: $rc $msg"
+pretty "PASS"
