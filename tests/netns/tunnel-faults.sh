@@ -156,8 +156,7 @@ open(sys.argv[3], "w").write(str(n))
 PY
 bg 2 python3 "$WORK/count.py" 198.18.0.2 9001 "$WORK/probes"
 probe_pid=${TR_PIDS[-1]}
-listening() { [ -n "$(ip netns exec "$(ns_name 2)" ss -Hlun 'sport = :9001')" ]; }
-wait_for 5 listening || die "probe receiver did not start"
+wait_for 5 port_open 2 u 9001 || die "probe receiver did not start"
 res=$(flood 1000 0.2 9001)
 wait "$probe_pid" || die "probe receiver failed"
 [ "$(cat "$WORK/probes")" -eq "$(awk '{ print $2 }' <<<"$res")" ] ||
@@ -195,8 +194,7 @@ up b
 # a -> b at once: b's window is new and a's sequence numbers go on.
 bg 2 python3 "$WORK/count.py" 198.18.0.2 9002 "$WORK/back"
 probe_pid=${TR_PIDS[-1]}
-listening2() { [ -n "$(ip netns exec "$(ns_name 2)" ss -Hlun 'sport = :9002')" ]; }
-wait_for 5 listening2 || die "receiver did not start"
+wait_for 5 port_open 2 u 9002 || die "receiver did not start"
 n1 python3 -c '
 import socket, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -7,6 +7,7 @@
 # TUNROOM (the binary) comes as the first argument of the test script.
 
 TUNROOM=${TUNROOM:?set TUNROOM to the tunroom binary}
+TR_NETNS_DIR=$(dirname "${BASH_SOURCE[0]}")
 WORK=$(mktemp -d)
 # cleanup exits with the $? it finds: hand it the test's status, under set +e
 # so that (exit $rc) does not end the trap before cleanup runs.
@@ -93,4 +94,35 @@ down() {
 	wait "$pid" || die "tunroom up ($side) exited with $?"
 	ip -n "$(ns_name $ns)" link show tr0 >/dev/null 2>&1 && die "tr0 still exists in ns $ns"
 	return 0
+}
+
+# port_open NS PROTO PORT: something listens on PORT (PROTO t or u) in NS.
+port_open() { [ -n "$(ip netns exec "$(ns_name "$1")" ss -Hl"$2"n "sport = :$3")" ]; }
+
+# tcp_data MB: the file tcp sends, $WORK/data, MB MiB of random bytes.
+tcp_data() {
+	TCP_MB=$1
+	head -c $((TCP_MB << 20)) /dev/urandom >"$WORK/data"
+	TCP_SUM=$(sha256sum "$WORK/data" | cut -d' ' -f1)
+}
+
+# tcp FROM_NS TO_NS ADDR PORT: $WORK/data crosses over TCP; its SHA-256 and
+# length where it arrives must match. On failure the test's diag runs first.
+tcp() {
+	local from=$1 to=$2 addr=$3 port=$4 got pid want="$TCP_SUM $((TCP_MB << 20))"
+	local py=$TR_NETNS_DIR/tcpsha.py
+	rm -f "$WORK/tcp.sum"
+	bg "$to" python3 "$py" recv "$addr" "$port" "$WORK/tcp.sum"
+	pid=${TR_PIDS[-1]}
+	wait_for 5 port_open "$to" t "$port" || die "TCP receiver on $addr did not start"
+	timeout 30 ip netns exec "$(ns_name "$from")" python3 "$py" send "$addr" "$port" \
+		"$WORK/data" || tcp_fail "TCP send to $addr failed"
+	wait "$pid" || tcp_fail "TCP receiver on $addr failed"
+	got=$(cat "$WORK/tcp.sum")
+	[ "$got" = "$want" ] || tcp_fail "TCP to $addr: got '$got', sent '$want'"
+	pretty "TCP to $addr: $TCP_MB MiB, SHA-256 $TCP_SUM at both ends"
+}
+tcp_fail() {
+	declare -F diag >/dev/null && diag
+	die "$@"
 }

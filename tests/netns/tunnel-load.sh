@@ -75,8 +75,7 @@ import json, sys; print(json.load(sys.stdin)[0]["stats64"]["tx"]["dropped"])'; }
 tun_drop_before=$(tun_dropped)
 bg 2 python3 "$WORK/recv.py" "$WORK/udp.seen"
 recv_pid=${TR_PIDS[-1]}
-listening() { [ -n "$(ip netns exec "$(ns_name 2)" ss -Hlun 'sport = :9000')" ]; }
-wait_for 5 listening || die "UDP receiver did not start"
+wait_for 5 port_open 2 u 9000 || die "UDP receiver did not start"
 n1 python3 "$WORK/send.py" || die "UDP sender failed"
 wait "$recv_pid" || die "UDP receiver failed"
 tun_drop=$(( $(tun_dropped) - tun_drop_before ))

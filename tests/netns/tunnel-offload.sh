@@ -24,39 +24,9 @@ require_tun
 TUNROOM=$1
 source "$(dirname "$0")/tunnel-lib.sh"
 
-MB=4
-head -c $((MB << 20)) /dev/urandom >"$WORK/data"
-sum=$(sha256sum "$WORK/data" | cut -d' ' -f1)
+tcp_data 4
 
 # Scripts go to files: a background command's stdin is /dev/null.
-cat >"$WORK/tcp-recv.py" <<'PY'
-import hashlib, socket, sys
-fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
-s = socket.socket(fam, socket.SOCK_STREAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], int(sys.argv[2])))
-s.listen(1)
-s.settimeout(20)
-c, _ = s.accept()
-c.settimeout(20)
-h, n = hashlib.sha256(), 0
-while True:
-    b = c.recv(1 << 16)
-    if not b:
-        break
-    h.update(b)
-    n += len(b)
-open(sys.argv[3], "w").write(f"{h.hexdigest()} {n}\n")
-PY
-cat >"$WORK/tcp-send.py" <<'PY'
-import socket, sys
-fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=20)
-with open(sys.argv[3], "rb") as f:
-    s.sendall(f.read())
-s.shutdown(socket.SHUT_WR)
-s.recv(1)  # the receiver closes once it has all
-PY
 cat >"$WORK/udp-recv.py" <<'PY'
 import hashlib, socket, struct, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -94,25 +64,6 @@ diag() {
 	done
 }
 
-listening() { # NS PROTO PORT
-	[ -n "$(ip netns exec "$(ns_name "$1")" ss -Hl"$2"n "sport = :$3")" ]
-}
-
-# tcp FROM_NS TO_NS ADDR PORT: the file crosses, SHA-256 and length match.
-tcp() {
-	local from=$1 to=$2 addr=$3 port=$4 got
-	rm -f "$WORK/tcp.sum"
-	bg "$to" python3 "$WORK/tcp-recv.py" "$addr" "$port" "$WORK/tcp.sum"
-	local pid=${TR_PIDS[-1]}
-	wait_for 5 listening "$to" t "$port" || die "TCP receiver on $addr did not start"
-	timeout 30 ip netns exec "$(ns_name "$from")" python3 "$WORK/tcp-send.py" "$addr" "$port" \
-		"$WORK/data" || { diag; die "TCP send to $addr failed"; }
-	wait "$pid" || { diag; die "TCP receiver on $addr failed"; }
-	got=$(cat "$WORK/tcp.sum")
-	[ "$got" = "$sum $((MB << 20))" ] || { diag; die "TCP to $addr: got '$got', sent '$sum $((MB << 20))'"; }
-	pretty "TCP to $addr: $MB MiB, SHA-256 $sum at both ends"
-}
-
 tun_dropped() { ip -n "$(ns_name 1)" -s -j link show tr0 | python3 -c '
 import json, sys; print(json.load(sys.stdin)[0]["stats64"]["tx"]["dropped"])'; }
 
@@ -123,7 +74,7 @@ udp() {
 	before=$(tun_dropped)
 	bg 2 python3 "$WORK/udp-recv.py" "$WORK/udp.res"
 	local pid=${TR_PIDS[-1]}
-	wait_for 5 listening 2 u 9001 || die "UDP receiver did not start"
+	wait_for 5 port_open 2 u 9001 || die "UDP receiver did not start"
 	n1 python3 "$WORK/udp-send.py" || die "UDP sender failed"
 	wait "$pid" || die "UDP receiver failed"
 	read -r good bad <"$WORK/udp.res"

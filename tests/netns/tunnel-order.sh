@@ -65,13 +65,12 @@ for group in range(7):
 print(i)
 PY
 total=$((6 * 28 + 24 + 250)) # well below tr0's txqueuelen of 500
-listening() { [ -n "$(ip netns exec "$(ns_name 2)" ss -Hlun 'sport = :9002')" ]; }
 tun_dropped() { ip -n "$(ns_name 1)" -s -j link show tr0 | python3 -c '
 import json, sys; print(json.load(sys.stdin)[0]["stats64"]["tx"]["dropped"])'; }
 
 bg 2 python3 "$WORK/recv.py" "$WORK/seen" "$total"
 recv_pid=${TR_PIDS[-1]}
-wait_for 5 listening || die "UDP receiver did not start"
+wait_for 5 port_open 2 u 9002 || die "UDP receiver did not start"
 slow_before=$(counter b rx_gro_slow)
 drop_before=$(tun_dropped)
 

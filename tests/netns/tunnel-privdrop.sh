@@ -22,58 +22,13 @@ TR_IFACE_EXTRA="User = nobody"
 conf a
 conf b
 
-MB=2
-head -c $((MB << 20)) /dev/urandom >"$WORK/data"
-sum=$(sha256sum "$WORK/data" | cut -d' ' -f1)
-# Scripts go to files: a background command's stdin is /dev/null.
-cat >"$WORK/tcp-recv.py" <<'PY'
-import hashlib, socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], int(sys.argv[2])))
-s.listen(1)
-s.settimeout(20)
-c, _ = s.accept()
-c.settimeout(20)
-h, n = hashlib.sha256(), 0
-while True:
-    b = c.recv(1 << 16)
-    if not b:
-        break
-    h.update(b)
-    n += len(b)
-open(sys.argv[3], "w").write(f"{h.hexdigest()} {n}\n")
-PY
-cat >"$WORK/tcp-send.py" <<'PY'
-import socket, sys
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=20)
-with open(sys.argv[3], "rb") as f:
-    s.sendall(f.read())
-s.close()
-PY
+tcp_data 2
 
 diag() {
 	for side in a b; do
 		echo "--- tunroom up ($side) stderr:" >&2
 		cat "$WORK/err.$side" >&2 || true
 	done
-}
-
-listening() { [ -n "$(ip netns exec "$(ns_name "$1")" ss -Hltn "sport = :$2")" ]; }
-
-# tcp FROM_NS TO_NS ADDR PORT: the file crosses, SHA-256 and length match.
-tcp() {
-	local from=$1 to=$2 addr=$3 port=$4 got
-	rm -f "$WORK/tcp.sum"
-	bg "$to" python3 "$WORK/tcp-recv.py" "$addr" "$port" "$WORK/tcp.sum"
-	local pid=${TR_PIDS[-1]}
-	wait_for 5 listening "$to" "$port" || die "TCP receiver on $addr did not start"
-	timeout 30 ip netns exec "$(ns_name "$from")" python3 "$WORK/tcp-send.py" "$addr" "$port" \
-		"$WORK/data" || { diag; die "TCP send to $addr failed"; }
-	wait "$pid" || { diag; die "TCP receiver on $addr failed"; }
-	got=$(cat "$WORK/tcp.sum")
-	[ "$got" = "$sum $((MB << 20))" ] || { diag; die "TCP to $addr: got '$got', sent '$sum $((MB << 20))'"; }
-	pretty "TCP to $addr: $MB MiB, SHA-256 at both ends"
 }
 
 # up_side SIDE: tunroom up, stderr to $WORK/err.SIDE, PID in UP_PID_SIDE.
