@@ -9,8 +9,9 @@
  * size G back to back in one message. Each message is offered one G-byte
  * piece per slot, so datagram k of a batch lands in slot k and is decrypted
  * there: no copy. A batch of another size, or a lone datagram longer than G,
- * takes the counted slow path (staged, then copied into slots in arrival
- * order, with that message's followers) and G follows it for next time.
+ * takes the counted slow path (staged, then copied into slots; one that
+ * outgrows its slots moves the messages behind it too, so that arrival
+ * order stays slot order) and G follows it for next time.
  */
 #include <errno.h>
 #include <poll.h>
@@ -256,9 +257,9 @@ static unsigned gro_place(struct tr_tunnel *t, struct gro_round *r, unsigned i, 
  * batch after a streak of lone datagrams, offered one slot), it and every
  * later message are staged, then laid out one after the other from its first
  * slot on, extra slots taken behind the round. It also steers the next
- * layout: G follows the size of a
- * batch that missed; the layout turns to one slot per message after a
- * streak of lone datagrams and back at the first batch.
+ * layout: G follows the size of a batch that missed; the layout turns to one
+ * slot per message after a streak of lone datagrams and back at the first
+ * batch.
  */
 static void gro_sort(struct tr_tunnel *t, struct gro_round *r, unsigned c)
 {
