@@ -22,7 +22,11 @@ source "$TESTS/tunnel-lib.sh"
 ciphers=("$@")
 [ ${#ciphers[@]} -gt 0 ] || ciphers=(aes128-gcm aes128-cbc-sha1)
 
-VG=(valgrind --tool=memcheck --leak-check=full --show-leak-kinds=definite
+# --fair-sched=yes: valgrind runs one thread at a time, and its default lock
+# does not hand the turn round fairly on a multicore machine: a data-path
+# thread could keep it while the main thread, which answers `tunroom show`,
+# waited (once, under load, the first up did not answer within 60 s).
+VG=(valgrind --tool=memcheck --fair-sched=yes --leak-check=full --show-leak-kinds=definite
 	--errors-for-leak-kinds=definite --error-exitcode=1 --track-fds=yes)
 # tunnel-lib.sh runs "$TUNROOM up" (and polls "$TUNROOM show"): a wrapper
 # puts only `up` under memcheck and execs, so the PID up() records is the

@@ -68,7 +68,8 @@ up() {
 		"$TUNROOM" up "$WORK/$side.conf"
 	eval "UP_PID_$side=${TR_PIDS[-1]}"
 	# TR_UP_TIMEOUT: seconds it may take to answer (valgrind.sh: longer).
-	wait_for "${TR_UP_TIMEOUT:-10}" show "$side" || die "tunroom up ($side) did not come up"
+	wait_for "${TR_UP_TIMEOUT:-10}" show "$side" ||
+		die "tunroom up ($side) did not come up: show says: $(show "$side" 2>&1 | tail -1)"
 }
 
 show() { # SIDE [args]
