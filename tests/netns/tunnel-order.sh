@@ -42,11 +42,14 @@ want = int(sys.argv[2])
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
 s.bind(("198.18.0.2", 9002))
-s.settimeout(5)
+# Nothing comes while the ends are stopped (up to 20 s for a to drain on a
+# loaded machine); then a gap of 5 s means the rest is not coming.
+s.settimeout(40)
 seen = []
 try:
     while len(seen) < want:
         seen.append(struct.unpack("!I", s.recv(2048)[:4])[0])
+        s.settimeout(5)
 except socket.timeout:
     pass
 open(sys.argv[1], "w").write(" ".join(map(str, seen)))
@@ -75,12 +78,16 @@ slow_before=$(counter b rx_gro_slow)
 drop_before=$(tun_dropped)
 
 pretty "both ends stopped; $total numbered datagrams queue in a's tr0"
+tx_before=$(counter a tx_packets)
 kill -STOP "$UP_PID_a" "$UP_PID_b"
 # (On failure the cleanup continues them after its SIGTERM.)
 sent=$(n1 python3 "$WORK/send.py") || die "UDP sender failed"
 [ "$sent" -eq "$total" ] || die "sender sent $sent, want $total"
 kill -CONT "$UP_PID_a"
-sleep 1 # a drains tr0 into b's socket, which b does not read yet
+# a drains tr0 into b's socket, which b does not read yet. By a's count, not
+# a fixed sleep (a loaded machine is slow); what tr0 dropped never comes.
+drained() { [ $(($(counter a tx_packets) - tx_before + $(tun_dropped) - drop_before)) -ge "$total" ]; }
+wait_for 20 drained || pretty "a sent $(($(counter a tx_packets) - tx_before)) of $total in 20 s; going on"
 kill -CONT "$UP_PID_b"
 wait "$recv_pid" || die "UDP receiver failed"
 
