@@ -191,18 +191,8 @@ int up_main(int argc, char **argv)
 	r = tr_tunnel_run(&cfg, &opts);
 	tr_config_wipe(&cfg);
 	ret = EXIT_OK;
-	if (r == -ENOSYS) {
-		fprintf(stderr, "%s up: %s: data plane not built yet (src/tunnel/tunnel.c is the "
-			"temporary stand-in); the config is valid\n", prog, cfg.name);
-		ret = EXIT_FAIL;
-	} else if (r == -EPERM) {
-		fprintf(stderr, "%s up: %s: operation not permitted (needs CAP_NET_ADMIN: run as "
-			"root)\n", prog, cfg.name);
-		ret = EXIT_FAIL;
-	} else if (r == -EADDRINUSE) {
-		fprintf(stderr, "%s up: %s: address in use (a tunnel named %s runs already, or "
-			"another program holds the UDP port)\n", prog, cfg.name, cfg.name);
-		ret = EXIT_FAIL;
+	if (r == -EPERM || r == -EADDRINUSE) {
+		ret = EXIT_FAIL; /* the tunnel has said what and what to do */
 	} else if (r < 0) {
 		fprintf(stderr, "%s up: %s: %s\n", prog, cfg.name, tr_strerror(r));
 		ret = EXIT_FAIL;

@@ -207,9 +207,12 @@ static int open_device(struct run *run)
 	/* Without TUN offload in the kernel the engine falls back to one
 	 * packet per read itself and says so; the UDP side still batches. */
 	int err = tr_tundev_open(dev, &dc);
-	if (err)
-		fprintf(stderr, "tunroom: TUN device %s: %s (%s)\n", cfg->name, tr_strerror(err),
-			tr_tundev_strerror(err));
+	if (err == -EPERM)
+		fprintf(stderr, "tunroom: TUN device %s: creating it needs root or CAP_NET_ADMIN: "
+			"run tunroom up as root (it gives root up once the device is set up)\n",
+			cfg->name);
+	else if (err)
+		fprintf(stderr, "tunroom: TUN device %s: %s\n", cfg->name, tr_tundev_strerror(err));
 	return err;
 }
 
@@ -392,13 +395,17 @@ int tr_tunnel_run(const struct tr_config *cfg, const struct tr_tunnel_opts *opts
 	if (err) {
 		char buf[64];
 		fprintf(stderr, "tunroom: UDP socket on %s: %s\n",
-			tr_sockaddr_str(&cfg->listen, buf, sizeof(buf)), strerror(-err));
+			tr_sockaddr_str(&cfg->listen, buf, sizeof(buf)),
+			err == -EADDRINUSE ? "address in use: another tunnel or program holds "
+			"that port (ListenAddress, ListenPort)" : strerror(-err));
 		goto err_teardown;
 	}
 	err = tr_ctl_open(&ctl, opts ? opts->run_dir : NULL, cfg->name, &ctl_ops, &run);
 	if (err) {
 		fprintf(stderr, "tunroom: control socket for %s: %s\n", cfg->name,
-			err == -EADDRINUSE ? "a tunnel of that name runs already" : strerror(-err));
+			err == -EADDRINUSE ? "a tunnel of that name runs already on this host "
+			"(control sockets are per host, not per network namespace: give each "
+			"tunnel its own Name)" : strerror(-err));
 		goto err_teardown;
 	}
 	err = drop_privileges(cfg, &user);
