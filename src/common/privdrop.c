@@ -35,6 +35,29 @@ static int fail(const char **step, const char *what)
 	return err;
 }
 
+/* Empties the ambient, inheritable, permitted and effective sets, then reads
+ * them back: a kernel that took the call but kept a capability fails. */
+static int clear_caps(const char **step)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return fail(step, "PR_CAP_AMBIENT_CLEAR_ALL");
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return fail(step, "capset");
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return fail(step, "capget");
+	for (unsigned i = 0; i < _LINUX_CAPABILITY_U32S_3; i++) {
+		if (data[i].effective || data[i].permitted || data[i].inheritable) {
+			errno = EPERM;
+			return fail(step, "capabilities still held after capset");
+		}
+	}
+	return 0;
+}
+
 int tr_privdrop_to(const struct tr_privdrop_user *u, const char **step)
 {
 	if (u->uid == 0) {
@@ -48,6 +71,13 @@ int tr_privdrop_to(const struct tr_privdrop_user *u, const char **step)
 		return fail(step, "setgid");
 	if (setuid(u->uid) < 0)
 		return fail(step, "setuid");
+	/* The uid change clears the capability sets only when it leaves uid 0.
+	 * Started as another user with ambient capabilities (systemd's
+	 * AmbientCapabilities=, setpriv), or with SECBIT_NO_SETUID_FIXUP, every
+	 * thread would keep them: clear them here and check. */
+	int err = clear_caps(step);
+	if (err)
+		return err;
 	/* The kernel makes a process that changed uid undumpable already
 	 * (unless fs.suid_dumpable = 1); say it here too: keys and ring memory
 	 * must not be readable by ptrace from other processes of the user. */
@@ -65,9 +95,6 @@ int tr_privdrop_to(const struct tr_privdrop_user *u, const char **step)
 
 int tr_privdrop_caps(const char **step)
 {
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
-
 	/* The bounding set first: dropping from it takes CAP_SETPCAP, which
 	 * the capset below gives up. PR_CAPBSET_READ fails (EINVAL) past the
 	 * last capability this kernel knows. Without CAP_SETPCAP (a container
@@ -76,21 +103,15 @@ int tr_privdrop_caps(const char **step)
 	for (unsigned long cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EPERM)
 			return fail(step, "PR_CAPBSET_DROP");
-	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
-		return fail(step, "PR_CAP_AMBIENT_CLEAR_ALL");
-	memset(data, 0, sizeof(data));
-	if (syscall(SYS_capset, &hdr, data) < 0)
-		return fail(step, "capset");
+	int err = clear_caps(step);
+	if (err)
+		return err;
+	/* The capset makes us undumpable unless fs.suid_dumpable = 1; then
+	 * any other uid-0 process without capabilities (another tunnel) could
+	 * ptrace us and read the keys. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return fail(step, "PR_SET_DUMPABLE");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return fail(step, "PR_SET_NO_NEW_PRIVS");
-	/* Read back: a kernel that took the call but kept a capability. */
-	if (syscall(SYS_capget, &hdr, data) < 0)
-		return fail(step, "capget");
-	for (unsigned i = 0; i < _LINUX_CAPABILITY_U32S_3; i++) {
-		if (data[i].effective || data[i].permitted || data[i].inheritable) {
-			errno = EPERM;
-			return fail(step, "capabilities still held after capset");
-		}
-	}
 	return 0;
 }

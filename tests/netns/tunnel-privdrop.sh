@@ -147,6 +147,27 @@ grep -q "^tunroom: tr0: keeps running as root, without capabilities; set User = 
 down a
 [ -e "$WORK/run-a/tr0.sock" ] && die "control socket left by the root tunnel"
 
+# Started as nobody with ambient capabilities (systemd's User= with
+# AmbientCapabilities=): setuid to the same user clears nothing by itself.
+pretty "started as nobody with ambient CAP_NET_ADMIN: User = nobody leaves no capability"
+TR_IFACE_EXTRA="User = nobody"
+conf a
+mkdir -p "$WORK/amb/run-a"
+cp "$WORK/a.conf" "$WORK/amb/a.conf"
+chown -R "$NOBODY_UID:$NOBODY_GID" "$WORK/amb"
+chmod o+x "$WORK"
+bg 1 bash -c 'exec "$@" 2>"$0"' "$WORK/err.a" setpriv --reuid="$NOBODY_UID" \
+	--regid="$NOBODY_GID" --clear-groups --inh-caps=+net_admin,+setgid \
+	--ambient-caps=+net_admin,+setgid env TUNROOM_RUN_DIR="$WORK/amb/run-a" \
+	"$TUNROOM" up "$WORK/amb/a.conf"
+UP_PID_a=${TR_PIDS[-1]}
+wait_for 10 env TUNROOM_RUN_DIR="$WORK/amb/run-a" "$TUNROOM" show tr0 ||
+	{ diag; die "tunroom up started with ambient capabilities did not come up"; }
+creds "$UP_PID_a" "$NOBODY_UID" "$NOBODY_GID" ""
+TUNROOM_RUN_DIR=$WORK/amb/run-a "$TUNROOM" down tr0 || die "down of the ambient-caps tunnel"
+wait "$UP_PID_a" || die "tunroom up (ambient caps) exited with $?"
+chmod o-x "$WORK"
+
 pretty "an unknown User is refused before anything is set up"
 TR_IFACE_EXTRA="User = tr-no-such-user-$$"
 conf a
