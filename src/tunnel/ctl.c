@@ -299,14 +299,46 @@ int tr_ctl_connect(const char *dir, const char *name)
 	if (fd < 0)
 		return -errno;
 	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		struct stat now;
+
 		r = -errno;
 		close(fd);
-		/* Nobody listens: a tunnel that died without cleaning up. */
-		if (r == -ECONNREFUSED)
+		/* Nobody listens: a tunnel that died without cleaning up (or ran
+		 * as its User and could not). Remove that file, not one a tunnel
+		 * starting under the name has put there since. */
+		if (r == -ECONNREFUSED && lstat(a.sun_path, &now) == 0 &&
+		    now.st_ino == st.st_ino && now.st_dev == st.st_dev)
 			unlink(a.sun_path);
 		return r;
 	}
 	return fd;
+}
+
+/*
+ * Puts the socket, bound and listening at tmp, at its name in one step: a
+ * hard link, which fails if the name exists. So no client ever finds a
+ * socket there that does not listen yet, and takes it for a stale one to
+ * remove. If the name exists, a live tunnel answers there (-EADDRINUSE), or
+ * connecting removes the stale socket and the link is tried again.
+ */
+static int publish(struct tr_ctl *c, const char *tmp, const char *dir, const char *name)
+{
+	for (int tries = 0; tries < 3; tries++) {
+		if (link(tmp, c->addr.sun_path) == 0)
+			return 0;
+		if (errno != EEXIST)
+			return -errno;
+		int probe = tr_ctl_connect(dir, name);
+		if (probe >= 0) {
+			close(probe);
+			return -EADDRINUSE; /* a live tunnel answers there */
+		}
+		if (probe == -ENOTSOCK)
+			return -EEXIST;
+		if (probe != -ECONNREFUSED && probe != -ENOENT)
+			return probe;
+	}
+	return -EADDRINUSE; /* another tunnel of the name won each time */
 }
 
 int tr_ctl_open(struct tr_ctl **out, const char *dir, const char *name,
@@ -329,39 +361,38 @@ int tr_ctl_open(struct tr_ctl **out, const char *dir, const char *name,
 	r = make_dir(dir ? dir : TR_CTL_DIR_DEFAULT);
 	if (r)
 		goto err_free;
+	/* Bound and made listening under a name of this process's own first,
+	 * then published under NAME.sock: see publish(). */
+	struct sockaddr_un tmp = { .sun_family = AF_UNIX };
+	int n = snprintf(tmp.sun_path, sizeof(tmp.sun_path), "%s/.%s.sock.%ld",
+			 dir ? dir : TR_CTL_DIR_DEFAULT, name, (long)getpid());
+	if (n < 0 || (size_t)n >= sizeof(tmp.sun_path)) {
+		r = -ENAMETOOLONG;
+		goto err_free;
+	}
+	unlink(tmp.sun_path); /* left by an earlier process of this pid */
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (c->fd < 0) {
 		r = -errno;
 		goto err_free;
 	}
-	if (bind(c->fd, (struct sockaddr *)&c->addr, sizeof(c->addr)) < 0) {
+	if (bind(c->fd, (struct sockaddr *)&tmp, sizeof(tmp)) < 0) {
 		r = -errno;
-		if (r != -EADDRINUSE)
-			goto err_close;
-		int probe = tr_ctl_connect(dir, name);
-		if (probe >= 0) {
-			close(probe);
-			r = -EADDRINUSE; /* a live tunnel answers there */
-			goto err_close;
-		}
-		if (probe != -ECONNREFUSED) {
-			r = probe == -ENOTSOCK ? -EEXIST : -EADDRINUSE;
-			goto err_close;
-		}
-		if (bind(c->fd, (struct sockaddr *)&c->addr, sizeof(c->addr)) < 0) {
-			r = -errno;
-			goto err_close;
-		}
+		goto err_close;
 	}
-	if (chmod(c->addr.sun_path, 0600) < 0 || listen(c->fd, 8) < 0) {
+	if (chmod(tmp.sun_path, 0600) < 0 || listen(c->fd, 8) < 0) {
 		r = -errno;
 		goto err_unlink;
 	}
+	r = publish(c, tmp.sun_path, dir, name);
+	if (r)
+		goto err_unlink;
+	unlink(tmp.sun_path);
 	*out = c;
 	return 0;
 
 err_unlink:
-	unlink(c->addr.sun_path);
+	unlink(tmp.sun_path);
 err_close:
 	close(c->fd);
 err_free:
