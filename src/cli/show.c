@@ -119,6 +119,7 @@ static void print_tunnel(struct pr *p, const char *name, struct reply *r, bool s
 		field(p, r, "out_spi", " out %s");
 		field(p, r, "in_spi", " in %s");
 		field(p, r, "replay_window", " replay-window %s");
+		field(p, r, "esn", " esn %s");
 		pr_text(p, "\n");
 	}
 	/* Anything else that is not a counter: "    key value". */

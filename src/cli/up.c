@@ -39,8 +39,8 @@ static void print_checked(const struct tr_config *cfg, const struct tr_privdrop_
 		       cfg->addr[i].prefix);
 	printf("    listen %s endpoint %s\n", tr_sockaddr_str(&cfg->listen, a, sizeof(a)),
 	       tr_sockaddr_str(&cfg->endpoint, b, sizeof(b)));
-	printf("    spi out 0x%08x in 0x%08x replay-window %u\n", cfg->out.spi, cfg->in.spi,
-	       cfg->replay_window);
+	printf("    spi out 0x%08x in 0x%08x replay-window %u esn %s\n", cfg->out.spi,
+	       cfg->in.spi, cfg->replay_window, cfg->esn ? "on" : "off");
 	if (cfg->user[0])
 		printf("    user %s (uid %u gid %u) after setup\n", cfg->user, (unsigned)u->uid,
 		       (unsigned)u->gid);

@@ -104,6 +104,7 @@ static int ctl_get(void *arg, struct tr_ctl_reply *r)
 	put_hex32(r, "out_spi", cfg->out.spi);
 	put_hex32(r, "in_spi", cfg->in.spi);
 	tr_ctl_put_u64(r, "replay_window", cfg->replay_window);
+	tr_ctl_put_str(r, "esn", cfg->esn ? "on" : "off");
 	tr_ctl_put_str(r, "io", tr_tundev_io_backend(run->dev));
 	tr_ctl_put_u64(r, "head_room", tr_session_head_room(t->s));
 	tr_ctl_put_u64(r, "tail_room", tr_session_tail_room(t->s));
@@ -290,9 +291,43 @@ static int open_sas(struct tr_tunnel *t, const struct tr_config *cfg)
 }
 
 /* This thread, until stop: signals, control requests. */
+/* What the counters say about a misconfigured pair, said in the log at most
+ * every HINT_EVERY seconds per kind: a wrong SPI or a failed ICV is otherwise
+ * silent 100 % loss, visible only in `tunroom show -s`. */
+#define HINT_EVERY 10
+
+struct hints {
+	uint64_t spi, auth;       /* counts already reported */
+	time_t spi_at, auth_at;   /* when */
+};
+
+static void hint(struct run *run, struct hints *h)
+{
+	struct tr_esp_stats in;
+	time_t now = time(NULL);
+	const char *name = run->cfg->name;
+
+	tr_esp_sa_stats(run->t.sa_in, &in);
+	if (in.err_spi > h->spi && now - h->spi_at >= HINT_EVERY) {
+		fprintf(stderr, "tunroom: %s: %llu datagram(s) from the peer with an SPI that is not "
+			"InSPI 0x%08x: does the peer have In and Out swapped (tunroom genkey)?\n",
+			name, (unsigned long long)(in.err_spi - h->spi), run->cfg->in.spi);
+		h->spi = in.err_spi;
+		h->spi_at = now;
+	}
+	if (in.err_auth > h->auth && now - h->auth_at >= HINT_EVERY) {
+		fprintf(stderr, "tunroom: %s: %llu datagram(s) from the peer failed authentication: "
+			"both ends need the same keys (In and Out swapped), cipher and ESN\n",
+			name, (unsigned long long)(in.err_auth - h->auth));
+		h->auth = in.err_auth;
+		h->auth_at = now;
+	}
+}
+
 static void serve(struct run *run, int sigfd, struct tr_ctl *ctl)
 {
 	struct tr_tunnel *t = &run->t;
+	struct hints h = { 0 };
 
 	while (!__atomic_load_n(&t->stop, __ATOMIC_SEQ_CST)) {
 		struct pollfd pfd[3] = {
@@ -311,6 +346,7 @@ static void serve(struct run *run, int sigfd, struct tr_ctl *ctl)
 		}
 		if (pfd[2].revents & POLLIN)
 			tr_ctl_accept(ctl);
+		hint(run, &h);
 	}
 }
 

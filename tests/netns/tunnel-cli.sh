@@ -80,4 +80,25 @@ rc=0
 msg=$(run a up "$WORK/a.conf" 2>&1) || rc=$?
 [ "$rc" -eq 2 ] || die "up of a 0644 config: exit $rc"
 grep -q "chmod 600 $WORK/a.conf" <<<"$msg" || die "no chmod hint: $msg"
-echo "PASS: up -d, duplicate up, show text/-s/--json, down, file mode"
+chmod 600 "$WORK/a.conf"
+
+pretty "keys not swapped on b: b says so in its log, within a few seconds, rate-limited"
+# b takes a's lines unswapped: a's datagrams carry an SPI b does not expect.
+cp "$WORK/keys.a" "$WORK/keys.b"
+conf b
+run a up -d "$WORK/a.conf" || die "up -d (a)"
+mkdir -p "$WORK/run-b"
+b_start=$SECONDS
+bg 2 sh -c "exec env TUNROOM_RUN_DIR='$WORK/run-b' '$TUNROOM' up '$WORK/b.conf' 2>'$WORK/b.err'"
+wait_for 10 show b || die "up (b) did not come up"
+n1 ping -c 3 -i 0.2 -W 1 198.18.0.2 >/dev/null && die "ping worked with unswapped keys"
+hinted() { grep -q "with an SPI that is not InSPI .*In and Out swapped" "$WORK/b.err"; }
+wait_for 5 hinted || die "no SPI hint in b's log: $(cat "$WORK/b.err")"
+# At most one such line per 10 s (tr0's own IPv6 traffic keeps coming).
+lines=$(grep -c 'SPI that is not' "$WORK/b.err")
+[ "$lines" -le $(((SECONDS - b_start) / 10 + 1)) ] ||
+	die "$lines hints in $((SECONDS - b_start)) s: $(cat "$WORK/b.err")"
+grep -q 'esn off' <<<"$(show b)" || die "show does not say esn: $(show b)"
+run a down tr0 || die "down (a)"
+run b down tr0 || die "down (b)"
+echo "PASS: up -d, duplicate up, show text/-s/--json, down, file mode, SPI hint"
