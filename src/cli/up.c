@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* tunroom up FILE [-d] [-n]: load and check the config, then run the tunnel. */
+/* tunroom up FILE [-d [-l LOG]] [-n]: load and check the config, then run the tunnel. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -17,12 +17,14 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: %s up FILE [-d] [-n]\n\n"
+	fprintf(f, "Usage: %s up FILE [-d [-l LOG]] [-n]\n\n"
 		   "Brings the tunnel described by FILE up and runs it in the foreground\n"
 		   "until SIGINT, SIGTERM or '%s down NAME'. FILE must not be accessible\n"
 		   "by group or others (chmod 600 FILE).\n\n"
 		   "  -d, --daemon   detach once the tunnel is up (errors before that still\n"
 		   "                 reach the terminal)\n"
+		   "  -l, --log LOG  with -d: append what the tunnel says from then on (why\n"
+		   "                 it stopped, say) to LOG instead of discarding it\n"
 		   "  -n, --check    only parse and check FILE, print the result, exit\n", prog, prog);
 }
 
@@ -74,6 +76,7 @@ static int check_user(const struct tr_config *cfg, const char *file, struct tr_p
  * parent exits 0 then, or with the child's status if it died first. */
 struct detach {
 	int fd;
+	int log; /* -l: opened before the tunnel gives up root, or -1 */
 };
 
 static void detach_ready(void *arg)
@@ -84,8 +87,12 @@ static void detach_ready(void *arg)
 	if (null >= 0) {
 		dup2(null, STDIN_FILENO);
 		dup2(null, STDOUT_FILENO);
-		dup2(null, STDERR_FILENO);
+		dup2(d->log >= 0 ? d->log : null, STDERR_FILENO);
 		close(null);
+	}
+	if (d->log >= 0) {
+		close(d->log);
+		d->log = -1;
 	}
 	if (write(d->fd, "R", 1) != 1) {
 		/* the parent is gone; nothing to tell */
@@ -113,7 +120,7 @@ static int wait_child(int rd, pid_t pid)
 
 int up_main(int argc, char **argv)
 {
-	const char *file = NULL;
+	const char *file = NULL, *log = NULL;
 	int want_detach = 0, check = 0, r, ret;
 	struct tr_config cfg;
 	char err[TR_CONFIG_ERR_MAX + 64];
@@ -126,6 +133,12 @@ int up_main(int argc, char **argv)
 			want_detach = 1;
 		} else if (!strcmp(argv[i], "-n") || !strcmp(argv[i], "--check")) {
 			check = 1;
+		} else if (!strcmp(argv[i], "-l") || !strcmp(argv[i], "--log")) {
+			if (++i == argc) {
+				fprintf(stderr, "%s up: %s needs a file name\n", prog, argv[i - 1]);
+				return EXIT_USAGE;
+			}
+			log = argv[i];
 		} else if (argv[i][0] == '-' && argv[i][1]) {
 			fprintf(stderr, "%s up: unknown option '%s'\n", prog, argv[i]);
 			usage(stderr);
@@ -139,6 +152,11 @@ int up_main(int argc, char **argv)
 	}
 	if (!file) {
 		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (log && !want_detach) {
+		fprintf(stderr, "%s up: --log goes with -d (in the foreground the tunnel "
+			"writes to stderr; redirect it)\n", prog);
 		return EXIT_USAGE;
 	}
 	r = tr_config_load(&cfg, file, err, sizeof(err));
@@ -157,8 +175,15 @@ int up_main(int argc, char **argv)
 		return EXIT_OK;
 	}
 
-	struct detach d = { .fd = -1 };
+	struct detach d = { .fd = -1, .log = -1 };
 	struct tr_tunnel_opts opts = { .run_dir = run_dir() };
+	/* Opened now, as whoever started us: the tunnel may run as its User
+	 * by the time it detaches. */
+	if (log && (d.log = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+		fprintf(stderr, "%s up: --log %s: %s\n", prog, log, strerror(errno));
+		tr_config_wipe(&cfg);
+		return EXIT_FAIL;
+	}
 	if (want_detach) {
 		int p[2];
 		if (pipe2(p, O_CLOEXEC) < 0) {
@@ -175,6 +200,8 @@ int up_main(int argc, char **argv)
 		}
 		if (pid > 0) {
 			close(p[1]);
+			if (d.log >= 0)
+				close(d.log);
 			tr_config_wipe(&cfg);
 			return wait_child(p[0], pid);
 		}
@@ -199,5 +226,7 @@ int up_main(int argc, char **argv)
 	}
 	if (d.fd >= 0)
 		close(d.fd);
+	if (d.log >= 0)
+		close(d.log);
 	return ret;
 }

@@ -101,4 +101,15 @@ lines=$(grep -c 'SPI that is not' "$WORK/b.err")
 grep -q 'esn off' <<<"$(show b)" || die "show does not say esn: $(show b)"
 run a down tr0 || die "down (a)"
 run b down tr0 || die "down (b)"
-echo "PASS: up -d, duplicate up, show text/-s/--json, down, file mode, SPI hint"
+
+pretty "up -d -l LOG: why a detached tunnel stopped is in LOG"
+run a up -d -l "$WORK/a.log" "$WORK/a.conf" || die "up -d -l (a)"
+pid=$(counter a pid)
+n1 ip link del tr0
+gone() { ! alive "$pid"; }
+wait_for 5 gone || die "tunnel a (pid $pid) still runs without its device"
+grep -q "stopped: the TUN device was deleted" "$WORK/a.log" || die "a.log: $(cat "$WORK/a.log")"
+[ "$(stat -c %a "$WORK/a.log")" = 600 ] || die "a.log mode $(stat -c %a "$WORK/a.log")"
+msg=$(run a up -l "$WORK/a.log" "$WORK/a.conf" 2>&1) && die "--log without -d accepted"
+grep -q 'goes with -d' <<<"$msg" || die "--log without -d: $msg"
+echo "PASS: up -d, duplicate up, show text/-s/--json, down, file mode, SPI hint, up -d -l"
