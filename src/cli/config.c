@@ -55,7 +55,9 @@ static int fail_at(struct tr_config_ctx *ctx, unsigned line, const char *fmt, ..
 static int fail_at(struct tr_config_ctx *ctx, unsigned line, const char *fmt, ...)
 {
 	va_list ap;
-	int n = snprintf(ctx->err, sizeof(ctx->err), "%s:%u: ", ctx->file, line);
+	/* Line 0: about the file as a whole (an empty one, say). */
+	int n = line ? snprintf(ctx->err, sizeof(ctx->err), "%s:%u: ", ctx->file, line)
+		     : snprintf(ctx->err, sizeof(ctx->err), "%s: ", ctx->file);
 
 	if (n < 0 || (size_t)n >= sizeof(ctx->err))
 		n = 0;
@@ -575,6 +577,7 @@ static int p_user(struct tr_config_ctx *ctx, const struct key *k, const char *va
 		return fail(ctx, "'%s' must be a user name of 1 to %d letters, digits, '-', '_' or "
 			    "'.', got '%.64s'", k->name, TR_CONFIG_USER_MAX - 1, val);
 	strcpy(ctx->cfg->user, val);
+	ctx->cfg->user_line = ctx->line;
 	return 0;
 }
 
@@ -689,9 +692,10 @@ static int parse_line(struct tr_config_ctx *ctx, char *buf)
 
 	eq = strchr(s, '=');
 	if (!eq)
-		/* Quote the first word only: the rest may be a key missing its '='. */
-		return fail(ctx, "expected 'Key = value' or a [Section], got '%.*s...'",
-			    (int)(strcspn(s, " \t") < 32 ? strcspn(s, " \t") : 32), s);
+		/* Quote the first word only: the rest may be a key's value. */
+		return fail(ctx, "no '=' after '%.*s'; lines are 'Key = value', a [Section] "
+			    "or a # comment", (int)(strcspn(s, " \t") < 32 ? strcspn(s, " \t") : 32),
+			    s);
 	*eq = '\0';
 	char *key = trim(s), *val = trim(eq + 1);
 	const struct key *k = NULL;

@@ -80,6 +80,7 @@ struct tr_config {
 	uint32_t ring_capacity;  /* bytes per ring, power of two */
 	uint32_t socket_buffer;  /* SO_RCVBUF/SO_SNDBUF bytes; 0 = kernel default */
 	char user[TR_CONFIG_USER_MAX]; /* User: run as this user after setup; "" = stay root */
+	unsigned user_line;            /* its line in the file, for messages */
 
 	/* [SA] */
 	enum tr_esp_cipher cipher;

@@ -60,15 +60,16 @@ static int check_user(const struct tr_config *cfg, const char *file, struct tr_p
 		return 0;
 	r = tr_privdrop_lookup(cfg->user, u);
 	if (r == -ENOENT)
-		fprintf(stderr, "%s up: %s: User = %s: no such user on this system (create it, e.g. "
-			"'useradd --system --no-create-home --shell /usr/sbin/nologin %s', or "
-			"name another)\n", prog, file, cfg->user, cfg->user);
+		fprintf(stderr, "%s up: %s:%u: User = %s: no such user on this system (create it, "
+			"e.g. 'useradd --system --no-create-home --shell /usr/sbin/nologin %s', or "
+			"name another)\n", prog, file, cfg->user_line, cfg->user, cfg->user);
 	else if (r)
-		fprintf(stderr, "%s up: %s: User = %s: looking it up: %s\n", prog, file, cfg->user,
-			strerror(-r));
+		fprintf(stderr, "%s up: %s:%u: User = %s: looking it up: %s\n", prog, file,
+			cfg->user_line, cfg->user, strerror(-r));
 	else if (u->uid == 0)
-		fprintf(stderr, "%s up: %s: User = %s is root (uid 0), which drops nothing; name "
-			"an unprivileged user, or remove the line\n", prog, file, cfg->user);
+		fprintf(stderr, "%s up: %s:%u: User = %s is root (uid 0), which drops nothing; "
+			"name an unprivileged user, or remove the line\n", prog, file, cfg->user_line,
+			cfg->user);
 	return r ? r : u->uid == 0 ? -EINVAL : 0;
 }
 

@@ -77,7 +77,7 @@ with_user nobody
 expect 0 '^    user nobody \(uid [0-9]+ gid [0-9]+\) after setup$' "$TUNROOM" up -n "$tmp/user.conf"
 expect 0 '^    user root after setup, without capabilities' "$TUNROOM" up -n "$conf"
 with_user tr-no-such-user-$$
-expect 2 "^tunroom up: $tmp/user.conf: User = tr-no-such-user-$$: no such user on this system" \
+expect 2 "^tunroom up: $tmp/user.conf:2: User = tr-no-such-user-$$: no such user on this system" \
 	"$TUNROOM" up -n "$tmp/user.conf"
 expect 2 "User = tr-no-such-user-$$: no such user" "$TUNROOM" up "$tmp/user.conf"
 with_user root

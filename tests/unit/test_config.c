@@ -355,8 +355,8 @@ static const struct bad bad_cases[] = {
 	{ "+S", "Name = tr1", 13, "'Name' belongs in [Interface], not [SA]" },
 	{ "+I", "Name = tr1", 6, "'Name' is set twice (first on line 2)" },
 	{ "+S", "Cipher = aes128-gcm", 13, "'Cipher' is set twice (first on line 7)" },
-	{ "+I", "Name tr1", 6, "expected 'Key = value' or a [Section], got 'Name...'" },
-	{ "OutKey", "OutKey " KEY20, 10, "got 'OutKey...'" },
+	{ "+I", "Name tr1", 6, "no '=' after 'Name'; lines are 'Key = value'" },
+	{ "OutKey", "OutKey " KEY20, 10, "no '=' after 'OutKey';" },
 	{ "+I", "= tr1", 6, "no key name" },
 	{ "+I", "[Peer]", 6, "unknown section [Peer]" },
 	{ "+I", "[Interface", 6, "section header" },
@@ -391,7 +391,7 @@ static void bad_structure(void **state)
 	char err[TR_CONFIG_ERR_MAX], line[TR_CONFIG_LINE_MAX + 40];
 
 	assert_int_equal(parse("", &cfg, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "test.conf:0: no [Interface] section"));
+	assert_non_null(strstr(err, "test.conf: no [Interface] section")); /* no line 0 */
 	assert_int_equal(parse("Name = tr0\n", &cfg, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "test.conf:1: key 'Name' comes before any section; put it "
 				 "under [Interface]");
