@@ -70,9 +70,15 @@ wait_for 10 env TUNROOM_RUN_DIR="$work/run-b" "$TUNROOM" show tr0 || die "side b
 
 echo
 echo "== ping through the tunnel"
-n1 ping -c 5 -i 0.2 -W 2 198.18.0.2 | tail -2
-n1 ping -c 3 -i 0.2 -W 2 -s 1372 -M do 198.18.0.2 | tail -1   # an MTU-sized packet
-n1 ping -6 -c 3 -i 0.2 -W 2 fd00:7272::2 | tail -1
+# Each: its loss line and its round-trip line, labelled.
+pings() { # LABEL ping-args...
+	local label=$1
+	shift
+	n1 ping "$@" | tail -2 | sed "s|^|  $label: |"
+}
+pings "IPv4" -c 5 -i 0.2 -W 2 198.18.0.2
+pings "IPv4, 1400 bytes, DF" -c 3 -i 0.2 -W 2 -s 1372 -M do 198.18.0.2   # an MTU-sized packet
+pings "IPv6" -6 -c 3 -i 0.2 -W 2 fd00:7272::2
 
 iperf() { # server address -> Mbit/s of a TCP transfer from ns 1 to ns 2
 	bg 2 iperf3 -s -1 -B "$1" >/dev/null 2>&1
