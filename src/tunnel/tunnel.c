@@ -24,6 +24,7 @@
 
 #include "cli/config.h"
 #include "common/privdrop.h"
+#include "common/tunfence.h"
 #include "tunnel/ctl.h"
 #include "tunnel/dataplane.h"
 #include "tunnel/tunnel.h"
@@ -372,6 +373,11 @@ static int drop_privileges(const struct tr_config *cfg, const struct tr_privdrop
 			fprintf(stderr, "tunroom: %s: keeps running as uid %u, without capabilities\n",
 				cfg->name, (unsigned)getuid());
 	}
+	/* What the TUN descriptor still allows without a privilege, but would
+	 * outlive this process (a persistent device open to any user), goes
+	 * too: src/common/tunfence.h. */
+	if (!err && (err = tr_tunfence()))
+		step = "seccomp filter for the TUN ioctls";
 	if (err)
 		fprintf(stderr, "tunroom: %s: giving up privileges: %s: %s\n", cfg->name, step,
 			strerror(-err));

@@ -67,11 +67,14 @@ creds() {
 		[ -z "$bnd" ] || [ "$v" = "$bnd" ] || die "$st: CapBnd $v, want $bnd"
 		v=$(status_field "$st" NoNewPrivs)
 		[ "$v" = 1 ] || die "$st: NoNewPrivs '$v', want 1"
+		# 2: a seccomp filter (src/common/tunfence.c) on every thread.
+		v=$(status_field "$st" Seccomp)
+		[ "$v" = 2 ] || die "$st: Seccomp '$v', want 2 (the TUN ioctl filter)"
 	done
 	# main, tx, rx and the TUN thread at least: the threads made after the
 	# drop must have been looked at, not only the one that dropped.
 	[ "$n" -ge 4 ] || die "pid $pid: only $n threads seen"
-	pretty "pid $pid: $n threads, uid $uid gid $gid, no capabilities, no-new-privs"
+	pretty "pid $pid: $n threads, uid $uid gid $gid, no capabilities, no-new-privs, seccomp filter"
 }
 
 pretty "User = nobody: both ends up"
