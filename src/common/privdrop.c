@@ -58,6 +58,24 @@ static int clear_caps(const char **step)
 	return 0;
 }
 
+/* The common end of both drops: no capability in any set (checked), not
+ * dumpable, no new privileges. The kernel makes a process undumpable when
+ * it changes uid or drops capabilities, unless fs.suid_dumpable = 1: then
+ * other processes of the same uid (another tunnel, other daemons of User)
+ * could ptrace it and read its keys and ring memory; say it here too. */
+static int seal(const char **step)
+{
+	int err = clear_caps(step);
+
+	if (err)
+		return err;
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return fail(step, "PR_SET_DUMPABLE");
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return fail(step, "PR_SET_NO_NEW_PRIVS");
+	return 0;
+}
+
 int tr_privdrop_to(const struct tr_privdrop_user *u, const char **step)
 {
 	if (u->uid == 0) {
@@ -74,17 +92,10 @@ int tr_privdrop_to(const struct tr_privdrop_user *u, const char **step)
 	/* The uid change clears the capability sets only when it leaves uid 0.
 	 * Started as another user with ambient capabilities (systemd's
 	 * AmbientCapabilities=, setpriv), or with SECBIT_NO_SETUID_FIXUP, every
-	 * thread would keep them: clear them here and check. */
-	int err = clear_caps(step);
+	 * thread would keep them: seal() clears them here and checks. */
+	int err = seal(step);
 	if (err)
 		return err;
-	/* The kernel makes a process that changed uid undumpable already
-	 * (unless fs.suid_dumpable = 1); say it here too: keys and ring memory
-	 * must not be readable by ptrace from other processes of the user. */
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-		return fail(step, "PR_SET_DUMPABLE");
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return fail(step, "PR_SET_NO_NEW_PRIVS");
 	/* setuid from root sets all three uids: there must be no way back. */
 	if (setuid(0) == 0) {
 		errno = EPERM;
@@ -103,15 +114,5 @@ int tr_privdrop_caps(const char **step)
 	for (unsigned long cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EPERM)
 			return fail(step, "PR_CAPBSET_DROP");
-	int err = clear_caps(step);
-	if (err)
-		return err;
-	/* The capset makes us undumpable unless fs.suid_dumpable = 1; then
-	 * any other uid-0 process without capabilities (another tunnel) could
-	 * ptrace us and read the keys. */
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-		return fail(step, "PR_SET_DUMPABLE");
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return fail(step, "PR_SET_NO_NEW_PRIVS");
-	return 0;
+	return seal(step);
 }
