@@ -15,6 +15,12 @@ source "$(dirname "$0")/tunnel-lib.sh"
 id nobody >/dev/null 2>&1 || skip "no user 'nobody' on this system"
 NOBODY_UID=$(id -u nobody)
 NOBODY_GID=$(id -g nobody)
+# A copy of the binary nobody can run: the build tree may sit in a
+# directory only root can enter (a fresh clone under mktemp -d is 0700).
+NB=$(mktemp -d)
+on_exit rm -rf "$NB"
+chmod 755 "$NB"
+cp "$TUNROOM" "$NB/tunroom"
 
 topology
 keys aes128-gcm
@@ -102,10 +108,12 @@ chmod o+x "$WORK" "$WORK/run-a"
 chmod o+rw "$WORK/run-a/tr0.sock"
 rc=0
 msg=$(ip netns exec "$(ns_name 1)" setpriv --reuid="$NOBODY_UID" --regid="$NOBODY_GID" \
-	--clear-groups env TUNROOM_RUN_DIR="$WORK/run-a" "$TUNROOM" down tr0 2>&1) || rc=$?
+	--clear-groups env TUNROOM_RUN_DIR="$WORK/run-a" "$NB/tunroom" down tr0 2>&1) || rc=$?
 chmod o-x "$WORK" "$WORK/run-a"
 chmod o-rw "$WORK/run-a/tr0.sock"
 [ "$rc" != 0 ] || die "a process running as nobody stopped the tunnel: $msg"
+# ... refused by the tunnel, not by the file system before it.
+grep -q "^tunroom down: tr0: " <<<"$msg" || die "nobody's down did not reach the tunnel: $msg"
 kill -0 "$UP_PID_a" 2>/dev/null || die "tunnel a died after nobody's down"
 show a >/dev/null || die "tunnel a stopped answering after nobody's down"
 
@@ -162,7 +170,7 @@ chmod o+x "$WORK"
 bg 1 bash -c 'exec "$@" 2>"$0"' "$WORK/err.a" setpriv --reuid="$NOBODY_UID" \
 	--regid="$NOBODY_GID" --clear-groups --inh-caps=+net_admin,+setgid \
 	--ambient-caps=+net_admin,+setgid env TUNROOM_RUN_DIR="$WORK/amb/run-a" \
-	"$TUNROOM" up "$WORK/amb/a.conf"
+	"$NB/tunroom" up "$WORK/amb/a.conf"
 UP_PID_a=${TR_PIDS[-1]}
 wait_for 10 env TUNROOM_RUN_DIR="$WORK/amb/run-a" "$TUNROOM" show tr0 ||
 	{ diag; die "tunroom up started with ambient capabilities did not come up"; }
