@@ -291,7 +291,6 @@ static int open_sas(struct tr_tunnel *t, const struct tr_config *cfg)
 	return err;
 }
 
-/* This thread, until stop: signals, control requests. */
 /* What the counters say about a misconfigured pair, said in the log at most
  * every HINT_EVERY seconds per kind: a wrong SPI or a failed ICV is otherwise
  * silent 100 % loss, visible only in `tunroom show -s`. */
@@ -325,6 +324,7 @@ static void hint(struct run *run, struct hints *h)
 	}
 }
 
+/* This thread, until stop: signals, control requests, the hints above. */
 static void serve(struct run *run, int sigfd, struct tr_ctl *ctl)
 {
 	struct tr_tunnel *t = &run->t;
