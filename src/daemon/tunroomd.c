@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "common/privdrop.h"
+#include "common/tunfence.h"
 #include "tunroom/daemon.h"
 #include "tunroom/device.h"
 #include "tunroom/tun.h"
@@ -137,7 +138,8 @@ static int listen_on(const struct opts *o, gid_t gid)
 
 /* Gives up root for good: groups, gid, uid, and no way back through
  * set-uid binaries. The TUN descriptors keep working without privileges
- * (reads, writes, TUNSETQUEUE on a device with no owner set). */
+ * (reads, writes, TUNSETQUEUE on a device with no owner set); a seccomp
+ * filter (src/common/tunfence.h) takes TUNSETPERSIST and the like away. */
 static int drop_privileges(const char *user)
 {
 	struct tr_privdrop_user u;
@@ -150,6 +152,10 @@ static int drop_privileges(const char *user)
 		return -1;
 	}
 	err = tr_privdrop_to(&u, &step);
+	/* The TUN ioctls that would change the device beyond this process
+	 * (persistent, another owner) need no privilege: fence them off. */
+	if (!err && (err = tr_tunfence()))
+		step = "seccomp filter for the TUN ioctls";
 	if (err) {
 		logf_("dropping to %s: %s: %s", user, step, strerror(-err));
 		return -1;

@@ -43,6 +43,8 @@ bg 1 "$TUNROOMD" --name trd0 --address 198.18.0.1/24 --address fd00::1/64 --queu
 daemon_pid=${TR_PIDS[-1]} # ip netns exec execs tunroomd: same PID
 wait_for 5 grep -q "serving" "$log" || { cat "$log"; die "tunroomd did not come up"; }
 [ "$(ps -o user= -p "$daemon_pid")" = nobody ] || die "tunroomd did not drop to nobody"
+grep -q "^Seccomp:[[:space:]]*2$" "/proc/$daemon_pid/status" ||
+	die "tunroomd has no seccomp filter: $(grep Seccomp "/proc/$daemon_pid/status")"
 
 n1 "$dir/daemonclient" badreq "$sock" nobody
 bg 1 "$dir/daemonclient" echo "$sock" nobody 2 2
