@@ -61,11 +61,7 @@ print(json.dumps(row))' "$1" "$side" "$pid" "$WORK/link.$side" >>"$WORK/samples"
 
 topology
 keys aes128-gcm
-conf a
-conf b
-up a
-up b
-n1 ping -c 2 -i 0.2 -W 2 198.18.0.2 >/dev/null || die "tunnel does not work"
+pair
 
 # Both ways: every ring carries data from the start, so the warm-up touches
 # all of it and the first sample is the working set (one-way traffic fills

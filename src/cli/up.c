@@ -177,7 +177,7 @@ int up_main(int argc, char **argv)
 	}
 
 	struct detach d = { .fd = -1, .log = -1 };
-	struct tr_tunnel_opts opts = { .run_dir = run_dir() };
+	struct tr_tunnel_opts opts = { .run_dir = run_dir(), .user = &user };
 	/* Opened now, as whoever started us: the tunnel may run as its User
 	 * by the time it detaches. */
 	if (log && (d.log = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600)) < 0) {

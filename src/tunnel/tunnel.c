@@ -388,7 +388,6 @@ int tr_tunnel_run(const struct tr_config *cfg, const struct tr_tunnel_opts *opts
 {
 	struct run run = { .cfg = cfg, .started = time(NULL) };
 	struct tr_tunnel *t = &run.t;
-	struct tr_privdrop_user user = { 0 };
 	struct tr_ctl *ctl = NULL;
 	pthread_t tx, rx;
 	sigset_t mask, old;
@@ -396,17 +395,10 @@ int tr_tunnel_run(const struct tr_config *cfg, const struct tr_tunnel_opts *opts
 
 	t->stop_evt = -1;
 	t->udp.fd = -1;
-	if (cfg->user[0]) {
-		err = tr_privdrop_lookup(cfg->user, &user);
-		if (!err && user.uid == 0)
-			err = -EINVAL;
-		if (err) {
-			fprintf(stderr, "tunroom: %s: User = %s: %s\n", cfg->name, cfg->user,
-				err == -ENOENT ? "no such user" : err == -EINVAL ?
-				"is root; remove the line to stay root" : strerror(-err));
-			return err;
-		}
-	}
+	/* The caller looked the user up (and said why, if it could not). */
+	const struct tr_privdrop_user *user = opts ? opts->user : NULL;
+	if (cfg->user[0] && (!user || user->uid == 0))
+		return -EINVAL;
 	/* Block the stop signals before any thread exists, so that only this
 	 * thread takes them, through the signalfd. */
 	sigemptyset(&mask);
@@ -450,7 +442,7 @@ int tr_tunnel_run(const struct tr_config *cfg, const struct tr_tunnel_opts *opts
 			"tunnel its own Name)" : strerror(-err));
 		goto err_teardown;
 	}
-	err = drop_privileges(cfg, &user);
+	err = drop_privileges(cfg, user);
 	if (err)
 		goto err_teardown;
 	err = open_session(t, cfg, run.dev);

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 struct tr_config;
+struct tr_privdrop_user;
 
 struct tr_tunnel_opts {
 	/* Directory of the control socket NAME.sock; NULL = TR_CTL_DIR_DEFAULT. */
@@ -18,6 +19,10 @@ struct tr_tunnel_opts {
 	 * terminal here, so every setup error still reaches it. May be NULL. */
 	void (*ready)(void *arg);
 	void *ready_arg;
+	/* cfg->user looked up by the caller (tr_privdrop_lookup, which must
+	 * run before anything else: `tunroom up` reports a missing user with
+	 * the config's line). Required when cfg->user is set. */
+	const struct tr_privdrop_user *user;
 };
 
 /*
@@ -34,8 +39,8 @@ struct tr_tunnel_opts {
  *
  * Returns 0 after a clean stop, or a negative errno: -EPERM (needs
  * CAP_NET_ADMIN), -EADDRINUSE (a tunnel with that name runs already, or the
- * UDP port is taken), -ENOENT (cfg->user does not exist), -ENOSYS (the data
- * plane is not built), or the error of the step that failed. On failure
+ * UDP port is taken), -EINVAL (cfg->user set, but no opts->user, or uid 0),
+ * or the error of the step that failed. On failure
  * nothing is left behind but, after a drop to cfg->user, the control socket
  * file, which nobody listens on: the next tr_ctl_open() replaces it.
  */

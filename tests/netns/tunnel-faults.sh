@@ -172,11 +172,7 @@ down b
 
 pretty "2. peer gone: b stops while a sends; a counts the ICMP errors and lives on"
 keys aes128-gcm
-conf a
-conf b
-up a
-up b
-n1 ping -c 2 -i 0.2 -W 2 198.18.0.2 >/dev/null || die "tunnel does not work"
+pair
 unreach0=$(counter a tx_err_unreachable)
 bg 1 ping -q -i 0.05 -c 400 -W 1 198.18.0.2
 ping_pid=${TR_PIDS[-1]}

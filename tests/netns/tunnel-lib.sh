@@ -97,6 +97,24 @@ down() {
 	return 0
 }
 
+# pair: both ends configured from their keys (TR_IFACE_EXTRA goes to both)
+# and up; a ping must cross.
+pair() {
+	conf a
+	conf b
+	up a
+	up b
+	n1 ping -c 2 -i 0.2 -W 2 198.18.0.2 >/dev/null || die "tunnel does not work"
+}
+
+# diag: what each side counted, on failure. A test that wants more defines
+# its own after sourcing this file.
+diag() {
+	for side in a b; do
+		show "$side" -s >&2 || true
+	done
+}
+
 # port_open NS PROTO PORT: something listens on PORT (PROTO t or u) in NS.
 port_open() { [ -n "$(ip netns exec "$(ns_name "$1")" ss -Hl"$2"n "sport = :$3")" ]; }
 

@@ -29,11 +29,7 @@ print(sum(v for k, v in s.items() if k.startswith(("rx_", "tx_")) and ("_err_" i
 
 topology
 keys aes128-gcm
-conf a
-conf b
-up a
-up b
-n1 ping -c 2 -i 0.2 -W 2 198.18.0.2 >/dev/null || die "tunnel does not work"
+pair
 drops_a=$(drops a) drops_b=$(drops b)
 rx_b=$(counter b rx_packets)
 

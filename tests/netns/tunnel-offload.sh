@@ -58,11 +58,6 @@ for i in range(4000):
         time.sleep(0.01)
 PY
 
-diag() {
-	for side in a b; do
-		show "$side" -s >&2 || true
-	done
-}
 
 tun_dropped() { ip -n "$(ns_name 1)" -s -j link show tr0 | python3 -c '
 import json, sys; print(json.load(sys.stdin)[0]["stats64"]["tx"]["dropped"])'; }
@@ -88,11 +83,7 @@ udp() {
 # run [CHECK]: the three transfers through a fresh pair of tunnel ends; CHECK
 # (a function) runs after the first one.
 run() {
-	conf a
-	conf b
-	up a
-	up b
-	n1 ping -c 2 -i 0.2 -W 2 198.18.0.2 >/dev/null || die "tunnel does not work"
+	pair
 	tcp 1 2 198.18.0.2 7001
 	${1:-true}
 	tcp 2 1 fd00:7272::1 7002
