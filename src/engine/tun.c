@@ -54,12 +54,8 @@ static int open_queue(const char *path, char name[IFNAMSIZ], int iff)
 	int fd, err;
 
 	fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0) {
-		err = -errno;
-		/* A 0600 node and no root: the fix is the same as for a missing
-		 * CAP_NET_ADMIN, so say it the same way. */
-		return err == -EACCES ? -EPERM : err;
-	}
+	if (fd < 0)
+		return -errno;	/* -EACCES: the node's mode, not a capability */
 	memset(&ifr, 0, sizeof(ifr));
 	memcpy(ifr.ifr_name, name, strnlen(name, IFNAMSIZ - 1));
 	ifr.ifr_flags = (short)iff;
@@ -206,6 +202,11 @@ const char *tr_tun_strerror(int err)
 	case -EPERM:
 		return "creating or opening a TUN device needs root or CAP_NET_ADMIN "
 		       "(or use tunroomd)";
+	case -EACCES:
+		/* CAP_NET_ADMIN does not open a file: some systems ship the
+		 * node 0600 (Debian's udev makes it 0666). */
+		return "/dev/net/tun is not readable and writable by this user: "
+		       "run as root, add CAP_DAC_OVERRIDE, or make the node 0666";
 	case -EINVAL:
 		return "invalid TUN device name, flags or queue count "
 		       "(names: 1-15 bytes, no '/', ':' or space, at most one %d), "

@@ -213,6 +213,9 @@ static int open_device(struct run *run)
 		fprintf(stderr, "tunroom: TUN device %s: creating it needs root or CAP_NET_ADMIN: "
 			"run tunroom up as root (it gives root up once the device is set up)\n",
 			cfg->name);
+	else if (err == -EACCES)
+		fprintf(stderr, "tunroom: TUN device %s: /dev/net/tun: permission denied: run tunroom up "
+			"as root, or with CAP_DAC_OVERRIDE as well as CAP_NET_ADMIN\n", cfg->name);
 	else if (err)
 		fprintf(stderr, "tunroom: TUN device %s: %s\n", cfg->name, tr_tundev_strerror(err));
 	return err;

@@ -160,6 +160,8 @@ down a
 
 # Started as nobody with ambient capabilities (systemd's User= with
 # AmbientCapabilities=): setuid to the same user clears nothing by itself.
+# CAP_DAC_OVERRIDE too: where /dev/net/tun is 0600, CAP_NET_ADMIN alone cannot
+# open it; the drop must clear both.
 pretty "started as nobody with ambient CAP_NET_ADMIN: User = nobody leaves no capability"
 TR_IFACE_EXTRA="User = nobody"
 conf a
@@ -168,8 +170,8 @@ cp "$WORK/a.conf" "$WORK/amb/a.conf"
 chown -R "$NOBODY_UID:$NOBODY_GID" "$WORK/amb"
 chmod o+x "$WORK"
 bg 1 bash -c 'exec "$@" 2>"$0"' "$WORK/err.a" setpriv --reuid="$NOBODY_UID" \
-	--regid="$NOBODY_GID" --clear-groups --inh-caps=+net_admin,+setgid \
-	--ambient-caps=+net_admin,+setgid env TUNROOM_RUN_DIR="$WORK/amb/run-a" \
+	--regid="$NOBODY_GID" --clear-groups --inh-caps=+net_admin,+setgid,+dac_override \
+	--ambient-caps=+net_admin,+setgid,+dac_override env TUNROOM_RUN_DIR="$WORK/amb/run-a" \
 	"$NB/tunroom" up "$WORK/amb/a.conf"
 UP_PID_a=${TR_PIDS[-1]}
 wait_for 10 env TUNROOM_RUN_DIR="$WORK/amb/run-a" "$TUNROOM" show tr0 ||
