@@ -9,9 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli/config.h"
+#include "config/config.h"
 #include "cli/subcommands.h"
-#include "tunnel/ctl.h"
+#include "ctl/client.h"
 
 #define DOWN_WAIT_MS 10000
 

@@ -7,7 +7,7 @@
 
 #include <openssl/crypto.h>
 
-#include "cli/config.h"
+#include "config/config.h"
 #include "cli/subcommands.h"
 
 static void usage(FILE *f)

@@ -8,10 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/config.h"
+#include "config/config.h"
 #include "cli/print.h"
 #include "cli/subcommands.h"
-#include "tunnel/ctl.h"
+#include "ctl/client.h"
 
 #define KV_MAX 256
 

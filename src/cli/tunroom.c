@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "cli/subcommands.h"
-#include "tunnel/ctl.h"
+#include "ctl/proto.h"
 
 const char *prog;
 

@@ -9,7 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cli/config.h"
+#include "config/config.h"
 #include "cli/subcommands.h"
 #include "common/privdrop.h"
 #include "tunnel/tunnel.h"

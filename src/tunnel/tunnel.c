@@ -22,10 +22,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli/config.h"
+#include "config/config.h"
 #include "common/privdrop.h"
 #include "common/tunfence.h"
-#include "tunnel/ctl.h"
+#include "ctl/server.h"
 #include "tunnel/dataplane.h"
 #include "tunnel/tunnel.h"
 #include "tunroom/tun.h"

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include "cli/config.h"
+#include "config/sockaddr.h"
 
 #define TR_UDP_BATCH_MAX 64 /* datagrams per sendmmsg/recvmmsg call */
 

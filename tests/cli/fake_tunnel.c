@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "tunnel/ctl.h"
+#include "ctl/server.h"
 
 static bool stopping;
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Fuzzes the config parser (src/cli/config.c). Properties: any bytes end in
+ * Fuzzes the config parser (src/config/). Properties: any bytes end in
  * success or in one message starting "fuzz.conf:LINE: "; a success satisfies
  * what tr_tunnel_run relies on (name usable as a device, key lengths those of
  * the cipher, MTU in range, families matching, SPIs outside 0..255).
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/config.h"
+#include "config/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

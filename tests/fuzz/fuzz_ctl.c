@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Fuzzes both ends of the control socket (src/tunnel/ctl.c) over a
+ * Fuzzes both ends of the control socket (src/ctl/) over a
  * socketpair. Input byte 0 picks the end: even, the bytes are a client's
  * request and the server must answer with exactly one "...errno=N\n\n" reply
  * (or nothing, for an empty request); odd, the bytes are a tunnel's reply and
@@ -13,7 +13,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "tunnel/ctl.h"
+#include "ctl/client.h"
+#include "ctl/server.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

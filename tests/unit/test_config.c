@@ -17,7 +17,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "cli/config.h"
+#include "config/config.h"
 #include "tunroom/tunroom.h"
 
 #define KEY20 "0x00112233445566778899aabbccddeeff01020304"

@@ -19,7 +19,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "tunnel/ctl.h"
+#include "ctl/client.h"
+#include "ctl/server.h"
 
 static int req(const char *s)
 {

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The tunnel's configuration: a plain data model (struct tr_config) and the
- * INI parser that fills it. Parsing is kept apart from acting: nothing here
- * opens a device or a socket.
+ * INI parser that fills it, the tunnel's input. Parsing is kept apart from
+ * acting: nothing here opens a device or a socket. The parser is split by
+ * concern: reader.c (lines, sections, which key), keys.c (one value parser
+ * per key), validate.c (what needs the whole file), model.c (facts derived
+ * from a parsed config), keygen.c (fresh keys as config lines).
  */
-#ifndef TR_CLI_CONFIG_H
-#define TR_CLI_CONFIG_H
+#ifndef TR_CONFIG_CONFIG_H
+#define TR_CONFIG_CONFIG_H
 
 #include <net/if.h>
 #include <netinet/in.h>
@@ -14,6 +17,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "config/sockaddr.h"
 #include "tunroom/esp.h"
 
 #define TR_CONFIG_ADDR_MAX      16
@@ -39,12 +43,6 @@
  * ~77 KiB of ring until the application passes it, even when only a small
  * packet came (docs/tun.md), so 4 MiB leaves room for ~50 in flight. */
 #define TR_CONFIG_RING_OFFLOAD_DEFAULT (16u << 20)
-
-union tr_sockaddr {
-	struct sockaddr sa;
-	struct sockaddr_in in;
-	struct sockaddr_in6 in6;
-};
 
 struct tr_config_addr {
 	int family; /* AF_INET or AF_INET6 */
@@ -95,9 +93,9 @@ struct tr_config_ctx {
 	struct tr_config *cfg;
 	const char *file;        /* named in every message */
 	unsigned line;           /* of the line being read */
-	int section;             /* enum in config.c */
+	int section;             /* enum in config_int.h */
 	unsigned section_line[3];
-	unsigned key_line[32];   /* where each key was set; 0 = not set */
+	unsigned key_line[48];   /* where each key was set; 0 = not set */
 	char err[TR_CONFIG_ERR_MAX];
 };
 
@@ -149,8 +147,5 @@ bool tr_config_name_ok(const char *name);
 
 /* A well-formed user name for User (whether it exists is not asked here). */
 bool tr_config_user_ok(const char *user);
-
-/* Formats a socket address as "a.b.c.d:port" or "[v6]:port". */
-const char *tr_sockaddr_str(const union tr_sockaddr *a, char *buf, size_t len);
 
 #endif
