@@ -15,18 +15,15 @@ if [ ! -f "$FUZZ_BUILD/build.ninja" ]; then
 fi
 ninja -C "$FUZZ_BUILD" >/dev/null
 targets=("$@")
-# Targets live in tests/fuzz/ and (the CLI parsers) tests/cli/; fuzz_selftest
-# is the smoke run's planted crash, not a target.
+# Targets live in tests/fuzz/; fuzz_selftest is the smoke run's planted
+# crash, not a target.
 exe_of() {
-	local d
-	for d in tests/fuzz tests/cli; do
-		[ -x "$FUZZ_BUILD/$d/fuzz_$1" ] && { echo "$FUZZ_BUILD/$d/fuzz_$1"; return; }
-	done
+	[ -x "$FUZZ_BUILD/tests/fuzz/fuzz_$1" ] && { echo "$FUZZ_BUILD/tests/fuzz/fuzz_$1"; return; }
 	echo "fuzz.sh: no fuzz_$1 in $FUZZ_BUILD" >&2
 	return 1
 }
 if [ ${#targets[@]} -eq 0 ]; then
-	for exe in "$FUZZ_BUILD"/tests/fuzz/fuzz_* "$FUZZ_BUILD"/tests/cli/fuzz_*; do
+	for exe in "$FUZZ_BUILD"/tests/fuzz/fuzz_*; do
 		[ -f "$exe" ] && [ -x "$exe" ] && [ "${exe##*/}" != fuzz_selftest ] &&
 			targets+=("${exe##*/fuzz_}")
 	done
