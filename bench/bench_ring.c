@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "tunroom/device.h"
+#include "tunroom/memdev.h"
 #include "tunroom/tunroom.h"
 
 static double now(void)

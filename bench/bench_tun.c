@@ -287,9 +287,10 @@ static int cmp(const void *a, const void *b)
 int main(int argc, char **argv)
 {
 	static const uint32_t sizes[] = { 64, 1400 };
-	struct result res[2][2][REPS];
+	struct result res[2][2][REPS] = { 0 };
 	const char *json = NULL;
 	uint64_t count = 200000;
+	int only = -1, only_size = -1; /* --only tunroom|plain, --size 64|1400: for profiling */
 	struct tr_nl *nl;
 
 	for (int i = 1; i < argc; i++) {
@@ -297,6 +298,10 @@ int main(int argc, char **argv)
 			count = 30000;
 		else if (!strcmp(argv[i], "--json") && i + 1 < argc)
 			json = argv[++i];
+		else if (!strcmp(argv[i], "--only") && i + 1 < argc)
+			only = !strcmp(argv[++i], "plain");
+		else if (!strcmp(argv[i], "--size") && i + 1 < argc)
+			only_size = strcmp(argv[++i], "64") ? 1 : 0;
 		else {
 			fprintf(stderr, "usage: bench_tun [--quick] [--json FILE]\n");
 			return 2;
@@ -313,8 +318,12 @@ int main(int argc, char **argv)
 	}
 	for (int r = 0; r < REPS; r++)
 		for (int si = 0; si < 2; si++) {
-			res[si][0][r] = run_tunroom(sizes[si], count);
-			res[si][1][r] = run_plain(sizes[si], count);
+			if (only_size >= 0 && si != only_size)
+				continue;
+			if (only != 1)
+				res[si][0][r] = run_tunroom(sizes[si], count);
+			if (only != 0)
+				res[si][1][r] = run_plain(sizes[si], count);
 		}
 
 	FILE *jf = json ? fopen(json, "w") : NULL;
@@ -329,6 +338,8 @@ int main(int argc, char **argv)
 		qsort(res[si][0], REPS, sizeof(struct result), cmp);
 		qsort(res[si][1], REPS, sizeof(struct result), cmp);
 		struct result *a = &res[si][0][REPS / 2], *b = &res[si][1][REPS / 2];
+		if (only_size >= 0 && si != only_size)
+			continue;
 		printf("%6u  %14.1f %9.2f %9.3f  %14.1f %9.2f  %6.2fx%s\n", sizes[si], a->pps / 1e3,
 		       a->dev_syscalls, a->app_syscalls, b->pps / 1e3, b->dev_syscalls,
 		       a->pps / b->pps, a->lost || b->lost ? "  (lost: see below)" : "");

@@ -7,7 +7,7 @@ set -euo pipefail
 build_pkgs=(meson ninja-build pkg-config gcc libc6-dev libssl-dev liburing-dev libmnl-dev libseccomp-dev)
 # clang only recommends libclang-rt (libFuzzer, the sanitizer runtimes); we
 # install without recommends, so name it.
-check_pkgs=(libcmocka-dev iproute2 iputils-ping python3 python3-cryptography clang libclang-rt-14-dev valgrind)
+check_pkgs=(libcmocka-dev g++ binutils iproute2 iputils-ping python3 python3-cryptography clang libclang-rt-14-dev valgrind)
 demo_pkgs=(iproute2 iputils-ping iperf3)
 bench_pkgs=(iproute2 iperf3 wireguard-go wireguard-tools ocserv openconnect gnutls-bin gnuplot-nox linux-perf)
 

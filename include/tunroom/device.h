@@ -1,129 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tunroom/device.h - the device side: what serves a session's rings.
- *
- * A device (struct tr_device) starts and stops sessions. Every device backend
- * -- the memory device below, the TUN engine, the tunroomd client -- drives
- * the rings through the same struct tr_port, the device's end of one session:
- * it creates the sealed ring memory and the two eventfds, produces into the
- * egress ring and consumes the ingress ring, and checks every byte it reads
- * from ring memory as hostile (the application may be another process).
+ * tunroom/device.h - a device (struct tr_device): what starts and stops the
+ * device side of sessions. tr_session_open() asks a device for a port
+ * (tunroom/port.h) and the device serves it: the TUN engine (tunroom/tun.h),
+ * the memory device (tunroom/memdev.h), or a backend of your own that fills
+ * in the ops.
  */
 #ifndef TUNROOM_DEVICE_H
 #define TUNROOM_DEVICE_H
 
-#include <stdint.h>
-
-#include "tunroom/pkt.h"
-#include "tunroom/ring_abi.h"
-#include "tunroom/tunroom.h"
+struct tr_device;
+struct tr_port;
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-struct tr_port;
-
-/* Device-side counters of one port. */
-struct tr_port_stats {
-	uint64_t egress_packets, egress_bytes;   /* published to the application */
-	uint64_t ingress_packets, ingress_bytes; /* taken from the application */
-	uint64_t ingress_void;                   /* abandoned slots skipped */
-	uint64_t ingress_drop_malformed;         /* bad member of a MULTI slot (rest of slot dropped) */
-	uint64_t egress_drop_ring_full;          /* backend had a packet and no space */
-	uint64_t wakeups_sent;                   /* eventfd writes to the application */
-	uint64_t sleeps;
-	uint64_t err_corrupt;                    /* ring broke the ABI: port stopped */
-};
-
-/* The descriptors an application needs to attach (tr_session_attach()). */
-struct tr_port_fds {
-	int memfd;   /* sealed against shrink and grow */
-	int app_evt; /* device writes it: egress data (or ingress space) */
-	int dev_evt; /* application writes it: ingress data (or egress space) */
-};
-
-/* Creates ring memory laid out for cfg (checked with tr_session_config_check),
- * seals it, and the two eventfds. Returns 0, -EINVAL, -ERANGE, -ENOMEM, or
- * the error of memfd_create/eventfd. */
-int tr_port_open(struct tr_port **out, const struct tr_session_config *cfg);
-void tr_port_close(struct tr_port *p);
-
-/* The port's descriptors; they stay owned by the port. */
-void tr_port_get_fds(const struct tr_port *p, struct tr_port_fds *fds);
-void tr_port_stats(const struct tr_port *p, struct tr_port_stats *out);
-uint32_t tr_port_max_packet(const struct tr_port *p);
-/* Bytes of egress ring one slot for a packet of size bytes takes (header,
- * head room, size, tail room, aligned), and the egress ring's capacity: a
- * backend that reserves many slots per read (TSO) sizes its bursts by them. */
-uint32_t tr_port_egress_slot_size(const struct tr_port *p, uint32_t size);
-uint32_t tr_port_egress_capacity(const struct tr_port *p);
-/* Last error that stopped the port (-EPROTO...), 0 while it runs. */
-int tr_port_error(const struct tr_port *p);
-
-/* Egress, device -> application. Reserve room for one packet of up to
- * max_packet bytes: pkt->off = head_room, pkt->len = max_packet. Fill it
- * (read(2) straight into tr_pkt_data), set pkt->len, then publish. At most one
- * reservation is outstanding. Returns 0, -EAGAIN (ring full), -EPROTO. */
-int tr_port_egress_reserve(struct tr_port *p, struct tr_pkt *pkt);
-/* Makes the reserved packet visible after the next flush. len 0 or more than
- * reserved is -EINVAL (the slot is withdrawn). */
-int tr_port_egress_publish(struct tr_port *p, const struct tr_pkt *pkt);
-/* Egress burst, for a backend that fills several slots with one batched
- * read (io_uring): reserves up to n slots with room for size bytes each
- * (0 < size <= max_packet; the TUN engine passes the device MTU), pkts[i]
- * as tr_port_egress_reserve() gives them, in ring order. Fill them in
- * order, set each len, then tr_port_egress_publish_burst() publishes the
- * first k and withdraws the rest (k = 0 withdraws all). Neither kind of
- * reservation may be outstanding. Returns the number reserved (0: ring
- * full), -EINVAL, -EPROTO. */
-int tr_port_egress_reserve_burst(struct tr_port *p, uint32_t size, struct tr_pkt *pkts,
-				 unsigned n);
-/* A packet with len 0 among them (not the last) becomes a void slot the
- * application skips. Returns 0, or -EINVAL (k above the reservation, the
- * last packet empty, or a packet moved or longer than reserved: it and the
- * ones after it are withdrawn). */
-int tr_port_egress_publish_burst(struct tr_port *p, const struct tr_pkt *pkts, unsigned k);
-/* Stores the producer index once for all packets published since the last
- * flush, and wakes the application if it sleeps. */
-void tr_port_egress_flush(struct tr_port *p);
-
-/* Ingress, application -> device. One committed slot, checked: data points
- * into the mapping, len bytes long, flags from the slot (TR_SLOT_F_MULTI).
- * VOID slots are skipped and counted here. */
-struct tr_port_slot {
-	const uint8_t *data;
-	uint32_t len;
-	uint32_t flags;
-};
-/* Returns 1 with *slot filled, 0 if the ring is empty, -EPROTO if the slot or
- * index broke the ABI (the port stops; tr_port_error tells). The slot stays
- * valid until tr_port_ingress_done(). */
-int tr_port_ingress_peek(struct tr_port *p, struct tr_port_slot *slot);
-void tr_port_ingress_done(struct tr_port *p);
-/* Stores the consumer index and wakes the application if it waits for space. */
-void tr_port_ingress_flush(struct tr_port *p);
-/* Counts what the backend did with ingress slots: packets and bytes handed to
- * the OS, and members of MULTI slots dropped as malformed. */
-void tr_port_ingress_account(struct tr_port *p, uint32_t packets, uint64_t bytes,
-			     uint32_t malformed);
-
-/* Stops the port for good (err < 0, e.g. -EIO when the TUN device vanished;
- * 0 means -EPIPE) and tells the application, whose calls then fail -EPIPE. */
-void tr_port_shutdown(struct tr_port *p, int err);
-
-/* Splits a MULTI slot: sets *pkt_len to the length of the whole IPv4/IPv6
- * packet at data (from its header). Returns 0 or -EBADMSG (not IP, length
- * field below the header or past avail). */
-int tr_ip_packet_length(const uint8_t *data, uint32_t avail, uint32_t *pkt_len);
-
-/* Sleep protocol for a device loop. tr_port_arm() announces that the device
- * is about to sleep (for ingress data and, if want_space, egress space), with
- * a full barrier, then re-checks: returns 1 if there is work already (do not
- * sleep), 0 if armed. After the sleep (poll on dev_evt and the backend's own
- * fds), tr_port_disarm() clears the announcement and drains dev_evt. */
-int tr_port_arm(struct tr_port *p, int want_space);
-void tr_port_disarm(struct tr_port *p);
 
 /* A device as an application sees it. Backends fill in the ops. */
 struct tr_device_ops {
@@ -141,25 +32,6 @@ struct tr_device {
 
 /* Destroys a device; its sessions must be closed first. NULL does nothing. */
 void tr_device_close(struct tr_device *dev);
-
-/* The memory-only device, for tests and benchmarks: no TUN, no privileges. */
-enum tr_memdev_mode {
-	TR_MEMDEV_LOOPBACK,  /* every ingress packet comes back on the egress ring (split MULTI) */
-	TR_MEMDEV_GENERATOR, /* publishes count egress packets of size bytes, numbered from 0 */
-	TR_MEMDEV_SINK,      /* consumes ingress and counts */
-};
-struct tr_memdev_config {
-	enum tr_memdev_mode mode;
-	uint32_t size;    /* GENERATOR: packet size */
-	uint64_t count;   /* GENERATOR: packets to produce; 0 = until stopped */
-	unsigned burst;   /* packets per flush; 0 = 32 */
-	uint32_t flags;   /* TR_MEMDEV_F_* */
-};
-#define TR_MEMDEV_F_COPY 0x1u /* GENERATOR fills every byte; SINK reads every byte (copy baseline) */
-
-/* Returns 0, -EINVAL, -ENOMEM. GENERATOR writes the packet number as a
- * little-endian uint64 at the start of each packet (size >= 8). */
-int tr_memdev_open(struct tr_device **out, const struct tr_memdev_config *cfg);
 
 #ifdef __cplusplus
 }

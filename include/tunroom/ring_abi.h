@@ -93,31 +93,38 @@ struct tr_abi_header {
 #define TR_ABI_INGRESS_CTRL 512u
 #define TR_ABI_DATA_START   TR_ABI_PAGE
 
-_Static_assert(sizeof(struct tr_abi_slot) == 16, "slot header is 16 bytes");
-_Static_assert(sizeof(struct tr_abi_slot) % TR_ABI_SLOT_ALIGN == 0, "data stays aligned");
-_Static_assert(offsetof(struct tr_abi_slot, size) == 0, "abi");
-_Static_assert(offsetof(struct tr_abi_slot, offset) == 4, "abi");
-_Static_assert(offsetof(struct tr_abi_slot, length) == 8, "abi");
-_Static_assert(offsetof(struct tr_abi_slot, flags) == 12, "abi");
-_Static_assert(sizeof(struct tr_abi_ring) == 2 * TR_ABI_INDEX_BLOCK, "ring control is 256 bytes");
-_Static_assert(offsetof(struct tr_abi_ring, producer) == 0, "abi");
-_Static_assert(offsetof(struct tr_abi_ring, producer_waiting) == 4, "abi");
-_Static_assert(offsetof(struct tr_abi_ring, producer_closed) == 8, "abi");
-_Static_assert(offsetof(struct tr_abi_ring, consumer) == TR_ABI_INDEX_BLOCK, "abi");
-_Static_assert(offsetof(struct tr_abi_ring, consumer_closed) == TR_ABI_INDEX_BLOCK + 8, "abi");
-_Static_assert(offsetof(struct tr_abi_ring, consumer_waiting) == TR_ABI_INDEX_BLOCK + 4, "abi");
-_Static_assert(sizeof(struct tr_abi_ring_desc) == 24, "abi");
-_Static_assert(sizeof(struct tr_abi_header) == 128, "header is 128 bytes");
-_Static_assert(offsetof(struct tr_abi_header, abi_version) == 8, "abi");
-_Static_assert(offsetof(struct tr_abi_header, map_size) == 16, "abi");
-_Static_assert(offsetof(struct tr_abi_header, head_room) == 24, "abi");
-_Static_assert(offsetof(struct tr_abi_header, max_slot) == 36, "abi");
-_Static_assert(offsetof(struct tr_abi_header, egress) == 48, "abi");
-_Static_assert(offsetof(struct tr_abi_header, ingress) == 72, "abi");
-_Static_assert(TR_ABI_EGRESS_CTRL >= sizeof(struct tr_abi_header), "abi");
-_Static_assert(TR_ABI_INGRESS_CTRL >= TR_ABI_EGRESS_CTRL + sizeof(struct tr_abi_ring), "abi");
-_Static_assert(TR_ABI_DATA_START >= TR_ABI_INGRESS_CTRL + sizeof(struct tr_abi_ring), "abi");
-_Static_assert((TR_ABI_CAPACITY_MIN & (TR_ABI_CAPACITY_MIN - 1)) == 0, "power of two");
-_Static_assert((TR_ABI_CAPACITY_MAX & (TR_ABI_CAPACITY_MAX - 1)) == 0, "power of two");
+/* The layout is checked at compile time in C and in C++ alike. */
+#ifdef __cplusplus
+#define TR_ABI_ASSERT(cond, msg) static_assert(cond, msg)
+#else
+#define TR_ABI_ASSERT(cond, msg) _Static_assert(cond, msg)
+#endif
+
+TR_ABI_ASSERT(sizeof(struct tr_abi_slot) == 16, "slot header is 16 bytes");
+TR_ABI_ASSERT(sizeof(struct tr_abi_slot) % TR_ABI_SLOT_ALIGN == 0, "data stays aligned");
+TR_ABI_ASSERT(offsetof(struct tr_abi_slot, size) == 0, "abi");
+TR_ABI_ASSERT(offsetof(struct tr_abi_slot, offset) == 4, "abi");
+TR_ABI_ASSERT(offsetof(struct tr_abi_slot, length) == 8, "abi");
+TR_ABI_ASSERT(offsetof(struct tr_abi_slot, flags) == 12, "abi");
+TR_ABI_ASSERT(sizeof(struct tr_abi_ring) == 2 * TR_ABI_INDEX_BLOCK, "ring control is 256 bytes");
+TR_ABI_ASSERT(offsetof(struct tr_abi_ring, producer) == 0, "abi");
+TR_ABI_ASSERT(offsetof(struct tr_abi_ring, producer_waiting) == 4, "abi");
+TR_ABI_ASSERT(offsetof(struct tr_abi_ring, producer_closed) == 8, "abi");
+TR_ABI_ASSERT(offsetof(struct tr_abi_ring, consumer) == TR_ABI_INDEX_BLOCK, "abi");
+TR_ABI_ASSERT(offsetof(struct tr_abi_ring, consumer_closed) == TR_ABI_INDEX_BLOCK + 8, "abi");
+TR_ABI_ASSERT(offsetof(struct tr_abi_ring, consumer_waiting) == TR_ABI_INDEX_BLOCK + 4, "abi");
+TR_ABI_ASSERT(sizeof(struct tr_abi_ring_desc) == 24, "abi");
+TR_ABI_ASSERT(sizeof(struct tr_abi_header) == 128, "header is 128 bytes");
+TR_ABI_ASSERT(offsetof(struct tr_abi_header, abi_version) == 8, "abi");
+TR_ABI_ASSERT(offsetof(struct tr_abi_header, map_size) == 16, "abi");
+TR_ABI_ASSERT(offsetof(struct tr_abi_header, head_room) == 24, "abi");
+TR_ABI_ASSERT(offsetof(struct tr_abi_header, max_slot) == 36, "abi");
+TR_ABI_ASSERT(offsetof(struct tr_abi_header, egress) == 48, "abi");
+TR_ABI_ASSERT(offsetof(struct tr_abi_header, ingress) == 72, "abi");
+TR_ABI_ASSERT(TR_ABI_EGRESS_CTRL >= sizeof(struct tr_abi_header), "abi");
+TR_ABI_ASSERT(TR_ABI_INGRESS_CTRL >= TR_ABI_EGRESS_CTRL + sizeof(struct tr_abi_ring), "abi");
+TR_ABI_ASSERT(TR_ABI_DATA_START >= TR_ABI_INGRESS_CTRL + sizeof(struct tr_abi_ring), "abi");
+TR_ABI_ASSERT((TR_ABI_CAPACITY_MIN & (TR_ABI_CAPACITY_MIN - 1)) == 0, "power of two");
+TR_ABI_ASSERT((TR_ABI_CAPACITY_MAX & (TR_ABI_CAPACITY_MAX - 1)) == 0, "power of two");
 
 #endif /* TUNROOM_RING_ABI_H */

@@ -30,6 +30,7 @@
 #include "common/tunfence.h"
 #include "tunroom/daemon.h"
 #include "tunroom/device.h"
+#include "tunroom/port.h"
 #include "tunroom/tun.h"
 
 #define MAX_CLIENTS 64

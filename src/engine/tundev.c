@@ -25,6 +25,7 @@
 #include "lib/api.h"
 #include "lib/barrier.h"
 #include "lib/ring.h"
+#include "tunroom/port.h"
 #include "tunroom/tun.h"
 
 #define BURST_DEFAULT 64u

@@ -31,6 +31,7 @@
 #include "engine/tun.h"
 #include "engine/tunio.h"
 #include "lib/barrier.h"
+#include "tunroom/port.h"
 #include "tunroom/tun.h"
 
 #define OFFLOAD_MODE_LEN 160

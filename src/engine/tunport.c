@@ -3,8 +3,8 @@
  * The TUN device backend's data path: one thread per session (port) that
  * moves packets between a TUN queue and the session's rings with no
  * userspace copy -- the kernel's read(2) lands in an egress slot, its
- * write(2) takes an ingress slot in place -- and sleeps per DESIGN.md §3
- * rule 7 when both are idle.
+ * write(2) takes an ingress slot in place -- and sleeps as docs/ring-abi.md
+ * rule 7 says when both are idle.
  *
  * A packet's path (each half is defined callee first: read it bottom-up):
  * - Ingress, application to OS: ingress_burst() takes committed slots off
@@ -34,6 +34,8 @@
 #include "engine/tunio.h"
 #include "lib/barrier.h"
 #include "lib/ring.h"
+#include "tunroom/ip.h"
+#include "tunroom/port.h"
 #include "tunroom/tun.h"
 
 /* Builds the writev list of the gathered ingress packets in vnet_hdr mode:
@@ -144,7 +146,7 @@ static int ingress_burst(struct tunport *tp)
 		if (sl.flags & TR_SLOT_F_MULTI) {
 			while (off < sl.len) {
 				if (tr_ip_packet_length(sl.data + off, sl.len - off, &plen)) {
-					malformed++; /* DESIGN §3 rule 4: the rest of the slot goes */
+					malformed++; /* ring-abi.md rule 4: the rest of the slot goes */
 					break;
 				}
 				ingress_add(tp, sl.data + off, plen);

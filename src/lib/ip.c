@@ -3,7 +3,7 @@
 #include <errno.h>
 
 #include "lib/api.h"
-#include "tunroom/device.h"
+#include "tunroom/ip.h"
 
 TR_API int tr_ip_packet_length(const uint8_t *data, uint32_t avail, uint32_t *pkt_len)
 {

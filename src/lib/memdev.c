@@ -16,6 +16,9 @@
 #include "lib/barrier.h"
 #include "lib/ring.h"
 #include "tunroom/device.h"
+#include "tunroom/ip.h"
+#include "tunroom/memdev.h"
+#include "tunroom/port.h"
 
 #define SPIN_ROUNDS 2000
 
@@ -51,7 +54,7 @@ static int loopback_burst(struct memdev *m, int *want_space)
 
 			if (sl.flags & TR_SLOT_F_MULTI &&
 			    tr_ip_packet_length(sl.data + off, sl.len - off, &plen)) {
-				malformed++; /* DESIGN §3 rule 4: the rest of the slot goes */
+				malformed++; /* ring-abi.md rule 4: the rest of the slot goes */
 				break;
 			}
 			ret = tr_port_egress_reserve(p, &e);

@@ -16,7 +16,7 @@
 #include "lib/barrier.h"
 #include "lib/layout.h"
 #include "lib/ring.h"
-#include "tunroom/device.h"
+#include "tunroom/port.h"
 
 struct tr_port {
 	void *map;

@@ -72,7 +72,7 @@ int tr_ring_cons_peek(struct tr_ring *r, struct tr_slot_desc *d);
 /* Consumer: store rel for the producer and wake it if it waits for space. */
 void tr_ring_cons_publish(struct tr_ring *r);
 
-/* Sleep handshake (DESIGN §3 rule 7). arm: announce, full barrier, re-check;
+/* Sleep handshake (docs/ring-abi.md rule 7). arm: announce, full barrier, re-check;
  * returns true if the condition already holds (do not sleep). */
 bool tr_ring_cons_arm(struct tr_ring *r);
 bool tr_ring_prod_arm(struct tr_ring *r);

@@ -347,7 +347,7 @@ TR_API int tr_rx_wait(struct tr_session *s, int timeout_ms)
 }
 
 /* Marks each slot released, then moves rel over the released prefix: the
- * device gets space back strictly in ring order (DESIGN §3 rule 8). */
+ * device gets space back strictly in ring order (docs/ring-abi.md rule 8). */
 static int rx_release_locked(struct tr_session *s, struct tr_pkt *pkts, unsigned n)
 {
 	struct tr_ring *r = &s->rx;
@@ -511,7 +511,7 @@ static int tx_finish(struct tr_session *s, struct tr_pkt *pkt, uint32_t flags)
 		used = TR_SLOT_HDR;
 	}
 	if (last && used < size) {
-		r->head = (uint32_t)idx + used; /* DESIGN §3 rule 3 */
+		r->head = (uint32_t)idx + used; /* ring-abi.md rule 3 */
 		s->st.tx_shrunk_bytes += size - used;
 		size = used;
 	}

@@ -9,6 +9,7 @@
 #include "lib/layout.h"
 #include "lib/ring.h"
 #include "tunroom/device.h"
+#include "tunroom/port.h"
 #include "tunroom/tunroom.h"
 
 struct tr_session {

@@ -16,7 +16,7 @@
 
 #include "lib/session.h"
 #include "ring_ops.h"
-#include "tunroom/device.h"
+#include "tunroom/port.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

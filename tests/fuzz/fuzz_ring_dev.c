@@ -12,7 +12,7 @@
 #include <sys/mman.h>
 
 #include "ring_ops.h"
-#include "tunroom/device.h"
+#include "tunroom/port.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

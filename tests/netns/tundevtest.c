@@ -91,7 +91,7 @@ static void expect_replies(struct tr_session *s, uint16_t first, unsigned n,
 			continue;
 		}
 		CHECK(err == 0, "%s", tr_strerror(err));
-		/* The room is there, and ours to write (DESIGN §3 rule 1). */
+		/* The room is there, and ours to write (docs/ring-abi.md rule 1). */
 		CHECK(tr_pkt_headroom(&pkt) >= head && tr_pkt_tailroom(&pkt) >= tail,
 		      "room %u/%u, want %u/%u", tr_pkt_headroom(&pkt), tr_pkt_tailroom(&pkt),
 		      head, tail);

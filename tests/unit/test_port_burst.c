@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "tunroom/device.h"
+#include "tunroom/port.h"
 #include "tunroom/ring_abi.h"
 #include "tunroom/tunroom.h"
 

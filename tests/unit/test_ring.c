@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Ring core through the public API on the memory device: DESIGN.md §3 rules 1-8, 10. */
+/* Ring core through the public API on the memory device: docs/ring-abi.md rules 1-8, 10. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +10,8 @@
 #include "lib/barrier.h"
 #include "lib/session.h"
 #include "tunroom/device.h"
+#include "tunroom/memdev.h"
+#include "tunroom/port.h"
 #include "tunroom/tunroom.h"
 
 #define CAP (1u << 17)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * DESIGN.md §3 rule 9: each side treats ring memory as hostile. Every corrupt
+ * docs/ring-abi.md rule 9: each side treats ring memory as hostile. Every corrupt
  * field stops the session with -EPROTO, the other side learns why, and no
  * access leaves the mapping (this test runs under ASan in make check).
  */
@@ -16,7 +16,7 @@
 
 #include "lib/barrier.h"
 #include "lib/session.h"
-#include "tunroom/device.h"
+#include "tunroom/port.h"
 #include "tunroom/tunroom.h"
 
 #define CAP (1u << 17)

@@ -2,7 +2,7 @@
 /*
  * Two and three threads on one session, bounded in time: sequence numbers
  * prove no loss, no duplication and no reordering, and a wait that times out
- * while packets are still owed is a lost wake-up (DESIGN.md §3 rules 7 and 8).
+ * while packets are still owed is a lost wake-up (docs/ring-abi.md rules 7 and 8).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "tunroom/device.h"
+#include "tunroom/memdev.h"
 #include "tunroom/tunroom.h"
 
 #define CAP (1u << 17)

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "caps.h"
+#include "tunroom/memdev.h"
 #include "tunroom/tun.h"
 
 static void bad_arguments(void **state)

@@ -12,6 +12,7 @@
 #include "caps.h"
 
 #include "tunroom/device.h"
+#include "tunroom/memdev.h"
 #include "tunroom/wintun.h"
 
 static uint8_t *receive_wait(WINTUN_SESSION_HANDLE s, uint32_t *size)
