@@ -421,7 +421,11 @@ int tr_session_rx_release_ptr(struct tr_session *s, const uint8_t *ptr)
 			break;
 		}
 		if ((const uint8_t *)(slot + 1) + shm_offset == ptr) {
+			/* The size, as tr_rx_receive hands it out: an in-order
+			 * release advances the consumer by it (0 would free
+			 * nothing, and the device would wait for space forever). */
 			pkt.slot = slot;
+			pkt.priv = shm_size;
 			ret = rx_release_locked(s, &pkt, 1);
 			break;
 		}

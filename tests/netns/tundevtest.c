@@ -271,6 +271,62 @@ static void wintun_round(WINTUN_SESSION_HANDLE s, bool shrink, uint16_t first)
 	}
 }
 
+/* Request/response through the Wintun API the way an application drives
+ * it: a burst of 32 echo requests, then wait on the read event for the 32
+ * replies, release each, repeat. Far more bursts than a 4 MiB ring holds
+ * reservations for, so space that is never given back stalls the session
+ * (issue 14: in-order releases by pointer did not advance the consumer).
+ * A wait on the read event that ends with nothing to receive for a whole
+ * STALL_MS is that stall: progress never depends on a timeout here. */
+#define RR_BURST 32
+#define RR_BURSTS 400
+#define STALL_MS 2000
+
+static void wintun_request_response(WINTUN_ADAPTER_HANDLE a)
+{
+	WINTUN_SESSION_HANDLE s = WintunStartSessionWithPadding(a, 0x400000, 64, 64);
+	uint16_t seq = 1000;
+
+	CHECK(s, "rr session: %s", strerror(errno));
+	for (unsigned b = 0; b < RR_BURSTS; b++) {
+		unsigned got = 0;
+
+		for (unsigned i = 0; i < RR_BURST; i++) {
+			uint8_t tmp[256];
+			size_t len = build(tmp, false, (uint16_t)(seq + i));
+			uint8_t *p = WintunAllocateSendPacket(s, (uint32_t)len);
+
+			CHECK(p, "burst %u: allocate: %s", b, strerror(errno));
+			memcpy(p, tmp, len);
+			WintunSendPacket(s, p);
+		}
+		while (got < RR_BURST) {
+			uint32_t size;
+			uint8_t *p = WintunReceivePacket(s, &size);
+
+			if (!p) {
+				struct pollfd pfd = { .fd = WintunGetReadWaitEvent(s),
+						      .events = POLLIN };
+
+				CHECK(errno == ERROR_NO_MORE_ITEMS, "receive: %s", strerror(errno));
+				CHECK(poll(&pfd, 1, STALL_MS) == 1,
+				      "stalled in burst %u after %u round trips: %u of %u replies",
+				      b, b * RR_BURST + got, got, RR_BURST);
+				continue;
+			}
+			int r = reply_seq(p, size);
+			got += r >= seq && r < seq + RR_BURST;
+			errno = 0;
+			WintunReleaseReceivePacket(s, p);
+			CHECK(errno == 0, "release: %s", strerror(errno));
+		}
+		seq = (uint16_t)(seq + RR_BURST);
+	}
+	WintunEndSession(s);
+	printf("wintun: %u request/response bursts of %u, 4 MiB ring, lead/trail 64: ok\n",
+	       RR_BURSTS, RR_BURST);
+}
+
 static void wintun_rounds(void)
 {
 	const char *addrs[] = { DST4 "/24", DST6 "/64" };
@@ -298,6 +354,7 @@ static void wintun_rounds(void)
 	CHECK(s, "padded session: %s", strerror(errno));
 	wintun_round(s, true, 200);
 	WintunEndSession(s);
+	wintun_request_response(a);
 	WintunCloseAdapter(a);
 	/* Opened, not created: closing leaves it. */
 	CHECK(if_nametoindex("trwin0") != 0, "trwin0 removed by close of an opened adapter");
