@@ -4,7 +4,7 @@
 # benchmark, but only those that are missing. Usage: deps.sh [build|check|demo|bench]
 set -euo pipefail
 
-build_pkgs=(meson ninja-build pkg-config gcc libc6-dev libssl-dev liburing-dev libmnl-dev libseccomp-dev)
+build_pkgs=(meson ninja-build pkg-config gcc libc6-dev libssl-dev liburing-dev libmnl-dev libseccomp-dev libgnutls28-dev)
 # clang only recommends libclang-rt (libFuzzer, the sanitizer runtimes); we
 # install without recommends, so name it.
 check_pkgs=(libcmocka-dev g++ binutils iproute2 iputils-ping python3 python3-cryptography clang libclang-rt-14-dev valgrind)

@@ -6,7 +6,7 @@
 # every layer but the tools'. Usage: layering.sh SRC_DIR
 #
 #   cli, daemon          (the tools)
-#   tunnel               ESP-over-UDP data plane
+#   tunnel  anyconnect   ESP-over-UDP data plane, AnyConnect client
 #   config   ctl  common model + parser, control socket, privilege drop
 #   lib engine codec     libtunroom (public headers: tunroom/)
 set -euo pipefail
@@ -22,7 +22,8 @@ allowed() {
 	common)           echo "tunroom common" ;;
 	tunnel)           echo "tunroom lib engine codec config ctl common tunnel" ;;
 	daemon)           echo "tunroom lib engine codec common daemon" ;;
-	cli)              echo "tunroom config ctl common tunnel cli" ;;
+	anyconnect)       echo "tunroom lib engine codec config ctl common tunnel anyconnect" ;;
+	cli)              echo "tunroom config ctl common tunnel anyconnect cli" ;;
 	# Any other directory (a new protocol's client, say) sits under the
 	# CLI with the tunnel: everything but the tools.
 	*)                echo "tunroom lib engine codec config ctl common tunnel $1" ;;
