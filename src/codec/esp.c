@@ -10,13 +10,12 @@
 
 /* Only the SHA1/SHA256 state structs below; see the HMAC comment. */
 #define OPENSSL_SUPPRESS_DEPRECATED
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include "codec/aead.h"
 #include "codec/esp_int.h"
 #include "codec/replay.h"
 #include "lib/api.h"
@@ -24,7 +23,6 @@
 #define ESP_HDR 8u       /* SPI 4 + sequence number 4 (RFC 4303 §2) */
 #define ESP_TRAILER 2u   /* pad length 1 + next header 1 (RFC 4303 §2.4-2.6) */
 #define GCM_SALT 4u      /* RFC 4106 §8.1: the last 4 key bytes are the salt */
-#define MAX_ICV 16u
 
 struct suite {
 	const char *name;
@@ -304,7 +302,7 @@ TR_API int tr_esp_sa_alloc(struct tr_esp_sa **out, const struct tr_esp_sa_config
 	if (!out)
 		return -EINVAL;
 	*out = NULL;
-	if (!cfg || !(s = suite_of(cfg->cipher)) || cfg->spi == 0 || (cfg->flags & ~TR_ESP_F_ESN))
+	if (!cfg || !(s = suite_of(cfg->cipher)) || cfg->spi == 0 || (cfg->flags & ~(TR_ESP_F_ESN | TR_ESP_F_EVP)))
 		return -EINVAL;
 	if (!cfg->key || cfg->key_len != (uint32_t)s->aes_key_len + s->salt_len)
 		return -EINVAL;
@@ -332,19 +330,27 @@ TR_API int tr_esp_sa_alloc(struct tr_esp_sa **out, const struct tr_esp_sa_config
 		goto err_free;
 	memcpy(sa->salt, cfg->key + s->aes_key_len, s->salt_len);
 
-	sa->enc = cipher_ctx_new(s->evp_cipher, cfg->key, 1);
-	sa->dec = cipher_ctx_new(s->evp_cipher, cfg->key, 0);
-	if (!sa->enc || !sa->dec)
-		goto err_free;
+	if (!s->digest) {
+		/* GCM: keyed once, per packet only the nonce (aead.h). */
+		err = tr_aead_new(&sa->aead, cfg->cipher == TR_ESP_AES128_GCM ? TR_AEAD_AES128_GCM
+									  : TR_AEAD_AES256_GCM,
+				  cfg->key, s->aes_key_len, (cfg->flags & TR_ESP_F_EVP) ? TR_AEAD_F_EVP : 0);
+		if (err)
+			goto err_free;
+		err = -EIO;
+	} else {
+		sa->enc = cipher_ctx_new(s->evp_cipher, cfg->key, 1);
+		sa->dec = cipher_ctx_new(s->evp_cipher, cfg->key, 0);
+		if (!sa->enc || !sa->dec)
+			goto err_free;
+	}
 	/* Static keys outlive a process: a restarted tunnel starts again at
 	 * sequence number 1 under the same key, and an IV equal to the
 	 * sequence number would then repeat a GCM nonce (fatal: it leaks the
 	 * XOR of two plaintexts and lets an attacker forge tags). A random
 	 * 64-bit base per SA makes two starts' IV ranges (2^32 packets each
-	 * without ESN) overlap with probability about 2^-31. The salt is the
-	 * decrypting context's fixed IV field (see gcm_open). */
-	if (!s->digest && (RAND_priv_bytes((uint8_t *)&sa->iv_base, sizeof(sa->iv_base)) != 1 ||
-			   EVP_CIPHER_CTX_ctrl(sa->dec, EVP_CTRL_GCM_SET_IV_FIXED, GCM_SALT, sa->salt) <= 0))
+	 * without ESN) overlap with probability about 2^-31. */
+	if (!s->digest && RAND_priv_bytes((uint8_t *)&sa->iv_base, sizeof(sa->iv_base)) != 1)
 		goto err_free;
 	if (s->digest) {
 		/* RFC 3602 §3 wants CBC IVs unpredictable. IV = AES-ECB(ivkey,
@@ -375,6 +381,7 @@ TR_API void tr_esp_sa_free(struct tr_esp_sa *sa)
 	/* The contexts hold the key schedules; their frees cleanse them. */
 	EVP_CIPHER_CTX_free(sa->enc);
 	EVP_CIPHER_CTX_free(sa->dec);
+	tr_aead_free(sa->aead);
 	EVP_CIPHER_CTX_free(sa->ivgen);
 	hmac_free(sa->hmac);
 	OPENSSL_cleanse(sa, sizeof(*sa) + tr_replay_size(sa->replay->window));
@@ -394,73 +401,41 @@ TR_API void tr_esp_sa_stats(const struct tr_esp_sa *sa, struct tr_esp_stats *out
 
 /* --- GCM (RFC 4106) ------------------------------------------------------ */
 
-/*
- * Per-packet nonces go in through the TLS-style fixed/invocation IV controls,
- * not EVP_CipherInit_ex(ctx, NULL, NULL, NULL, nonce, -1): on OpenSSL 3.0
- * that re-init asks the provider for the IV length every call (a get_params
- * round trip of string compares) and costs about a fifth of a 1400-byte
- * seal or open (bench_codec's last line; docs/codecs.md). The key
- * schedule set once in cipher_ctx_new stays either way.
- *
- * Seal: EVP_CTRL_GCM_SET_IV_FIXED with length -1 replaces the whole 12-byte
- * nonce (salt || explicit IV), which stays the one tr_esp_encap chose, so
- * the IV rule (iv_base + seq) is unchanged. Open: the 4-byte salt is the
- * fixed field, set once per SA (tr_esp_sa_alloc); per packet only the 8-byte
- * explicit IV (the invocation field) and the tag are set, in one
- * set_params call.
- */
-/* AAD is SPI and sequence number, with ESN SPI, high half, low half
- * (RFC 4106 §5). */
-static int gcm_aad(struct tr_esp_sa *sa, EVP_CIPHER_CTX *ctx, const uint8_t *hdr, uint64_t seq)
+/* The nonce is salt then the explicit IV (RFC 4106 §4); the AAD is SPI and
+ * sequence number, with ESN SPI, high half, low half (RFC 4106 §5). */
+static size_t gcm_nonce_aad(const struct tr_esp_sa *sa, const uint8_t *hdr, uint64_t seq,
+			    const uint8_t *iv, uint8_t nonce[12], uint8_t aad[12])
 {
-	uint8_t aad[12];
-	int aad_len = 8, n;
-
+	memcpy(nonce, sa->salt, GCM_SALT);
+	memcpy(nonce + GCM_SALT, iv, 8);
 	memcpy(aad, hdr, 4);
 	if (sa->flags & TR_ESP_F_ESN) {
 		put_be32(aad + 4, (uint32_t)(seq >> 32));
 		memcpy(aad + 8, hdr + 4, 4);
-		aad_len = 12;
-	} else {
-		memcpy(aad + 4, hdr + 4, 4);
+		return 12;
 	}
-	return EVP_CipherUpdate(ctx, NULL, &n, aad, aad_len);
+	memcpy(aad + 4, hdr + 4, 4);
+	return 8;
 }
 
-/* The nonce is salt then the explicit IV (RFC 4106 §4). */
 static int gcm_seal(struct tr_esp_sa *sa, const uint8_t *hdr, uint64_t seq, const uint8_t *iv,
 		    uint8_t *ct, uint32_t ct_len, uint8_t *icv)
 {
-	uint8_t nonce[12];
-	OSSL_PARAM tag[2] = {
-		OSSL_PARAM_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, icv, MAX_ICV),
-		OSSL_PARAM_END,
-	};
-	int n;
+	uint8_t nonce[12], aad[12];
+	size_t aad_len = gcm_nonce_aad(sa, hdr, seq, iv, nonce, aad);
 
-	memcpy(nonce, sa->salt, GCM_SALT);
-	memcpy(nonce + GCM_SALT, iv, 8);
-	return EVP_CIPHER_CTX_ctrl(sa->enc, EVP_CTRL_GCM_SET_IV_FIXED, -1, nonce) > 0 &&
-	       gcm_aad(sa, sa->enc, hdr, seq) &&
-	       EVP_EncryptUpdate(sa->enc, ct, &n, ct, (int)ct_len) && n == (int)ct_len &&
-	       EVP_EncryptFinal_ex(sa->enc, ct + n, &n) && EVP_CIPHER_CTX_get_params(sa->enc, tag);
+	return tr_aead_seal(sa->aead, nonce, aad, aad_len, ct, ct_len, icv) == 0;
 }
 
 /* Returns 0, -EIO (OpenSSL failed), -EACCES (tag mismatch). */
-static int gcm_open(struct tr_esp_sa *sa, const uint8_t *hdr, uint64_t seq, uint8_t *iv,
-		    uint8_t *ct, uint32_t ct_len, uint8_t *icv)
+static int gcm_open(struct tr_esp_sa *sa, const uint8_t *hdr, uint64_t seq, const uint8_t *iv,
+		    uint8_t *ct, uint32_t ct_len, const uint8_t *icv)
 {
-	OSSL_PARAM p[3] = {
-		OSSL_PARAM_octet_string(OSSL_CIPHER_PARAM_AEAD_TLS1_SET_IV_INV, iv, 8),
-		OSSL_PARAM_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, icv, MAX_ICV),
-		OSSL_PARAM_END,
-	};
-	int n;
+	uint8_t nonce[12], aad[12];
+	size_t aad_len = gcm_nonce_aad(sa, hdr, seq, iv, nonce, aad);
+	int err = tr_aead_open(sa->aead, nonce, aad, aad_len, ct, ct_len, icv);
 
-	if (!EVP_CIPHER_CTX_set_params(sa->dec, p) || !gcm_aad(sa, sa->dec, hdr, seq) ||
-	    !EVP_DecryptUpdate(sa->dec, ct, &n, ct, (int)ct_len) || n != (int)ct_len)
-		return -EIO;
-	return EVP_DecryptFinal_ex(sa->dec, ct + n, &n) > 0 ? 0 : -EACCES;
+	return err == -EACCES ? err : err ? -EIO : 0;
 }
 
 /* --- encap --------------------------------------------------------------- */

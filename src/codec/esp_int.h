@@ -9,6 +9,12 @@
 #include "tunroom/esp.h"
 
 struct tr_esp_hmac;
+struct tr_aead;
+
+/* GCM through the plain EVP path instead of the direct provider calls
+ * (codec/aead.h), for tests and bench_codec to compare both. Internal: not
+ * in the public header, but tr_esp_sa_alloc accepts it. */
+#define TR_ESP_F_EVP 0x80000000u
 
 struct tr_esp_sa {
 	enum tr_esp_cipher cipher;
@@ -20,8 +26,9 @@ struct tr_esp_sa {
 	uint8_t salt[4];       /* GCM nonce prefix (RFC 4106 §4) */
 	uint64_t iv_base;      /* GCM: random per SA; explicit IV = iv_base + seq */
 	uint64_t seq;          /* outbound: last sequence number used; 0 = none yet */
-	EVP_CIPHER_CTX *enc;   /* keyed once for encrypting; per packet only the IV is set */
-	EVP_CIPHER_CTX *dec;   /* keyed once for decrypting (CBC needs the inverse key schedule) */
+	struct tr_aead *aead;  /* GCM: keyed once, both directions (codec/aead.h) */
+	EVP_CIPHER_CTX *enc;   /* CBC: keyed once for encrypting; per packet only the IV is set */
+	EVP_CIPHER_CTX *dec;   /* CBC: keyed once for decrypting (the inverse key schedule) */
 	EVP_CIPHER_CTX *ivgen; /* CBC: AES-ECB under a random key; IV = E(seq) */
 	struct tr_esp_hmac *hmac; /* CBC: HMAC keyed once (esp.c) */
 	struct tr_esp_stats st;
