@@ -28,7 +28,7 @@ struct tr_port_stats {
 	uint64_t ingress_packets, ingress_bytes; /* taken from the application */
 	uint64_t ingress_void;                   /* abandoned slots skipped */
 	uint64_t ingress_drop_malformed;         /* bad member of a MULTI slot (rest of slot dropped) */
-	uint64_t egress_drop_ring_full;          /* backend had a packet and no space */
+	uint64_t egress_ring_full;               /* reservations refused: no room at all (the backend waits) */
 	uint64_t wakeups_sent;                   /* eventfd writes to the application */
 	uint64_t sleeps;
 	uint64_t err_corrupt;                    /* ring broke the ABI: port stopped */

@@ -113,6 +113,15 @@ int tr_tx_allocate(struct tr_session *s, uint32_t size, struct tr_pkt *pkt);
 /* n slots of size bytes each; returns how many (0..n), or a negative error. */
 int tr_tx_allocate_burst(struct tr_session *s, uint32_t size, struct tr_pkt *pkts, unsigned n);
 
+/* Waits until an allocation may succeed: the device has released ingress
+ * space since the last allocate that found the ring full, or a largest slot
+ * fits. At most timeout_ms (-1 forever). Returns 1 (try again), 0 on
+ * timeout, -EPIPE if the session is over, -EPROTO if the ring is corrupt.
+ * It sleeps on the session fd, which receive waits on too; it never drains
+ * it, so a thread in tr_rx_wait loses no wake-up, and while that fd is
+ * readable for the receive side it re-checks every millisecond. */
+int tr_tx_wait(struct tr_session *s, int timeout_ms);
+
 /* tr_tx_commit flags */
 #define TR_TX_MULTI TR_SLOT_F_MULTI /* the data is several IP packets back to back */
 

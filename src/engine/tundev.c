@@ -186,6 +186,7 @@ static int tundev_start_port(struct tr_device *dev, struct tr_port *port)
 	tp->port = port;
 	tp->stop = 0;
 	tp->n_iov = 0;
+	tp->io_seen = 0; /* a new tunio counts from 0 */
 	err = -pthread_create(&tp->thread, NULL, tr_tunport_thread, tp);
 	if (err)
 		goto err_detach;
@@ -200,14 +201,6 @@ err_io:
 err_offload:
 	offload_stop(tp);
 	return err;
-}
-
-static void tunport_fold_io_stats(struct tunport *tp)
-{
-	struct tr_tunio_stats s;
-
-	tr_tunio_stats(tp->io, &s);
-	tp->io_st.syscalls += s.syscalls;
 }
 
 static void tundev_stop_port(struct tr_device *dev, struct tr_port *port)
@@ -225,7 +218,6 @@ static void tundev_stop_port(struct tr_device *dev, struct tr_port *port)
 		tr_evt_signal(fds.dev_evt);
 		pthread_join(tp->thread, NULL);
 		queue_attach(tp, false);
-		tunport_fold_io_stats(tp);
 		tr_tunio_close(tp->io);
 		tp->io = NULL;
 		offload_stop(tp);
@@ -448,7 +440,7 @@ TR_API int tr_tundev_stats(const struct tr_device *dev, struct tr_tundev_stats *
 		out->egress_drop_gso_room += tr_load_once(&tp->st.gso.drop_room);
 		out->ingress_gso_packets += tr_load_once(&tp->st.ingress_gso_packets);
 		out->ingress_gso_segments += tr_load_once(&tp->st.ingress_gso_segments);
-		out->syscalls += tr_load_once(&tp->syscalls) + tp->io_st.syscalls;
+		out->syscalls += tr_load_once(&tp->syscalls);
 	}
 	return 0;
 }

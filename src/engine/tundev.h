@@ -15,8 +15,8 @@
  *   pthread_join. In between it belongs to the port's thread, except stop
  *   (stop_port sets it, release; the thread reads it, acquire) and st and
  *   syscalls, which the one writer updates with STAT_ADD while
- *   tr_tundev_stats reads them relaxed from any thread. io_st is written
- *   by stop_port only, after the join.
+ *   tr_tundev_stats reads them relaxed from any thread (the thread folds
+ *   tunio's own syscall count into syscalls as it runs: io_seen).
  */
 #ifndef TR_ENGINE_TUNDEV_H
 #define TR_ENGINE_TUNDEV_H
@@ -59,8 +59,8 @@ struct tunport {
 	pthread_t thread;
 	int stop;
 	struct tunport_stats st;
-	struct tr_tunio_stats io_st; /* of tunio instances already closed */
-	uint64_t syscalls;      /* poll(2) and TUNSETQUEUE */
+	uint64_t syscalls;      /* poll(2), TUNSETQUEUE and tunio's I/O calls */
+	uint64_t io_seen;       /* tunio's syscalls already added to syscalls */
 	/* Ingress batch: packets of committed slots, written in one go. */
 	struct iovec iov[TR_TUNDEV_BURST_MAX];
 	int res[TR_TUNDEV_BURST_MAX];
@@ -111,7 +111,7 @@ struct tundev {
 
 /* Counters have one writer (the port's thread) and are read by others
  * (tr_tundev_stats) without a lock: whole-word stores, no torn values. */
-#define STAT_ADD(field, n) tr_store_once(&(field), tr_load_once(&(field)) + (n))
+#define STAT_ADD(field, n) tr_stat_add(&(field), (n))
 
 /* The data-path thread of one port (tunport.c); arg is its struct tunport.
  * Returns when stop is set or the port stopped. */

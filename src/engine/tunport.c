@@ -410,6 +410,20 @@ static int egress_burst_vnet(struct tunport *tp, bool *ring_full, bool *tun_empt
 	return ret < 0 ? ret : (int)filled;
 }
 
+/* Adds the reads, writes and io_uring_enter calls tunio made since the
+ * last fold to the port's syscalls, which tr_tundev_stats reads while the
+ * port runs (the tunio counters themselves are this thread's only). */
+static void io_fold_stats(struct tunport *tp)
+{
+	struct tr_tunio_stats s;
+
+	tr_tunio_stats(tp->io, &s);
+	if (s.syscalls != tp->io_seen) {
+		STAT_ADD(tp->syscalls, s.syscalls - tp->io_seen);
+		tp->io_seen = s.syscalls;
+	}
+}
+
 void *tr_tunport_thread(void *arg)
 {
 	struct tunport *tp = arg;
@@ -423,6 +437,7 @@ void *tr_tunport_thread(void *arg)
 		eg = tp->vnet ? egress_burst_vnet(tp, &ring_full, &tun_empty)
 			      : egress_burst(tp, &ring_full, &tun_empty);
 		in = ingress_burst(tp);
+		io_fold_stats(tp);
 		if (eg < 0 || in < 0)
 			goto out; /* the port stopped; tr_port_error says why */
 		/* More may be waiting: go round again without sleeping. A
@@ -458,5 +473,6 @@ void *tr_tunport_thread(void *arg)
 	for (unsigned i = 0; i < 4096 && ingress_burst(tp) > 0; i++)
 		;
 out:
+	io_fold_stats(tp);
 	return NULL;
 }

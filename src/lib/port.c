@@ -115,10 +115,23 @@ TR_API void tr_port_get_fds(const struct tr_port *p, struct tr_port_fds *fds)
 	*fds = (struct tr_port_fds){ p->memfd, p->app_evt, p->dev_evt };
 }
 
+/* Called from any thread while the port's own thread counts (barrier.h). */
 TR_API void tr_port_stats(const struct tr_port *p, struct tr_port_stats *out)
 {
-	*out = p->st;
-	out->wakeups_sent = p->eg.wakeups + p->in.wakeups;
+	const struct tr_port_stats *st = &p->st;
+
+	*out = (struct tr_port_stats){
+		.egress_packets = tr_stat_read(&st->egress_packets),
+		.egress_bytes = tr_stat_read(&st->egress_bytes),
+		.ingress_packets = tr_stat_read(&st->ingress_packets),
+		.ingress_bytes = tr_stat_read(&st->ingress_bytes),
+		.ingress_void = tr_stat_read(&st->ingress_void),
+		.ingress_drop_malformed = tr_stat_read(&st->ingress_drop_malformed),
+		.egress_ring_full = tr_stat_read(&st->egress_ring_full),
+		.wakeups_sent = tr_stat_read(&p->eg.wakeups) + tr_stat_read(&p->in.wakeups),
+		.sleeps = tr_stat_read(&st->sleeps),
+		.err_corrupt = tr_stat_read(&st->err_corrupt),
+	};
 }
 
 TR_API uint32_t tr_port_max_packet(const struct tr_port *p)
@@ -148,7 +161,7 @@ static int port_fail(struct tr_port *p, int err)
 	if (!p->error) {
 		tr_store_once(&p->error, err);
 		if (err == -EPROTO)
-			p->st.err_corrupt++;
+			tr_stat_add(&p->st.err_corrupt, 1);
 		tr_store_once(&p->eg.ctl->producer_closed, (uint32_t)-err);
 		tr_store_once(&p->in.ctl->consumer_closed, (uint32_t)-err);
 		tr_smp_mb();
@@ -185,8 +198,10 @@ TR_API int tr_port_egress_reserve(struct tr_port *p, struct tr_pkt *pkt)
 		err = tr_ring_prod_alloc(&p->eg, p->lay.max_slot, &s);
 		if (err == -EPROTO)
 			return port_fail(p, err);
-		if (err)
+		if (err) {
+			tr_stat_add(&p->st.egress_ring_full, 1);
 			return err;
+		}
 		p->reserved = s;
 		p->reserved_idx = idx;
 	}
@@ -216,8 +231,8 @@ TR_API int tr_port_egress_publish(struct tr_port *p, const struct tr_pkt *pkt)
 	tr_store_once(&s->length, pkt->len);
 	tr_store_once(&s->flags, 0);
 	p->eg.head = p->eg.pub = p->reserved_idx + size;
-	p->st.egress_packets++;
-	p->st.egress_bytes += pkt->len;
+	tr_stat_add(&p->st.egress_packets, 1);
+	tr_stat_add(&p->st.egress_bytes, pkt->len);
 	return 0;
 }
 
@@ -241,8 +256,10 @@ TR_API int tr_port_egress_reserve_burst(struct tr_port *p, uint32_t size, struct
 			p->eg.head = start;
 			return port_fail(p, err);
 		}
-		if (err)
+		if (err) {
+			tr_stat_add(&p->st.egress_ring_full, i == 0);
 			break;
+		}
 		pkts[i] = (struct tr_pkt){
 			.buf = (uint8_t *)(s + 1), .cap = slot_size - TR_SLOT_HDR,
 			.off = p->lay.head_room, .len = size, .slot = s,
@@ -293,8 +310,8 @@ TR_API int tr_port_egress_publish_burst(struct tr_port *p, const struct tr_pkt *
 		tr_store_once(&s->length, len);
 		tr_store_once(&s->flags, len ? 0 : TR_SLOT_F_VOID);
 		idx += size;
-		p->st.egress_packets += len != 0;
-		p->st.egress_bytes += len;
+		tr_stat_add(&p->st.egress_packets, len != 0);
+		tr_stat_add(&p->st.egress_bytes, len);
 	}
 	p->eg.head = p->eg.pub = idx;
 	p->burst_n = 0;
@@ -322,7 +339,7 @@ TR_API int tr_port_ingress_peek(struct tr_port *p, struct tr_port_slot *slot)
 			return port_check_peer(p);
 		if (!(d.flags & TR_SLOT_F_VOID))
 			break;
-		p->st.ingress_void++;
+		tr_stat_add(&p->st.ingress_void, 1);
 		p->in.tail += d.size;
 	}
 	p->in_size = d.size;
@@ -342,9 +359,9 @@ TR_API void tr_port_ingress_done(struct tr_port *p)
 TR_API void tr_port_ingress_account(struct tr_port *p, uint32_t packets, uint64_t bytes,
 				    uint32_t malformed)
 {
-	p->st.ingress_packets += packets;
-	p->st.ingress_bytes += bytes;
-	p->st.ingress_drop_malformed += malformed;
+	tr_stat_add(&p->st.ingress_packets, packets);
+	tr_stat_add(&p->st.ingress_bytes, bytes);
+	tr_stat_add(&p->st.ingress_drop_malformed, malformed);
 }
 
 TR_API void tr_port_ingress_flush(struct tr_port *p)
@@ -361,7 +378,7 @@ TR_API int tr_port_arm(struct tr_port *p, int want_space)
 
 	if (want_space)
 		ready |= tr_ring_prod_arm(&p->eg);
-	p->st.sleeps += !ready;
+	tr_stat_add(&p->st.sleeps, !ready);
 	return ready || p->error;
 }
 

@@ -110,7 +110,7 @@ void tr_ring_prod_publish(struct tr_ring *r)
 	if (tr_load_once(&r->ctl->consumer_waiting) &&
 	    tr_xchg(&r->ctl->consumer_waiting, 0)) {
 		tr_evt_signal(r->peer_evt);
-		r->wakeups++;
+		tr_stat_add(&r->wakeups, 1);
 	}
 }
 
@@ -161,7 +161,7 @@ void tr_ring_cons_publish(struct tr_ring *r)
 	if (tr_load_once(&r->ctl->producer_waiting) &&
 	    tr_xchg(&r->ctl->producer_waiting, 0)) {
 		tr_evt_signal(r->peer_evt);
-		r->wakeups++;
+		tr_stat_add(&r->wakeups, 1);
 	}
 }
 

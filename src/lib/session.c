@@ -190,10 +190,24 @@ TR_API int tr_session_error(const struct tr_session *s)
 	return s->error;
 }
 
+/* The rx and tx sides may run on two threads, and the caller on a third:
+ * every field is read relaxed (barrier.h). */
 TR_API void tr_session_stats(const struct tr_session *s, struct tr_stats *out)
 {
-	*out = s->st;
-	out->wakeups_sent = s->rx.wakeups + s->tx.wakeups;
+	const struct tr_stats *st = &s->st;
+
+	*out = (struct tr_stats){
+		.rx_packets = tr_stat_read(&st->rx_packets),
+		.rx_bytes = tr_stat_read(&st->rx_bytes),
+		.tx_packets = tr_stat_read(&st->tx_packets),
+		.tx_bytes = tr_stat_read(&st->tx_bytes),
+		.tx_abandoned = tr_stat_read(&st->tx_abandoned),
+		.tx_err_ring_full = tr_stat_read(&st->tx_err_ring_full),
+		.tx_shrunk_bytes = tr_stat_read(&st->tx_shrunk_bytes),
+		.wakeups_sent = tr_stat_read(&s->rx.wakeups) + tr_stat_read(&s->tx.wakeups),
+		.sleeps = tr_stat_read(&st->sleeps),
+		.err_corrupt = tr_stat_read(&st->err_corrupt),
+	};
 }
 
 static int session_fail(struct tr_session *s, int err)
@@ -201,7 +215,7 @@ static int session_fail(struct tr_session *s, int err)
 	if (!s->error) {
 		s->error = err;
 		if (err == -EPROTO)
-			s->st.err_corrupt = 1;
+			tr_store_once(&s->st.err_corrupt, 1);
 	}
 	return s->error;
 }
@@ -258,8 +272,8 @@ static int rx_take(struct tr_session *s, struct tr_pkt *pkt)
 		.off = d.offset, .len = d.length, .slot = d.slot, .priv = d.size,
 	};
 	s->rx.tail += d.size;
-	s->st.rx_packets++;
-	s->st.rx_bytes += d.length;
+	tr_stat_add(&s->st.rx_packets, 1);
+	tr_stat_add(&s->st.rx_bytes, d.length);
 	return 1;
 }
 
@@ -272,7 +286,7 @@ static int rx_arm(struct tr_session *s)
 	 * poll() return at once for nothing. */
 	tr_evt_drain(s->app_evt);
 	s->rx_armed = true;
-	s->st.sleeps++;
+	tr_stat_add(&s->st.sleeps, 1);
 	return tr_ring_cons_arm(&s->rx);
 }
 
@@ -455,7 +469,7 @@ static int tx_allocate_locked(struct tr_session *s, uint32_t size, struct tr_pkt
 		int err = tr_ring_prod_alloc(&s->tx, slot_size, &slot);
 
 		if (err == -EAGAIN) {
-			s->st.tx_err_ring_full++;
+			tr_stat_add(&s->st.tx_err_ring_full, 1);
 			break;
 		}
 		if (err)
@@ -488,6 +502,67 @@ TR_API int tr_tx_allocate(struct tr_session *s, uint32_t size, struct tr_pkt *pk
 	return ret == 1 ? 0 : ret == 0 ? -EAGAIN : ret;
 }
 
+/* An allocation may succeed now: the consumer moved since the allocation
+ * that last looked, or the largest slot fits. */
+static int tx_ready(struct tr_session *s)
+{
+	struct tr_ring *r = &s->tx;
+	uint32_t shm_cons = tr_load_acquire(&r->ctl->consumer);
+
+	if (s->error)
+		return s->error;
+	if (check_device(s))
+		return s->error;
+	return shm_cons != r->cons_seen || r->capacity - (r->head - shm_cons) >= r->max_slot;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+TR_API int tr_tx_wait(struct tr_session *s, int timeout_ms)
+{
+	long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	int ready;
+
+	for (;;) {
+		lock(s, &s->tx_lock);
+		ready = tx_ready(s);
+		if (!ready && tr_ring_prod_arm(&s->tx))
+			ready = tx_ready(s); /* freed (or closed) while we armed */
+		unlock(s, &s->tx_lock);
+		if (ready)
+			break;
+		int left = deadline < 0 ? -1 : (int)(deadline - now_ms());
+		if (deadline >= 0 && left <= 0)
+			break;
+		struct pollfd pfd = { .fd = s->app_evt, .events = POLLIN };
+		int n = poll(&pfd, 1, left);
+		if (n < 0 && errno != EINTR) {
+			ready = -errno;
+			break;
+		}
+		/* Readable but no space: the count is the receive side's, for
+		 * it to drain. Do not spin on it. */
+		if (n > 0) {
+			lock(s, &s->tx_lock);
+			ready = tx_ready(s);
+			unlock(s, &s->tx_lock);
+			if (ready)
+				break;
+			poll(NULL, 0, left < 0 || left > 1 ? 1 : left);
+		}
+	}
+	/* Disarm unconditionally: a stale flag only costs the device one
+	 * eventfd write. */
+	tr_ring_prod_disarm(&s->tx);
+	return ready < 0 ? ready : ready ? 1 : 0;
+}
+
 /* Finishes one allocation in place: data bounds, shrink if it is the latest
  * allocation, flags last (clearing BUSY is what lets pub move over it). */
 static int tx_finish(struct tr_session *s, struct tr_pkt *pkt, uint32_t flags)
@@ -506,7 +581,7 @@ static int tx_finish(struct tr_session *s, struct tr_pkt *pkt, uint32_t flags)
 	uint32_t size = pkt->priv;
 	bool last = (uint32_t)idx + size == r->head;
 	if (flags & TR_SLOT_F_VOID) {
-		s->st.tx_abandoned++;
+		tr_stat_add(&s->st.tx_abandoned, 1);
 		pkt->slot = NULL;
 		if (last) { /* never seen by anyone: take the whole slot back */
 			r->head = (uint32_t)idx;
@@ -516,7 +591,7 @@ static int tx_finish(struct tr_session *s, struct tr_pkt *pkt, uint32_t flags)
 	}
 	if (last && used < size) {
 		r->head = (uint32_t)idx + used; /* ring-abi.md rule 3 */
-		s->st.tx_shrunk_bytes += size - used;
+		tr_stat_add(&s->st.tx_shrunk_bytes, size - used);
 		size = used;
 	}
 	tr_store_once(&slot->size, size);
@@ -524,8 +599,8 @@ static int tx_finish(struct tr_session *s, struct tr_pkt *pkt, uint32_t flags)
 	tr_store_once(&slot->length, flags & TR_SLOT_F_VOID ? 0 : pkt->len);
 	tr_store_once(&slot->flags, flags);
 	if (!(flags & TR_SLOT_F_VOID)) {
-		s->st.tx_packets++;
-		s->st.tx_bytes += pkt->len;
+		tr_stat_add(&s->st.tx_packets, 1);
+		tr_stat_add(&s->st.tx_bytes, pkt->len);
 	}
 	pkt->slot = NULL;
 	return 0;

@@ -38,12 +38,13 @@ struct tr_tx_stats {
 struct tr_rx_stats {
 	uint64_t packets, bytes;  /* inner packets committed towards the OS */
 	uint64_t drop_next_header;/* authentic, but neither IPv4 (4) nor IPv6 (41) inside */
-	uint64_t drop_ring_full;  /* waits because the ingress ring had no slot */
+	uint64_t drop_ring_full;  /* datagrams received, then dropped: the ingress ring had no slot */
+	uint64_t ring_full_waits; /* waits for ingress space (nothing dropped: the socket buffers) */
 	uint64_t drop_not_esp;    /* NAT-keepalive or non-ESP marker (RFC 3948 §2.2, §2.3) */
 	uint64_t copied_bytes;    /* payload bytes memcpy'd: 0 unless ZeroCopy = off or a GRO slow path */
 	uint64_t gro_slow;        /* messages that missed their slots, copied into slots */
 	uint64_t gro_moved;       /* messages copied only to keep order behind one that outgrew its slots */
-	uint64_t drop_gro;        /* such datagrams dropped: longer than a slot, or the ring full */
+	uint64_t drop_gro;        /* such datagrams dropped: longer than a slot */
 	uint64_t gro_peeks;       /* MSG_PEEKs for the next batch's size after an idle spell */
 };
 

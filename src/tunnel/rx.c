@@ -235,7 +235,7 @@ static unsigned gro_place(struct tr_tunnel *t, struct gro_round *r, unsigned i, 
 		if (next == r->n) {
 			if (r->n >= GRO_MAX_SLOTS ||
 			    tr_tx_allocate(t->s, t->dgram_max, &r->slot[r->n])) {
-				t->rx.drop_gro++;
+				t->rx.drop_ring_full++;
 				continue;
 			}
 			r->full[r->n++] = false;
@@ -355,6 +355,15 @@ static void gro_peek(struct tr_tunnel *t)
 	}
 }
 
+/* The device is behind and the ingress ring has no slot: the socket buffer
+ * holds what comes meanwhile. Woken by the device's release (tr_tx_wait);
+ * the bound only lets a stop request be seen. */
+static void ring_full_wait(struct tr_tunnel *t)
+{
+	t->rx.ring_full_waits++;
+	tr_tx_wait(t->s, 100);
+}
+
 static void rx_gro_main(struct tr_tunnel *t)
 {
 	struct gro_round r;
@@ -370,8 +379,7 @@ static void rx_gro_main(struct tr_tunnel *t)
 			return;
 		}
 		if (nm == 0) {
-			t->rx.drop_ring_full++;
-			usleep(100);
+			ring_full_wait(t);
 			continue;
 		}
 		int c = tr_udp_recv_msgs(&t->udp, r.msg, (unsigned)nm);
@@ -412,9 +420,7 @@ void *tr_tunnel_rx_main(void *arg)
 			break;
 		}
 		if (n == 0) {
-			/* The device is behind; the socket buffer holds what comes. */
-			t->rx.drop_ring_full++;
-			usleep(100);
+			ring_full_wait(t);
 			continue;
 		}
 		for (int i = 0; i < n; i++) {

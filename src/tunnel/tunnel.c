@@ -124,6 +124,7 @@ static int ctl_get(void *arg, struct tr_ctl_reply *r)
 	tr_ctl_put_u64(r, "rx_drop_replay", in.err_replay + in.err_too_old);
 	tr_ctl_put_u64(r, "rx_err_malformed", in.err_malformed);
 	tr_ctl_put_u64(r, "rx_err_padding", in.err_padding);
+	tr_ctl_put_u64(r, "rx_err_crypto", in.err_crypto);
 	tr_ctl_put_u64(r, "rx_drop_spi", in.err_spi);
 	tr_ctl_put_u64(r, "rx_drop_peer", LOAD(t->udp.stats.rx_drop_peer));
 	tr_ctl_put_u64(r, "rx_drop_trunc", LOAD(t->udp.stats.rx_drop_trunc));
@@ -132,6 +133,7 @@ static int ctl_get(void *arg, struct tr_ctl_reply *r)
 	tr_ctl_put_u64(r, "rx_drop_not_esp", LOAD(t->rx.drop_not_esp));
 	tr_ctl_put_u64(r, "rx_drop_next_header", LOAD(t->rx.drop_next_header));
 	tr_ctl_put_u64(r, "rx_drop_ring_full", LOAD(t->rx.drop_ring_full));
+	tr_ctl_put_u64(r, "rx_ring_full_waits", LOAD(t->rx.ring_full_waits));
 	tr_ctl_put_u64(r, "rx_drop_malformed_inner", ds.ingress_drop_malformed);
 	tr_ctl_put_u64(r, "rx_err_tun_write", ds.ingress_err_write);
 	tr_ctl_put_u64(r, "rx_copied_bytes", LOAD(t->rx.copied_bytes));

@@ -35,16 +35,20 @@ static void wait_writable(struct tr_tunnel *t)
 }
 
 /* Sends iov[0..n): what the socket cannot take now is waited for (bounded),
- * what it refuses is dropped and counted. */
-static void send_all(struct tr_tunnel *t, struct iovec *iov, unsigned n)
+ * what it refuses is dropped and counted. Returns the datagrams the socket
+ * took (a stop request leaves the rest unsent, and uncounted as sent). */
+static unsigned send_all(struct tr_tunnel *t, struct iovec *iov, unsigned n, uint64_t *bytes)
 {
-	unsigned off = 0;
+	unsigned off = 0, sent = 0;
 
 	while (off < n && !__atomic_load_n(&t->stop, __ATOMIC_RELAXED)) {
 		int r = tr_udp_send_burst(&t->udp, iov + off, n - off);
 
 		if (r > 0) {
+			for (int i = 0; i < r; i++)
+				*bytes += iov[off + (unsigned)i].iov_len;
 			off += (unsigned)r;
+			sent += (unsigned)r;
 		} else if (r == -EAGAIN) {
 			wait_writable(t);
 		} else {
@@ -52,6 +56,7 @@ static void send_all(struct tr_tunnel *t, struct iovec *iov, unsigned n)
 			off++;
 		}
 	}
+	return sent;
 }
 
 /* The kernel or the route refused UDP_SEGMENT: say so once and send one
@@ -64,12 +69,14 @@ static void gso_give_up(struct tr_tunnel *t, int err)
 }
 
 /* Sends iov[0..n) as runs of equal datagrams, one UDP_SEGMENT message per
- * run, in as few sendmmsg calls as the socket takes. */
-static void send_segmented(struct tr_tunnel *t, struct iovec *iov, unsigned n)
+ * run, in as few sendmmsg calls as the socket takes. Returns the datagrams
+ * the socket took, and adds their bytes to *bytes. */
+static unsigned send_segmented(struct tr_tunnel *t, struct iovec *iov, unsigned n,
+			       uint64_t *bytes)
 {
 	struct tr_udp_msg m[TR_TUNNEL_GSO_BURST];
 	uint32_t max = tr_udp_gso_max_payload(&t->udp);
-	unsigned nm = 0, off = 0;
+	unsigned nm = 0, off = 0, sent = 0;
 
 	for (unsigned i = 0; i < n; nm++) {
 		unsigned run = tr_udp_gso_run(iov + i, n - i, max);
@@ -83,24 +90,29 @@ static void send_segmented(struct tr_tunnel *t, struct iovec *iov, unsigned n)
 		int r = tr_udp_send_msgs(&t->udp, m + off, nm - off);
 
 		if (r > 0) {
+			for (unsigned i = off; i < off + (unsigned)r; i++) {
+				sent += m[i].iovlen;
+				for (unsigned j = 0; j < m[i].iovlen; j++)
+					*bytes += m[i].iov[j].iov_len;
+			}
 			off += (unsigned)r;
 		} else if (r == -EAGAIN) {
 			wait_writable(t);
 		} else if (m[off].seg && tr_udp_gso_refused(r)) {
 			gso_give_up(t, r);
 			/* The messages left are consecutive in iov: send them plainly. */
-			send_all(t, m[off].iov, n - (unsigned)(m[off].iov - iov));
-			return;
+			return sent + send_all(t, m[off].iov, n - (unsigned)(m[off].iov - iov), bytes);
 		} else if (m[off].seg && r == -EMSGSIZE) {
 			/* Segments longer than the route's MTU: the kernel cuts
 			 * no GSO run into IP fragments, but may a lone datagram. */
-			send_all(t, m[off].iov, m[off].iovlen);
+			sent += send_all(t, m[off].iov, m[off].iovlen, bytes);
 			off++;
 		} else {
 			t->tx.drop_send += m[off].iovlen; /* all of the run failed */
 			off++;
 		}
 	}
+	return sent;
 }
 
 void *tr_tunnel_tx_main(void *arg)
@@ -138,8 +150,10 @@ void *tr_tunnel_tx_main(void *arg)
 			struct tr_pkt *p = &pkts[i], bounce;
 			if (t->bounce_tx) { /* the copy-path baseline: out of the ring first */
 				uint8_t *b = t->bounce_tx + (size_t)k * t->bounce_size;
-				if (tr_pkt_init(&bounce, b, t->bounce_size, tr_pkt_headroom(p), p->len))
+				if (tr_pkt_init(&bounce, b, t->bounce_size, tr_pkt_headroom(p), p->len)) {
+					t->tx.err_encap++; /* no room for it in the bounce buffer */
 					continue;
+				}
 				memcpy(tr_pkt_data(&bounce), tr_pkt_data(p), p->len);
 				t->tx.copied_bytes += p->len;
 				p = &bounce;
@@ -150,14 +164,12 @@ void *tr_tunnel_tx_main(void *arg)
 			}
 			iov[k].iov_base = tr_pkt_data(p);
 			iov[k].iov_len = p->len;
-			bytes += p->len;
 			k++;
 		}
-		if ((t->udp.flags & TR_UDP_F_GSO) && !t->tx.gso_off)
-			send_segmented(t, iov, k);
-		else
-			send_all(t, iov, k);
-		t->tx.packets += k;
+		/* Only what the socket took counts as sent; refusals are drop_send. */
+		unsigned sent = (t->udp.flags & TR_UDP_F_GSO) && !t->tx.gso_off
+					? send_segmented(t, iov, k, &bytes) : send_all(t, iov, k, &bytes);
+		t->tx.packets += sent;
 		t->tx.bytes += bytes;
 		tr_rx_release_burst(t->s, pkts, (unsigned)n);
 	}

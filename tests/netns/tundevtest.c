@@ -192,6 +192,15 @@ static void session_round(struct tr_device *dev, uint32_t head, uint32_t tail)
 	      "malformed drops %llu -> %llu", (unsigned long long)before.ingress_drop_malformed,
 	      (unsigned long long)after.ingress_drop_malformed);
 
+	/* The engine's I/O counts while the port runs, not only once it
+	 * stops: past its polls, at least one read or write for what moved. */
+	long deadline = now_ms() + TIMEOUT_MS;
+	do {
+		CHECK(now_ms() < deadline, "syscalls %llu, polls %llu while running",
+		      (unsigned long long)after.syscalls, (unsigned long long)after.polls);
+		tr_tundev_stats(dev, &after);
+	} while (after.syscalls <= after.polls);
+
 	tr_session_stats(s, &st);
 	tr_session_close(s);
 	tr_tundev_stats(dev, &after);

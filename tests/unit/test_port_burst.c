@@ -2,6 +2,8 @@
 /* Egress burst reservations (tr_port_egress_reserve_burst/publish_burst):
  * what the TUN engine reads several packets into with one io_uring_enter. */
 #include <errno.h>
+#include <pthread.h>
+#include <time.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -134,7 +136,8 @@ static void bad_publish_withdraws(void **state)
 static void ring_full(void **state)
 {
 	(void)state;
-	struct tr_pkt pk[128], rx[128];
+	struct tr_pkt pk[128], rx[128], one;
+	struct tr_port_stats st;
 	struct pair p;
 	int n, again;
 
@@ -147,7 +150,12 @@ static void ring_full(void **state)
 	}
 	assert_int_equal(tr_port_egress_publish_burst(p.port, pk, (unsigned)n), 0);
 	tr_port_egress_flush(p.port);
+	tr_port_stats(p.port, &st);
+	assert_int_equal(st.egress_ring_full, 0); /* a short burst is not a full ring */
 	assert_int_equal(tr_port_egress_reserve_burst(p.port, 1500, pk, 128), 0);
+	assert_int_equal(tr_port_egress_reserve(p.port, &one), -EAGAIN);
+	tr_port_stats(p.port, &st);
+	assert_int_equal(st.egress_ring_full, 2); /* each refusal, burst or single */
 	assert_int_equal(tr_rx_receive_burst(p.s, rx, 128), n);
 	assert_int_equal(tr_rx_release_burst(p.s, rx, (unsigned)n), 0);
 	again = tr_port_egress_reserve_burst(p.port, 1500, pk, 128);
@@ -193,12 +201,56 @@ static void empty_run_is_one_void(void **state)
 	pair_close(&p);
 }
 
+static void *consume_later(void *arg)
+{
+	struct pair *p = arg;
+	struct tr_port_slot sl;
+
+	nanosleep(&(struct timespec){ .tv_nsec = 50 * 1000 * 1000 }, NULL);
+	while (tr_port_ingress_peek(p->port, &sl) == 1)
+		tr_port_ingress_done(p->port);
+	tr_port_ingress_flush(p->port);
+	return NULL;
+}
+
+/* tr_tx_wait: 0 while the ring stays full, 1 once the device frees space
+ * (woken by it, no polling loop of the caller), -EPIPE once it stops. */
+static void tx_wait_for_space(void **state)
+{
+	(void)state;
+	struct tr_pkt pk[128];
+	struct pair p;
+	pthread_t th;
+	int n = 0, got;
+
+	pair_open(&p, 1u << 17);
+	assert_int_equal(tr_tx_wait(p.s, 0), 1); /* empty ring: go ahead */
+	while ((got = tr_tx_allocate_burst(p.s, 1500, pk, 128)) > 0) {
+		for (int i = 0; i < got; i++)
+			pk[i].len = 20;
+		assert_int_equal(tr_tx_commit_burst(p.s, pk, (unsigned)got, 0), 0);
+		n += got;
+	}
+	assert_true(n > 0);
+	assert_int_equal(tr_tx_wait(p.s, 0), 0);
+	assert_int_equal(tr_tx_wait(p.s, 20), 0);
+	assert_int_equal(pthread_create(&th, NULL, consume_later, &p), 0);
+	assert_int_equal(tr_tx_wait(p.s, 5000), 1);
+	pthread_join(th, NULL);
+	assert_int_equal(tr_tx_allocate_burst(p.s, 1500, pk, 1), 1);
+	assert_int_equal(tr_tx_abandon(p.s, &pk[0]), 0);
+	tr_port_shutdown(p.port, 0);
+	assert_int_equal(tr_tx_wait(p.s, 5000), -EPIPE);
+	pair_close(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(publish_some_withdraw_rest),
 		cmocka_unit_test(bad_publish_withdraws),
 		cmocka_unit_test(ring_full),
+		cmocka_unit_test(tx_wait_for_space),
 		cmocka_unit_test(empty_run_is_one_void),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,48 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Every counter `tunroom show` prints, and every field of the library's
+statistics structs, is documented in docs/counters.md (issue 14, item 5).
+Usage: counters.py SOURCE_ROOT"""
+import re
+import sys
+from pathlib import Path
+
+root = Path(sys.argv[1])
+doc = (root / "docs/counters.md").read_text()
+documented = set(re.findall(r"`([a-z][a-z0-9_]*)`", doc))
+
+# Non-counter values the tunnel reports next to its counters.
+not_counters = {"mtu", "pid", "uptime", "replay_window", "head_room", "tail_room"}
+names = {}
+tunnel = (root / "src/tunnel/tunnel.c").read_text()
+for key in re.findall(r'tr_ctl_put_u64\(r, "([a-z0-9_]+)"', tunnel):
+    if key not in not_counters:
+        names[key] = "src/tunnel/tunnel.c (tunroom show)"
+
+
+def fields(path, struct):
+    text = (root / path).read_text()
+    m = re.search(r"struct %s \{(.*?)\n\};" % struct, text, re.S)
+    if not m:
+        sys.exit(f"counters.py: struct {struct} not found in {path}")
+    body = re.sub(r"/\*.*?\*/", "", m.group(1), flags=re.S)
+    body = re.sub(r"struct \w+ \w+;", "", body)  # nested structs: documented by their fields
+    out = []
+    for decl in re.findall(r"uint64_t ([^;]+);", body):
+        out += [n.strip() for n in decl.split(",")]
+    return out
+
+
+for path, struct in [("include/tunroom/tunroom.h", "tr_stats"),
+                     ("include/tunroom/port.h", "tr_port_stats"),
+                     ("include/tunroom/tun.h", "tr_tundev_stats")]:
+    for f in fields(path, struct):
+        names.setdefault(f, f"{path} struct {struct}")
+
+missing = sorted(n for n in names if n not in documented)
+for n in missing:
+    print(f"FAIL: counter {n} ({names[n]}) is not documented in docs/counters.md")
+if not names:
+    sys.exit("counters.py: found no counters at all (parser broken?)")
+print(f"{len(names)} counters, {len(missing)} undocumented")
+sys.exit(1 if missing else 0)
