@@ -102,7 +102,11 @@ int tr_rx_receive_burst(struct tr_session *s, struct tr_pkt *pkts, unsigned n);
 
 /* Gives a received slot back. Any order, any thread (with THREADSAFE): the
  * device sees space return only up to the first slot not yet released.
- * Returns 0, -EINVAL (not a slot of this session's egress ring), -EPROTO. */
+ * Returns 0, -EINVAL (not an outstanding slot of this session's egress ring:
+ * foreign, released already, or the view's bookkeeping changed), -EPROTO.
+ * A burst stops at the first bad view: the ones before it are released
+ * (their slot is NULL now) and the device sees that space; the bad one and
+ * the ones after it are untouched (slot still set) and still yours. */
 int tr_rx_release(struct tr_session *s, struct tr_pkt *pkt);
 int tr_rx_release_burst(struct tr_session *s, struct tr_pkt *pkts, unsigned n);
 
@@ -130,6 +134,10 @@ int tr_tx_wait(struct tr_session *s, int timeout_ms);
  * unused space returns to the ring. Returns 0, -EINVAL (foreign view, unknown
  * flag, data moved outside the slot), -EPROTO, -EPIPE. */
 int tr_tx_commit(struct tr_session *s, struct tr_pkt *pkt, uint32_t flags);
+/* A burst stops at the first bad view (-EINVAL): the ones before it are
+ * committed and published (slot NULL), the bad one and the ones after it
+ * stay allocated (slot still set): fix and commit them, or abandon them --
+ * until then the device sees nothing past the first of them. */
 int tr_tx_commit_burst(struct tr_session *s, struct tr_pkt *pkts, unsigned n, uint32_t flags);
 
 /* Gives an allocation up. The latest allocation returns to the ring whole; an

@@ -361,24 +361,40 @@ TR_API int tr_rx_wait(struct tr_session *s, int timeout_ms)
 }
 
 /* Marks each slot released, then moves rel over the released prefix: the
- * device gets space back strictly in ring order (docs/ring-abi.md rule 8). */
+ * device gets space back strictly in ring order (docs/ring-abi.md rule 8).
+ * A bad view stops the burst there: the views before it are released and
+ * published, it and the ones after it are untouched (docs/ring-abi.md,
+ * "Bursts that fail part-way"). */
 static int rx_release_locked(struct tr_session *s, struct tr_pkt *pkts, unsigned n)
 {
 	struct tr_ring *r = &s->rx;
 	uint32_t old = r->rel;
+	int ret = 0;
 
 	for (unsigned i = 0; i < n; i++) {
 		int64_t idx = tr_ring_index_of(r, pkts[i].slot, r->rel, r->tail - r->rel);
-		if (idx < 0)
-			return -EINVAL;
+		if (idx < 0) {
+			ret = -EINVAL;
+			break;
+		}
 		struct tr_abi_slot *slot = pkts[i].slot;
 		uint32_t shm_flags = tr_load_once(&slot->flags);
-		if (shm_flags & TR_SLOT_F_RELEASED)
-			return -EINVAL; /* released twice */
+		if (shm_flags & TR_SLOT_F_RELEASED) {
+			ret = -EINVAL; /* released twice */
+			break;
+		}
 		if ((uint32_t)idx == r->rel) {
 			/* In order (the common case): pass it with the size
-			 * checked at receive time, no write to the slot. */
-			r->rel += pkts[i].priv;
+			 * checked at receive time, no write to the slot. The
+			 * view is the caller's memory: a size it changed must
+			 * not move rel off the slot grid. */
+			uint32_t size = pkts[i].priv;
+			if (size != tr_load_once(&slot->size) || size < TR_SLOT_HDR ||
+			    size % TR_ABI_SLOT_ALIGN || size > r->tail - r->rel) {
+				ret = -EINVAL;
+				break;
+			}
+			r->rel += size;
 		} else {
 			tr_store_once(&slot->flags, shm_flags | TR_SLOT_F_RELEASED);
 		}
@@ -399,7 +415,7 @@ static int rx_release_locked(struct tr_session *s, struct tr_pkt *pkts, unsigned
 	}
 	if (r->rel != old)
 		tr_ring_cons_publish(r);
-	return 0;
+	return ret;
 }
 
 TR_API int tr_rx_release_burst(struct tr_session *s, struct tr_pkt *pkts, unsigned n)
@@ -606,6 +622,10 @@ static int tx_finish(struct tr_session *s, struct tr_pkt *pkt, uint32_t flags)
 	return 0;
 }
 
+/* Finishes views in order up to the first bad one (-EINVAL): those before
+ * it are committed and published, it and the ones after it stay allocated
+ * and the caller's, to fix and commit or abandon (docs/ring-abi.md,
+ * "Bursts that fail part-way"). */
 static int tx_commit_locked(struct tr_session *s, struct tr_pkt *pkts, unsigned n,
 			    uint32_t flags)
 {

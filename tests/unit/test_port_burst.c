@@ -244,6 +244,73 @@ static void tx_wait_for_space(void **state)
 	pair_close(&p);
 }
 
+/* A burst with a bad view in the middle (docs/ring-abi.md, "Bursts that
+ * fail part-way"): the views before it are done and published, it and the
+ * rest are untouched and still the caller's. */
+static void partial_bursts(void **state)
+{
+	(void)state;
+	struct tr_pkt pk[128], rx[128], tx[3], bad;
+	struct tr_port_slot sl;
+	struct pair p;
+	int n;
+
+	/* Releases: a full ring, all received, released with a bad view
+	 * second: the first slot's space reaches the device. */
+	pair_open(&p, 1u << 17);
+	n = tr_port_egress_reserve_burst(p.port, 1500, pk, 128);
+	assert_true(n >= 3);
+	for (int i = 0; i < n; i++)
+		pk[i].len = 1500;
+	assert_int_equal(tr_port_egress_publish_burst(p.port, pk, (unsigned)n), 0);
+	tr_port_egress_flush(p.port);
+	assert_int_equal(tr_rx_receive_burst(p.s, rx, 128), n);
+	assert_int_equal(tr_port_egress_reserve_burst(p.port, 1500, pk, 1), 0);
+	bad = rx[1];
+	rx[1].slot = &bad; /* not in the ring */
+	assert_int_equal(tr_rx_release_burst(p.s, rx, 3), -EINVAL);
+	assert_null(rx[0].slot);
+	assert_non_null(rx[1].slot);
+	assert_non_null(rx[2].slot);
+	assert_int_equal(tr_port_egress_reserve_burst(p.port, 1500, pk, 1), 1);
+	assert_int_equal(tr_port_egress_publish_burst(p.port, pk, 0), 0);
+	/* A view whose bookkeeping was changed is bad too, not a wrong release. */
+	rx[1] = bad;
+	rx[1].priv += 16;
+	assert_int_equal(tr_rx_release(p.s, &rx[1]), -EINVAL);
+	rx[1] = bad;
+	assert_int_equal(tr_rx_release_burst(p.s, rx + 1, (unsigned)n - 1), 0);
+	pair_close(&p);
+
+	/* Commits: the first goes out at once, the bad one and the third
+	 * stay allocated, and go out once fixed. */
+	pair_open(&p, 1u << 17);
+	assert_int_equal(tr_tx_allocate_burst(p.s, 100, tx, 3), 3);
+	for (int i = 0; i < 3; i++) {
+		memset(tr_pkt_data(&tx[i]), 'a' + i, 20);
+		tx[i].len = 20;
+	}
+	tx[1].len = tx[1].cap + 1;
+	assert_int_equal(tr_tx_commit_burst(p.s, tx, 3, 0), -EINVAL);
+	assert_null(tx[0].slot);
+	assert_non_null(tx[1].slot);
+	assert_non_null(tx[2].slot);
+	assert_int_equal(tr_port_ingress_peek(p.port, &sl), 1);
+	assert_int_equal(sl.len, 20);
+	assert_int_equal(sl.data[0], 'a');
+	tr_port_ingress_done(p.port);
+	assert_int_equal(tr_port_ingress_peek(p.port, &sl), 0);
+	tx[1].len = 20;
+	assert_int_equal(tr_tx_commit_burst(p.s, tx + 1, 2, 0), 0);
+	for (int i = 1; i < 3; i++) {
+		assert_int_equal(tr_port_ingress_peek(p.port, &sl), 1);
+		assert_int_equal(sl.data[0], 'a' + i);
+		tr_port_ingress_done(p.port);
+	}
+	tr_port_ingress_flush(p.port);
+	pair_close(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -251,6 +318,7 @@ int main(void)
 		cmocka_unit_test(bad_publish_withdraws),
 		cmocka_unit_test(ring_full),
 		cmocka_unit_test(tx_wait_for_space),
+		cmocka_unit_test(partial_bursts),
 		cmocka_unit_test(empty_run_is_one_void),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
