@@ -30,7 +30,7 @@ struct gt_pair {
 	int cfd, sfd;
 };
 
-static int gt_psk_cb(gnutls_session_t s, const char *user, gnutls_datum_t *key)
+static inline int gt_psk_cb(gnutls_session_t s, const char *user, gnutls_datum_t *key)
 {
 	(void)s;
 	(void)user;
@@ -42,7 +42,7 @@ static int gt_psk_cb(gnutls_session_t s, const char *user, gnutls_datum_t *key)
 
 /* A throwaway ECDSA P-256 certificate for the server; the client does not
  * verify it (these tests are about the record layer). */
-static int gt_cert(struct gt_pair *p)
+static inline int gt_cert(struct gt_pair *p)
 {
 	unsigned char serial[1] = { 1 };
 	int rc;
@@ -67,7 +67,7 @@ static int gt_cert(struct gt_pair *p)
 
 /* prio: a GnuTLS priority string; dgram: DTLS; cert: certificate auth (ECDHE)
  * instead of PSK. Returns 0 or a GnuTLS error. */
-static int gt_pair_open2(struct gt_pair *p, const char *prio, int dgram, int cert)
+static inline int gt_pair_open2(struct gt_pair *p, const char *prio, int dgram, int cert)
 {
 	static const unsigned char k[32] = { [0 ... 31] = 0x5a };
 	const gnutls_datum_t key = { (unsigned char *)k, 32 };
@@ -124,12 +124,12 @@ static int gt_pair_open2(struct gt_pair *p, const char *prio, int dgram, int cer
 	return cdone && sdone ? 0 : GNUTLS_E_TIMEDOUT;
 }
 
-static int gt_pair_open(struct gt_pair *p, const char *prio, int dgram)
+static inline int gt_pair_open(struct gt_pair *p, const char *prio, int dgram)
 {
 	return gt_pair_open2(p, prio, dgram, 0);
 }
 
-static void gt_pair_close(struct gt_pair *p)
+static inline void gt_pair_close(struct gt_pair *p)
 {
 	if (p->c)
 		gnutls_deinit(p->c);
@@ -154,7 +154,7 @@ static void gt_pair_close(struct gt_pair *p)
 }
 
 /* gnutls_record_recv on a non-blocking session, waiting up to ~1 s. */
-static ssize_t gt_recv(gnutls_session_t s, void *buf, size_t n)
+static inline ssize_t gt_recv(gnutls_session_t s, void *buf, size_t n)
 {
 	ssize_t r = GNUTLS_E_AGAIN;
 
