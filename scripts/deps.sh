@@ -4,11 +4,13 @@
 # benchmark, but only those that are missing. Usage: deps.sh [build|check|demo|bench]
 set -euo pipefail
 
-build_pkgs=(meson ninja-build pkg-config gcc libc6-dev libssl-dev liburing-dev libmnl-dev libseccomp-dev libgnutls28-dev)
+build_pkgs=(meson ninja-build pkg-config gcc libc6-dev libssl-dev liburing-dev libmnl-dev libseccomp-dev
+  libgnutls28-dev libxml2-dev)
 # clang only recommends libclang-rt (libFuzzer, the sanitizer runtimes); we
 # install without recommends, so name it.
-check_pkgs=(libcmocka-dev g++ binutils iproute2 iputils-ping python3 python3-cryptography clang libclang-rt-14-dev valgrind)
-demo_pkgs=(iproute2 iputils-ping iperf3)
+check_pkgs=(libcmocka-dev g++ binutils iproute2 iputils-ping python3 python3-cryptography clang libclang-rt-14-dev valgrind
+  ocserv openconnect gnutls-bin nftables openssl vpnc-scripts)
+demo_pkgs=(iproute2 iputils-ping iperf3 ocserv gnutls-bin openssl)
 bench_pkgs=(iproute2 iperf3 wireguard-go wireguard-tools ocserv openconnect gnutls-bin gnuplot-nox linux-perf)
 
 want=("${build_pkgs[@]}")

@@ -12,6 +12,7 @@ int up_main(int argc, char **argv);
 int show_main(int argc, char **argv);
 int down_main(int argc, char **argv);
 int genkey_main(int argc, char **argv);
+int connect_main(int argc, char **argv);
 
 /* Directory of the control sockets: $TUNROOM_RUN_DIR or /run/tunroom. */
 const char *run_dir(void);

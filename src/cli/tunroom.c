@@ -18,6 +18,7 @@ static const struct {
 	{ "show",   show_main,   "Show running tunnels, their state and counters" },
 	{ "down",   down_main,   "Stop a running tunnel" },
 	{ "genkey", genkey_main, "Print fresh random SA keys for a cipher, in config format" },
+	{ "connect", connect_main, "Log in to an AnyConnect server (ocserv) and run the tunnel" },
 };
 
 const char *run_dir(void)

@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: MIT */
+/* tunroom connect [OPTIONS] https://SERVER[:PORT][/PATH]: an AnyConnect client,
+ * with the option names OpenConnect users type. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "anyconnect/client.h"
+#include "cli/subcommands.h"
+#include "common/privdrop.h"
+
+#define VPNC_SCRIPT_DEFAULT "/usr/share/vpnc-scripts/vpnc-script"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: %s connect [OPTIONS] https://SERVER[:PORT][/PATH]\n\n"
+		   "Logs in to an AnyConnect server (ocserv, Cisco ASA) and runs the tunnel\n"
+		   "in the foreground until SIGINT, SIGTERM or '%s down NAME'.\n\n"
+		   "  -u, --user NAME          log in as NAME (else asked for, if a terminal)\n"
+		   "      --passwd-on-stdin    read the password from the first line of stdin\n"
+		   "      --servercert pin-sha256:BASE64\n"
+		   "                           accept the server's certificate by its key's\n"
+		   "                           SHA-256 (else it must verify against the system\n"
+		   "                           trust store; a refusal prints the pin)\n"
+		   "  -i, --interface NAME     TUN device name (default tun%%d); also the NAME\n"
+		   "                           of '%s show' and '%s down'\n"
+		   "      --no-dtls            carry everything over TLS (no UDP)\n"
+		   "  -s, --script PATH        vpnc-script to configure the device, routes and\n"
+		   "                           DNS (default %s when\n"
+		   "                           installed; '' = none: tunroom sets address, MTU\n"
+		   "                           and link itself, and no routes or DNS)\n"
+		   "  -b, --background         detach once the tunnel carries traffic\n"
+		   "      --pid-file FILE      with -b: write the process id to FILE\n"
+		   "  -U, --setuid USER        run as USER once set up (default: stay root\n"
+		   "                           without capabilities)\n"
+		   "      --user-agent STRING  HTTP User-Agent (default \"%s\")\n"
+		   "      --authenticate       log in, print COOKIE, HOST and FINGERPRINT as\n"
+		   "                           shell assignments, and exit\n"
+		   "      --reconnect-timeout SECONDS\n"
+		   "                           keep trying this long after the TCP link drops\n"
+		   "                           (default 300)\n"
+		   "  -v, --verbose            say more\n"
+		   "  -q, --quiet              say only errors\n",
+		prog, prog, prog, prog, VPNC_SCRIPT_DEFAULT, TR_AC_UA_DEFAULT);
+}
+
+/* The password, read before anything else so that a wrong one fails fast. */
+struct secrets {
+	char passwd[256];
+	bool have;       /* --passwd-on-stdin gave one */
+	bool used;
+	bool tty;        /* else ask on the terminal */
+};
+
+static int ask(void *arg, const char *label, bool secret, char *out, size_t cap)
+{
+	struct secrets *s = arg;
+	struct termios old, quiet;
+	FILE *tty;
+	int r = 0;
+
+	if (secret && s->have && !s->used) {
+		snprintf(out, cap, "%s", s->passwd);
+		s->used = true; /* a second password prompt means it was wrong */
+		return 0;
+	}
+	if (!s->tty)
+		return -ENOENT;
+	tty = fopen("/dev/tty", "r+");
+	if (!tty)
+		return -ENOENT;
+	fprintf(tty, "%s ", label);
+	fflush(tty);
+	if (secret && tcgetattr(fileno(tty), &old) == 0) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(fileno(tty), TCSANOW, &quiet);
+	}
+	if (!fgets(out, (int)cap, tty))
+		r = -ENOENT;
+	if (secret) {
+		tcsetattr(fileno(tty), TCSANOW, &old);
+		fputc('\n', tty);
+	}
+	fclose(tty);
+	out[strcspn(out, "\r\n")] = 0;
+	return r;
+}
+
+static int read_passwd(struct secrets *s)
+{
+	if (!fgets(s->passwd, sizeof(s->passwd), stdin))
+		return -ENODATA;
+	s->passwd[strcspn(s->passwd, "\r\n")] = 0;
+	s->have = true;
+	return 0;
+}
+
+/* -b: the child says "R" on the pipe once the tunnel runs. */
+struct detach {
+	int fd;
+};
+
+static void detach_ready(void *arg)
+{
+	struct detach *d = arg;
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		close(null);
+	}
+	if (write(d->fd, "R", 1) != 1) {
+		/* the parent is gone */
+	}
+	close(d->fd);
+	d->fd = -1;
+}
+
+static int detach(struct detach *d, const char *pid_file)
+{
+	int p[2], status;
+	char c;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid > 0) {
+		close(p[1]);
+		ssize_t n;
+		do
+			n = read(p[0], &c, 1);
+		while (n < 0 && errno == EINTR);
+		close(p[0]);
+		if (n == 1) {
+			if (pid_file) {
+				FILE *f = fopen(pid_file, "w");
+				if (!f || fprintf(f, "%ld\n", (long)pid) < 0 || fclose(f)) {
+					fprintf(stderr, "%s connect: --pid-file %s: %s\n", prog,
+						pid_file, strerror(errno));
+					return EXIT_FAIL;
+				}
+			}
+			exit(EXIT_OK);
+		}
+		if (waitpid(pid, &status, 0) < 0)
+			exit(EXIT_FAIL);
+		exit(WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_FAIL);
+	}
+	close(p[0]);
+	setsid();
+	if (chdir("/") < 0) {
+		/* only to release the mount */
+	}
+	d->fd = p[1];
+	return 0;
+}
+
+enum { O_PASSWD_STDIN = 256, O_SERVERCERT, O_NO_DTLS, O_PID_FILE, O_UA, O_AUTHENTICATE,
+       O_RECONNECT };
+
+int connect_main(int argc, char **argv)
+{
+	static const struct option longs[] = {
+		{ "user", required_argument, NULL, 'u' },
+		{ "passwd-on-stdin", no_argument, NULL, O_PASSWD_STDIN },
+		{ "servercert", required_argument, NULL, O_SERVERCERT },
+		{ "interface", required_argument, NULL, 'i' },
+		{ "no-dtls", no_argument, NULL, O_NO_DTLS },
+		{ "script", required_argument, NULL, 's' },
+		{ "background", no_argument, NULL, 'b' },
+		{ "pid-file", required_argument, NULL, O_PID_FILE },
+		{ "setuid", required_argument, NULL, 'U' },
+		{ "user-agent", required_argument, NULL, O_UA },
+		{ "authenticate", no_argument, NULL, O_AUTHENTICATE },
+		{ "reconnect-timeout", required_argument, NULL, O_RECONNECT },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct tr_ac_client_opts o = { .dtls = true, .verbosity = TR_AC_NORMAL,
+				       .reconnect_timeout = 300 };
+	static struct secrets sec;
+	struct tr_privdrop_user user = { 0 };
+	const char *pid_file = NULL, *script = NULL;
+	bool background = false, script_set = false, passwd_stdin = false;
+	int c, r;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+u:i:s:bU:vqh", longs, NULL)) != -1) {
+		switch (c) {
+		case 'u': o.login.user = optarg; break;
+		case O_PASSWD_STDIN: passwd_stdin = true; break;
+		case O_SERVERCERT:
+			if (strncmp(optarg, "pin-sha256:", 11) || strlen(optarg + 11) != 44) {
+				fprintf(stderr, "%s connect: --servercert takes pin-sha256:BASE64 (44 "
+					"characters of base64, as the refusal message prints)\n", prog);
+				return EXIT_USAGE;
+			}
+			o.pin = optarg + 11;
+			break;
+		case 'i': o.ifname = optarg; break;
+		case O_NO_DTLS: o.dtls = false; break;
+		case 's': script = optarg; script_set = true; break;
+		case 'b': background = true; break;
+		case O_PID_FILE: pid_file = optarg; break;
+		case 'U': o.user_name = optarg; break;
+		case O_UA: o.login.user_agent = optarg; break;
+		case O_AUTHENTICATE: o.authenticate = true; break;
+		case O_RECONNECT: {
+			char *e;
+			long v = strtol(optarg, &e, 10);
+			if (*e || v < 0 || v > 86400) {
+				fprintf(stderr, "%s connect: --reconnect-timeout takes seconds, "
+					"0..86400\n", prog);
+				return EXIT_USAGE;
+			}
+			o.reconnect_timeout = (int)v;
+			break;
+		}
+		case 'v': o.verbosity = TR_AC_VERBOSE; break;
+		case 'q': o.verbosity = TR_AC_QUIET; break;
+		case 'h': usage(stdout); return EXIT_OK;
+		default:
+			if (optopt && optopt < 256)
+				fprintf(stderr, "%s connect: option -%c %s\n", prog, optopt,
+					strchr("uisU", optopt) ? "needs a value" : "is unknown");
+			else
+				fprintf(stderr, "%s connect: option '%s' is unknown or needs a value\n",
+					prog, argv[optind - 1]);
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "%s connect: %s\n", prog, optind == argc ? "which server? "
+			"(https://SERVER[:PORT][/PATH])" : "one server only");
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	o.server_arg = argv[optind];
+	if (tr_ac_url_parse(o.server_arg, &o.url)) {
+		fprintf(stderr, "%s connect: '%s' is not https://SERVER[:PORT][/PATH]\n", prog,
+			o.server_arg);
+		return EXIT_USAGE;
+	}
+	if (pid_file && !background) {
+		fprintf(stderr, "%s connect: --pid-file goes with -b\n", prog);
+		return EXIT_USAGE;
+	}
+	if (o.user_name) {
+		r = tr_privdrop_lookup(o.user_name, &user);
+		if (r || user.uid == 0) {
+			fprintf(stderr, "%s connect: -U %s: %s\n", prog, o.user_name,
+				r == -ENOENT ? "no such user" : r ? strerror(-r) :
+				"is root, which drops nothing");
+			return EXIT_USAGE;
+		}
+		o.user = &user;
+	}
+	/* The script: as asked, else Debian's vpnc-scripts if installed, else
+	 * none (we set the address, MTU and link; no routes, no DNS). */
+	if (script_set)
+		o.script = *script ? script : NULL;
+	else if (access(VPNC_SCRIPT_DEFAULT, X_OK) == 0)
+		o.script = VPNC_SCRIPT_DEFAULT;
+	if (o.script && access(o.script, X_OK)) {
+		fprintf(stderr, "%s connect: --script %s: %s\n", prog, o.script, strerror(errno));
+		return EXIT_USAGE;
+	}
+	if (passwd_stdin && read_passwd(&sec)) {
+		fprintf(stderr, "%s connect: --passwd-on-stdin: no line on stdin\n", prog);
+		return EXIT_USAGE;
+	}
+	sec.tty = !passwd_stdin && isatty(STDIN_FILENO);
+	o.login.ask = ask;
+	o.login.ask_arg = &sec;
+	o.run_dir = run_dir();
+
+	struct detach d = { .fd = -1 };
+	if (background && !o.authenticate) {
+		r = detach(&d, pid_file);
+		if (r) {
+			fprintf(stderr, "%s connect: -b: %s\n", prog, strerror(-r));
+			return EXIT_FAIL;
+		}
+		o.ready = detach_ready;
+		o.ready_arg = &d;
+	}
+	r = tr_ac_client_run(&o);
+	explicit_bzero(sec.passwd, sizeof(sec.passwd));
+	if (d.fd >= 0)
+		close(d.fd);
+	return r == 0 ? EXIT_OK : EXIT_FAIL;
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# tunroom connect's refusals, each one clear line on stderr and exit 1: a
+# wrong password, a certificate that does not match the pin (and none, with
+# the pin to pass printed), a server that is down, a TLS server that is not
+# an AnyConnect server (openssl s_server -www).
+# usage: ac-fail.sh TUNROOM
+source "$(dirname "$0")/lib.sh"
+require_root
+TUNROOM=$1
+source "$(dirname "$0")/ac-lib.sh"
+command -v ocserv >/dev/null || skip "ocserv not installed (scripts/deps.sh check)"
+command -v certtool >/dev/null || skip "certtool not installed (gnutls-bin)"
+command -v openssl >/dev/null || skip "openssl not installed"
+trap cleanup EXIT
+ac_setup </dev/null
+
+# refuses WHAT PATTERN PASSWORD tunroom-connect-args...: exit 1, one line
+# on stderr matching PATTERN, nothing on stdout.
+refuses() {
+	local what=$1 pattern=$2 pw=$3 rc=0
+	shift 3
+	pretty "refuses: $what"
+	echo "$pw" | timeout 20 ip netns exec "$(ns_name 1)" env TUNROOM_RUN_DIR="$WORK/run" \
+		"$TUNROOM" connect -s '' -i acf0 -u user1 --passwd-on-stdin "$@" \
+		>"$WORK/out" 2>"$WORK/err" || rc=$?
+	[ "$rc" -eq 1 ] || die "$what: exit $rc, not 1 ($(cat "$WORK/err"))"
+	[ "$(wc -l <"$WORK/err")" -eq 1 ] || die "$what: not one line: $(cat "$WORK/err")"
+	grep -q -- "$pattern" "$WORK/err" || die "$what: '$(cat "$WORK/err")' does not say '$pattern'"
+	[ ! -s "$WORK/out" ] || die "$what: printed on stdout: $(cat "$WORK/out")"
+	printf '    %s\n' "$(cat "$WORK/err")" >&2
+}
+
+refuses "wrong password" "login failed: the server refused the user name or password" \
+	wrongpw --servercert "pin-sha256:$PIN" "$SERVER"
+# A pin of the right form for another key.
+other=$(printf '%044d' 0 | tr 0 A)
+refuses "wrong pin" "does not match --servercert pin-sha256:$other (the server's is pin-sha256:$PIN)" \
+	secretpw --servercert "pin-sha256:$other" "$SERVER"
+refuses "no pin, untrusted" "not trusted.*pass --servercert pin-sha256:$PIN" \
+	secretpw "$SERVER"
+
+# Not AnyConnect: a plain HTTPS server with the same certificate.
+bg 2 openssl s_server -www -quiet -accept "$SRV:4444" -cert "$WORK/cert.pem" -key "$WORK/key.pem"
+wait_for 10 n2 bash -c "exec 3<>/dev/tcp/$SRV/4444" || die "s_server did not start"
+refuses "plain HTTPS server" "not an AnyConnect server" \
+	secretpw --servercert "pin-sha256:$PIN" "https://$SRV:4444"
+
+# Down: ocserv stopped, nothing listens.
+kill "$OCS_PID"
+wait "$OCS_PID" 2>/dev/null || true
+wait_for 10 bash -c "! ip netns exec $(ns_name 2) bash -c 'exec 3<>/dev/tcp/$SRV/$PORT' 2>/dev/null"
+refuses "server down" "connection refused" secretpw --servercert "pin-sha256:$PIN" "$SERVER"
+echo "PASS: ac-fail"

@@ -1,0 +1,118 @@
+# SPDX-License-Identifier: MIT
+# AnyConnect tests' common part, sourced after lib.sh: two namespaces joined
+# by a veth, a stock ocserv in namespace 2 with a self-signed certificate
+# made here, and the client's helpers.
+#
+#          namespace 1 (client)                    namespace 2 (server)
+#   tunroom connect / openconnect                  ocserv, vpns0 198.19.77.1
+#          veth 203.0.113.1/24  <---------------->  veth 203.0.113.2/24
+#   tunnel address from the pool 198.19.77.0/24
+#
+#   ac_setup [ocserv.conf extra lines]  everything above, ocserv running; sets
+#       WORK, PIN, SERVER (https://203.0.113.2:4443), OCS_PID
+#   ac_connect NAME [args]  tunroom connect -b in namespace 1, device NAME,
+#       pinned, password on stdin, no script; returns when it carries traffic
+#   ac_show NAME KEY        one value of `tunroom show NAME --json`
+#   ac_down NAME            tunroom down NAME
+SRV=203.0.113.2
+CLI=203.0.113.1
+POOL_GW=198.19.77.1
+PORT=4443
+SERVER=https://$SRV:$PORT
+
+require_ocserv() {
+	command -v ocserv >/dev/null || skip "ocserv not installed (scripts/deps.sh check)"
+	command -v certtool >/dev/null || skip "certtool not installed (gnutls-bin)"
+	command -v ocpasswd >/dev/null || skip "ocpasswd not installed (ocserv)"
+}
+
+ac_write_conf() { # extra lines on stdin are appended
+	cat >"$WORK/ocserv.conf" <<CONF
+auth = "plain[passwd=$WORK/ocpasswd]"
+listen-host = $SRV
+tcp-port = $PORT
+udp-port = $PORT
+run-as-user = nobody
+run-as-group = nogroup
+socket-file = $WORK/ocserv.sock
+server-cert = $WORK/cert.pem
+server-key = $WORK/key.pem
+isolate-workers = false
+max-clients = 8
+max-same-clients = 8
+max-ban-score = 0
+keepalive = 300
+dpd = ${AC_DPD:-60}
+mobile-dpd = 300
+switch-to-tcp-timeout = 25
+try-mtu-discovery = false
+tls-priorities = "NORMAL:%SERVER_PRECEDENCE:%COMPAT:-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1"
+auth-timeout = 240
+cookie-timeout = 300
+rekey-time = 172800
+rekey-method = ssl
+use-occtl = false
+pid-file = $WORK/ocserv.pid
+device = vpns
+predictable-ips = true
+ipv4-network = 198.19.77.0
+ipv4-netmask = 255.255.255.0
+ping-leases = false
+cisco-client-compat = true
+dtls-legacy = true
+CONF
+	cat >>"$WORK/ocserv.conf"
+}
+
+ac_start_ocserv() {
+	bg 2 ocserv -f -d 2 -c "$WORK/ocserv.conf" >>"$WORK/ocserv.log" 2>&1
+	OCS_PID=${TR_PIDS[-1]}
+	wait_for 10 n2 bash -c "exec 3<>/dev/tcp/$SRV/$PORT" || die "ocserv did not start: $(tail -5 "$WORK/ocserv.log")"
+}
+
+ac_setup() {
+	WORK=$(mktemp -d /tmp/tr-ac.XXXXXX)
+	chmod 755 "$WORK"
+	on_exit rm -rf "$WORK"
+	ns_add 1
+	ns_add 2
+	ip link add "tr$$a" netns "$(ns_name 1)" type veth peer name "tr$$b" netns "$(ns_name 2)"
+	n1 ip addr add $CLI/24 dev "tr$$a"
+	n2 ip addr add $SRV/24 dev "tr$$b"
+	n1 ip link set "tr$$a" up
+	n2 ip link set "tr$$b" up
+	certtool --generate-privkey --key-type=ecdsa --outfile "$WORK/key.pem" 2>/dev/null
+	printf 'cn = "vpn.test"\nip_address = "%s"\nexpiration_days = 3\ntls_www_server\nsigning_key\n' \
+		$SRV >"$WORK/tmpl.cfg"
+	certtool --generate-self-signed --load-privkey "$WORK/key.pem" --template "$WORK/tmpl.cfg" \
+		--outfile "$WORK/cert.pem" 2>/dev/null
+	printf 'secretpw\nsecretpw\n' | ocpasswd -c "$WORK/ocpasswd" user1
+	PIN=$(openssl x509 -in "$WORK/cert.pem" -pubkey -noout | openssl pkey -pubin -outform der |
+		openssl dgst -sha256 -binary | base64)
+	ac_write_conf
+	ac_start_ocserv
+	mkdir -p "$WORK/run"
+}
+
+tunroom1() { # tunroom in namespace 1 with the test's run directory
+	ip netns exec "$(ns_name 1)" env TUNROOM_RUN_DIR="$WORK/run" "$TUNROOM" "$@"
+}
+
+ac_connect() { # NAME [extra args]
+	local name=$1
+	shift
+	echo secretpw | tunroom1 connect -b --pid-file "$WORK/$name.pid" -i "$name" -s '' \
+		--servercert "pin-sha256:$PIN" -u user1 --passwd-on-stdin "$@" "$SERVER" \
+		2>>"$WORK/$name.log" || die "connect $name: $(cat "$WORK/$name.log")"
+	TR_PIDS+=("$(cat "$WORK/$name.pid")")
+}
+
+ac_show() { # NAME KEY
+	tunroom1 show "$1" --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)[0]
+k = sys.argv[1]
+print(d.get(k, d.get("stats", {}).get(k, "")))' "$2"
+}
+
+ac_down() { tunroom1 down "$1"; }
