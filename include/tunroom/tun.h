@@ -42,6 +42,14 @@ extern "C" {
 #define TR_TUNDEV_F_NO_UP    0x08u /* leave the link down (default: set it up) */
 #define TR_TUNDEV_F_PLAIN_IO 0x10u /* read(2)/write(2) only, no io_uring */
 #define TR_TUNDEV_F_OFFLOAD  0x20u /* IFF_VNET_HDR + TSO: 64 KiB reads split into slots */
+/* With OFFLOAD: ingress TCP segments are coalesced into TSO writes without
+ * verifying their checksums in userspace (the run's partial checksum is
+ * taken as valid by the kernel, and completed if it forwards the packet).
+ * Only for an application that authenticated every packet it commits (an
+ * AEAD tunnel in this process, as kernel WireGuard trusts what it
+ * decrypted); never for slots from untrusted writers. Single packets are
+ * checked by the kernel either way. */
+#define TR_TUNDEV_F_TRUST_CSUM 0x40u
 
 struct tr_tundev_config {
 	const char *name;     /* NULL or "" = "tr%d" (the kernel picks the number) */
@@ -74,6 +82,7 @@ struct tr_tundev_stats {
 	uint64_t egress_drop_gso_room;    /* more segments than reserved slots: dropped */
 	uint64_t ingress_gso_packets;     /* TCP segment runs written as one TSO packet */
 	uint64_t ingress_gso_segments;    /* segments in them (also in ingress_packets) */
+	uint64_t ingress_csum_trusted;    /* TRUST_CSUM: segments coalesced with no checksum check */
 };
 
 /* Creates or attaches the TUN device, sets its MTU, adds the addresses and

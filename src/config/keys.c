@@ -313,6 +313,21 @@ static int p_io(struct tr_config_ctx *ctx, const struct tr_config_key *k, const 
 	return 0;
 }
 
+/* Checksums = partial (default): packets ESP authenticated go to TUN marked
+ * checksum-verified (TR_TUNDEV_F_TRUST_CSUM), as kernel WireGuard does after
+ * decrypting. full: the engine verifies every TCP checksum before it
+ * coalesces segments, and plain packets leave the check to the kernel. */
+static int p_checksums(struct tr_config_ctx *ctx, const struct tr_config_key *k, const char *val)
+{
+	if (!strcmp(val, "partial"))
+		ctx->cfg->csum_full = false;
+	else if (!strcmp(val, "full"))
+		ctx->cfg->csum_full = true;
+	else
+		return fail(ctx, "'%s' must be full or partial, got '%.64s'", k->name, val);
+	return 0;
+}
+
 static int p_queues(struct tr_config_ctx *ctx, const struct tr_config_key *k, const char *val)
 {
 	return parse_range(ctx, k, val, 1, TR_CONFIG_QUEUES_MAX, &ctx->cfg->queues);
@@ -506,6 +521,7 @@ const struct tr_config_key tr_config_keys[K_COUNT] = {
 	[K_RING_CAPACITY]  = { "RingCapacity",  SEC_INTERFACE, false, p_ring_capacity },
 	[K_SOCKET_BUFFER]  = { "SocketBuffer",  SEC_INTERFACE, false, p_socket_buffer },
 	[K_USER]           = { "User",          SEC_INTERFACE, false, p_user },
+	[K_CHECKSUMS]      = { "Checksums",     SEC_INTERFACE, false, p_checksums },
 	[K_CIPHER]         = { "Cipher",        SEC_SA,        false, p_cipher },
 	[K_ENDPOINT]       = { "Endpoint",      SEC_SA,        false, p_endpoint },
 	[K_OUT_SPI]        = { "OutSPI",        SEC_SA,        false, p_spi },

@@ -40,4 +40,10 @@ struct tr_gro_run {
  * are read once, for the checksums. */
 unsigned tr_gro_run(const struct iovec *pkts, unsigned n, struct tr_gro_run *run);
 
+/* The same without reading the payloads: no checksum is verified (the
+ * headers still are judged). For TR_TUNDEV_F_TRUST_CSUM only: the run goes
+ * in with a partial checksum, which the kernel accepts for local delivery
+ * and completes itself if it forwards the packet. */
+unsigned tr_gro_run_trusted(const struct iovec *pkts, unsigned n, struct tr_gro_run *run);
+
 #endif /* TR_ENGINE_GRO_H */

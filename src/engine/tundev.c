@@ -245,7 +245,8 @@ static const struct tr_device_ops tundev_ops = {
 };
 
 #define TUNDEV_F_ALL (TR_TUNDEV_F_ATTACH | TR_TUNDEV_F_CREATE | TR_TUNDEV_F_PERSIST | \
-		      TR_TUNDEV_F_NO_UP | TR_TUNDEV_F_PLAIN_IO | TR_TUNDEV_F_OFFLOAD)
+		      TR_TUNDEV_F_NO_UP | TR_TUNDEV_F_PLAIN_IO | TR_TUNDEV_F_OFFLOAD | \
+		      TR_TUNDEV_F_TRUST_CSUM)
 
 /* MTU, addresses, up: everything tr_tundev_open() sets over netlink. */
 static int configure_link(struct tundev *d, const struct tr_tundev_config *cfg,
@@ -357,6 +358,8 @@ TR_API int tr_tundev_open(struct tr_device **out, const struct tr_tundev_config 
 			d->offload = "tso";
 		}
 	}
+	/* Only a TSO write can carry "verified"; without the header the kernel checks. */
+	d->trust_csum = d->vnet && (cfg->flags & TR_TUNDEV_F_TRUST_CSUM);
 	if (err)
 		goto err_free;
 	err = configure_link(d, cfg, pfx);
@@ -440,6 +443,7 @@ TR_API int tr_tundev_stats(const struct tr_device *dev, struct tr_tundev_stats *
 		out->egress_drop_gso_room += tr_load_once(&tp->st.gso.drop_room);
 		out->ingress_gso_packets += tr_load_once(&tp->st.ingress_gso_packets);
 		out->ingress_gso_segments += tr_load_once(&tp->st.ingress_gso_segments);
+		out->ingress_csum_trusted += tr_load_once(&tp->st.ingress_csum_trusted);
 		out->syscalls += tr_load_once(&tp->syscalls);
 	}
 	return 0;

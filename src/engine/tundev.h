@@ -48,6 +48,7 @@ struct tunport_stats {
 	uint64_t egress_hole_voids;
 	uint64_t polls;
 	uint64_t ingress_gso_packets, ingress_gso_segments;
+	uint64_t ingress_csum_trusted;
 	struct tr_gso_stats gso; /* folded in from struct tr_gso after each batch */
 };
 
@@ -99,6 +100,7 @@ struct tundev {
 	const char *io_name;
 	bool vnet;            /* queues opened with IFF_VNET_HDR */
 	bool tso_ok;          /* the kernel took TSO_FEATURES */
+	bool trust_csum;      /* TR_TUNDEV_F_TRUST_CSUM (and vnet): no checksum checks on ingress */
 	unsigned tso_blockers; /* running ports whose ring cannot take a TSO read */
 	pthread_mutex_t lock; /* offload switching between port starts and stops */
 	/* tr_tundev_offload(): "tso", "off", or off_why, swapped with one

@@ -48,16 +48,25 @@
  * application can commit one, unprivileged under tunroomd), and ESP's ICV
  * covers the tunnel hop only, not the sender's host: the checksum is the
  * end-to-end check and skipping it is not ours to decide. (A coalesced run
- * goes in as verified: gro.c checked every segment's checksum.) Returns
- * the number of writes; tp->in_pkts[w] says how many packets write w holds. */
+ * goes in as verified: gro.c checked every segment's checksum.) The one
+ * exception is TR_TUNDEV_F_TRUST_CSUM, which only the process that owns
+ * the device and authenticated every packet it commits can ask for (an
+ * AEAD tunnel, as kernel WireGuard marks decrypted packets verified): runs
+ * are then built without reading the payloads. Plain packets stay as they
+ * are either way: TUN ignores VIRTIO_NET_HDR_F_DATA_VALID on writes, and
+ * the kernel's own check of one packet is cheap.) Returns the number of
+ * writes; tp->in_pkts[w] says how many packets write w holds. */
 static unsigned ingress_vectors(struct tunport *tp)
 {
 	static const uint8_t zero_vh[TR_VNET_HDR_LEN];
+	const bool trust = tp->d->trust_csum;
 	unsigned w = 0, niov = 0;
 
 	for (unsigned i = 0; i < tp->n_iov; w++) {
 		struct tr_gro_run *run = &tp->runs[w];
-		unsigned k = tp->tso ? tr_gro_run(&tp->iov[i], tp->n_iov - i, run) : 1;
+		unsigned k = !tp->tso ? 1
+			     : trust ? tr_gro_run_trusted(&tp->iov[i], tp->n_iov - i, run)
+				     : tr_gro_run(&tp->iov[i], tp->n_iov - i, run);
 		struct iovec *v = &tp->in_iovs[niov];
 
 		if (k < 2) {
@@ -73,6 +82,8 @@ static unsigned ingress_vectors(struct tunport *tp)
 			tp->in_vec[w] = (struct tr_tunio_vec){ v, 2 + k };
 			STAT_ADD(tp->st.ingress_gso_packets, 1);
 			STAT_ADD(tp->st.ingress_gso_segments, k);
+			if (trust)
+				STAT_ADD(tp->st.ingress_csum_trusted, k);
 		}
 		niov += tp->in_vec[w].cnt;
 		tp->in_pkts[w] = k;

@@ -172,6 +172,7 @@ static int ctl_get(void *arg, struct tr_ctl_reply *r)
 	tr_ctl_put_u64(r, "tx_drop_gso_room", ds.egress_drop_gso_room);
 	tr_ctl_put_u64(r, "tun_gro_packets", ds.ingress_gso_packets);
 	tr_ctl_put_u64(r, "tun_gro_segments", ds.ingress_gso_segments);
+	tr_ctl_put_u64(r, "tun_csum_trusted", ds.ingress_csum_trusted);
 	return 0;
 }
 
@@ -204,7 +205,9 @@ static int open_device(struct run *run)
 	struct tr_tundev_config dc = {
 		.name = cfg->name, .mtu = cfg->mtu, .addresses = addrs,
 		.n_addresses = cfg->n_addr, .queues = 1,
-		.flags = cfg->offload ? TR_TUNDEV_F_OFFLOAD : 0,
+		/* Every packet the tunnel commits was authenticated by ESP. */
+		.flags = (cfg->offload ? TR_TUNDEV_F_OFFLOAD : 0) |
+			 (cfg->csum_full ? 0 : TR_TUNDEV_F_TRUST_CSUM),
 	};
 	if (cfg->plain_io)
 		dc.flags |= TR_TUNDEV_F_PLAIN_IO;

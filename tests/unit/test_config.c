@@ -107,6 +107,7 @@ static void good_file(void **state)
 	assert_int_equal(cfg.queues, 1);
 	assert_int_equal(cfg.socket_buffer, 4u << 20);
 	assert_true(cfg.offload); /* on unless said off */
+	assert_false(cfg.csum_full); /* Checksums = partial unless said full */
 	assert_string_equal(cfg.user, ""); /* no User: stays root, without capabilities */
 	/* 1500 - IPv4 20 - UDP 8 - ESP 8 - IV 8 - ICV 16 = 1440, minus pad
 	 * length and next header, already 4-aligned: 1438. */
@@ -150,6 +151,23 @@ static void offload_switch(void **state)
 	assert_non_null(strstr(err, "'Offload'"));
 	assert_int_not_equal(parse(build("+I", "Offload = off\nOffload = on"), &cfg, err, sizeof(err)), 0);
 	assert_non_null(strstr(err, "'Offload' is set twice"));
+}
+
+/* Checksums: partial (the default) or full, nothing else. */
+static void checksums_key(void **state)
+{
+	struct tr_config cfg;
+	char err[TR_CONFIG_ERR_MAX];
+
+	(void)state;
+	assert_int_equal(parse(build("+I", "Checksums = full"), &cfg, err, sizeof(err)), 0);
+	assert_true(cfg.csum_full);
+	tr_config_wipe(&cfg);
+	assert_int_equal(parse(build("+I", "Checksums = partial"), &cfg, err, sizeof(err)), 0);
+	assert_false(cfg.csum_full);
+	tr_config_wipe(&cfg);
+	assert_int_not_equal(parse(build("+I", "Checksums = none"), &cfg, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "'Checksums' must be full or partial"));
 }
 
 static void syntax_variants(void **state)
@@ -673,6 +691,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(good_file),
 		cmocka_unit_test(offload_switch),
+		cmocka_unit_test(checksums_key),
 		cmocka_unit_test(syntax_variants),
 		cmocka_unit_test(derived_mtu),
 		cmocka_unit_test(bad_values),
