@@ -25,7 +25,9 @@
 extern "C" {
 #endif
 
-#define TR_DAEMON_SOCKET_DEFAULT "/run/tunroom/tunroomd.sock"
+/* In a directory of its own: /run/tunroom holds the tunnels' root-only
+ * control sockets; this one is for unprivileged clients (tunroomd(8)). */
+#define TR_DAEMON_SOCKET_DEFAULT "/run/tunroomd/tunroomd.sock"
 #define TR_DAEMON_MAGIC 0x31445254u /* "TRD1" */
 
 struct tr_daemon_req {

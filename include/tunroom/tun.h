@@ -59,6 +59,13 @@ struct tr_tundev_config {
 	unsigned queues;      /* sessions at a time; 0 or 1 = one; more = IFF_MULTI_QUEUE */
 	unsigned burst;       /* packets per batch each way; 0 = 64 */
 	uint32_t flags;       /* TR_TUNDEV_F_* */
+	/* What the device decides on its own while it runs (offloads turned
+	 * off, and why) as one line without a newline, e.g. "tr0: TUN offload
+	 * off, one packet per read: ...". The library itself never prints;
+	 * NULL: nothing is reported (tr_tundev_offload() still tells). Called
+	 * from the thread that opens the device or starts a session. */
+	void (*log)(void *arg, const char *line);
+	void *log_arg;
 };
 
 /* Device-side counters summed over the device's sessions (running ones

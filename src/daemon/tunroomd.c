@@ -11,11 +11,13 @@
  *                 [--socket PATH] [--socket-mode OCTAL] [--socket-group GROUP]
  *                 [--user USER] [--persist]
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <grp.h>
 #include <net/if.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +38,10 @@
 #define MAX_CLIENTS 64
 #define ADDR_MAX 16
 #define CHECK_MS 200 /* how often a port's error is looked at */
+#define QUEUES_MAX 16 /* TUN queues of one device (the kernel's limit is higher; ours) */
+#ifndef TR_VERSION
+#define TR_VERSION "unknown"
+#endif
 
 struct client {
 	int conn;
@@ -64,12 +70,68 @@ static void logf_(const char *fmt, ...)
 	va_end(ap);
 }
 
+static void device_log(void *arg, const char *line)
+{
+	(void)arg;
+	logf_("%s", line);
+}
+
+static const char usage_text[] =
+	"usage: tunroomd [--name NAME] [--mtu N] [--address PREFIX]... [--queues N]\n"
+	"                [--socket PATH] [--socket-mode OCTAL] [--socket-group GROUP]\n"
+	"                [--user USER] [--persist]\n"
+	"       tunroomd --help | --version\n";
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: tunroomd [--name NAME] [--mtu N] [--address PREFIX]... "
-		"[--queues N]\n                [--socket PATH] [--socket-mode OCTAL] "
-		"[--socket-group GROUP] [--user USER] [--persist]\n");
+	fputs(usage_text, stderr);
 	exit(2);
+}
+
+/* A bad option value: its own message, then usage's exit status. */
+static void bad(const char *opt, const char *val, const char *want)
+{
+	fprintf(stderr, "tunroomd: %s '%s': %s\n", opt, val, want);
+	exit(2);
+}
+
+static unsigned long number(const char *opt, const char *v, int base, unsigned long min,
+			    unsigned long max, const char *want)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(v, &end, base);
+	if (!*v || *end || errno || v[0] == '-' || n < min || n > max)
+		bad(opt, v, want);
+	return n;
+}
+
+/* ADDRESS/LENGTH, IPv4 or IPv6, checked here so that a typo is reported as
+ * one (the device would only say "invalid argument"). */
+static void check_prefix(const char *v)
+{
+	char ip[INET6_ADDRSTRLEN];
+	unsigned char buf[16];
+	const char *slash = strchr(v, '/');
+	size_t len = slash ? (size_t)(slash - v) : 0;
+
+	if (!slash || !len || len >= sizeof(ip))
+		bad("--address", v, "want ADDRESS/LENGTH, e.g. 198.18.0.1/24 or fd00::1/64");
+	memcpy(ip, v, len);
+	ip[len] = '\0';
+	unsigned long max = inet_pton(AF_INET, ip, buf) == 1 ? 32 :
+			    inet_pton(AF_INET6, ip, buf) == 1 ? 128 : 0;
+	char *end;
+
+	if (!max)
+		bad("--address", v, "not an IPv4 or IPv6 address");
+	errno = 0;
+	unsigned long n = strtoul(slash + 1, &end, 10);
+	if (!slash[1] || *end || errno || slash[1] == '-' || n > max)
+		bad("--address", v, max == 32 ? "prefix length of an IPv4 address: 0-32"
+					      : "prefix length of an IPv6 address: 0-128");
 }
 
 static void parse(struct opts *o, int argc, char **argv)
@@ -83,39 +145,87 @@ static void parse(struct opts *o, int argc, char **argv)
 			o->flags |= TR_TUNDEV_F_PERSIST;
 			continue;
 		}
-		if (!v)
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			fputs(usage_text, stdout);
+			exit(0);
+		}
+		if (!strcmp(a, "--version")) {
+			printf("tunroomd %s (ring ABI %u)\n", TR_VERSION, TR_ABI_VERSION);
+			exit(0);
+		}
+		if (!v) {
+			fprintf(stderr, "tunroomd: %s: %s\n", a,
+				a[0] == '-' ? "unknown option, or it needs a value" : "not an option");
 			usage();
+		}
 		i++;
-		if (!strcmp(a, "--name"))
+		if (!strcmp(a, "--name")) {
 			o->name = v;
-		else if (!strcmp(a, "--mtu"))
-			o->mtu = (uint32_t)strtoul(v, NULL, 10);
-		else if (!strcmp(a, "--address") && o->n_addrs < ADDR_MAX)
+		} else if (!strcmp(a, "--mtu")) {
+			o->mtu = (uint32_t)number(a, v, 10, 68, 65535, "MTU: a number, 68-65535");
+		} else if (!strcmp(a, "--address")) {
+			if (o->n_addrs == ADDR_MAX)
+				bad(a, v, "at most 16 addresses");
+			check_prefix(v);
 			o->addrs[o->n_addrs++] = v;
-		else if (!strcmp(a, "--queues"))
-			o->queues = (unsigned)strtoul(v, NULL, 10);
-		else if (!strcmp(a, "--socket"))
+		} else if (!strcmp(a, "--queues")) {
+			o->queues = (unsigned)number(a, v, 10, 1, QUEUES_MAX,
+						     "queues: a number, 1-16");
+		} else if (!strcmp(a, "--socket")) {
+			if (!v[0] || strlen(v) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+				bad(a, v, "a path of 1-107 bytes");
 			o->socket = v;
-		else if (!strcmp(a, "--socket-mode"))
-			o->mode = (mode_t)strtoul(v, NULL, 8);
-		else if (!strcmp(a, "--socket-group"))
+		} else if (!strcmp(a, "--socket-mode")) {
+			o->mode = (mode_t)number(a, v, 8, 0, 0777, "permissions in octal, e.g. 0660");
+		} else if (!strcmp(a, "--socket-group")) {
 			o->group = v;
-		else if (!strcmp(a, "--user"))
+		} else if (!strcmp(a, "--user")) {
 			o->user = v;
-		else
+		} else {
+			fprintf(stderr, "tunroomd: %s: unknown option\n", a);
 			usage();
+		}
 	}
 }
 
-static int listen_on(const struct opts *o, gid_t gid)
+/* The socket's directory: one tunroomd makes (the default, /run/tunroomd,
+ * or any missing last component) belongs to the user it drops to, so that
+ * it can remove its socket on exit, with the socket's group and mode 0750
+ * when --socket-group names one (members may enter), else 0755. An existing
+ * directory other than the default is the administrator's and left alone. */
+static int socket_dir(const struct opts *o, uid_t uid, gid_t gid)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *slash;
+	bool ours;
+
+	snprintf(dir, sizeof(dir), "%s", o->socket);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0; /* relative name, or in / */
+	*slash = '\0';
+	ours = !strcmp(o->socket, TR_DAEMON_SOCKET_DEFAULT);
+	if (mkdir(dir, 0700) == 0)
+		ours = true;
+	else if (errno != EEXIST) {
+		logf_("%s: cannot create the socket's directory: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (ours && (chown(dir, uid, gid != (gid_t)-1 ? gid : 0) < 0 ||
+		     chmod(dir, gid != (gid_t)-1 ? 0750 : 0755) < 0)) {
+		logf_("%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int listen_on(const struct opts *o, uid_t uid, gid_t gid)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd;
 
-	if (strlen(o->socket) >= sizeof(sa.sun_path)) {
-		logf_("%s: socket path too long", o->socket);
+	if (socket_dir(o, uid, gid))
 		return -1;
-	}
 	memcpy(sa.sun_path, o->socket, strlen(o->socket) + 1);
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
@@ -130,7 +240,8 @@ static int listen_on(const struct opts *o, gid_t gid)
 		close(probe);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0 ||
 	    chmod(o->socket, o->mode) < 0 || (gid != (gid_t)-1 && chown(o->socket, 0, gid) < 0)) {
-		logf_("%s: %s", o->socket, strerror(errno));
+		logf_("%s: %s%s", o->socket, strerror(errno),
+		      errno == EADDRINUSE ? " (another tunroomd serves it)" : "");
 		close(fd);
 		return -1;
 	}
@@ -141,18 +252,10 @@ static int listen_on(const struct opts *o, gid_t gid)
  * set-uid binaries. The TUN descriptors keep working without privileges
  * (reads, writes, TUNSETQUEUE on a device with no owner set); a seccomp
  * filter (src/common/tunfence.h) takes TUNSETPERSIST and the like away. */
-static int drop_privileges(const char *user)
+static int drop_privileges(const char *user, const struct tr_privdrop_user *u)
 {
-	struct tr_privdrop_user u;
 	const char *step = NULL;
-	int err = tr_privdrop_lookup(user, &u);
-
-	if (err) {
-		logf_("no user '%s' to drop to%s%s", user, err == -ENOENT ? "" : ": ",
-		      err == -ENOENT ? "" : strerror(-err));
-		return -1;
-	}
-	err = tr_privdrop_to(&u, &step);
+	int err = tr_privdrop_to(u, &step);
 	/* The TUN ioctls that would change the device beyond this process
 	 * (persistent, another owner) need no privilege: fence them off. */
 	if (!err && (err = tr_tunfence()))
@@ -297,12 +400,19 @@ int main(int argc, char **argv)
 {
 	struct client clients[MAX_CLIENTS];
 	struct tr_device *dev;
+	struct tr_privdrop_user user;
 	struct opts o;
 	sigset_t sigs;
 	gid_t gid = (gid_t)-1;
 	int lfd, sfd, err;
 
 	parse(&o, argc, argv);
+	err = tr_privdrop_lookup(o.user, &user);
+	if (err) {
+		logf_("no user '%s' to drop to%s%s", o.user, err == -ENOENT ? "" : ": ",
+		      err == -ENOENT ? "" : strerror(-err));
+		return 1;
+	}
 	if (o.group) {
 		struct group *gr = getgrnam(o.group);
 
@@ -321,13 +431,16 @@ int main(int argc, char **argv)
 
 	err = tr_tundev_open(&dev, &(struct tr_tundev_config){
 		.name = o.name, .mtu = o.mtu, .addresses = o.addrs, .n_addresses = o.n_addrs,
-		.queues = o.queues, .flags = o.flags });
+		.queues = o.queues, .flags = o.flags, .log = device_log });
 	if (err) {
-		logf_("%s: %s", o.name, tr_tundev_strerror(err));
+		/* Not tr_tundev_strerror's hint to use tunroomd: we are it. */
+		logf_("%s: %s", o.name, err == -EPERM ?
+		      "setting up the TUN device needs root or CAP_NET_ADMIN; tunroomd "
+		      "drops them once the device and socket exist" : tr_tundev_strerror(err));
 		return 1;
 	}
-	lfd = listen_on(&o, gid);
-	if (lfd < 0 || sfd < 0 || drop_privileges(o.user)) {
+	lfd = listen_on(&o, user.uid, gid);
+	if (lfd < 0 || sfd < 0 || drop_privileges(o.user, &user)) {
 		tr_device_close(dev);
 		return 1;
 	}
@@ -384,7 +497,11 @@ int main(int argc, char **argv)
 		if (clients[i].conn >= 0)
 			client_end(&clients[i], dev, "daemon shutting down");
 	close(lfd);
-	unlink(o.socket); /* may fail after the drop; a stale file is removed at start */
+	/* The directory tunroomd made is its user's; in an administrator's
+	 * directory it may not be: a stale file is removed at the next start. */
+	if (unlink(o.socket) < 0 && errno != ENOENT)
+		logf_("%s left behind (%s); the next start removes it", o.socket,
+		      strerror(errno));
 	tr_device_close(dev);
 	logf_("%s %s", o.flags & TR_TUNDEV_F_PERSIST ? "kept persistent device" : "removed",
 	      name);

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <linux/if_tun.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <net/if.h>
 #include <pthread.h>
@@ -56,12 +57,27 @@ static int queue_attach(struct tunport *tp, bool on)
 	return ioctl(tp->fd, TUNSETQUEUE, &ifr) < 0 ? -errno : 0;
 }
 
+/* One line for the application's log callback (tr_tundev_config.log). */
+static void tundev_log(const struct tundev *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void tundev_log(const struct tundev *d, const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+
+	if (!d->log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	d->log(d->log_arg, line);
+}
+
 static void offload_off(struct tundev *d, const char *why)
 {
 	snprintf(d->off_why, sizeof(d->off_why), "off (%s)", why);
 	tr_store_release(&d->offload, (const char *)d->off_why);
-	fprintf(stderr, "tunroom: %s: TUN offload off, one packet per read: %s\n",
-		d->tun.name, why);
+	tundev_log(d, "%s: TUN offload off, one packet per read: %s", d->tun.name, why);
 }
 
 /* TUNROOM_TEST_GSO_GUESS=HDR:SEG makes a port start with a wrong layout
@@ -112,9 +128,9 @@ static int offload_start(struct tunport *tp, struct tr_port *port)
 			err = tr_tun_set_offload(&d->tun, TUN_F_CSUM);
 			if (err) {
 				pthread_mutex_unlock(&d->lock);
-				fprintf(stderr, "tunroom: %s: cannot turn TSO off for a session "
-					"whose ring is too small for TSO reads: %s\n",
-					d->tun.name, strerror(-err));
+				tundev_log(d, "%s: cannot turn TSO off for a session "
+					   "whose ring is too small for TSO reads: %s",
+					   d->tun.name, strerror(-err));
 				return err;
 			}
 		}
@@ -321,6 +337,8 @@ TR_API int tr_tundev_open(struct tr_device **out, const struct tr_tundev_config 
 	if (!d)
 		return -ENOMEM;
 	d->dev.ops = &tundev_ops;
+	d->log = cfg->log;
+	d->log_arg = cfg->log_arg;
 	d->burst = cfg->burst ? cfg->burst : BURST_DEFAULT;
 	d->io_want = cfg->flags & TR_TUNDEV_F_PLAIN_IO ? TR_TUNIO_PLAIN : TR_TUNIO_AUTO;
 	d->io_name = d->io_want == TR_TUNIO_PLAIN ? "read/write" : "io_uring";

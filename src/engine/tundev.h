@@ -108,6 +108,8 @@ struct tundev {
 	 * string being written (off_why is written only while not shown). */
 	const char *offload;
 	char off_why[OFFLOAD_MODE_LEN];
+	void (*log)(void *arg, const char *line); /* tr_tundev_config.log, or NULL */
+	void *log_arg;
 	struct tunport ports[TR_TUN_QUEUES_MAX];
 };
 

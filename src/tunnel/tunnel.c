@@ -186,6 +186,13 @@ static int ctl_stop(void *arg)
 
 static const struct tr_ctl_ops ctl_ops = { .get = ctl_get, .stop = ctl_stop };
 
+/* The engine reports what it turns off on its own through this. */
+static void device_log(void *arg, const char *line)
+{
+	(void)arg;
+	fprintf(stderr, "tunroom: %s\n", line);
+}
+
 static int open_device(struct run *run)
 {
 	const struct tr_config *cfg = run->cfg;
@@ -208,6 +215,7 @@ static int open_device(struct run *run)
 		/* Every packet the tunnel commits was authenticated by ESP. */
 		.flags = (cfg->offload ? TR_TUNDEV_F_OFFLOAD : 0) |
 			 (cfg->csum_full ? 0 : TR_TUNDEV_F_TRUST_CSUM),
+		.log = device_log,
 	};
 	if (cfg->plain_io)
 		dc.flags |= TR_TUNDEV_F_PLAIN_IO;

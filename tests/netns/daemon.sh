@@ -3,13 +3,15 @@
 # tunroomd end to end: it sets up the TUN device as root, drops to nobody,
 # and serves sessions to clients that run as nobody too. A long-running
 # client keeps exchanging echoes while others send a malformed request,
-# corrupt their ring, or crash: only their own sessions end. SIGTERM stops
-# the daemon cleanly and removes the device.
+# corrupt their ring, or crash: only their own sessions end. The socket's
+# directory, made by tunroomd, lets the socket group (nogroup, nobody's) in
+# and keeps another user (daemon) out. SIGTERM stops the daemon cleanly,
+# removes the device and the socket. Option errors come first.
 #
 #   namespace tr-$$-1
 #   +----------------------------------------------------------------+
 #   | tunroomd (root -> nobody) --- [trdN] 198.18.0.1/24, fd00::1/64  |
-#   |    ^ socket $dir/d.sock (0666)                                  |
+#   |    ^ socket $dir/run/d.sock (0660 nogroup, dir nobody:nogroup)  |
 #   |    +-- daemonclient echo (nobody, 4 s)   requests from .2 / ::2  |
 #   |    +-- daemonclient badreq | garbage | crash (nobody)            |
 #   +----------------------------------------------------------------+
@@ -19,6 +21,19 @@ source "$(dirname "$0")/lib.sh"
 TUNROOMD=${1:?usage: daemon.sh TUNROOMD DAEMONCLIENT}
 CLIENT=${2:?usage: daemon.sh TUNROOMD DAEMONCLIENT}
 
+# Usage and option errors need no privilege.
+"$TUNROOMD" --help | grep -q "^usage: tunroomd" || die "--help: no usage on stdout, or not exit 0"
+"$TUNROOMD" --version | grep -q "^tunroomd [0-9]" || die "--version"
+for bad in "--mtu 15x|MTU" "--mtu 40|MTU" "--queues 0|queues" "--address 198.18.0.1|ADDRESS/LENGTH" \
+	   "--address 198.18.0.1/40|IPv4" "--address fd00::1/129|IPv6" "--socket-mode 999|octal"; do
+	set +e
+	out=$("$TUNROOMD" ${bad%%|*} 2>&1)
+	rc=$?
+	set -e
+	[ "$rc" = 2 ] || die "tunroomd ${bad%%|*}: exit $rc, want 2"
+	grep -q -- "${bad##*|}" <<<"$out" || die "tunroomd ${bad%%|*}: '$out' does not say ${bad##*|}"
+done
+
 require_root
 require_tun
 id nobody >/dev/null 2>&1 || skip "no user 'nobody' to drop to"
@@ -27,7 +42,7 @@ ns_add 1
 dir=$(mktemp -d /tmp/tr-$$-XXXXXX)
 on_exit rm -rf "$dir"
 chmod 0755 "$dir"
-sock=$dir/d.sock
+sock=$dir/run/d.sock # run/ does not exist: tunroomd makes it
 log=$dir/tunroomd.log
 # The client binaries must be reachable for nobody (build trees often are not).
 cp "$CLIENT" "$dir/daemonclient"
@@ -39,13 +54,16 @@ cp "$CLIENT" "$dir/daemonclient"
 chmod 0755 "$dir/daemonclient"
 
 bg 1 "$TUNROOMD" --name trd0 --address 198.18.0.1/24 --address fd00::1/64 --queues 2 \
-	--socket "$sock" --socket-mode 0666 --user nobody 2>"$log"
+	--socket "$sock" --socket-group nogroup --user nobody 2>"$log"
 daemon_pid=${TR_PIDS[-1]} # ip netns exec execs tunroomd: same PID
 wait_for 5 grep -q "serving" "$log" || { cat "$log"; die "tunroomd did not come up"; }
 [ "$(ps -o user= -p "$daemon_pid")" = nobody ] || die "tunroomd did not drop to nobody"
 grep -q "^Seccomp:[[:space:]]*2$" "/proc/$daemon_pid/status" ||
 	die "tunroomd has no seccomp filter: $(grep Seccomp "/proc/$daemon_pid/status")"
 
+[ "$(stat -c '%U %G %a' "$dir/run")" = "nobody nogroup 750" ] ||
+	die "socket directory: $(stat -c '%U %G %a' "$dir/run"), want nobody nogroup 750"
+n1 "$dir/daemonclient" denied "$sock" daemon
 n1 "$dir/daemonclient" badreq "$sock" nobody
 bg 1 "$dir/daemonclient" echo "$sock" nobody 2 2
 echo_pid=${TR_PIDS[-1]}
@@ -63,5 +81,6 @@ kill -TERM "$daemon_pid"
 wait "$daemon_pid" || { cat "$log"; die "tunroomd exited with an error"; }
 cat "$log"
 grep -q "removed trd0" "$log" || die "no clean shutdown line"
+[ ! -e "$sock" ] || die "socket $sock left behind"
 if n1 ip link show dev trd0 2>/dev/null; then die "trd0 left behind"; fi
 echo "ok"

@@ -192,10 +192,22 @@ static int cmd_badreq(const char *path)
 	return 0;
 }
 
+/* A user the socket's group and mode leave out gets -EACCES, nothing else. */
+static int cmd_denied(const char *path)
+{
+	struct tr_session_config sc = { .capacity = 1u << 17 };
+	struct tr_daemon_grant g;
+	int err = tr_daemon_connect(path, &sc, &g);
+
+	CHECK(err == -EACCES, "connect: %s, want EACCES", tr_strerror(err));
+	printf("denied: EACCES for a user outside the socket's group\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
-		fprintf(stderr, "usage: daemonclient echo|garbage|crash|badreq SOCKET USER\n");
+		fprintf(stderr, "usage: daemonclient echo|garbage|crash|badreq|denied SOCKET USER\n");
 		return 2;
 	}
 	become(argv[3]);
@@ -210,5 +222,7 @@ int main(int argc, char **argv)
 		return cmd_crash(argv[2]);
 	if (!strcmp(argv[1], "badreq"))
 		return cmd_badreq(argv[2]);
+	if (!strcmp(argv[1], "denied"))
+		return cmd_denied(argv[2]);
 	return 2;
 }

@@ -63,12 +63,18 @@ struct end {
 	uint64_t forwarded, dropped;
 };
 
+static void print_log(void *arg, const char *line)
+{
+	(void)arg;
+	fprintf(stderr, "tunroom: %s\n", line);
+}
+
 static void open_end(struct end *e, const char *name, const char *const *addrs, uint32_t flags,
 		     uint32_t cap, uint32_t head, uint32_t tail)
 {
 	struct tr_tundev_config cfg = {
 		.name = name, .mtu = 1500, .addresses = addrs, .n_addresses = 2,
-		.flags = flags | TR_TUNDEV_F_CREATE,
+		.flags = flags | TR_TUNDEV_F_CREATE, .log = print_log,
 	};
 	struct tr_session_config sc = { .capacity = cap, .head_room = head, .tail_room = tail };
 	int err = tr_tundev_open(&e->dev, &cfg);
