@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The AnyConnect data plane (src/anyconnect/dp.c) end to end, without a
+ * network: a GnuTLS server plays ocserv over a socketpair, the data plane's
+ * session sits on a loopback memory device (every packet it puts in the
+ * ingress ring comes back on the egress ring). So each packet the server
+ * sends must come back to the server, opened by our rx thread and sealed
+ * again by our tx thread, and GnuTLS must accept it.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "anyconnect/dataplane.h"
+#include "gnutls_pair.h"
+#include "tunroom/memdev.h"
+
+#define MTU 1400
+
+/* An IPv4 packet of len bytes (UDP, 198.18.0.1 -> 198.18.0.2), numbered. */
+static void ipv4(uint8_t *p, uint32_t len, uint32_t n)
+{
+	memset(p, 0, len);
+	p[0] = 0x45;
+	p[2] = (uint8_t)(len >> 8);
+	p[3] = (uint8_t)len;
+	p[8] = 64;
+	p[9] = 17;
+	p[12] = 198; p[13] = 18; p[15] = 1;
+	p[16] = 198; p[17] = 18; p[15 + 4] = 2;
+	uint32_t sum = 0;
+	for (int i = 0; i < 20; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	p[10] = (uint8_t)(~sum >> 8);
+	p[11] = (uint8_t)~sum;
+	for (uint32_t i = 28; i < len; i++)
+		p[i] = (uint8_t)(i + n);
+	if (len >= 32)
+		memcpy(p + 28, &n, 4);
+}
+
+struct fixture {
+	struct tr_device *dev;
+	struct tr_ac_dp *dp;
+	struct gt_pair p;
+};
+
+static void dp_open(struct fixture *f)
+{
+	struct tr_memdev_config mc = { .mode = TR_MEMDEV_LOOPBACK };
+	struct tr_ac_dp_cfg cfg = { .mtu = MTU };
+
+	assert_int_equal(tr_memdev_open(&f->dev, &mc), 0);
+	cfg.dev = f->dev;
+	assert_int_equal(tr_ac_dp_new(&f->dp, &cfg), 0);
+}
+
+static void dp_close(struct fixture *f)
+{
+	tr_ac_dp_free(f->dp);
+	tr_device_close(f->dev);
+}
+
+/* The next control message, waiting up to ~1 s. */
+static int next_ctl(struct tr_ac_dp *dp, struct tr_ac_ctl_msg *m)
+{
+	for (int i = 0; i < 1000; i++) {
+		struct pollfd pfd = { .fd = tr_ac_dp_ctl_fd(dp), .events = POLLIN };
+		int r = tr_ac_dp_read_ctl(dp, m);
+		if (r)
+			return r;
+		poll(&pfd, 1, 1);
+	}
+	return 0;
+}
+
+/* DTLS: the server's packets come back; DPD is answered; keepalive goes out. */
+static void test_dtls_echo(void **state)
+{
+	static uint8_t out[2000], in[2000];
+	struct fixture f;
+	struct tr_ac_rec_keys tx, rx;
+	struct tr_ac_dp_stats st;
+	struct tr_ac_ctl_msg m;
+	struct timespec ts;
+
+	(void)state;
+	dp_open(&f);
+	assert_int_equal(gt_pair_open(&f.p, GT_DTLS_PRIO("AES-256-GCM"), 1), 0);
+	assert_int_equal(tr_ac_keys_from_gnutls(f.p.c, &tx, &rx), 0);
+	assert_int_equal(tr_ac_dp_use(f.dp, TR_AC_CHAN_DTLS), -ENOTCONN);
+	assert_int_equal(tr_ac_dp_last_rx(f.dp, TR_AC_CHAN_DTLS, &ts), -ENOENT);
+	assert_int_equal(tr_ac_dp_set_dtls(f.dp, f.p.cfd, &tx, &rx), 0);
+	f.p.cfd = -1; /* the data plane's now */
+	assert_int_equal(tr_ac_dp_use(f.dp, TR_AC_CHAN_DTLS), 0);
+
+	for (uint32_t i = 0; i < 300; i++) {
+		uint32_t len = 28 + (i * 97) % (MTU - 28);
+		out[0] = TR_AC_DATA;
+		ipv4(out + 1, len, i);
+		assert_int_equal(gnutls_record_send(f.p.s, out, len + 1), (ssize_t)len + 1);
+		ssize_t r = gt_recv(f.p.s, in, sizeof(in));
+		assert_int_equal(r, (ssize_t)len + 1);
+		assert_memory_equal(in, out, len + 1);
+	}
+	assert_int_equal(tr_ac_dp_last_rx(f.dp, TR_AC_CHAN_DTLS, &ts), 0);
+
+	/* A DPD request is answered with the same payload, and reported. */
+	assert_int_equal(gnutls_record_send(f.p.s, "\x03probe", 6), 6);
+	assert_int_equal(gt_recv(f.p.s, in, sizeof(in)), 6);
+	assert_memory_equal(in, "\x04probe", 6);
+	assert_int_equal(next_ctl(f.dp, &m), 1);
+	assert_int_equal(m.chan, TR_AC_CHAN_DTLS);
+	assert_int_equal(m.type, TR_AC_DPD_REQ);
+	assert_int_equal(m.len, 5);
+	assert_memory_equal(m.data, "probe", 5);
+	/* Ours go out sealed, ahead of data. */
+	assert_int_equal(tr_ac_dp_send_ctl(f.dp, TR_AC_CHAN_DTLS, TR_AC_KEEPALIVE, NULL, 0), 0);
+	assert_int_equal(tr_ac_dp_flush(f.dp, 1000), 0);
+	assert_int_equal(gt_recv(f.p.s, in, sizeof(in)), 1);
+	assert_int_equal(in[0], TR_AC_KEEPALIVE);
+	assert_int_equal(tr_ac_dp_send_ctl(f.dp, TR_AC_CHAN_CSTP, TR_AC_KEEPALIVE, NULL, 0),
+			 -ENOTCONN);
+	assert_int_equal(tr_ac_dp_send_ctl(f.dp, TR_AC_CHAN_DTLS, TR_AC_DPD_REQ, in,
+					   TR_AC_CTL_MAX + 1), -EMSGSIZE);
+
+	/* A replayed datagram: dropped and counted, nothing comes back. */
+	out[0] = TR_AC_DATA;
+	ipv4(out + 1, 100, 7);
+	assert_int_equal(gnutls_record_send(f.p.s, out, 101), 101);
+	assert_int_equal(gt_recv(f.p.s, in, sizeof(in)), 101);
+
+	tr_ac_dp_stats(f.dp, &st);
+	assert_int_equal(st.chan[TR_AC_CHAN_DTLS].rx_data, 301);
+	assert_int_equal(st.chan[TR_AC_CHAN_DTLS].tx_data, 301);
+	assert_int_equal(st.chan[TR_AC_CHAN_DTLS].rx_ctl, 1);
+	assert_int_equal(st.chan[TR_AC_CHAN_DTLS].tx_ctl, 2);
+	assert_int_equal(st.dpd_answered, 1);
+	assert_int_equal(st.chan[TR_AC_CHAN_DTLS].rx_err_auth, 0);
+	assert_int_equal(st.tx_copied_bytes, 0);
+	dp_close(&f);
+	gt_pair_close(&f.p);
+}
+
+/* Rekey: a second DTLS session replaces the first while traffic runs. */
+static void test_dtls_swap(void **state)
+{
+	static uint8_t out[2000], in[2000];
+	struct fixture f;
+	struct gt_pair p2;
+	struct tr_ac_rec_keys tx, rx;
+
+	(void)state;
+	dp_open(&f);
+	assert_int_equal(gt_pair_open(&f.p, GT_DTLS_PRIO("AES-128-GCM"), 1), 0);
+	assert_int_equal(tr_ac_keys_from_gnutls(f.p.c, &tx, &rx), 0);
+	assert_int_equal(tr_ac_dp_set_dtls(f.dp, f.p.cfd, &tx, &rx), 0);
+	f.p.cfd = -1;
+	assert_int_equal(tr_ac_dp_use(f.dp, TR_AC_CHAN_DTLS), 0);
+	out[0] = TR_AC_DATA;
+	ipv4(out + 1, 500, 1);
+	assert_int_equal(gnutls_record_send(f.p.s, out, 501), 501);
+	assert_int_equal(gt_recv(f.p.s, in, sizeof(in)), 501);
+
+	assert_int_equal(gt_pair_open(&p2, GT_DTLS_PRIO("AES-256-GCM"), 1), 0);
+	assert_int_equal(tr_ac_keys_from_gnutls(p2.c, &tx, &rx), 0);
+	assert_int_equal(tr_ac_dp_set_dtls(f.dp, p2.cfd, &tx, &rx), 0);
+	p2.cfd = -1;
+	for (uint32_t i = 0; i < 50; i++) {
+		ipv4(out + 1, 600 + i, i);
+		assert_int_equal(gnutls_record_send(p2.s, out, 601 + i), (ssize_t)(601 + i));
+		assert_int_equal(gt_recv(p2.s, in, sizeof(in)), (ssize_t)(601 + i));
+		assert_memory_equal(in, out, 601 + i);
+	}
+	/* The old socket is closed: its peer's sends find nobody. */
+	assert_true(gnutls_record_send(f.p.s, out, 501) < 0);
+	assert_int_equal(tr_ac_dp_close(f.dp, TR_AC_CHAN_DTLS), 0);
+	assert_int_equal(tr_ac_dp_close(f.dp, TR_AC_CHAN_DTLS), -ENOTCONN);
+	dp_close(&f);
+	gt_pair_close(&p2);
+	gt_pair_close(&f.p);
+}
+
+static void cstp_pkt(uint8_t *b, uint8_t type, uint32_t n)
+{
+	memcpy(b, "STF\x01", 4);
+	b[4] = (uint8_t)(n >> 8);
+	b[5] = (uint8_t)n;
+	b[6] = type;
+	b[7] = 0;
+}
+
+/* CSTP over TLS 1.3 (what ocserv ran live): echo, pending bytes, DPD, EOF. */
+static void cstp_echo(const char *prio, int cert)
+{
+	static uint8_t out[20000], in[20000], pend[200];
+	struct fixture f;
+	struct tr_ac_rec_keys tx, rx;
+	struct tr_ac_dp_stats st;
+	struct tr_ac_ctl_msg m;
+
+	dp_open(&f);
+	assert_int_equal(gt_pair_open2(&f.p, prio, 0, cert), 0);
+	assert_int_equal(tr_ac_keys_from_gnutls(f.p.c, &tx, &rx), 0);
+	/* One data packet came with the CONNECT reply: it reaches the OS (and
+	 * the loopback's echo is dropped: no channel carries egress yet). */
+	cstp_pkt(pend, TR_AC_DATA, 60);
+	ipv4(pend + 8, 60, 999);
+	assert_int_equal(tr_ac_dp_set_cstp(f.dp, f.p.cfd, &tx, &rx, pend, 68), 0);
+	f.p.cfd = -1;
+	for (int i = 0; i < 1000; i++) {
+		tr_ac_dp_stats(f.dp, &st);
+		if (st.tx_drop_no_chan == 1)
+			break;
+		usleep(1000);
+	}
+	assert_int_equal(st.chan[TR_AC_CHAN_CSTP].rx_data, 1);
+	assert_int_equal(st.tx_drop_no_chan, 1);
+	assert_int_equal(tr_ac_dp_use(f.dp, TR_AC_CHAN_CSTP), 0);
+
+	/* Bursts of records: several land in one MULTI slot, come back one
+	 * per record. */
+	for (uint32_t round = 0; round < 20; round++) {
+		uint32_t lens[10];
+		for (uint32_t i = 0; i < 10; i++) {
+			lens[i] = 28 + (round * 10 + i) * 131 % (MTU - 28);
+			cstp_pkt(out, TR_AC_DATA, lens[i]);
+			ipv4(out + 8, lens[i], round * 10 + i);
+			assert_int_equal(gnutls_record_send(f.p.s, out, lens[i] + 8),
+					 (ssize_t)lens[i] + 8);
+		}
+		for (uint32_t i = 0; i < 10; i++) {
+			cstp_pkt(out, TR_AC_DATA, lens[i]);
+			ipv4(out + 8, lens[i], round * 10 + i);
+			assert_int_equal(gt_recv(f.p.s, in, sizeof(in)), (ssize_t)lens[i] + 8);
+			assert_memory_equal(in, out, lens[i] + 8);
+		}
+	}
+	/* DPD over CSTP: answered with type 4, same payload. */
+	cstp_pkt(out, TR_AC_DPD_REQ, 0);
+	assert_int_equal(gnutls_record_send(f.p.s, out, 8), 8);
+	assert_int_equal(gt_recv(f.p.s, in, sizeof(in)), 8);
+	cstp_pkt(out, TR_AC_DPD_RESP, 0);
+	assert_memory_equal(in, out, 8);
+	assert_int_equal(next_ctl(f.dp, &m), 1);
+	assert_int_equal(m.type, TR_AC_DPD_REQ);
+	assert_int_equal(m.chan, TR_AC_CHAN_CSTP);
+	/* The BYE. */
+	assert_int_equal(tr_ac_dp_send_ctl(f.dp, TR_AC_CHAN_CSTP, TR_AC_DISCONNECT,
+					   "\xb0" "bye", 4), 0);
+	assert_int_equal(tr_ac_dp_flush(f.dp, 1000), 0);
+	assert_int_equal(gt_recv(f.p.s, in, sizeof(in)), 12);
+	assert_memory_equal(in, "STF\x01\x00\x04\x05\x00\xb0" "bye", 12);
+
+	tr_ac_dp_stats(f.dp, &st);
+	assert_int_equal(st.chan[TR_AC_CHAN_CSTP].rx_data, 201);
+	assert_int_equal(st.chan[TR_AC_CHAN_CSTP].tx_data, 200);
+	assert_int_equal(st.chan[TR_AC_CHAN_CSTP].rx_records, 201);
+	/* Only the 60 bytes that came decrypted with the reply were copied. */
+	assert_int_equal(st.chan[TR_AC_CHAN_CSTP].rx_copied_bytes, 60);
+
+	/* The server goes away: one DOWN event, the channel stops carrying. */
+	close(f.p.sfd);
+	f.p.sfd = -1;
+	assert_int_equal(next_ctl(f.dp, &m), 1);
+	assert_int_equal(m.type, TR_AC_EV_DOWN);
+	assert_int_equal(m.chan, TR_AC_CHAN_CSTP);
+	assert_int_equal(m.err, -ECONNRESET);
+	dp_close(&f);
+	gt_pair_close(&f.p);
+}
+
+static void test_cstp_tls13(void **state)
+{
+	(void)state;
+	cstp_echo(GT_TLS13_CERT_PRIO("AES-256-GCM"), 1);
+}
+
+static void test_cstp_tls12(void **state)
+{
+	(void)state;
+	cstp_echo(GT_TLS12_PRIO("AES-128-GCM"), 0);
+}
+
+static void test_bad_args(void **state)
+{
+	struct fixture f;
+	struct tr_ac_rec_keys k = { .version = TR_AC_VERSION_TLS13 };
+	struct tr_ac_dp_cfg cfg = { .mtu = 20 };
+	struct tr_ac_dp *dp;
+	int sv[2];
+
+	(void)state;
+	assert_int_equal(tr_ac_dp_new(&dp, &cfg), -EINVAL);
+	dp_open(&f);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
+	/* TLS keys for DTLS: refused, and the descriptor is closed anyway. */
+	assert_int_equal(tr_ac_dp_set_dtls(f.dp, sv[0], &k, &k), -EINVAL);
+	assert_int_equal(fcntl(sv[0], F_GETFD), -1);
+	assert_int_equal(tr_ac_dp_use(f.dp, TR_AC_CHAN_CSTP), -ENOTCONN);
+	assert_int_equal(tr_ac_dp_use(f.dp, TR_AC_CHAN_NONE), 0);
+	close(sv[1]);
+	dp_close(&f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_dtls_echo),
+		cmocka_unit_test(test_dtls_swap),
+		cmocka_unit_test(test_cstp_tls13),
+		cmocka_unit_test(test_cstp_tls12),
+		cmocka_unit_test(test_bad_args),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
