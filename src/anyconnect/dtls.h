@@ -27,6 +27,9 @@ struct tr_ac_dtls {
 	int fd;               /* connected UDP socket */
 	unsigned data_mtu;    /* largest tunnel packet per record for the path */
 	char suite[96];       /* "(DTLS1.2)-(PSK)-(AES-256-GCM)" */
+	uint16_t port;
+	int timeout_ms;
+	long long deadline_ms; /* CLOCK_MONOTONIC */
 };
 
 /*
@@ -41,6 +44,17 @@ int tr_ac_dtls_handshake(struct tr_ac_dtls *d, gnutls_session_t tls,
 			 const struct sockaddr_storage *server, uint16_t port,
 			 const uint8_t *app_id, unsigned app_id_len, unsigned link_mtu,
 			 int timeout_ms, char *err, size_t errcap);
+
+/* The same in steps, for a caller's poll loop: start sets everything up and
+ * sends nothing; each step runs gnutls_handshake once and returns 0 (done:
+ * data_mtu and suite set), -EAGAIN (poll d->fd for POLLIN up to *wait_ms,
+ * then step again), or -ETIMEDOUT / -EPROTO with err. After an error or
+ * when giving up, tr_ac_dtls_close(). */
+int tr_ac_dtls_start(struct tr_ac_dtls *d, gnutls_session_t tls,
+		     const struct sockaddr_storage *server, uint16_t port,
+		     const uint8_t *app_id, unsigned app_id_len, unsigned link_mtu,
+		     int timeout_ms, char *err, size_t errcap);
+int tr_ac_dtls_step(struct tr_ac_dtls *d, int *wait_ms, char *err, size_t errcap);
 
 /* Frees the GnuTLS session and credentials; closes fd unless keep_fd. */
 void tr_ac_dtls_close(struct tr_ac_dtls *d, int keep_fd);
