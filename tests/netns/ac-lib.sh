@@ -116,3 +116,33 @@ print(d.get(k, d.get("stats", {}).get(k, "")))' "$2"
 }
 
 ac_down() { tunroom1 down "$1"; }
+
+# The tunnel address tunroom connect NAME got (without the prefix).
+ac_addr() { ac_show "$1" address | cut -d/ -f1; }
+
+ac_wait_state() { # NAME STATE SECONDS
+	wait_for "$3" bash -c "[ \"\$(ip netns exec $(ns_name 1) env TUNROOM_RUN_DIR=$WORK/run \
+		$TUNROOM show $1 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0][\"state\"])')\" = $2 ]"
+}
+
+# ac_tcp FROM TO ADDR: $WORK/data (AC_MB MiB) from namespace FROM to ADDR in
+# namespace TO over TCP; the SHA-256 and length where it arrives must match.
+ac_tcp() {
+	local from=$1 to=$2 addr=$3 port=$((20000 + RANDOM % 10000)) pid got
+	local py=$(dirname "${BASH_SOURCE[0]}")/tcpsha.py
+	rm -f "$WORK/tcp.sum"
+	bg "$to" python3 "$py" recv "$addr" "$port" "$WORK/tcp.sum"
+	pid=${TR_PIDS[-1]}
+	wait_for 5 nsexec "$to" bash -c "ss -ltn | grep -q ':$port '" || die "TCP receiver on $addr did not start"
+	timeout 60 ip netns exec "$(ns_name "$from")" python3 "$py" send "$addr" "$port" "$WORK/data" ||
+		die "TCP send $from -> $addr failed"
+	wait "$pid" || die "TCP receiver on $addr failed"
+	got=$(cat "$WORK/tcp.sum")
+	[ "$got" = "$AC_SUM $((AC_MB << 20))" ] || die "TCP $from -> $addr: got '$got', sent '$AC_SUM $((AC_MB << 20))'"
+}
+
+ac_data() { # AC_MB MiB of random data in $WORK/data, AC_SUM its SHA-256
+	AC_MB=${1:-10}
+	head -c $((AC_MB << 20)) /dev/urandom >"$WORK/data"
+	AC_SUM=$(sha256sum "$WORK/data" | cut -d' ' -f1)
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# tunroom connect against a stock ocserv: login, ping, and 10 MiB over TCP
+# each way, checked by SHA-256, first over DTLS, then with --no-dtls (all
+# over TLS); `tunroom show` says which channel carried it and `tunroom down`
+# ends the session with a BYE the server logs.
+# usage: ac-connect.sh TUNROOM
+source "$(dirname "$0")/lib.sh"
+require_root
+require_tun
+TUNROOM=$1
+source "$(dirname "$0")/ac-lib.sh"
+require_ocserv
+trap cleanup EXIT
+ac_setup </dev/null
+ac_data 10
+
+for mode in dtls tls; do
+	name=ac$mode
+	args=()
+	[ $mode = tls ] && args=(--no-dtls)
+	pretty "$mode: connect"
+	ac_connect $name "${args[@]}"
+	if [ $mode = dtls ]; then
+		ac_wait_state $name dtls 10 || die "DTLS did not come up: $(tunroom1 show $name)"
+	else
+		[ "$(ac_show $name state)" = cstp ] || die "--no-dtls: state $(ac_show $name state)"
+		[ "$(ac_show $name dtls)" = "off (--no-dtls)" ] || die "--no-dtls: dtls $(ac_show $name dtls)"
+	fi
+	addr=$(ac_addr $name)
+	n1 ping -c 3 -i 0.2 -W 2 $POOL_GW >/dev/null || die "$mode: no ping through the tunnel"
+	pretty "$mode: 10 MiB each way"
+	ac_tcp 1 2 $POOL_GW
+	ac_tcp 2 1 "$addr"
+	tunroom1 show $name -s >&2
+	# Which channel carried the data: DTLS alone, or CSTP alone.
+	if [ $mode = dtls ]; then
+		[ "$(ac_show $name tx_dtls_data)" -gt 7000 ] || die "DTLS did not carry the upload"
+		[ "$(ac_show $name rx_dtls_data)" -gt 7000 ] || die "DTLS did not carry the download"
+	else
+		[ "$(ac_show $name tx_cstp_data)" -gt 7000 ] || die "CSTP did not carry the upload"
+		[ "$(ac_show $name rx_cstp_data)" -gt 7000 ] || die "CSTP did not carry the download"
+		[ "$(ac_show $name tx_dtls_records)" -eq 0 ] || die "--no-dtls sent DTLS records"
+	fi
+	pid=$(cat "$WORK/$name.pid")
+	pretty "$mode: down"
+	tunroom1 down $name || die "$mode: tunroom down failed"
+	! kill -0 "$pid" 2>/dev/null || die "$mode: still running after down"
+	wait_for 5 grep -q "user disconnected" "$WORK/ocserv.log" ||
+		die "$mode: the server saw no BYE: $(tail -5 "$WORK/ocserv.log")"
+	: >"$WORK/ocserv.log"
+done
+echo "PASS: ac-connect"

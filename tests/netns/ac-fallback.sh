@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# DTLS fallback and return: with traffic flowing over DTLS, nftables in the
+# client's namespace drops the server's UDP port; after 2 x DPD of silence
+# the session carries on over CSTP (TLS); once UDP passes again a new DTLS
+# handshake takes the data back. A ping runs across both switches.
+# usage: ac-fallback.sh TUNROOM
+source "$(dirname "$0")/lib.sh"
+require_root
+require_tun
+TUNROOM=$1
+source "$(dirname "$0")/ac-lib.sh"
+require_ocserv
+command -v nft >/dev/null || skip "nft not installed (nftables)"
+trap cleanup EXIT
+AC_DPD=2 # seconds: DTLS is given up after 4 s of silence
+ac_setup </dev/null
+
+ac_connect acfb
+ac_wait_state acfb dtls 10 || die "DTLS did not come up: $(tunroom1 show acfb)"
+bg 1 ping -i 0.2 -c 150 -W 1 $POOL_GW
+ping_pid=${TR_PIDS[-1]}
+
+pretty "UDP to and from port $PORT dropped"
+n1 nft add table inet tr_acfb
+n1 nft add chain inet tr_acfb out '{ type filter hook output priority 0; }'
+n1 nft add chain inet tr_acfb in '{ type filter hook input priority 0; }'
+n1 nft add rule inet tr_acfb out udp dport $PORT drop
+n1 nft add rule inet tr_acfb in udp sport $PORT drop
+ac_wait_state acfb cstp 15 || die "no fallback to CSTP: $(tunroom1 show acfb)"
+[ "$(ac_show acfb dtls_fallbacks)" -ge 1 ] || die "fallback not counted"
+before=$(ac_show acfb rx_cstp_data)
+n1 ping -c 3 -i 0.2 -W 2 $POOL_GW >/dev/null || die "no ping over CSTP after the fallback"
+[ "$(ac_show acfb rx_cstp_data)" -gt "$before" ] || die "the pings did not come over CSTP"
+
+pretty "UDP passes again"
+n1 nft delete table inet tr_acfb
+ac_wait_state acfb dtls 20 || die "DTLS did not come back: $(tunroom1 show acfb)"
+before=$(ac_show acfb rx_dtls_data)
+n1 ping -c 3 -i 0.2 -W 2 $POOL_GW >/dev/null || die "no ping over DTLS after it came back"
+[ "$(ac_show acfb rx_dtls_data)" -gt "$before" ] || die "the pings did not come over DTLS"
+tunroom1 show acfb -s >&2
+
+kill -INT "$ping_pid" 2>/dev/null || true
+wait "$ping_pid" 2>/dev/null || true
+ac_down acfb
+echo "PASS: ac-fallback"

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The server side of the session dies (ocserv's worker process for it is
+# killed): tunroom connect sees the TCP connection end, reconnects with its
+# cookie (no new login), gets DTLS back, and traffic flows again.
+# usage: ac-reconnect.sh TUNROOM
+source "$(dirname "$0")/lib.sh"
+require_root
+require_tun
+TUNROOM=$1
+source "$(dirname "$0")/ac-lib.sh"
+require_ocserv
+trap cleanup EXIT
+ac_setup </dev/null
+
+ac_connect acrc
+ac_wait_state acrc dtls 10 || die "DTLS did not come up: $(tunroom1 show acrc)"
+n1 ping -c 2 -i 0.2 -W 2 $POOL_GW >/dev/null || die "no ping before"
+worker=$(grep -o 'ocserv\[[0-9]*\]: worker\[user1\]' "$WORK/ocserv.log" | tail -1 | grep -o '[0-9]*' | head -1)
+[ -n "$worker" ] || die "no worker pid in the ocserv log"
+# The worker is a child of the ocserv this test started.
+[ "$(ps -o ppid= -p "$worker" | tr -d ' ')" = "$OCS_PID" ] || die "pid $worker is not our ocserv's worker"
+pretty "kill ocserv's worker $worker"
+kill -KILL "$worker"
+wait_for 20 bash -c "[ \"\$(ip netns exec $(ns_name 1) env TUNROOM_RUN_DIR=$WORK/run $TUNROOM show acrc --json |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)[0][\"reconnects\"])')\" = 1 ]" ||
+	die "no reconnect: $(cat "$WORK/acrc.log")"
+ac_wait_state acrc dtls 15 || die "DTLS did not come back after the reconnect: $(tunroom1 show acrc)"
+n1 ping -c 3 -i 0.2 -W 2 $POOL_GW >/dev/null || die "no ping after the reconnect"
+grep -q "reconnected to" "$WORK/acrc.log" || die "the reconnect was not said"
+ac_down acrc
+echo "PASS: ac-reconnect"
