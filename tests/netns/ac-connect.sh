@@ -32,7 +32,7 @@ for mode in dtls tls; do
 	pretty "$mode: 10 MiB each way"
 	ac_tcp 1 2 $POOL_GW
 	ac_tcp 2 1 "$addr"
-	tunroom1 show $name -s >&2
+	[ $mode = dtls ] && tunroom1 show $name -s >&2
 	# Which channel carried the data: DTLS alone, or CSTP alone.
 	if [ $mode = dtls ]; then
 		[ "$(ac_show $name tx_dtls_data)" -gt 7000 ] || die "DTLS did not carry the upload"
@@ -45,7 +45,7 @@ for mode in dtls tls; do
 	pid=$(cat "$WORK/$name.pid")
 	pretty "$mode: down"
 	tunroom1 down $name || die "$mode: tunroom down failed"
-	! kill -0 "$pid" 2>/dev/null || die "$mode: still running after down"
+	! alive "$pid" || die "$mode: still running after down"
 	wait_for 5 grep -q "user disconnected" "$WORK/ocserv.log" ||
 		die "$mode: the server saw no BYE: $(tail -5 "$WORK/ocserv.log")"
 	: >"$WORK/ocserv.log"

@@ -146,3 +146,6 @@ ac_data() { # AC_MB MiB of random data in $WORK/data, AC_SUM its SHA-256
 	head -c $((AC_MB << 20)) /dev/urandom >"$WORK/data"
 	AC_SUM=$(sha256sum "$WORK/data" | cut -d' ' -f1)
 }
+
+# A zombie has exited; only its reaping (by init, for a daemon) is pending.
+alive() { [ -r "/proc/$1/stat" ] && ! grep -q ') Z ' "/proc/$1/stat"; }
