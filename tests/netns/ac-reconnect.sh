@@ -22,9 +22,8 @@ worker=$(grep -o 'ocserv\[[0-9]*\]: worker\[user1\]' "$WORK/ocserv.log" | tail -
 [ "$(ps -o ppid= -p "$worker" | tr -d ' ')" = "$OCS_PID" ] || die "pid $worker is not our ocserv's worker"
 pretty "kill ocserv's worker $worker"
 kill -KILL "$worker"
-wait_for 20 bash -c "[ \"\$(ip netns exec $(ns_name 1) env TUNROOM_RUN_DIR=$WORK/run $TUNROOM show acrc --json |
-	python3 -c 'import json,sys; print(json.load(sys.stdin)[0][\"reconnects\"])')\" = 1 ]" ||
-	die "no reconnect: $(cat "$WORK/acrc.log")"
+reconnected() { [ "$(ac_show acrc reconnects)" = 1 ]; }
+wait_for 20 reconnected || die "no reconnect: $(cat "$WORK/acrc.log")"
 ac_wait_state acrc dtls 15 || die "DTLS did not come back after the reconnect: $(tunroom1 show acrc)"
 n1 ping -c 3 -i 0.2 -W 2 $POOL_GW >/dev/null || die "no ping after the reconnect"
 grep -q "reconnected to" "$WORK/acrc.log" || die "the reconnect was not said"
