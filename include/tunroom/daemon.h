@@ -3,14 +3,15 @@
  * tunroom/daemon.h - sessions from tunroomd, the privilege-separated device
  * side: tunroomd owns the TUN device (root or CAP_NET_ADMIN for setup, then
  * it drops to an unprivileged user); an application connects to its Unix
- * socket, asks for a session, and receives the ring memory and the two
- * eventfds (SCM_RIGHTS). It maps them with tr_session_attach() and uses the
+ * socket, asks for a session, and receives the ring memory and its end of
+ * the doorbell socketpair (SCM_RIGHTS). It maps them with tr_session_attach() and uses the
  * ordinary session API; tunroomd checks the rings as hostile input.
  *
  * Wire format (SOCK_SEQPACKET, host byte order: both ends are on one host):
  *   request  struct tr_daemon_req, exactly sizeof bytes
  *   reply    struct tr_daemon_rep; if err == 0 with SCM_RIGHTS
- *            [memfd, app_evt, dev_evt]
+ *            [memfd, app_evt, dev_evt] (app_evt and dev_evt: the client's
+ *            doorbell end, twice; tunroom/port.h)
  * The connection stays open for the life of the session: closing it (or
  * exiting, or crashing) ends the session on the daemon's side.
  */
@@ -28,7 +29,7 @@ extern "C" {
 /* In a directory of its own: /run/tunroom holds the tunnels' root-only
  * control sockets; this one is for unprivileged clients (tunroomd(8)). */
 #define TR_DAEMON_SOCKET_DEFAULT "/run/tunroomd/tunroomd.sock"
-#define TR_DAEMON_MAGIC 0x31445254u /* "TRD1" */
+#define TR_DAEMON_MAGIC 0x32445254u /* "TRD2": doorbells are a socketpair end, not eventfds */
 
 struct tr_daemon_req {
 	uint32_t magic;       /* TR_DAEMON_MAGIC */

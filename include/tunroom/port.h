@@ -3,7 +3,7 @@
  * tunroom/port.h - the device's end of one session (struct tr_port). Every
  * device backend -- the memory device, the TUN engine, the tunroomd client --
  * drives the rings through a port: it creates the sealed ring memory and the
- * two eventfds, produces into the egress ring and consumes the ingress ring,
+ * doorbell socketpair, produces into the egress ring and consumes the ingress ring,
  * and checks every byte it reads from ring memory as hostile (the application
  * may be another process; docs/ring-abi.md rule 9).
  */
@@ -29,27 +29,40 @@ struct tr_port_stats {
 	uint64_t ingress_void;                   /* abandoned slots skipped */
 	uint64_t ingress_drop_malformed;         /* bad member of a MULTI slot (rest of slot dropped) */
 	uint64_t egress_ring_full;               /* reservations refused: no room at all (the backend waits) */
-	uint64_t wakeups_sent;                   /* eventfd writes to the application */
+	uint64_t wakeups_sent;                   /* doorbell rings to the application */
 	uint64_t sleeps;
 	uint64_t err_corrupt;                    /* ring broke the ABI: port stopped */
 };
 
-/* The descriptors an application needs to attach (tr_session_attach()). */
+/* The descriptors an application needs to attach (tr_session_attach()).
+ * Wake-ups go over a datagram socketpair, one end per side: the device keeps
+ * its own end (tr_port_device_fds), so nothing the application does to its
+ * descriptors (O_NONBLOCK, flooding, draining) can block the device. */
 struct tr_port_fds {
 	int memfd;   /* sealed against shrink and grow */
-	int app_evt; /* device writes it: egress data (or ingress space) */
-	int dev_evt; /* application writes it: ingress data (or egress space) */
+	int app_evt; /* the application's doorbell end: polls readable on egress data
+		      * (or ingress space) */
+	int dev_evt; /* the same end: the application signals on it for ingress data
+		      * (or egress space); the device's end then polls readable */
 };
 
 /* Creates ring memory laid out for cfg (checked with tr_session_config_check),
- * seals it, and the two eventfds. Returns 0, -EINVAL, -ERANGE, -ENOMEM, or
- * the error of memfd_create/eventfd. */
+ * seals it, and the doorbells. Returns 0, -EINVAL, -ERANGE, -ENOMEM, or
+ * the error of memfd_create/socketpair/eventfd. */
 int tr_port_open(struct tr_port **out, const struct tr_session_config *cfg);
 void tr_port_close(struct tr_port *p);
 
 /* The port's descriptors; they stay owned by the port. */
 void tr_port_get_fds(const struct tr_port *p, struct tr_port_fds *fds);
 void tr_port_stats(const struct tr_port *p, struct tr_port_stats *out);
+/* What a device thread polls for POLLIN while it sleeps: fds[0], its end of
+ * the doorbell (the application's wake-ups), and fds[1], a private eventfd
+ * that only tr_port_kick() writes. Owned by the port; tr_port_disarm()
+ * drains both. */
+void tr_port_device_fds(const struct tr_port *p, int fds[2]);
+/* Wakes the port's device thread (for example to stop it) through the
+ * private descriptor: never blocks, whatever the application does. */
+void tr_port_kick(struct tr_port *p);
 uint32_t tr_port_max_packet(const struct tr_port *p);
 /* Bytes of egress ring one slot for a packet of size bytes takes (header,
  * head room, size, tail room, aligned), and the egress ring's capacity: a
@@ -113,8 +126,11 @@ void tr_port_shutdown(struct tr_port *p, int err);
 /* Sleep protocol for a device loop. tr_port_arm() announces that the device
  * is about to sleep (for ingress data and, if want_space, egress space), with
  * a full barrier, then re-checks: returns 1 if there is work already (do not
- * sleep), 0 if armed. After the sleep (poll on dev_evt and the backend's own
- * fds), tr_port_disarm() clears the announcement and drains dev_evt. */
+ * sleep), 0 if armed. After the sleep (poll on the backend's own
+ * fds and tr_port_device_fds), tr_port_disarm() clears the announcement and
+ * drains the device's doorbell end and kick descriptor. A peer that closed
+ * its end (either closed word) stops the port here: tr_port_arm() returns 1
+ * and the next call gets the port's error (-EPIPE). */
 int tr_port_arm(struct tr_port *p, int want_space);
 void tr_port_disarm(struct tr_port *p);
 

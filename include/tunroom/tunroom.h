@@ -48,7 +48,7 @@ struct tr_stats {
 	uint64_t tx_abandoned;           /* allocations given up */
 	uint64_t tx_err_ring_full;       /* allocate found no space (-EAGAIN) */
 	uint64_t tx_shrunk_bytes;        /* bytes given back by a shrinking commit */
-	uint64_t wakeups_sent;           /* eventfd writes to the device */
+	uint64_t wakeups_sent;           /* doorbell rings to the device */
 	uint64_t sleeps;                 /* times the application armed its wait */
 	uint64_t err_corrupt;            /* 1 once the device side broke the ring ABI */
 };

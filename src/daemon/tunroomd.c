@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/privdrop.h"
@@ -38,14 +39,18 @@
 #define MAX_CLIENTS 64
 #define ADDR_MAX 16
 #define CHECK_MS 200 /* how often a port's error is looked at */
+#define REQUEST_MS 1000 /* a connection's time to send its request */
 #define QUEUES_MAX 16 /* TUN queues of one device (the kernel's limit is higher; ours) */
 #ifndef TR_VERSION
 #define TR_VERSION "unknown"
 #endif
 
+/* A connection: pending (no port yet, waiting for its request until
+ * deadline) or serving a session (port set). */
 struct client {
 	int conn;
 	struct tr_port *port;
+	long deadline; /* ms, CLOCK_MONOTONIC: a pending one is dropped after it */
 	pid_t pid;
 	uid_t uid;
 };
@@ -303,14 +308,13 @@ static int serve_request(struct client *c, struct tr_device *dev)
 	struct tr_daemon_req req;
 	struct tr_session_config cfg;
 	struct tr_port_fds fds;
-	struct pollfd pfd = { .fd = c->conn, .events = POLLIN };
 	ssize_t n;
 	int err;
 
-	/* A client that connects and says nothing does not hold us up long. */
-	if (poll(&pfd, 1, 1000) <= 0)
-		return -ETIMEDOUT;
+	/* Called only when the connection polled readable: never waits. */
 	n = recv(c->conn, &req, sizeof(req), MSG_DONTWAIT | MSG_TRUNC);
+	if (n < 0 && errno == EAGAIN)
+		return -EAGAIN;
 	if (n != (ssize_t)sizeof(req) || req.magic != TR_DAEMON_MAGIC) {
 		reply(c->conn, -EPROTO, dev, NULL);
 		return -EPROTO;
@@ -358,42 +362,72 @@ static void client_end(struct client *c, struct tr_device *dev, const char *why)
 	*c = (struct client){ .conn = -1 };
 }
 
-static void accept_client(int lfd, struct client *clients, struct tr_device *dev)
+static long now_ms(void)
 {
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-	struct client *c = NULL;
-	int conn, err;
+	struct timespec ts;
 
-	conn = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	if (conn < 0)
-		return;
-	for (int i = 0; i < MAX_CLIENTS; i++) {
-		if (clients[i].conn < 0) {
-			c = &clients[i];
-			break;
-		}
-	}
-	if (!c) {
-		reply(conn, -EUSERS, dev, NULL);
-		close(conn);
-		return;
-	}
-	*c = (struct client){ .conn = conn, .pid = -1, .uid = (uid_t)-1 };
-	if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
-		c->pid = cred.pid;
-		c->uid = cred.uid;
-	}
-	err = serve_request(c, dev);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The pending connection's request, if it came: a session, or a refusal. */
+static void pending_request(struct client *c, struct tr_device *dev)
+{
+	int err = serve_request(c, dev);
+
+	if (err == -EAGAIN)
+		return; /* not yet: it has until its deadline */
 	if (err) {
 		logf_("client pid %d uid %u: refused: %s", (int)c->pid, (unsigned)c->uid,
 		      err == -EPROTO ? "not a tunroomd request" : tr_strerror(err));
-		close(conn);
+		close(c->conn);
 		*c = (struct client){ .conn = -1 };
 		return;
 	}
 	logf_("client pid %d uid %u: session started on %s", (int)c->pid, (unsigned)c->uid,
 	      tr_tundev_name(dev));
+}
+
+/* Takes every waiting connection without blocking on any of them: each is
+ * pending until its request comes (served as soon as it polls readable) or
+ * its REQUEST_MS run out. Connections that say nothing hold a slot, not the
+ * daemon; with every slot taken the oldest pending one makes room. */
+static void accept_clients(int lfd, struct client *clients, struct tr_device *dev)
+{
+	for (int k = 0; k < MAX_CLIENTS; k++) {
+		struct ucred cred;
+		socklen_t len = sizeof(cred);
+		struct client *c = NULL, *oldest = NULL;
+		int conn = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+		if (conn < 0)
+			return;
+		for (int i = 0; i < MAX_CLIENTS && !c; i++) {
+			if (clients[i].conn < 0)
+				c = &clients[i];
+			else if (!clients[i].port &&
+				 (!oldest || clients[i].deadline < oldest->deadline))
+				oldest = &clients[i];
+		}
+		if (!c && oldest) {
+			logf_("client pid %d uid %u: dropped unheard: every slot is taken",
+			      (int)oldest->pid, (unsigned)oldest->uid);
+			close(oldest->conn);
+			c = oldest;
+		}
+		if (!c) {
+			reply(conn, -EUSERS, dev, NULL);
+			close(conn);
+			continue;
+		}
+		*c = (struct client){ .conn = conn, .pid = -1, .uid = (uid_t)-1,
+				      .deadline = now_ms() + REQUEST_MS };
+		if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+			c->pid = cred.pid;
+			c->uid = cred.uid;
+		}
+		pending_request(c, dev); /* it usually sent its request already */
+	}
 }
 
 int main(int argc, char **argv)
@@ -452,28 +486,48 @@ int main(int argc, char **argv)
 
 	for (;;) {
 		struct pollfd pfd[2 + MAX_CLIENTS];
-		int map[2 + MAX_CLIENTS], n = 0;
+		int map[2 + MAX_CLIENTS], n = 0, timeout = CHECK_MS;
+		long now = now_ms();
 
 		pfd[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = lfd, .events = POLLIN };
 		for (int i = 0; i < MAX_CLIENTS; i++) {
 			if (clients[i].conn < 0)
 				continue;
+			if (!clients[i].port && clients[i].deadline - now < timeout)
+				timeout = clients[i].deadline - now > 0 ?
+					  (int)(clients[i].deadline - now) : 0;
 			map[n] = i;
 			pfd[n++] = (struct pollfd){ .fd = clients[i].conn, .events = POLLIN };
 		}
-		poll(pfd, (nfds_t)n, CHECK_MS);
+		poll(pfd, (nfds_t)n, timeout);
 		if (pfd[0].revents)
 			break;
 		if (pfd[1].revents & POLLIN)
-			accept_client(lfd, clients, dev);
-		/* A client says nothing after its request: anything on its
-		 * connection is the end of it (close, crash, or a protocol
-		 * violation). */
+			accept_clients(lfd, clients, dev);
+		now = now_ms();
 		for (int k = 2; k < n; k++) {
 			struct client *c = &clients[map[k]];
 
-			if (c->conn >= 0 && pfd[k].revents)
+			if (c->conn < 0)
+				continue;
+			if (!c->port) {
+				/* Pending: its request, or its time is up. */
+				if (pfd[k].revents & POLLIN)
+					pending_request(c, dev);
+				else if (pfd[k].revents)
+					client_end(c, dev, "connection lost before its request");
+				if (c->conn >= 0 && !c->port && now >= c->deadline) {
+					logf_("client pid %d uid %u: no request within %d ms: dropped",
+					      (int)c->pid, (unsigned)c->uid, REQUEST_MS);
+					client_end(c, dev, "no request");
+				}
+				continue;
+			}
+			/* A client says nothing after its request: anything on
+			 * its connection is the end of it (close, crash, or a
+			 * protocol violation). */
+			if (pfd[k].revents)
 				client_end(c, dev, pfd[k].revents & POLLIN ?
 					   "connection closed or unexpected data" : "connection lost");
 		}

@@ -222,16 +222,16 @@ err_offload:
 static void tundev_stop_port(struct tr_device *dev, struct tr_port *port)
 {
 	struct tundev *d = (struct tundev *)dev;
-	struct tr_port_fds fds;
 
 	for (unsigned i = 0; i < d->tun.queues; i++) {
 		struct tunport *tp = &d->ports[i];
 
 		if (tp->port != port)
 			continue;
+		/* Through the port's private descriptor: nothing the client
+		 * holds can make this block (docs/daemon.md). */
 		tr_store_release(&tp->stop, 1);
-		tr_port_get_fds(port, &fds);
-		tr_evt_signal(fds.dev_evt);
+		tr_port_kick(port);
 		pthread_join(tp->thread, NULL);
 		queue_attach(tp, false);
 		tr_tunio_close(tp->io);

@@ -438,9 +438,9 @@ static void io_fold_stats(struct tunport *tp)
 void *tr_tunport_thread(void *arg)
 {
 	struct tunport *tp = arg;
-	struct tr_port_fds fds;
+	int dfd[2];
 
-	tr_port_get_fds(tp->port, &fds);
+	tr_port_device_fds(tp->port, dfd);
 	while (!tr_load_acquire(&tp->stop)) {
 		bool ring_full, tun_empty;
 		int in, eg;
@@ -458,22 +458,23 @@ void *tr_tunport_thread(void *arg)
 
 		/* Both idle (or egress blocked on space): announce the sleep,
 		 * then re-check, so a commit or release that raced with us is
-		 * not missed (the application writes dev_evt only if armed). */
+		 * not missed (the application signals its doorbell only if armed). */
 		if (tr_port_arm(tp->port, ring_full)) {
 			tr_port_disarm(tp->port);
 			continue;
 		}
-		struct pollfd pfd[2] = {
-			{ .fd = fds.dev_evt, .events = POLLIN },
+		struct pollfd pfd[3] = {
 			/* With the egress ring full, TUN data is no reason to
 			 * wake: only the application's release is. */
 			{ .fd = tp->fd, .events = ring_full ? 0 : POLLIN },
+			{ .fd = dfd[0], .events = POLLIN }, /* the application's doorbell */
+			{ .fd = dfd[1], .events = POLLIN }, /* stop_port's kick */
 		};
 		STAT_ADD(tp->st.polls, 1);
 		STAT_ADD(tp->syscalls, 1);
-		poll(pfd, 2, -1);
+		poll(pfd, 3, -1);
 		tr_port_disarm(tp->port);
-		if (pfd[1].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+		if (pfd[0].revents & (POLLERR | POLLHUP | POLLNVAL)) {
 			tr_port_shutdown(tp->port, -EIO); /* the link went away */
 			goto out;
 		}

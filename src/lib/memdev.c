@@ -143,10 +143,10 @@ static int sink_burst(struct memdev *m)
 static void *memdev_thread(void *arg)
 {
 	struct memdev *m = arg;
-	struct tr_port_fds fds;
+	int dfd[2];
 	int spins = 0;
 
-	tr_port_get_fds(m->port, &fds);
+	tr_port_device_fds(m->port, dfd);
 	while (!tr_load_acquire(&m->stop)) {
 		int want_space = 0, work;
 
@@ -167,8 +167,9 @@ static void *memdev_thread(void *arg)
 			tr_port_disarm(m->port);
 			continue;
 		}
-		struct pollfd pfd = { .fd = fds.dev_evt, .events = POLLIN };
-		poll(&pfd, 1, -1);
+		struct pollfd pfd[2] = { { .fd = dfd[0], .events = POLLIN },
+					 { .fd = dfd[1], .events = POLLIN } };
+		poll(pfd, 2, -1);
 		tr_port_disarm(m->port);
 	}
 	return NULL;
@@ -197,13 +198,11 @@ static int memdev_start_port(struct tr_device *dev, struct tr_port *port)
 static void memdev_stop_port(struct tr_device *dev, struct tr_port *port)
 {
 	struct memdev *m = (struct memdev *)dev;
-	struct tr_port_fds fds;
 
 	if (m->port != port)
 		return;
 	tr_store_release(&m->stop, 1);
-	tr_port_get_fds(port, &fds);
-	tr_evt_signal(fds.dev_evt);
+	tr_port_kick(port);
 	pthread_join(m->thread, NULL);
 	m->port = NULL;
 }

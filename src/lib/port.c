@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The device's end of one session: creates the sealed ring memory and the
- * eventfds, produces egress slots, consumes ingress slots. The device side may
+ * doorbells, produces egress slots, consumes ingress slots. The device side may
  * hold privileges, so it never re-reads the header it wrote (it keeps its own
  * layout) and checks every slot the application hands it (ring.c).
  */
@@ -21,7 +21,12 @@
 struct tr_port {
 	void *map;
 	struct tr_layout lay;
-	int memfd, app_evt, dev_evt;
+	int memfd;
+	/* Doorbells: one datagram socketpair, app_bell handed to the
+	 * application, dev_bell ours alone; kick_evt is a private eventfd that
+	 * only the device side (stop_port) writes. The application shares no
+	 * open file with us, so it cannot change how our calls block. */
+	int app_bell, dev_bell, kick_evt;
 	struct tr_ring eg; /* egress: we produce */
 	struct tr_ring in; /* ingress: we consume */
 	struct tr_abi_slot *reserved;
@@ -65,26 +70,31 @@ TR_API int tr_port_open(struct tr_port **out, const struct tr_session_config *cf
 
 	if (!p)
 		return -ENOMEM;
-	p->memfd = p->app_evt = p->dev_evt = -1;
+	p->memfd = p->app_bell = p->dev_bell = p->kick_evt = -1;
 	err = tr_layout_compute(cfg, &p->lay);
 	if (err)
 		goto err_free;
 	err = make_memory(&p->lay, &p->memfd, &p->map);
 	if (err)
 		goto err_free;
-	p->app_evt = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	p->dev_evt = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (p->app_evt < 0 || p->dev_evt < 0) {
+	int bells[2];
+	err = tr_evt_pair(bells);
+	if (err)
+		goto err_close;
+	p->app_bell = bells[0];
+	p->dev_bell = bells[1];
+	p->kick_evt = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (p->kick_evt < 0) {
 		err = -errno;
 		goto err_close;
 	}
 	tr_layout_write(&p->lay, p->map);
 	tr_ring_init(&p->eg, (struct tr_abi_ring *)((uint8_t *)p->map + TR_ABI_EGRESS_CTRL),
 		     (uint8_t *)p->map + p->lay.egress_data, p->lay.capacity,
-		     p->lay.max_slot, p->app_evt);
+		     p->lay.max_slot, p->dev_bell);
 	tr_ring_init(&p->in, (struct tr_abi_ring *)((uint8_t *)p->map + TR_ABI_INGRESS_CTRL),
 		     (uint8_t *)p->map + p->lay.ingress_data, p->lay.capacity,
-		     p->lay.max_slot, p->app_evt);
+		     p->lay.max_slot, p->dev_bell);
 	*out = p;
 	return 0;
 err_close:
@@ -103,16 +113,34 @@ TR_API void tr_port_close(struct tr_port *p)
 		munmap(p->map, p->lay.map_size);
 	if (p->memfd >= 0)
 		close(p->memfd);
-	if (p->app_evt >= 0)
-		close(p->app_evt);
-	if (p->dev_evt >= 0)
-		close(p->dev_evt);
+	if (p->app_bell >= 0)
+		close(p->app_bell);
+	if (p->dev_bell >= 0)
+		close(p->dev_bell);
+	if (p->kick_evt >= 0)
+		close(p->kick_evt);
 	free(p);
 }
 
+/* The application's doorbell end serves both of its directions: it polls
+ * it (app_evt) and signals on it (dev_evt). */
 TR_API void tr_port_get_fds(const struct tr_port *p, struct tr_port_fds *fds)
 {
-	*fds = (struct tr_port_fds){ p->memfd, p->app_evt, p->dev_evt };
+	*fds = (struct tr_port_fds){ p->memfd, p->app_bell, p->app_bell };
+}
+
+TR_API void tr_port_device_fds(const struct tr_port *p, int fds[2])
+{
+	fds[0] = p->dev_bell;
+	fds[1] = p->kick_evt;
+}
+
+TR_API void tr_port_kick(struct tr_port *p)
+{
+	uint64_t one = 1;
+	/* Private and non-blocking: EAGAIN only if saturated, then readable. */
+	ssize_t n = write(p->kick_evt, &one, sizeof(one));
+	(void)n;
 }
 
 /* Called from any thread while the port's own thread counts (barrier.h). */
@@ -165,16 +193,21 @@ static int port_fail(struct tr_port *p, int err)
 		tr_store_once(&p->eg.ctl->producer_closed, (uint32_t)-err);
 		tr_store_once(&p->in.ctl->consumer_closed, (uint32_t)-err);
 		tr_smp_mb();
-		tr_evt_signal(p->app_evt);
+		tr_evt_signal(p->dev_bell);
 	}
 	return p->error;
 }
 
-/* The application closed its end (it stored a reason in ingress producer_closed). */
+/* The application closed its end: it stores a reason in the ingress
+ * producer_closed and the egress consumer_closed words. Either one ends the
+ * session: a closed egress consumer releases nothing ever again, and a
+ * device waiting for that space would otherwise wake for it forever. */
 static int port_check_peer(struct tr_port *p)
 {
 	uint32_t why = tr_ring_peer_closed(&p->in, false);
 
+	if (!why)
+		why = tr_ring_peer_closed(&p->eg, true);
 	return why ? port_fail(p, -EPIPE) : 0;
 }
 
@@ -378,6 +411,10 @@ TR_API int tr_port_arm(struct tr_port *p, int want_space)
 
 	if (want_space)
 		ready |= tr_ring_prod_arm(&p->eg);
+	/* A closed word reads as "ready" to the arm: act on it here, or a
+	 * device waiting for egress space spins on it. */
+	if (ready)
+		port_check_peer(p);
 	tr_stat_add(&p->st.sleeps, !ready);
 	return ready || p->error;
 }
@@ -386,5 +423,8 @@ TR_API void tr_port_disarm(struct tr_port *p)
 {
 	tr_ring_cons_disarm(&p->in);
 	tr_ring_prod_disarm(&p->eg);
-	tr_evt_drain(p->dev_evt);
+	tr_evt_drain(p->dev_bell);
+	uint64_t v;
+	ssize_t n = read(p->kick_evt, &v, sizeof(v));
+	(void)n;
 }

@@ -7,7 +7,7 @@
  */
 #include <errno.h>
 #include <stdint.h>
-#include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "lib/barrier.h"
@@ -27,19 +27,34 @@ void tr_ring_init(struct tr_ring *r, struct tr_abi_ring *ctl, uint8_t *data,
 	r->tail = r->rel = r->prod_seen = tr_load_acquire(&ctl->consumer);
 }
 
+/* Doorbells are the two ends of a datagram socketpair, one end per side
+ * (docs/ring-abi.md, "Sleep and wake-up"). Neither side's flags can make
+ * the other block: every call here is MSG_DONTWAIT, whatever O_NONBLOCK
+ * the peer set on its own end. */
 void tr_evt_signal(int fd)
 {
-	uint64_t one = 1;
-	/* EAGAIN means the counter is saturated: the peer is awake anyway. */
-	ssize_t n = write(fd, &one, sizeof(one));
+	char one = 1;
+	/* EAGAIN: the peer's queue is full, so it polls readable anyway.
+	 * ECONNREFUSED/EPIPE: it closed its end and needs no wake-up. */
+	ssize_t n = send(fd, &one, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 	(void)n;
 }
 
 void tr_evt_drain(int fd)
 {
-	uint64_t v;
-	ssize_t n = read(fd, &v, sizeof(v)); /* fd is non-blocking */
-	(void)n;
+	char buf[64];
+
+	/* One datagram per call; a bounded number, so that a peer that
+	 * floods its end cannot keep us here. What is left wakes us again. */
+	for (int i = 0; i < TR_EVT_DRAIN_MAX; i++)
+		if (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0)
+			break;
+}
+
+int tr_evt_pair(int fds[2])
+{
+	return socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) < 0
+		       ? -errno : 0;
 }
 
 int64_t tr_ring_index_of(const struct tr_ring *r, const void *slot, uint32_t from,

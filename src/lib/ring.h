@@ -21,7 +21,7 @@ struct tr_ring {
 	uint32_t capacity;
 	uint32_t mask;
 	uint32_t max_slot;
-	int peer_evt;            /* the other side's eventfd */
+	int peer_evt;            /* our doorbell end: a signal on it wakes the other side */
 
 	/* Producer role. head runs ahead of pub while slots are allocated but
 	 * not yet committed; cons_seen caches the peer's consumer index. */
@@ -35,7 +35,7 @@ struct tr_ring {
 	uint32_t rel;
 	uint32_t prod_seen;
 
-	uint64_t wakeups; /* eventfd writes to the peer */
+	uint64_t wakeups; /* doorbell rings to the peer */
 };
 
 /* A slot header as read once from shared memory and checked. */
@@ -82,7 +82,11 @@ void tr_ring_prod_disarm(struct tr_ring *r);
 /* The peer said it stopped (positive errno), 0 while it runs. */
 uint32_t tr_ring_peer_closed(const struct tr_ring *r, bool we_produce);
 
+/* Doorbells (ring.c): signal never blocks, drain reads at most
+ * TR_EVT_DRAIN_MAX pending wake-ups. tr_evt_pair makes the two ends. */
+#define TR_EVT_DRAIN_MAX 64
 void tr_evt_signal(int fd);
 void tr_evt_drain(int fd);
+int tr_evt_pair(int fds[2]);
 
 #endif

@@ -574,7 +574,7 @@ TR_API int tr_tx_wait(struct tr_session *s, int timeout_ms)
 		}
 	}
 	/* Disarm unconditionally: a stale flag only costs the device one
-	 * eventfd write. */
+	 * doorbell ring. */
 	tr_ring_prod_disarm(&s->tx);
 	return ready < 0 ? ready : ready ? 1 : 0;
 }

@@ -13,7 +13,8 @@
 #   | tunroomd (root -> nobody) --- [trdN] 198.18.0.1/24, fd00::1/64  |
 #   |    ^ socket $dir/run/d.sock (0660 nogroup, dir nobody:nogroup)  |
 #   |    +-- daemonclient echo (nobody, 4 s)   requests from .2 / ::2  |
-#   |    +-- daemonclient badreq | garbage | crash (nobody)            |
+#   |    +-- daemonclient badreq | garbage | crash | hog | closed |     |
+#   |        silent | denied (nobody; denied as daemon)                  |
 #   +----------------------------------------------------------------+
 #
 # Usage: daemon.sh PATH/TO/tunroomd PATH/TO/daemonclient
@@ -72,7 +73,17 @@ wait_for 5 grep -q "session started" "$log" || die "echo client got no session"
 n1 "$dir/daemonclient" garbage "$sock" nobody
 grep -q "corrupt ring" "$log" || die "no log line for the corrupt ring"
 if n1 "$dir/daemonclient" crash "$sock" nobody; then die "crash client survived"; fi
+# The hostile ones (issue 14, item 10), while the echo client keeps going.
+n1 "$dir/daemonclient" hog "$sock" nobody
+n1 "$dir/daemonclient" closed "$sock" nobody
 wait "$echo_pid" || die "the long-running client failed while others misbehaved"
+# Eight connections that say nothing do not keep a client out: it gets its
+# session well inside the library's 5 s reply timeout (one at a time, a
+# second each, they did not).
+bg 1 "$dir/daemonclient" silent "$sock" nobody 8 4 "$dir/run/silent.ready"
+wait_for 5 test -e "$dir/run/silent.ready" || die "silent client did not connect"
+n1 "$dir/daemonclient" echo "$sock" nobody 0 5
+wait_for 5 grep -q "no request within" "$log" || die "silent connections were not dropped"
 # Every queue is free again (the crashed client's too): fresh sessions work.
 n1 "$dir/daemonclient" echo "$sock" nobody 0 3
 n1 "$dir/daemonclient" echo "$sock" nobody 0 4

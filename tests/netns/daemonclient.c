@@ -13,8 +13,15 @@
  *                                            to end the session
  *   daemonclient crash SOCKET USER           takes a session and dies (SIGKILL)
  *   daemonclient badreq SOCKET USER          sends a malformed request
+ *   daemonclient denied SOCKET USER          expects EACCES (outside the group)
+ *   daemonclient hog SOCKET USER             doorbells blocking, flooded, never
+ *                                            drained; then closes its ring
+ *   daemonclient closed SOCKET USER          sets only the egress consumer_closed
+ *   daemonclient silent SOCKET USER N S FILE N connections that say nothing for
+ *                                            S seconds; FILE once all connected
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
 #include <pwd.h>
@@ -31,6 +38,7 @@
 
 #include "icmp.h"
 #include "tunroom/daemon.h"
+#include "tunroom/ring_abi.h"
 
 #define CHECK(cond, ...) do { if (!(cond)) { \
 	fprintf(stderr, "daemonclient:%d: %s: ", __LINE__, #cond); \
@@ -192,6 +200,95 @@ static int cmd_badreq(const char *path)
 	return 0;
 }
 
+/* Maps a grant's ring memory as a client that ignores the library would. */
+static uint8_t *map_grant(const struct tr_daemon_grant *g, size_t *size)
+{
+	struct stat st;
+	uint8_t *map;
+
+	CHECK(fstat(g->memfd, &st) == 0, "fstat");
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, g->memfd, 0);
+	CHECK(map != MAP_FAILED, "mmap");
+	*size = (size_t)st.st_size;
+	return map;
+}
+
+/* Attack 1 (issue 14, item 10): make the doorbells block. Clears
+ * O_NONBLOCK on every descriptor it got, fills the daemon's end with
+ * wake-ups and never reads its own, so that every signal the daemon sends
+ * finds a full queue; then closes its ring (the daemon signals it once
+ * more) and expects the daemon to end the session all the same. With
+ * descriptors shared with the daemon, this blocked its port thread and
+ * then its main loop. */
+static int cmd_hog(const char *path)
+{
+	struct tr_session_config sc = { .capacity = 1u << 17 };
+	struct tr_daemon_grant g;
+	size_t size;
+	char one = 1;
+	int err, sent = 0;
+
+	err = tr_daemon_connect(path, &sc, &g);
+	CHECK(err == 0, "connect: %s", tr_strerror(err));
+	CHECK(fcntl(g.app_evt, F_SETFL, 0) == 0 && fcntl(g.dev_evt, F_SETFL, 0) == 0, "fcntl");
+	while (send(g.dev_evt, &one, 1, MSG_DONTWAIT) == 1 && sent < 1000000)
+		sent++;
+	CHECK(errno == EAGAIN, "flood: %s", strerror(errno));
+	uint8_t *map = map_grant(&g, &size);
+	struct tr_abi_ring *in = (struct tr_abi_ring *)(map + TR_ABI_INGRESS_CTRL);
+	__atomic_store_n(&in->producer_closed, ESHUTDOWN, __ATOMIC_SEQ_CST);
+	expect_hangup(g.conn);
+	printf("hog: %d wake-ups queued, descriptors blocking, never drained: the daemon "
+	       "ended the session anyway\n", sent);
+	return 0;
+}
+
+/* Attack 2: the egress consumer_closed word alone, with the daemon waiting
+ * for egress space or not: it must end the session, not take "closed" for
+ * "space freed" and spin. */
+static int cmd_closed(const char *path)
+{
+	struct tr_session_config sc = { .capacity = 1u << 17 };
+	struct tr_daemon_grant g;
+	size_t size;
+	char one = 1;
+	int err;
+
+	err = tr_daemon_connect(path, &sc, &g);
+	CHECK(err == 0, "connect: %s", tr_strerror(err));
+	uint8_t *map = map_grant(&g, &size);
+	struct tr_abi_ring *eg = (struct tr_abi_ring *)(map + TR_ABI_EGRESS_CTRL);
+	__atomic_store_n(&eg->consumer_closed, ESHUTDOWN, __ATOMIC_SEQ_CST);
+	CHECK(send(g.dev_evt, &one, 1, MSG_DONTWAIT) == 1, "wake");
+	expect_hangup(g.conn);
+	printf("closed: the daemon ended the session whose egress consumer closed\n");
+	return 0;
+}
+
+/* Attack 3: N connections that never say anything, held for SECONDS; the
+ * file READY appears once all are accepted by the kernel. */
+static int cmd_silent(const char *path, int n, int seconds, const char *ready)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fds[64];
+
+	CHECK(n > 0 && n <= 64, "n");
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	for (int i = 0; i < n; i++) {
+		fds[i] = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+		CHECK(connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)) == 0, "%s",
+		      strerror(errno));
+	}
+	FILE *f = fopen(ready, "w");
+	CHECK(f, "%s", ready);
+	fclose(f);
+	sleep((unsigned)seconds);
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	printf("silent: %d connections said nothing for %d s\n", n, seconds);
+	return 0;
+}
+
 /* A user the socket's group and mode leave out gets -EACCES, nothing else. */
 static int cmd_denied(const char *path)
 {
@@ -207,7 +304,7 @@ static int cmd_denied(const char *path)
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
-		fprintf(stderr, "usage: daemonclient echo|garbage|crash|badreq|denied SOCKET USER\n");
+		fprintf(stderr, "usage: daemonclient echo|garbage|crash|badreq|denied|hog|closed|silent SOCKET USER ...\n");
 		return 2;
 	}
 	become(argv[3]);
@@ -224,5 +321,11 @@ int main(int argc, char **argv)
 		return cmd_badreq(argv[2]);
 	if (!strcmp(argv[1], "denied"))
 		return cmd_denied(argv[2]);
+	if (!strcmp(argv[1], "hog"))
+		return cmd_hog(argv[2]);
+	if (!strcmp(argv[1], "closed"))
+		return cmd_closed(argv[2]);
+	if (!strcmp(argv[1], "silent") && argc == 7)
+		return cmd_silent(argv[2], atoi(argv[4]), atoi(argv[5]), argv[6]);
 	return 2;
 }
