@@ -99,7 +99,8 @@ int tr_ac_env_build(struct tr_ac_env *e, const char *reason, const char *tundev,
 			if (!strncmp(*ev, *k, strlen(*k)))
 				r = r ? r : add(e, "%s", *ev);
 	r = r ? r : add(e, "reason=%s", reason);
-	r = r ? r : add(e, "VPNGATEWAY=%s", gateway);
+	if (gateway && *gateway)
+		r = r ? r : add(e, "VPNGATEWAY=%s", gateway);
 	r = r ? r : add(e, "VPNPID=%ld", (long)getpid());
 	r = r ? r : add(e, "LOG_LEVEL=%d", 1);
 	if (tundev)

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 # tunroom connect against a stock ocserv: login, ping, and 10 MiB over TCP
 # each way, checked by SHA-256, first over DTLS, then with --no-dtls (all
-# over TLS); `tunroom show` says which channel carried it and `tunroom down`
-# ends the session with a BYE the server logs.
+# over TLS); `tunroom show` says which channel carried it; `tunroom down`
+# (DTLS run) and SIGTERM (TLS run) end the session with a BYE the server logs.
 # usage: ac-connect.sh TUNROOM
 source "$(dirname "$0")/lib.sh"
 require_root
@@ -43,9 +43,16 @@ for mode in dtls tls; do
 		[ "$(ac_show $name tx_dtls_records)" -eq 0 ] || die "--no-dtls sent DTLS records"
 	fi
 	pid=$(cat "$WORK/$name.pid")
-	pretty "$mode: down"
-	tunroom1 down $name || die "$mode: tunroom down failed"
-	! alive "$pid" || die "$mode: still running after down"
+	if [ $mode = dtls ]; then
+		pretty "$mode: tunroom down"
+		tunroom1 down $name || die "$mode: tunroom down failed"
+		! alive "$pid" || die "$mode: still running after down"
+	else
+		pretty "$mode: SIGTERM"
+		kill -TERM "$pid"
+		wait_for 5 bash -c "! { [ -r /proc/$pid/stat ] && ! grep -q ') Z ' /proc/$pid/stat; }" ||
+			die "$mode: still running after SIGTERM"
+	fi
 	wait_for 5 grep -q "user disconnected" "$WORK/ocserv.log" ||
 		die "$mode: the server saw no BYE: $(tail -5 "$WORK/ocserv.log")"
 	: >"$WORK/ocserv.log"
