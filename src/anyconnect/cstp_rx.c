@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "anyconnect/cstp_rx.h"
+#include "lib/barrier.h"
 
 /* TLS 1.3 handshake messages that may follow the handshake (RFC 8446 §4.6). */
 #define HS_HELLO_REQUEST 0
@@ -47,7 +48,7 @@ uint8_t *tr_ac_cstp_rx_space(struct tr_ac_cstp_rx *r, uint32_t *n)
 		 * front (the only bytes this path moves). */
 		uint32_t left = r->have - r->pos;
 		memmove(r->buf, r->buf + r->pos, left);
-		r->st->rx_copied_bytes += left;
+		tr_stat_add(&r->st->rx_copied_bytes, left);
 		r->pos = 0;
 		r->have = left;
 	}
@@ -70,7 +71,7 @@ static int deliver(struct tr_ac_cstp_rx *r, const struct tr_ac_cstp_sink *k,
 	    (plen = (uint32_t)(p[4] << 8 | p[5])) != n - TR_CSTP_HDR_LEN)
 		return -EPROTO;
 	if (!ac_type_known(p[6])) {
-		r->st->rx_drop_type++;
+		tr_stat_add(&r->st->rx_drop_type, 1);
 		return 0;
 	}
 	if (p[6] == TR_AC_DATA) {
@@ -79,13 +80,13 @@ static int deliver(struct tr_ac_cstp_rx *r, const struct tr_ac_cstp_sink *k,
 			/* Only a padded TLS 1.3 record or the bytes that came
 			 * with the CONNECT reply get here: counted. */
 			memcpy(dst, p + TR_CSTP_HDR_LEN, plen);
-			r->st->rx_copied_bytes += plen;
+			tr_stat_add(&r->st->rx_copied_bytes, plen);
 			k->data_done(k->arg, plen, true);
-			r->st->rx_data++;
+			tr_stat_add(&r->st->rx_data, 1);
 		}
 		return 0;
 	}
-	r->st->rx_ctl++;
+	tr_stat_add(&r->st->rx_ctl, 1);
 	k->ctl(k->arg, p[6], p + TR_CSTP_HDR_LEN, plen);
 	return 0;
 }
@@ -117,7 +118,7 @@ static int open_other(struct tr_ac_cstp_rx *r, const struct tr_ac_cstp_sink *k,
 	case TR_AC_CT_APP:
 		return deliver(r, k, r->scratch, n);
 	case TR_AC_CT_ALERT:
-		r->st->rx_ctl++;
+		tr_stat_add(&r->st->rx_ctl, 1);
 		k->ctl(k->arg, TR_AC_EV_ALERT, r->scratch, n);
 		return -ECONNRESET;
 	case TR_AC_CT_HANDSHAKE:
@@ -126,7 +127,7 @@ static int open_other(struct tr_ac_cstp_rx *r, const struct tr_ac_cstp_sink *k,
 		 * we do not renegotiate (a client may ignore it, RFC 5246 §7.4.1.1). */
 		if (n && r->scratch[0] == HS_KEY_UPDATE)
 			return -EKEYEXPIRED;
-		r->st->rx_ctl++;
+		tr_stat_add(&r->st->rx_ctl, 1);
 		return 0;
 	default:
 		return -EPROTO;
@@ -166,7 +167,7 @@ static int open_one(struct tr_ac_cstp_rx *r, const struct tr_ac_cstp_sink *k,
 	if (dst)
 		k->data_done(k->arg, plen, !err);
 	if (!err && dst)
-		r->st->rx_data++;
+		tr_stat_add(&r->st->rx_data, 1);
 	return err;
 }
 
@@ -178,20 +179,20 @@ int tr_ac_cstp_rx_process(struct tr_ac_cstp_rx *r, const struct tr_ac_cstp_sink 
 		int err = tr_ac_tls_hdr(&r->aead, rec, &rl, &pl);
 
 		if (err) {
-			r->st->rx_drop_header++;
+			tr_stat_add(&r->st->rx_drop_header, 1);
 			return err;
 		}
 		if (r->have - r->pos < rl)
 			return 0;
 		err = open_one(r, k, rec, rl, pl);
 		if (err == -EBADMSG)
-			r->st->rx_err_auth++;
+			tr_stat_add(&r->st->rx_err_auth, 1);
 		else if (err == -EPROTO)
-			r->st->rx_drop_type++;
+			tr_stat_add(&r->st->rx_drop_type, 1);
 		if (err)
 			return err;
-		r->st->rx_records++;
-		r->st->rx_bytes += rl;
+		tr_stat_add(&r->st->rx_records, 1);
+		tr_stat_add(&r->st->rx_bytes, rl);
 		r->pos += rl;
 	}
 	return 0;

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "anyconnect/cstp_rx.h"
+#include "lib/barrier.h"
 #include "anyconnect/dataplane.h"
 #include "anyconnect/rec.h"
 
@@ -134,7 +135,7 @@ static void push_event(struct tr_ac_dp *dp, unsigned chan, uint8_t type, int err
 {
 	pthread_mutex_lock(&dp->mu);
 	if (dp->in_n == INQ) {
-		dp->st.rx_drop_ctl_full++;
+		tr_stat_add(&dp->st.rx_drop_ctl_full, 1);
 	} else {
 		struct tr_ac_ctl_msg *m = &dp->inq[(dp->in_head + dp->in_n++) % INQ];
 		memset(m, 0, sizeof(*m));
@@ -226,11 +227,11 @@ static void send_dtls(struct tr_ac_dp *dp, struct chan *ch, struct iovec *iov, u
 	}
 	while (done < n) {
 		int r = sendmmsg(ch->fd, mm + done, n - done, MSG_DONTWAIT);
-		st->tx_syscalls++;
+		tr_stat_add(&st->tx_syscalls, 1);
 		if (r > 0) {
 			for (int i = 0; i < r; i++)
-				st->tx_bytes += iov[done + (unsigned)i].iov_len;
-			st->tx_records += (unsigned)r;
+				tr_stat_add(&st->tx_bytes, iov[done + (unsigned)i].iov_len);
+			tr_stat_add(&st->tx_records, (unsigned)r);
 			done += (unsigned)r;
 			continue;
 		}
@@ -238,11 +239,11 @@ static void send_dtls(struct tr_ac_dp *dp, struct chan *ch, struct iovec *iov, u
 		    wait_writable(dp, ch))
 			continue;
 		if (r < 0 && (errno == EAGAIN || errno == ENOBUFS)) {
-			st->tx_err_send += n - done;
+			tr_stat_add(&st->tx_err_send, n - done);
 			break;
 		}
 		/* ICMP errors (ECONNREFUSED...) land on one datagram: drop it. */
-		st->tx_err_send++;
+		tr_stat_add(&st->tx_err_send, 1);
 		done++;
 	}
 	STORE(dp->last_tx[TR_AC_CHAN_DTLS], now_ns());
@@ -254,13 +255,13 @@ static void send_cstp(struct tr_ac_dp *dp, struct chan *ch, struct iovec *iov, u
 	struct tr_ac_chan_stats *st = &dp->st.chan[TR_AC_CHAN_CSTP];
 	unsigned i = 0;
 
-	st->tx_records += n;
+	tr_stat_add(&st->tx_records, n);
 	for (unsigned k = 0; k < n; k++)
-		st->tx_bytes += iov[k].iov_len;
+		tr_stat_add(&st->tx_bytes, iov[k].iov_len);
 	while (i < n) {
 		struct msghdr mh = { .msg_iov = iov + i, .msg_iovlen = n - i };
 		ssize_t r = sendmsg(ch->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
-		st->tx_syscalls++;
+		tr_stat_add(&st->tx_syscalls, 1);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -268,7 +269,7 @@ static void send_cstp(struct tr_ac_dp *dp, struct chan *ch, struct iovec *iov, u
 				continue;
 			if (errno != EAGAIN && errno != ENOBUFS)
 				chan_down(dp, ch, -errno);
-			st->tx_err_send += n - i;
+			tr_stat_add(&st->tx_err_send, n - i);
 			break;
 		}
 		/* Step over what went, splitting a record if it went partly. */
@@ -296,9 +297,9 @@ static void seal_failed(struct tr_ac_dp *dp, struct chan *ch, int err)
 	if (err == -ERANGE)
 		chan_down(dp, ch, -ERANGE); /* sequence numbers used up: rekey */
 	else if (err == -EMSGSIZE)
-		dp->st.tx_drop_too_big++;
+		tr_stat_add(&dp->st.tx_drop_too_big, 1);
 	else
-		dp->st.chan[ch->kind].tx_err_send++;
+		tr_stat_add(&dp->st.chan[ch->kind].tx_err_send, 1);
 }
 
 /* The control packets queued by send_ctl and by the DPD answers. */
@@ -334,7 +335,7 @@ static void send_queued(struct tr_ac_dp *dp)
 			} else {
 				iov.iov_base = tr_pkt_data(&p);
 				iov.iov_len = p.len;
-				dp->st.chan[c].tx_ctl++;
+				tr_stat_add(&dp->st.chan[c].tx_ctl, 1);
 				if (c == TR_AC_CHAN_DTLS)
 					send_dtls(dp, ch, &iov, 1);
 				else
@@ -371,7 +372,7 @@ static void *tx_main(void *arg)
 		int c = LOAD(dp->use);
 		struct chan *ch = c == TR_AC_CHAN_NONE ? NULL : tx_acquire(dp, (unsigned)c);
 		if (!ch || LOAD(ch->dead)) {
-			dp->st.tx_drop_no_chan += (unsigned)n;
+			tr_stat_add(&dp->st.tx_drop_no_chan, (unsigned)n);
 		} else {
 			unsigned g = 0;
 			for (int i = 0; i < n; i++) {
@@ -383,7 +384,7 @@ static void *tx_main(void *arg)
 				iov[g].iov_base = tr_pkt_data(&pkts[i]);
 				iov[g++].iov_len = pkts[i].len;
 			}
-			dp->st.chan[c].tx_data += g;
+			tr_stat_add(&dp->st.chan[c].tx_data, g);
 			if (g && c == TR_AC_CHAN_DTLS)
 				send_dtls(dp, ch, iov, g);
 			else if (g)
@@ -408,7 +409,7 @@ static void got_ctl(struct tr_ac_dp *dp, unsigned chan, uint8_t type, const uint
 		/* Echo the payload (a DTLS MTU probe must come back whole); one
 		 * too long for the queue gets the bare answer. */
 		if (!queue_out(dp, chan, TR_AC_DPD_RESP, p, len <= TR_AC_CTL_MAX ? len : 0))
-			dp->st.dpd_answered++;
+			tr_stat_add(&dp->st.dpd_answered, 1);
 	}
 	push_event(dp, chan, type, 0, p, len);
 }
@@ -425,7 +426,7 @@ static void rx_dtls(struct tr_ac_dp *dp, struct chan *ch)
 		int n = tr_tx_allocate_burst(dp->s, dp->rx_plain_max, pkts, BURST);
 		if (n <= 0) {
 			/* The device is behind; the socket buffer holds what comes. */
-			dp->st.rx_drop_ring_full++;
+			tr_stat_add(&dp->st.rx_drop_ring_full, 1);
 			usleep(100);
 			return;
 		}
@@ -437,7 +438,7 @@ static void rx_dtls(struct tr_ac_dp *dp, struct chan *ch)
 			mm[i].msg_hdr.msg_iovlen = 1;
 		}
 		int c = recvmmsg(ch->fd, mm, (unsigned)n, MSG_DONTWAIT, NULL);
-		st->rx_syscalls++;
+		tr_stat_add(&st->rx_syscalls, 1);
 		if (c < 0)
 			c = 0; /* EAGAIN, or an ICMP error: DPD notices a dead path */
 		for (int i = n - 1; i >= c; i--)
@@ -456,26 +457,26 @@ static void rx_dtls(struct tr_ac_dp *dp, struct chan *ch)
 			}
 			switch (err) {
 			case 0: break;
-			case -EMSGSIZE: st->rx_drop_trunc++; break;
-			case -ENODATA: st->rx_drop_short++; break;
-			case -ESTALE: st->rx_drop_epoch++; break;
-			case -EALREADY: st->rx_drop_replay++; break;
-			case -EBADMSG: st->rx_err_auth++; break;
-			default: st->rx_drop_header++; break;
+			case -EMSGSIZE: tr_stat_add(&st->rx_drop_trunc, 1); break;
+			case -ENODATA: tr_stat_add(&st->rx_drop_short, 1); break;
+			case -ESTALE: tr_stat_add(&st->rx_drop_epoch, 1); break;
+			case -EALREADY: tr_stat_add(&st->rx_drop_replay, 1); break;
+			case -EBADMSG: tr_stat_add(&st->rx_err_auth, 1); break;
+			default: tr_stat_add(&st->rx_drop_header, 1); break;
 			}
 			if (err) {
 				tr_tx_abandon(dp->s, p);
 				continue;
 			}
 			auth++;
-			st->rx_records++;
-			st->rx_bytes += mm[i].msg_len;
+			tr_stat_add(&st->rx_records, 1);
+			tr_stat_add(&st->rx_bytes, mm[i].msg_len);
 			if (ct == TR_AC_CT_ALERT || !p->len) {
 				if (ct == TR_AC_CT_ALERT)
 					push_event(dp, TR_AC_CHAN_DTLS, TR_AC_EV_ALERT, 0,
 						   tr_pkt_data(p), p->len);
 				else
-					st->rx_drop_type++;
+					tr_stat_add(&st->rx_drop_type, 1);
 				tr_tx_abandon(dp->s, p);
 				continue;
 			}
@@ -483,17 +484,17 @@ static void rx_dtls(struct tr_ac_dp *dp, struct chan *ch)
 			p->off++;
 			p->len--;
 			if (type == TR_AC_DATA && p->len) {
-				st->rx_data++;
+				tr_stat_add(&st->rx_data, 1);
 				good[g++] = *p;
 				continue;
 			}
 			if (type == TR_AC_DPD_REQ || type == TR_AC_DPD_RESP ||
 			    type == TR_AC_KEEPALIVE || type == TR_AC_DISCONNECT ||
 			    type == TR_AC_TERMINATE) {
-				st->rx_ctl++;
+				tr_stat_add(&st->rx_ctl, 1);
 				got_ctl(dp, TR_AC_CHAN_DTLS, type, tr_pkt_data(p), p->len);
 			} else {
-				st->rx_drop_type++;
+				tr_stat_add(&st->rx_drop_type, 1);
 			}
 			tr_tx_abandon(dp->s, p);
 		}
@@ -537,14 +538,14 @@ static uint8_t *sink_room(void *arg, uint32_t len)
 	struct tr_ac_dp *dp = arg;
 
 	if (!len || len > CSTP_SLOT) {
-		dp->st.chan[TR_AC_CHAN_CSTP].rx_drop_trunc++;
+		tr_stat_add(&dp->st.chan[TR_AC_CHAN_CSTP].rx_drop_trunc, 1);
 		return NULL;
 	}
 	if (dp->cur_open && dp->cur_fill + len <= dp->cur.len)
 		return tr_pkt_data(&dp->cur) + dp->cur_fill;
 	slot_flush(dp);
 	if (tr_tx_allocate(dp->s, CSTP_SLOT, &dp->cur)) {
-		dp->st.rx_drop_ring_full++;
+		tr_stat_add(&dp->st.rx_drop_ring_full, 1);
 		return NULL;
 	}
 	dp->cur_open = 1;
@@ -592,7 +593,7 @@ static void rx_cstp(struct tr_ac_dp *dp, struct chan *ch)
 		uint8_t *sp = tr_ac_cstp_rx_space(ch->crx, &n);
 		uint64_t before = st->rx_records;
 		ssize_t r = recv(ch->fd, sp, n, MSG_DONTWAIT);
-		st->rx_syscalls++;
+		tr_stat_add(&st->rx_syscalls, 1);
 		if (r == 0) {
 			chan_down(dp, ch, -ECONNRESET);
 			return;
