@@ -245,6 +245,13 @@ struct tr_ac_dp_stats {
 /* Copies the counters. Any thread. */
 void tr_ac_dp_stats(const struct tr_ac_dp *dp, struct tr_ac_dp_stats *out);
 
+/* Every counter under the name `tunroom show` prints it with, so that the
+ * names and docs/counters.md agree: "cstp_" or "dtls_" and the field of
+ * struct tr_ac_chan_stats (dtls_rx_drop_replay), or "ac_" and the field of
+ * struct tr_ac_dp_stats (ac_dpd_answered). Any thread. */
+void tr_ac_dp_stats_each(const struct tr_ac_dp *dp,
+			 void (*put)(void *arg, const char *name, uint64_t value), void *arg);
+
 /* The ring session (for its own counters in `tunroom show`). */
 struct tr_session *tr_ac_dp_session(const struct tr_ac_dp *dp);
 

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -905,6 +906,46 @@ void tr_ac_dp_stats(const struct tr_ac_dp *dp, struct tr_ac_dp_stats *out)
 	dst = (uint64_t *)out;
 	for (size_t i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
 		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+}
+
+#define CH(f) { #f, offsetof(struct tr_ac_chan_stats, f) }
+static const struct { const char *name; size_t off; } chan_fields[] = {
+	CH(tx_records), CH(tx_bytes), CH(tx_data), CH(tx_ctl), CH(tx_err_send), CH(tx_syscalls),
+	CH(rx_records), CH(rx_bytes), CH(rx_data), CH(rx_ctl), CH(rx_syscalls),
+	CH(rx_drop_short), CH(rx_drop_header), CH(rx_drop_epoch), CH(rx_drop_replay),
+	CH(rx_err_auth), CH(rx_drop_type), CH(rx_drop_trunc), CH(rx_copied_bytes),
+};
+#define DP(f) { #f, offsetof(struct tr_ac_dp_stats, f) }
+static const struct { const char *name; size_t off; } dp_fields[] = {
+	DP(tx_drop_no_chan), DP(tx_drop_too_big), DP(tx_copied_bytes), DP(rx_drop_ring_full),
+	DP(rx_drop_ctl_full), DP(dpd_answered),
+};
+
+void tr_ac_dp_stats_each(const struct tr_ac_dp *dp,
+			 void (*put)(void *arg, const char *name, uint64_t value), void *arg)
+{
+	static const char *const prefix[2] = { "cstp_", "dtls_" };
+	struct tr_ac_dp_stats st;
+	char name[64];
+
+	_Static_assert(sizeof(chan_fields) / sizeof(chan_fields[0]) ==
+		       sizeof(struct tr_ac_chan_stats) / sizeof(uint64_t), "every channel counter named");
+	_Static_assert(sizeof(dp_fields) / sizeof(dp_fields[0]) ==
+		       (sizeof(struct tr_ac_dp_stats) - sizeof(st.chan)) / sizeof(uint64_t),
+		       "every data plane counter named");
+	if (!put)
+		return;
+	tr_ac_dp_stats(dp, &st);
+	for (unsigned c = 0; c < 2; c++)
+		for (size_t i = 0; i < sizeof(chan_fields) / sizeof(chan_fields[0]); i++) {
+			snprintf(name, sizeof(name), "%s%s", prefix[c], chan_fields[i].name);
+			put(arg, name, *(const uint64_t *)((const uint8_t *)&st.chan[c] +
+							   chan_fields[i].off));
+		}
+	for (size_t i = 0; i < sizeof(dp_fields) / sizeof(dp_fields[0]); i++) {
+		snprintf(name, sizeof(name), "ac_%s", dp_fields[i].name);
+		put(arg, name, *(const uint64_t *)((const uint8_t *)&st + dp_fields[i].off));
+	}
 }
 
 struct tr_session *tr_ac_dp_session(const struct tr_ac_dp *dp)

@@ -39,6 +39,15 @@ for path, struct in [("include/tunroom/tunroom.h", "tr_stats"),
     for f in fields(path, struct):
         names.setdefault(f, f"{path} struct {struct}")
 
+# The AnyConnect data plane's counters, as tr_ac_dp_stats_each names them
+# (src/anyconnect/dp.c): cstp_/dtls_ + channel field, ac_ + own field.
+ac = "src/anyconnect/dataplane.h"
+for f in fields(ac, "tr_ac_chan_stats"):
+    for pre in ("cstp_", "dtls_"):
+        names.setdefault(pre + f, f"{ac} struct tr_ac_chan_stats")
+for f in fields(ac, "tr_ac_dp_stats"):
+    names.setdefault("ac_" + f, f"{ac} struct tr_ac_dp_stats")
+
 missing = sorted(n for n in names if n not in documented)
 for n in missing:
     print(f"FAIL: counter {n} ({names[n]}) is not documented in docs/counters.md")

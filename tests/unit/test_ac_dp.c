@@ -289,6 +289,16 @@ static void test_cstp_tls12(void **state)
 	cstp_echo(GT_TLS12_PRIO("AES-128-GCM"), 0);
 }
 
+static void count_name(void *arg, const char *name, uint64_t v)
+{
+	unsigned *n = arg;
+
+	assert_true(!strncmp(name, "cstp_", 5) || !strncmp(name, "dtls_", 5) ||
+		    !strncmp(name, "ac_", 3));
+	assert_int_equal(v, 0);
+	(*n)++;
+}
+
 static void test_bad_args(void **state)
 {
 	struct fixture f;
@@ -306,6 +316,11 @@ static void test_bad_args(void **state)
 	assert_int_equal(fcntl(sv[0], F_GETFD), -1);
 	assert_int_equal(tr_ac_dp_use(f.dp, TR_AC_CHAN_CSTP), -ENOTCONN);
 	assert_int_equal(tr_ac_dp_use(f.dp, TR_AC_CHAN_NONE), 0);
+	/* Every counter comes out under its show name. */
+	unsigned n = 0;
+	tr_ac_dp_stats_each(f.dp, count_name, &n);
+	assert_int_equal(n, 2 * sizeof(struct tr_ac_chan_stats) / 8 +
+			    (sizeof(struct tr_ac_dp_stats) - sizeof(((struct tr_ac_dp_stats *)0)->chan)) / 8);
 	close(sv[1]);
 	dp_close(&f);
 }
