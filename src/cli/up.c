@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -177,7 +178,9 @@ int up_main(int argc, char **argv)
 	}
 
 	struct detach d = { .fd = -1, .log = -1 };
-	struct tr_tunnel_opts opts = { .run_dir = run_dir(), .user = &user };
+	const char *state_dir = getenv("TUNROOM_STATE_DIR");
+	struct tr_tunnel_opts opts = { .run_dir = run_dir(), .user = &user,
+				       .state_dir = state_dir && *state_dir ? state_dir : NULL };
 	/* Opened now, as whoever started us: the tunnel may run as its User
 	 * by the time it detaches. */
 	if (log && (d.log = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600)) < 0) {

@@ -79,6 +79,15 @@ int tr_replay_update(struct tr_replay *r, uint64_t seq)
 	return 0;
 }
 
+void tr_replay_floor(struct tr_replay *r, uint64_t seq)
+{
+	if (seq > r->top)
+		r->top = seq;
+	/* Every remembered number counts as seen: (top - W, top] all refused,
+	 * older ones are refused as too old anyway. */
+	memset(r->bits, 0xff, ((size_t)r->mask + 1) * sizeof(uint64_t));
+}
+
 uint64_t tr_replay_esn_infer(const struct tr_replay *r, uint32_t seq_lo)
 {
 	uint32_t tl = (uint32_t)r->top, th = (uint32_t)(r->top >> 32);

@@ -39,6 +39,11 @@ int tr_replay_check(const struct tr_replay *r, uint64_t seq);
  * tr_replay_check; on an error nothing changes. */
 int tr_replay_update(struct tr_replay *r, uint64_t seq);
 
+/* Refuses every number up to and including seq from now on, as if each had
+ * been seen (the floor a restarted receiver sets from its saved state): top
+ * becomes seq if it was lower and the whole window is marked. */
+void tr_replay_floor(struct tr_replay *r, uint64_t seq);
+
 /* Full 64-bit number for a received low half under ESN (RFC 4303 Appendix
  * A2.1: the guess that lands in or right of the window). Returns 0 when the
  * only candidate would lie below sequence number 0 or above 2^64-1; 0 then

@@ -21,6 +21,7 @@
 #include "tunroom/esp.h"
 
 #define TR_CONFIG_ADDR_MAX      16
+#define TR_CONFIG_PEER_ADDR_MAX 32
 #define TR_CONFIG_LINE_MAX      1024  /* longer lines are refused, not split */
 #define TR_CONFIG_ERR_MAX       512
 #define TR_CONFIG_KEY_MAX       36    /* AES-256 key + 4-byte GCM salt */
@@ -87,6 +88,11 @@ struct tr_config {
 	struct tr_config_sa_dir out, in;
 	uint32_t replay_window;  /* packets, TR_CONFIG_REPLAY_MIN..MAX */
 	bool esn;                /* 64-bit sequence numbers, RFC 4303 §2.2.1 */
+	/* PeerAddresses: inner sources the peer may use; none = derived from
+	 * Address (the networks of its prefixes, tr_config_peer_prefixes). */
+	struct tr_config_addr peer_addr[TR_CONFIG_PEER_ADDR_MAX];
+	unsigned n_peer_addr;
+	uint32_t keepalive;      /* PersistentKeepalive seconds, 0 = off */
 };
 
 /* Parser state: init, one call per line, finish (the wg-tools split). */

@@ -182,14 +182,18 @@ static int p_name(struct tr_config_ctx *ctx, const struct tr_config_key *k, cons
 static int parse_one_address(struct tr_config_ctx *ctx, const struct tr_config_key *k, const char *val)
 {
 	struct tr_config *cfg = ctx->cfg;
+	bool peer = !strcasecmp(k->name, "PeerAddresses");
+	struct tr_config_addr *list = peer ? cfg->peer_addr : cfg->addr;
+	unsigned *n_list = peer ? &cfg->n_peer_addr : &cfg->n_addr;
+	unsigned cap = peer ? TR_CONFIG_PEER_ADDR_MAX : TR_CONFIG_ADDR_MAX;
 	char ip[INET6_ADDRSTRLEN + 1];
 	const char *slash = strchr(val, '/');
 	size_t iplen = slash ? (size_t)(slash - val) : strlen(val);
 	struct tr_config_addr a = { 0 };
 	unsigned max;
 
-	if (cfg->n_addr == TR_CONFIG_ADDR_MAX)
-		return fail(ctx, "too many '%s' entries, at most %d", k->name, TR_CONFIG_ADDR_MAX);
+	if (*n_list == cap)
+		return fail(ctx, "too many '%s' entries, at most %u", k->name, cap);
 	if (strpbrk(val, " \t"))
 		return fail(ctx, "'%s' '%.64s' holds a space; separate addresses with commas or "
 			    "repeat the key", k->name, val);
@@ -214,7 +218,15 @@ static int parse_one_address(struct tr_config_ctx *ctx, const struct tr_config_k
 				    k->name, val, max);
 		a.prefix = (uint8_t)p;
 	}
-	cfg->addr[cfg->n_addr++] = a;
+	if (peer) {
+		/* A prefix names a network: host bits set are a typo. */
+		uint8_t *b = (uint8_t *)&a.v4;
+		for (unsigned bit = a.prefix; bit < max; bit++)
+			if (b[bit / 8] & (0x80u >> (bit % 8)))
+				return fail(ctx, "'%s' '%.64s' has host bits set beyond /%u; write the "
+					    "network (e.g. 198.18.0.0/30)", k->name, val, a.prefix);
+	}
+	list[(*n_list)++] = a;
 	return 0;
 bad:
 	return fail(ctx, "'%s' must be an IPv4 or IPv6 address with an optional /prefix "
@@ -499,6 +511,17 @@ static int p_user(struct tr_config_ctx *ctx, const struct tr_config_key *k, cons
 	return 0;
 }
 
+/* PersistentKeepalive = SECONDS: an authentic keepalive after that long
+ * without sending (keeps NAT mappings and the peer's liveness view fresh). */
+static int p_keepalive(struct tr_config_ctx *ctx, const struct tr_config_key *k, const char *val)
+{
+	if (!strcasecmp(val, "off")) {
+		ctx->cfg->keepalive = 0;
+		return 0;
+	}
+	return parse_range(ctx, k, val, 0, 65535, &ctx->cfg->keepalive);
+}
+
 static int p_esn(struct tr_config_ctx *ctx, const struct tr_config_key *k, const char *val)
 {
 	if (parse_bool(val, &ctx->cfg->esn))
@@ -532,6 +555,8 @@ const struct tr_config_key tr_config_keys[K_COUNT] = {
 	[K_IN_AUTH_KEY]    = { "InAuthKey",     SEC_SA,        false, p_auth_key },
 	[K_REPLAY_WINDOW]  = { "ReplayWindow",  SEC_SA,        false, p_replay },
 	[K_ESN]            = { "ESN",           SEC_SA,        false, p_esn },
+	[K_PEER_ADDRESSES] = { "PeerAddresses", SEC_SA,        true,  p_address },
+	[K_KEEPALIVE]      = { "PersistentKeepalive", SEC_SA,  false, p_keepalive },
 };
 
 void tr_config_known_keys(enum tr_config_section sec, char *buf, size_t len)

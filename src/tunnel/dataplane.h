@@ -10,6 +10,10 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config/config.h"
 
 #include "tunnel/udp.h"
 #include "tunroom/esp.h"
@@ -32,6 +36,9 @@ struct tr_tx_stats {
 	uint64_t drop_send;       /* the socket refused the datagram (ICMP error, no route) */
 	uint64_t copied_bytes;    /* payload bytes memcpy'd: 0 unless ZeroCopy = off */
 	uint64_t gso_off;         /* 1 once the kernel refused UDP_SEGMENT and GSO went off */
+	uint64_t drop_unsaved;    /* no sequence number reserved in the state file yet */
+	uint64_t control;         /* keepalives and hellos sent */
+	uint64_t drop_loop;       /* to our own endpoint: the tunnel's datagrams routed into it */
 };
 
 /* Written by the ingress (rx) thread only. */
@@ -46,6 +53,11 @@ struct tr_rx_stats {
 	uint64_t gro_moved;       /* messages copied only to keep order behind one that outgrew its slots */
 	uint64_t drop_gro;        /* such datagrams dropped: longer than a slot */
 	uint64_t gro_peeks;       /* MSG_PEEKs for the next batch's size after an idle spell */
+	uint64_t control;         /* authentic keepalives and hellos: taken, not delivered */
+	uint64_t drop_unsaved;    /* authentic, above what the state file covers yet */
+	uint64_t drop_source;     /* inner source address outside PeerAddresses */
+	uint64_t drop_peer;       /* from another address:port, and not authentic */
+	uint64_t peer_roams;      /* authentic from a new address:port: the peer moved there */
 };
 
 /* Offload = on, receiving: a batch of gso_size G lands datagram k in slot k
@@ -59,6 +71,32 @@ struct tr_gro {
 	uint8_t *spill;    /* TR_TUNNEL_GRO_MSGS x TR_UDP_GRO_MSG_MAX: room past each message's
 			    * slots, and where the slow path stages each message whole */
 };
+
+/* Control datagrams (hello.c): ESP with next header 253 (RFC 3692
+ * experimental), what a restarted end tells its peer. */
+#define TR_HELLO_NH 253
+#define TR_KEEPALIVE_NH 59 /* RFC 4303 §2.6: "no next header", a dummy packet */
+#define TR_CTL_HELLO 0x1u  /* tx: send a hello */
+#define TR_CTL_ACK   0x2u  /* tx: answer one */
+#define TR_CTL_KEEPALIVE 0x4u
+
+/* A hello as received, rx -> upkeep (seqlock: gen odd while written). */
+struct tr_hello_rx {
+	uint32_t gen;
+	uint8_t type;        /* TR_CTL_HELLO or TR_CTL_ACK */
+	uint64_t instance;   /* the sender's run */
+	uint64_t floor;      /* it refuses our sequence numbers up to this */
+	uint64_t echo;       /* ACK: the instance whose hello it answers */
+};
+
+/* Inner source filter (PeerAddresses): prefixes as network + mask. */
+struct tr_prefix {
+	uint8_t family;
+	uint8_t len;
+	uint8_t addr[16];
+	uint8_t mask[16];
+};
+#define TR_TUNNEL_PREFIX_MAX 64
 
 struct tr_tunnel {
 	struct tr_session *s;
@@ -76,7 +114,60 @@ struct tr_tunnel {
 	int error;           /* first fatal error of a worker, 0 if none */
 	struct tr_tx_stats tx;
 	struct tr_rx_stats rx;
+
+	/* Restart safety (state.c, upkeep.c). The limits only rise, each after
+	 * the state file says so on disk. */
+	uint64_t out_limit;  /* tx may use outbound sequence numbers <= this */
+	uint64_t in_limit;   /* rx may deliver inbound sequence numbers <= this */
+	uint64_t in_want;    /* rx: the highest authentic number above in_limit */
+	uint64_t out_jump;   /* upkeep -> tx: go on from at least this number */
+	uint32_t ctl_send;   /* upkeep -> tx: TR_CTL_* to send */
+	uint64_t instance;   /* this run, random */
+	uint64_t in_floor;   /* what we refuse since the restart (told in hellos) */
+	uint64_t hello_echo; /* upkeep -> tx: the instance an ACK answers */
+	struct tr_hello_rx hello_rx;
+	int upkeep_evt;      /* eventfd: workers ask the control thread for upkeep now */
+	/* Liveness: CLOCK_MONOTONIC milliseconds, 0 = never. */
+	uint64_t rx_last_ms; /* rx: last authentic datagram */
+	bool rx_auth;        /* rx: one came in this receive */
+	uint64_t tx_last_ms; /* tx: last datagram sent */
+	uint32_t keepalive;  /* PersistentKeepalive seconds, 0 = off */
+	/* Roaming: rx -> tx (seqlock on roam_gen). */
+	uint32_t roam_gen;
+	union tr_sockaddr roam_to;
+	/* Loop detection: the endpoint as tx knows it (tx's copy of udp.peer). */
+	struct tr_prefix src_ok[TR_TUNNEL_PREFIX_MAX];
+	unsigned n_src_ok;
+	struct tr_prefix src_own[TR_CONFIG_ADDR_MAX]; /* our own addresses: never the peer's */
+	unsigned n_src_own;
+	uint8_t ctl_buf[256]; /* tx: where control datagrams are built */
 };
+
+/* hello.c */
+/* Builds the control message of kind TR_CTL_* in t->ctl_buf and sends it
+ * (tx thread only). Returns 0 or -errno. */
+int tr_tunnel_send_control(struct tr_tunnel *t, unsigned kind);
+/* Takes an authentic datagram of next header 253 (rx thread): false if it
+ * is no hello of ours. */
+bool tr_tunnel_take_hello(struct tr_tunnel *t, const uint8_t *p, uint32_t len);
+/* The inbound sequence number of an ESP datagram (before decap), as the
+ * replay window will infer it; 0 if too short. */
+uint64_t tr_tunnel_esp_seq(const struct tr_tunnel *t, const uint8_t *p, uint32_t len);
+static inline uint64_t tr_tunnel_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+static inline void tr_tunnel_poke(int fd)
+{
+	uint64_t one = 1;
+
+	if (write(fd, &one, sizeof(one)) < 0) {
+		/* saturated: a poke is pending already */
+	}
+}
 
 void *tr_tunnel_tx_main(void *arg);
 void *tr_tunnel_rx_main(void *arg);

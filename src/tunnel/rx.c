@@ -40,9 +40,69 @@ static bool not_esp(const struct tr_pkt *p)
 	       (p->len >= 4 && !d[0] && !d[1] && !d[2] && !d[3]);
 }
 
-/* Decapsulates one datagram in place. Returns true if it is an inner packet
- * to commit; rejections are counted (by the SA per reason, or here). */
-static bool decap_one(struct tr_tunnel *t, struct tr_pkt *p)
+/* Inner source within PeerAddresses, and not one of our own addresses
+ * (AllowedIPs, as WireGuard filters): a peer may only speak for the
+ * addresses routed to it. */
+static bool source_ok(const struct tr_tunnel *t, const struct tr_pkt *p)
+{
+	const uint8_t *d = tr_pkt_data(p), *src;
+	uint8_t fam, n;
+
+	if ((d[0] >> 4) == 4) {
+		if (p->len < 20)
+			return true; /* the engine drops and counts it as malformed */
+		fam = 4, n = 4, src = d + 12;
+	} else {
+		if (p->len < 40)
+			return true;
+		fam = 6, n = 16, src = d + 8;
+	}
+	for (unsigned i = 0; i < t->n_src_own; i++)
+		if (t->src_own[i].family == fam && !memcmp(t->src_own[i].addr, src, n))
+			return false;
+	for (unsigned i = 0; i < t->n_src_ok; i++) {
+		const struct tr_prefix *x = &t->src_ok[i];
+		unsigned j = 0;
+
+		if (x->family != fam)
+			continue;
+		while (j < n && (src[j] & x->mask[j]) == x->addr[j])
+			j++;
+		if (j == n)
+			return true;
+	}
+	return false;
+}
+
+/* An authentic datagram from another address or port: the peer moved (a
+ * NAT changed its mapping, or it roamed). Replies go there from now on;
+ * the tx thread picks the address up (seqlock on roam_gen). */
+static void roam(struct tr_tunnel *t, const union tr_sockaddr *from)
+{
+	t->udp.rx_peer = *from;
+	__atomic_store_n(&t->roam_gen, t->roam_gen + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	t->roam_to = *from;
+	__atomic_store_n(&t->roam_gen, t->roam_gen + 1, __ATOMIC_RELEASE);
+	t->rx.peer_roams++;
+	tr_tunnel_poke(t->upkeep_evt);
+	if (t->s)
+		tr_tunnel_poke(tr_session_fd(t->s)); /* the tx thread may sleep */
+}
+
+/* Liveness: when the last authentic datagram came, once per receive. */
+static void rx_seen(struct tr_tunnel *t)
+{
+	if (t->rx_auth) {
+		__atomic_store_n(&t->rx_last_ms, tr_tunnel_now_ms(), __ATOMIC_RELAXED);
+		t->rx_auth = false;
+	}
+}
+
+/* Decapsulates one datagram in place. from: its source when that is not
+ * the peer's address as known, else NULL. Returns true if it is an inner
+ * packet to commit; rejections are counted (by the SA per reason, or here). */
+static bool decap_one(struct tr_tunnel *t, struct tr_pkt *p, const union tr_sockaddr *from)
 {
 	uint8_t nh;
 
@@ -50,11 +110,34 @@ static bool decap_one(struct tr_tunnel *t, struct tr_pkt *p)
 		t->rx.drop_not_esp++;
 		return false;
 	}
-	if (tr_esp_decap(t->sa_in, p, &nh))
+	uint64_t seq = tr_tunnel_esp_seq(t, tr_pkt_data(p), p->len);
+	if (tr_esp_decap(t->sa_in, p, &nh)) {
+		t->rx.drop_peer += from != NULL;
 		return false;
+	}
+	t->rx_auth = true;
+	if (from && !tr_udp_addr_equal(from, &t->udp.rx_peer))
+		roam(t, from);
+	/* Delivered numbers must be covered by the state file (upkeep.c). */
+	if (seq > __atomic_load_n(&t->in_limit, __ATOMIC_ACQUIRE)) {
+		if (seq > t->in_want)
+			__atomic_store_n(&t->in_want, seq, __ATOMIC_RELAXED);
+		if (!t->rx.drop_unsaved++ || t->rx.drop_unsaved % 1024 == 0)
+			tr_tunnel_poke(t->upkeep_evt);
+		return false;
+	}
+	if (nh == TR_KEEPALIVE_NH ||
+	    (nh == TR_HELLO_NH && tr_tunnel_take_hello(t, tr_pkt_data(p), p->len))) {
+		t->rx.control++;
+		return false;
+	}
 	uint8_t v = p->len ? tr_pkt_data(p)[0] >> 4 : 0;
 	if (!((nh == 4 && v == 4) || (nh == 41 && v == 6))) {
 		t->rx.drop_next_header++;
+		return false;
+	}
+	if (!source_ok(t, p)) {
+		t->rx.drop_source++;
 		return false;
 	}
 	return true;
@@ -62,11 +145,12 @@ static bool decap_one(struct tr_tunnel *t, struct tr_pkt *p)
 
 /* The copy-path baseline: decapsulate in the bounce buffer, then copy the
  * inner packet into the ring slot (as a VPN on Wintun must). */
-static bool decap_bounced(struct tr_tunnel *t, struct tr_pkt *slot, uint8_t *buf, int32_t len)
+static bool decap_bounced(struct tr_tunnel *t, struct tr_pkt *slot, uint8_t *buf, int32_t len,
+			  const union tr_sockaddr *from)
 {
 	struct tr_pkt b;
 
-	if (tr_pkt_init(&b, buf, t->bounce_size, 0, (uint32_t)len) || !decap_one(t, &b))
+	if (tr_pkt_init(&b, buf, t->bounce_size, 0, (uint32_t)len) || !decap_one(t, &b, from))
 		return false;
 	memcpy(tr_pkt_data(slot), tr_pkt_data(&b), b.len);
 	slot->len = b.len;
@@ -94,6 +178,7 @@ static unsigned pieces_per_msg(uint32_t g)
 struct gro_round {
 	struct tr_pkt slot[GRO_MAX_SLOTS];
 	bool full[GRO_MAX_SLOTS];
+	uint8_t src[GRO_MAX_SLOTS];     /* 0: from the peer; i + 1: from message i's other source */
 	unsigned n;                     /* slots allocated (offered + extras) */
 	uint32_t piece;                 /* bytes offered per slot */
 	struct iovec iov[2 * TR_TUNNEL_GRO_SLOTS];
@@ -176,7 +261,8 @@ static int gro_deliver(struct tr_tunnel *t, struct gro_round *r)
 	int err = 0;
 
 	for (unsigned k = 0; k < r->n; k++) {
-		if (r->full[k] && decap_one(t, &r->slot[k])) {
+		if (r->full[k] && decap_one(t, &r->slot[k], r->src[k] ? &r->msg[r->src[k] - 1].from
+								       : NULL)) {
 			bytes += r->slot[k].len;
 			good[ng++] = r->slot[k];
 		} else {
@@ -195,6 +281,7 @@ static int gro_deliver(struct tr_tunnel *t, struct gro_round *r)
 	t->rx.bytes += bytes;
 	r->n = 0;
 	memset(r->full, 0, sizeof(r->full));
+	memset(r->src, 0, sizeof(r->src));
 	return err;
 }
 
@@ -242,6 +329,7 @@ static unsigned gro_place(struct tr_tunnel *t, struct gro_round *r, unsigned i, 
 		}
 		memcpy(tr_pkt_data(&r->slot[next]), from + (size_t)j * seg, dlen);
 		r->slot[next].len = dlen;
+		r->src[next] = m->other ? (uint8_t)(i + 1) : 0;
 		r->full[next++] = true;
 		t->rx.copied_bytes += dlen;
 	}
@@ -290,6 +378,7 @@ static void gro_sort(struct tr_tunnel *t, struct gro_round *r, unsigned c)
 
 				p->len = j + 1 < count ? seg : len - j * seg;
 				r->full[r->first[i] + j] = true;
+				r->src[r->first[i] + j] = m->other ? (uint8_t)(i + 1) : 0;
 			}
 			continue;
 		}
@@ -332,6 +421,7 @@ static int gro_prepare(struct tr_tunnel *t, struct gro_round *r)
 	r->piece = singles ? t->dgram_max : t->gro.g;
 	r->in_step = false;
 	memset(r->full, 0, sizeof(r->full));
+	memset(r->src, 0, sizeof(r->src));
 	return (int)gro_lay_out(t, r, p);
 }
 
@@ -391,6 +481,7 @@ static void rx_gro_main(struct tr_tunnel *t)
 
 		if (gro_deliver(t, &r))
 			return;
+		rx_seen(t);
 		if (c <= 0) {
 			/* An idle socket ends a streak: only back-to-back lone
 			 * datagrams mean a peer that does not coalesce. */
@@ -406,7 +497,7 @@ void *tr_tunnel_rx_main(void *arg)
 	struct tr_tunnel *t = arg;
 	struct tr_pkt pkts[TR_TUNNEL_BURST], good[TR_TUNNEL_BURST];
 	struct iovec iov[TR_TUNNEL_BURST];
-	int32_t res[TR_TUNNEL_BURST];
+	struct tr_udp_msg m[TR_TUNNEL_BURST];
 
 	if (t->udp.flags & TR_UDP_F_GRO) {
 		rx_gro_main(t);
@@ -428,7 +519,9 @@ void *tr_tunnel_rx_main(void *arg)
 						       : tr_pkt_data(&pkts[i]);
 			iov[i].iov_len = pkts[i].len;
 		}
-		int c = tr_udp_recv_burst(&t->udp, iov, res, (unsigned)n);
+		for (int i = 0; i < n; i++)
+			m[i] = (struct tr_udp_msg){ .iov = &iov[i], .iovlen = 1 };
+		int c = tr_udp_recv_msgs(&t->udp, m, (unsigned)n);
 		if (c < 0)
 			c = 0;
 		/* Unfilled slots are the latest allocations: abandoning them
@@ -442,10 +535,12 @@ void *tr_tunnel_rx_main(void *arg)
 		unsigned g = 0;
 		uint64_t bytes = 0;
 		for (int i = 0; i < c; i++) {
-			if (res[i] >= 0) {
-				pkts[i].len = (uint32_t)res[i];
-				if (t->bounce_rx ? decap_bounced(t, &pkts[i], iov[i].iov_base, res[i])
-						 : decap_one(t, &pkts[i])) {
+			if (m[i].res >= 0) {
+				const union tr_sockaddr *from = m[i].other ? &m[i].from : NULL;
+				pkts[i].len = m[i].len;
+				if (t->bounce_rx ? decap_bounced(t, &pkts[i], iov[i].iov_base,
+								 (int32_t)m[i].len, from)
+						 : decap_one(t, &pkts[i], from)) {
 					bytes += pkts[i].len;
 					good[g++] = pkts[i];
 					continue;
@@ -462,6 +557,7 @@ void *tr_tunnel_rx_main(void *arg)
 		}
 		t->rx.packets += g;
 		t->rx.bytes += bytes;
+		rx_seen(t);
 	}
 	return NULL;
 }

@@ -27,7 +27,9 @@
 #include "common/tunfence.h"
 #include "ctl/server.h"
 #include "tunnel/dataplane.h"
+#include "tunnel/filter.h"
 #include "tunnel/tunnel.h"
+#include "tunnel/upkeep.h"
 #include "tunroom/tun.h"
 
 
@@ -36,6 +38,7 @@ struct run {
 	const struct tr_config *cfg;
 	struct tr_device *dev;
 	time_t started;
+	struct tr_upkeep up;
 };
 
 void tr_tunnel_request_stop(struct tr_tunnel *t, int err)
@@ -81,6 +84,13 @@ static const char *offload_state(const struct run *run, char *buf, size_t len)
 	return buf;
 }
 
+/* A peer is "silent" after this many seconds without an authentic datagram:
+ * three keepalive intervals, or 30 s without keepalives. */
+static uint64_t silent_after(const struct tr_config *cfg)
+{
+	return cfg->keepalive && 3ull * cfg->keepalive > 30 ? 3ull * cfg->keepalive : 30;
+}
+
 /* Control socket "get": state, then counters named <dir>_<drop|err>_<reason>. */
 static int ctl_get(void *arg, struct tr_ctl_reply *r)
 {
@@ -102,6 +112,17 @@ static int ctl_get(void *arg, struct tr_ctl_reply *r)
 	tr_ctl_put_u64(r, "uptime", (uint64_t)(time(NULL) - run->started));
 	tr_ctl_put_str(r, "listen", tr_sockaddr_str(&t->udp.local, buf, sizeof(buf)));
 	tr_ctl_put_str(r, "endpoint", tr_sockaddr_str(&t->udp.peer, buf, sizeof(buf)));
+	/* Liveness: an authentic datagram (data, keepalive or hello) lately. */
+	uint64_t last = LOAD(t->rx_last_ms);
+	if (last) {
+		uint64_t ago = (tr_tunnel_now_ms() - last) / 1000;
+		tr_ctl_put_u64(r, "latest_rx", ago);
+		tr_ctl_put_str(r, "peer", ago < silent_after(cfg) ? "alive" : "silent");
+	} else {
+		tr_ctl_put_str(r, "peer", "silent (nothing authentic yet)");
+	}
+	if (cfg->keepalive)
+		tr_ctl_put_u64(r, "keepalive", cfg->keepalive);
 	put_hex32(r, "out_spi", cfg->out.spi);
 	put_hex32(r, "in_spi", cfg->in.spi);
 	tr_ctl_put_u64(r, "replay_window", cfg->replay_window);
@@ -126,7 +147,10 @@ static int ctl_get(void *arg, struct tr_ctl_reply *r)
 	tr_ctl_put_u64(r, "rx_err_padding", in.err_padding);
 	tr_ctl_put_u64(r, "rx_err_crypto", in.err_crypto);
 	tr_ctl_put_u64(r, "rx_drop_spi", in.err_spi);
-	tr_ctl_put_u64(r, "rx_drop_peer", LOAD(t->udp.stats.rx_drop_peer));
+	tr_ctl_put_u64(r, "rx_drop_peer", LOAD(t->rx.drop_peer) + LOAD(t->udp.stats.rx_drop_peer));
+	tr_ctl_put_u64(r, "rx_drop_source", LOAD(t->rx.drop_source));
+	tr_ctl_put_u64(r, "rx_drop_unsaved", LOAD(t->rx.drop_unsaved));
+	tr_ctl_put_u64(r, "rx_control", LOAD(t->rx.control));
 	tr_ctl_put_u64(r, "rx_drop_trunc", LOAD(t->udp.stats.rx_drop_trunc));
 	/* Lost in the kernel before recvmmsg: the socket buffer overflowed. */
 	tr_ctl_put_u64(r, "rx_drop_socket", tr_udp_kernel_drops(&t->udp));
@@ -154,6 +178,11 @@ static int ctl_get(void *arg, struct tr_ctl_reply *r)
 	tr_ctl_put_u64(r, "tx_err_encap", LOAD(t->tx.err_encap));
 	tr_ctl_put_u64(r, "tx_err_seq_overflow", out.err_seq_overflow);
 	tr_ctl_put_u64(r, "tx_drop_send", LOAD(t->tx.drop_send));
+	tr_ctl_put_u64(r, "tx_drop_unsaved", LOAD(t->tx.drop_unsaved));
+	tr_ctl_put_u64(r, "tx_drop_loop", LOAD(t->tx.drop_loop));
+	tr_ctl_put_u64(r, "tx_control", LOAD(t->tx.control));
+	tr_ctl_put_u64(r, "peer_roams", LOAD(t->rx.peer_roams));
+	tr_ctl_put_u64(r, "peer_restarts", run->up.peer_restarts);
 	/* ICMP errors about what we sent; the peer is gone or unroutable. */
 	tr_ctl_put_u64(r, "tx_err_unreachable", LOAD(t->udp.stats.tx_err_unreachable) +
 						 LOAD(t->udp.stats.rx_err_unreachable));
@@ -222,6 +251,16 @@ static int open_device(struct run *run)
 	/* Without TUN offload in the kernel the engine falls back to one
 	 * packet per read itself and says so; the UDP side still batches. */
 	int err = tr_tundev_open(dev, &dc);
+	/* A tunnel killed a moment ago (SIGKILL, then restarted by a service
+	 * manager) may hold the device a little longer: the kernel releases an
+	 * io_uring's files asynchronously after the process is gone. */
+	for (int i = 0; err == -EBUSY && i < 60; i++) {
+		if (i == 0)
+			fprintf(stderr, "tunroom: TUN device %s: still held (by a tunnel that just "
+				"stopped?); waiting up to 3 s\n", cfg->name);
+		usleep(50 * 1000);
+		err = tr_tundev_open(dev, &dc);
+	}
 	if (err == -EPERM)
 		fprintf(stderr, "tunroom: TUN device %s: creating it needs root or CAP_NET_ADMIN: "
 			"run tunroom up as root (it gives root up once the device is set up)\n",
@@ -340,6 +379,8 @@ static void hint(struct run *run, struct hints *h)
 	}
 }
 
+#define UPKEEP_MS 50
+
 /* This thread, until stop: signals, control requests, the hints above. */
 static void serve(struct run *run, int sigfd, struct tr_ctl *ctl)
 {
@@ -347,18 +388,38 @@ static void serve(struct run *run, int sigfd, struct tr_ctl *ctl)
 	struct hints h = { 0 };
 
 	while (!__atomic_load_n(&t->stop, __ATOMIC_SEQ_CST)) {
-		struct pollfd pfd[3] = {
+		struct pollfd pfd[4] = {
 			{ .fd = sigfd, .events = POLLIN },
 			{ .fd = t->stop_evt, .events = POLLIN },
 			{ .fd = tr_ctl_fd(ctl), .events = POLLIN },
+			{ .fd = t->upkeep_evt, .events = POLLIN },
 		};
-		if (poll(pfd, 3, 1000) < 0 && errno != EINTR)
+		/* Upkeep runs at least every UPKEEP_MS: reservations stay ahead. */
+		if (poll(pfd, 4, UPKEEP_MS) < 0 && errno != EINTR)
 			break;
+		if (pfd[3].revents & POLLIN) {
+			uint64_t v;
+			if (read(t->upkeep_evt, &v, sizeof(v)) < 0) {
+				/* drained by another turn */
+			}
+		}
+		tr_upkeep_run(&run->up, t);
 		if (pfd[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
-			if (read(sigfd, &si, sizeof(si)) == sizeof(si))
-				fprintf(stderr, "tunroom: %s: signal %u, stopping\n", run->cfg->name,
-					si.ssi_signo);
+			if (read(sigfd, &si, sizeof(si)) != sizeof(si))
+				continue;
+			if (si.ssi_signo == SIGHUP) {
+				/* What a service manager's reload sends: nothing here
+				 * changes without a restart (keys, addresses and
+				 * routes are fixed at setup), and stopping would
+				 * turn a reload into an outage. */
+				fprintf(stderr, "tunroom: %s: SIGHUP: nothing to reload; the tunnel "
+					"keeps running (restart it to apply a changed file)\n",
+					run->cfg->name);
+				continue;
+			}
+			fprintf(stderr, "tunroom: %s: signal %u, stopping\n", run->cfg->name,
+				si.ssi_signo);
 			tr_tunnel_request_stop(t, 0);
 		}
 		if (pfd[2].revents & POLLIN)
@@ -410,7 +471,9 @@ int tr_tunnel_run(const struct tr_config *cfg, const struct tr_tunnel_opts *opts
 	int err, sigfd = -1;
 
 	t->stop_evt = -1;
+	t->upkeep_evt = -1;
 	t->udp.fd = -1;
+	run.up.st.fd = -1;
 	/* The caller looked the user up (and said why, if it could not). */
 	const struct tr_privdrop_user *user = opts ? opts->user : NULL;
 	if (cfg->user[0] && (!user || user->uid == 0))
@@ -424,7 +487,8 @@ int tr_tunnel_run(const struct tr_config *cfg, const struct tr_tunnel_opts *opts
 	pthread_sigmask(SIG_BLOCK, &mask, &old);
 	sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	t->stop_evt = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (sigfd < 0 || t->stop_evt < 0) {
+	t->upkeep_evt = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (sigfd < 0 || t->stop_evt < 0 || t->upkeep_evt < 0) {
 		err = -errno;
 		goto err_fds;
 	}
@@ -438,7 +502,9 @@ int tr_tunnel_run(const struct tr_config *cfg, const struct tr_tunnel_opts *opts
 		goto err_fds;
 	/* GRO lands batches in slots: the copy-path baseline keeps one
 	 * datagram per receive. */
-	uint32_t uflags = TR_UDP_F_CONNECT;
+	/* Unconnected: the peer's address may change (NAT, roaming); an
+	 * authentic datagram from a new one moves it (rx.c). */
+	uint32_t uflags = TR_UDP_F_ROAM;
 	if (cfg->offload)
 		uflags |= TR_UDP_F_GSO | (cfg->zero_copy ? TR_UDP_F_GRO : 0);
 	err = tr_udp_open(&t->udp, &cfg->listen, &cfg->endpoint, cfg->socket_buffer, uflags);
@@ -458,6 +524,11 @@ int tr_tunnel_run(const struct tr_config *cfg, const struct tr_tunnel_opts *opts
 			"tunnel its own Name)" : strerror(-err));
 		goto err_teardown;
 	}
+	/* The state directory is root's: the file is opened now and kept. */
+	err = tr_upkeep_open(&run.up, cfg, opts && opts->state_dir ? opts->state_dir
+								   : TR_STATE_DIR_DEFAULT);
+	if (err)
+		goto err_teardown;
 	err = drop_privileges(cfg, user);
 	if (err)
 		goto err_teardown;
@@ -465,11 +536,15 @@ int tr_tunnel_run(const struct tr_config *cfg, const struct tr_tunnel_opts *opts
 	if (!err)
 		err = open_sas(t, cfg);
 	if (!err)
+		err = tr_upkeep_start(&run.up, t);
+	if (!err)
 		err = open_gro(t, cfg);
 	if (!err)
 		err = open_bounce(t, cfg);
 	if (err)
 		goto err_teardown;
+	tr_filter_setup(t, cfg);
+	t->keepalive = cfg->keepalive;
 	err = pthread_create(&tx, NULL, tr_tunnel_tx_main, t);
 	if (err) {
 		err = -err;
@@ -526,9 +601,12 @@ err_teardown:
 	 * After a drop to User the file stays (the run directory is root's):
 	 * `tunroom down`, `show` and the next `up` remove it once nobody listens. */
 	tr_ctl_close(ctl);
+	tr_upkeep_stop(&run.up);
 err_fds:
 	if (t->stop_evt >= 0)
 		close(t->stop_evt);
+	if (t->upkeep_evt >= 0)
+		close(t->upkeep_evt);
 	if (sigfd >= 0)
 		close(sigfd);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);

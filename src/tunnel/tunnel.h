@@ -14,6 +14,9 @@ struct tr_privdrop_user;
 struct tr_tunnel_opts {
 	/* Directory of the control socket NAME.sock; NULL = TR_CTL_DIR_DEFAULT. */
 	const char *run_dir;
+	/* Directory of the state file NAME.state (restart safety); NULL =
+	 * /var/lib/tunroom. Created 0700 if missing. */
+	const char *state_dir;
 	/* Called once, from the calling thread, when the device, sockets and
 	 * control socket are up and traffic flows: `tunroom up -d` detaches the
 	 * terminal here, so every setup error still reaches it. May be NULL. */

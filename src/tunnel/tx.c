@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "codec/esp_int.h"
 #include "tunnel/dataplane.h"
 
 /* RFC 4303 §2.6: next header names the inner protocol (IP-in-IP numbers). */
@@ -25,6 +26,52 @@ static uint8_t next_header_of(const struct tr_pkt *p)
 	case 6:  return 41; /* IPv6 */
 	default: return 0;
 	}
+}
+
+/* Our own ESP datagram to the endpoint, back from the TUN device: a route
+ * sends the endpoint through the tunnel. Sent again it would come back again,
+ * at full speed (issue: "spins a core"). */
+static bool to_endpoint(const struct tr_tunnel *t, const struct tr_pkt *p)
+{
+	const union tr_sockaddr *e = &t->udp.peer;
+	const uint8_t *d = tr_pkt_data(p);
+
+	if (e->sa.sa_family == AF_INET) {
+		uint32_t ihl = (d[0] & 0xfu) * 4u;
+		return p->len >= ihl + 4 && ihl >= 20 && d[9] == 17 &&
+		       !memcmp(d + 16, &e->in.sin_addr, 4) && !memcmp(d + ihl + 2, &e->in.sin_port, 2);
+	}
+	return p->len >= 44 && (d[0] >> 4) == 6 && d[6] == 17 &&
+	       !memcmp(d + 24, &e->in6.sin6_addr, 16) && !memcmp(d + 42, &e->in6.sin6_port, 2);
+}
+
+/* What the control thread asked for, and what is due, between bursts:
+ * control datagrams (after the sequence jump they may depend on), the
+ * peer's new address, a keepalive. */
+static void tx_turn(struct tr_tunnel *t, uint32_t *roam_seen)
+{
+	unsigned ctl = __atomic_load_n(&t->ctl_send, __ATOMIC_RELAXED);
+
+	if (ctl)
+		ctl = __atomic_exchange_n(&t->ctl_send, 0, __ATOMIC_ACQUIRE);
+	uint64_t j = __atomic_load_n(&t->out_jump, __ATOMIC_ACQUIRE);
+	if (j > t->sa_out->seq)
+		t->sa_out->seq = j;
+	uint32_t g = __atomic_load_n(&t->roam_gen, __ATOMIC_ACQUIRE);
+	if (g != *roam_seen && !(g & 1)) {
+		union tr_sockaddr to = t->roam_to;
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&t->roam_gen, __ATOMIC_RELAXED) == g) {
+			t->udp.peer = to;
+			*roam_seen = g;
+		}
+	}
+	if (ctl & TR_CTL_ACK)
+		tr_tunnel_send_control(t, TR_CTL_ACK);
+	if (ctl & TR_CTL_HELLO)
+		tr_tunnel_send_control(t, TR_CTL_HELLO);
+	if (t->keepalive && tr_tunnel_now_ms() - t->tx_last_ms >= (uint64_t)t->keepalive * 1000)
+		tr_tunnel_send_control(t, TR_CTL_KEEPALIVE);
 }
 
 static void wait_writable(struct tr_tunnel *t)
@@ -122,8 +169,10 @@ void *tr_tunnel_tx_main(void *arg)
 	struct iovec iov[TR_TUNNEL_GSO_BURST];
 	/* Offload = off keeps today's burst, so the two can be compared. */
 	unsigned burst = t->offload ? TR_TUNNEL_GSO_BURST : TR_TUNNEL_BURST;
+	uint32_t roam_seen = 0;
 
 	while (!__atomic_load_n(&t->stop, __ATOMIC_RELAXED)) {
+		tx_turn(t, &roam_seen);
 		int n = tr_rx_receive_burst(t->s, pkts, burst);
 
 		if (n < 0) {
@@ -140,11 +189,24 @@ void *tr_tunnel_tx_main(void *arg)
 		}
 		unsigned k = 0;
 		uint64_t bytes = 0;
+		/* Numbers beyond what the state file holds wait for upkeep. */
+		uint64_t limit = __atomic_load_n(&t->out_limit, __ATOMIC_ACQUIRE);
 		for (int i = 0; i < n; i++) {
 			uint8_t nh = next_header_of(&pkts[i]);
 
 			if (!nh) {
 				t->tx.drop_not_ip++;
+				continue;
+			}
+			if (to_endpoint(t, &pkts[i])) {
+				t->tx.drop_loop++;
+				continue;
+			}
+			if (t->sa_out->seq >= limit) {
+				if (!t->tx.drop_unsaved++)
+					tr_tunnel_poke(t->upkeep_evt);
+				else if (t->tx.drop_unsaved % 1024 == 0)
+					tr_tunnel_poke(t->upkeep_evt);
 				continue;
 			}
 			struct tr_pkt *p = &pkts[i], bounce;
@@ -171,6 +233,8 @@ void *tr_tunnel_tx_main(void *arg)
 					? send_segmented(t, iov, k, &bytes) : send_all(t, iov, k, &bytes);
 		t->tx.packets += sent;
 		t->tx.bytes += bytes;
+		if (k)
+			t->tx_last_ms = tr_tunnel_now_ms();
 		tr_rx_release_burst(t->s, pkts, (unsigned)n);
 	}
 	return NULL;

@@ -63,7 +63,8 @@ int tr_udp_open(struct tr_udp *u, const union tr_sockaddr *local,
 	u->fd = -1;
 	if ((fam != AF_INET && fam != AF_INET6) || peer->sa.sa_family != fam)
 		return -EAFNOSUPPORT;
-	if (flags & ~(TR_UDP_F_CONNECT | TR_UDP_F_GSO | TR_UDP_F_GRO))
+	if (flags & ~(TR_UDP_F_CONNECT | TR_UDP_F_GSO | TR_UDP_F_GRO | TR_UDP_F_ROAM) ||
+	    ((flags & TR_UDP_F_ROAM) && (flags & TR_UDP_F_CONNECT)))
 		return -EINVAL;
 	u->flags = flags;
 	u->fd = socket(fam, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
@@ -73,6 +74,12 @@ int tr_udp_open(struct tr_udp *u, const union tr_sockaddr *local,
 	 * equal the peer anyway. */
 	if (fam == AF_INET6 &&
 	    setsockopt(u->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
+		goto err;
+	/* Unconnected, ICMP errors about what we sent are reported only with
+	 * IP_RECVERR (then also queued: drained in recv_failed). */
+	if ((flags & TR_UDP_F_ROAM) &&
+	    setsockopt(u->fd, fam == AF_INET ? IPPROTO_IP : IPPROTO_IPV6,
+		       fam == AF_INET ? IP_RECVERR : IPV6_RECVERR, &one, sizeof(one)) < 0)
 		goto err;
 	size_buffer(u->fd, SO_RCVBUFFORCE, SO_RCVBUF, sockbuf, &u->rcvbuf);
 	size_buffer(u->fd, SO_SNDBUFFORCE, SO_SNDBUF, sockbuf, &u->sndbuf);
@@ -103,6 +110,7 @@ int tr_udp_set_peer(struct tr_udp *u, const union tr_sockaddr *peer)
 	if ((u->flags & TR_UDP_F_CONNECT) && connect(u->fd, &peer->sa, sa_len(peer)) < 0)
 		return -errno;
 	u->peer = *peer;
+	u->rx_peer = *peer;
 	return 0;
 }
 
@@ -111,9 +119,26 @@ static bool unreachable(int err)
 	return err == ECONNREFUSED || err == EHOSTUNREACH || err == ENETUNREACH;
 }
 
+/* IP_RECVERR queues each ICMP error on the socket, charged to its receive
+ * buffer: taken off here, or they would crowd datagrams out. */
+static void drain_errors(struct tr_udp *u)
+{
+	char buf[64], ctl[256];
+
+	for (int i = 0; i < 64; i++) {
+		struct iovec v = { buf, sizeof(buf) };
+		struct msghdr h = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = ctl,
+				    .msg_controllen = sizeof(ctl) };
+		if (recvmsg(u->fd, &h, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+			break;
+	}
+}
+
 /* A failed recvmmsg: nothing queued, or an error the kernel kept for us. */
 static int recv_failed(struct tr_udp *u, int err)
 {
+	if ((u->flags & TR_UDP_F_ROAM) && err != EWOULDBLOCK)
+		drain_errors(u);
 	u->stats.rx_err_unreachable += unreachable(err);
 	return err == EWOULDBLOCK ? -EAGAIN : -err;
 }
@@ -238,9 +263,12 @@ int tr_udp_send_msgs(struct tr_udp *u, const struct tr_udp_msg *m, unsigned n)
 	if (sent < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
 			return -EAGAIN;
+		int err = errno;
 		u->stats.tx_err++;
-		u->stats.tx_err_unreachable += unreachable(errno);
-		return -errno;
+		u->stats.tx_err_unreachable += unreachable(err);
+		if (u->flags & TR_UDP_F_ROAM)
+			drain_errors(u);
+		return -err;
 	}
 	for (int i = 0; i < sent; i++) {
 		u->stats.tx_datagrams += m[i].iovlen;
@@ -309,7 +337,16 @@ int tr_udp_recv_msgs(struct tr_udp *u, struct tr_udp_msg *m, unsigned n)
 		 * them all (with MSG_TRUNC, at least those that fit). */
 		uint32_t d = m[i].seg && m[i].len ? (m[i].len + m[i].seg - 1) / m[i].seg : 1;
 		/* Untrusted until checked: any host can send to the port. */
-		if (h->msg_namelen > sizeof(from[i]) || !tr_udp_addr_equal(&from[i], &u->peer)) {
+		bool other = h->msg_namelen > sizeof(from[i]) ||
+			     !tr_udp_addr_equal(&from[i], &u->rx_peer);
+		m[i].other = false;
+		if (other && (u->flags & TR_UDP_F_ROAM) && h->msg_namelen <= sizeof(from[i])) {
+			/* The caller's to judge: the peer, moved, if it authenticates. */
+			m[i].other = true;
+			m[i].from = from[i];
+			other = false;
+		}
+		if (other) {
 			m[i].res = -EADDRNOTAVAIL;
 			u->stats.rx_drop_peer += d;
 		} else if (h->msg_flags & MSG_TRUNC) {
@@ -350,7 +387,7 @@ int tr_udp_peek(struct tr_udp *u, uint32_t *len, uint32_t *seg)
 	/* Only the peer steers the layout: a stranger's odd-sized datagram at
 	 * the head of the queue would send the peer's next batch down the
 	 * slow path (the receive that follows drops and counts it). */
-	if (h.msg_namelen > sizeof(from) || !tr_udp_addr_equal(&from, &u->peer))
+	if (h.msg_namelen > sizeof(from) || !tr_udp_addr_equal(&from, &u->rx_peer))
 		return -EADDRNOTAVAIL;
 	*len = (uint32_t)r;
 	*seg = gro_size(&h);

@@ -28,6 +28,12 @@
  * offer TR_UDP_GRO_MSG_MAX bytes or lose the batch's tail (MSG_TRUNC).
  * Cleared from flags if the kernel refuses it. */
 #define TR_UDP_F_GRO 0x4u
+/* Without TR_UDP_F_CONNECT: hand datagrams from other sources up too (res 0,
+ * other set, from filled, not counted in rx_drop_peer): the caller accepts
+ * the peer's new address once one authenticates (NAT, roaming). ICMP errors
+ * reach an unconnected socket only with IP_RECVERR, which this sets (the
+ * error queue is drained and counted as before). */
+#define TR_UDP_F_ROAM 0x8u
 
 /* UDP_MAX_SEGMENTS of the kernel (64 since 4.18; some newer kernels take
  * more, none fewer). udp_send_skb() refuses more with EINVAL. */
@@ -68,13 +74,16 @@ struct tr_udp_msg {
 	uint32_t seg;
 	uint32_t len;
 	int32_t res;
+	bool other;              /* TR_UDP_F_ROAM: from another source than rx_peer */
+	union tr_sockaddr from;  /* ... namely this one */
 };
 
 struct tr_udp {
 	int fd;
 	uint32_t flags;
 	union tr_sockaddr local; /* as bound: the kernel's port if 0 was asked */
-	union tr_sockaddr peer;
+	union tr_sockaddr peer;   /* where datagrams go (the sending thread's) */
+	union tr_sockaddr rx_peer;/* whom datagrams are expected from (the receiving thread's) */
 	int rcvbuf, sndbuf;      /* what the kernel granted */
 	struct tr_udp_stats stats;
 };

@@ -63,7 +63,7 @@ up() {
 	local side=$1 ns=1
 	[ "$side" = b ] && ns=2
 	mkdir -p "$WORK/run-$side"
-	bg "$ns" env TUNROOM_RUN_DIR="$WORK/run-$side" ${TR_PRELOAD:+LD_PRELOAD=$TR_PRELOAD} \
+	bg "$ns" env TUNROOM_RUN_DIR="$WORK/run-$side" TUNROOM_STATE_DIR="$WORK/state-$side" ${TR_PRELOAD:+LD_PRELOAD=$TR_PRELOAD} \
 		${TR_COPYCOUNT:+TR_COPYCOUNT_FILE=$WORK/copies.$side} ${TR_UP_ENV:-} \
 		"$TUNROOM" up "$WORK/$side.conf"
 	eval "UP_PID_$side=${TR_PIDS[-1]}"

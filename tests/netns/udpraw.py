@@ -5,7 +5,9 @@ port (as if from the tunnel peer), and capture one datagram's payload.
 
   udpraw.py send SRC:SPORT DST:DPORT --garbage N   N hostile datagrams
   udpraw.py send SRC:SPORT DST:DPORT --file F      F's bytes as one datagram
+  udpraw.py send SRC:SPORT DST:DPORT --dir D       each file in D, in name order
   udpraw.py capture IFACE DPORT OUTFILE SECONDS    first UDP payload to DPORT
+  udpraw.py capture-many IFACE DPORT OUTDIR N SECONDS   the first N (OUTDIR/0, 1, ...)
 
 IPv4 only; run inside a test namespace (documentation addresses only)."""
 import random
@@ -48,6 +50,10 @@ def send(argv):
     if argv[2] == "--garbage":
         spi = bytes.fromhex(argv[4][2:].rjust(8, "0")) if len(argv) > 4 else b""
         payloads = garbage(int(argv[3]), spi)
+    elif argv[2] == "--dir":
+        import os
+        names = sorted(os.listdir(argv[3]), key=int)
+        payloads = [open(os.path.join(argv[3], n), "rb").read() for n in names]
     else:
         payloads = [open(argv[3], "rb").read()]
     s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
@@ -56,8 +62,9 @@ def send(argv):
     print(len(payloads))
 
 
-def capture(argv):
-    iface, port, out, secs = argv[0], int(argv[1]), argv[2], float(argv[3])
+def capture(argv, many=0):
+    iface, port, out, secs = argv[0], int(argv[1]), argv[2], float(argv[-1])
+    got = 0
     s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x0800))
     s.bind((iface, 0))
     s.settimeout(0.2)
@@ -72,10 +79,23 @@ def capture(argv):
             continue
         dport, length = struct.unpack("!2xH H", pkt[ihl:ihl + 6])
         if dport == port:
-            open(out, "wb").write(pkt[ihl + 8:ihl + length])
-            return
+            if not many:
+                open(out, "wb").write(pkt[ihl + 8:ihl + length])
+                return
+            open("%s/%d" % (out, got), "wb").write(pkt[ihl + 8:ihl + length])
+            got += 1
+            if got == many:
+                print(got)
+                return
+    if many and got:
+        print(got)
+        return
     sys.exit("capture: nothing to port %d on %s" % (port, iface))
 
 
+def capture_many(argv):
+    capture(argv, many=int(argv[3]))
+
+
 if __name__ == "__main__":
-    {"send": send, "capture": capture}[sys.argv[1]](sys.argv[2:])
+    {"send": send, "capture": capture, "capture-many": capture_many}[sys.argv[1]](sys.argv[2:])

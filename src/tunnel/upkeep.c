@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Restart safety without a key exchange (docs/config.md, "Restarts").
+ *
+ * Outbound: the tx thread uses a number only if it is <= out_limit, and
+ * out_limit rises only after the state file holding it is synced. So every
+ * number ever used is <= the limit on disk, and a restart goes on above it:
+ * no number is used twice under one key (which, with GCM, would also reuse
+ * a nonce's sequence part; the IV base is random per run besides).
+ *
+ * Inbound: the rx thread delivers a datagram only if its number is
+ * <= in_limit, which likewise rises only after a sync. So every number ever
+ * delivered is <= the limit on disk, and a restarted end refuses everything
+ * up to it (its replay window's floor): no datagram from before the restart
+ * is delivered again, whenever the crash came. What lies between the
+ * peer's real position and the floor is skipped by the hello: the peer
+ * moves its outbound numbers past our floor (reserving that first in its
+ * own file), so traffic flows again within a round trip.
+ *
+ * Both limits are raised half a block ahead, from this thread, so the data
+ * path never waits for the disk; a worker that reaches a limit anyway drops
+ * (tx_drop_unsaved, rx_drop_unsaved) and pokes this thread.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "codec/esp_int.h"
+#include "tunnel/upkeep.h"
+
+#define LOADA(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
+#define LOADR(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+/* Hellos until answered: every 250 ms for 5 s, then every 5 s. */
+#define HELLO_FAST_MS 250
+#define HELLO_FAST_TRIES 20
+#define HELLO_SLOW_MS 5000
+
+static void ask_tx(struct tr_tunnel *t, unsigned kind)
+{
+	__atomic_fetch_or(&t->ctl_send, kind, __ATOMIC_RELEASE);
+	/* The tx thread sleeps in tr_rx_wait on the session fd. */
+	if (t->s)
+		tr_tunnel_poke(tr_session_fd(t->s));
+}
+
+int tr_upkeep_open(struct tr_upkeep *u, const struct tr_config *cfg, const char *dir)
+{
+	int err;
+
+	memset(u, 0, sizeof(*u));
+	u->name = cfg->name;
+	err = tr_state_open(&u->st, dir, cfg, &u->why);
+	if (err)
+		fprintf(stderr, "tunroom: %s: state file %s: %s (it keeps restarts safe: "
+			"sequence numbers and the replay window; TUNROOM_STATE_DIR names another "
+			"directory)\n", cfg->name, u->st.path, strerror(-err));
+	return err;
+}
+
+int tr_upkeep_start(struct tr_upkeep *u, struct tr_tunnel *t)
+{
+	uint64_t out = u->st.out_limit, floor = u->st.in_limit;
+	int err = tr_state_save(&u->st, out + TR_UPKEEP_BLOCK, floor + TR_UPKEEP_BLOCK);
+
+	if (err) {
+		fprintf(stderr, "tunroom: %s: state file %s: writing: %s\n", u->name, u->st.path,
+			strerror(-err));
+		return err;
+	}
+	/* Before any thread: nothing else touches the SAs yet. */
+	t->sa_out->seq = out;
+	if (floor)
+		tr_replay_floor(t->sa_in->replay, floor);
+	t->in_floor = floor;
+	t->out_limit = u->st.out_limit;
+	t->in_limit = u->st.in_limit;
+	if (getrandom(&t->instance, sizeof(t->instance), 0) != sizeof(t->instance) || !t->instance)
+		t->instance = (uint64_t)time(NULL) << 20 ^ (uint64_t)getpid();
+	if (u->why)
+		fprintf(stderr, "tunroom: %s: state file %s: %s, sequence numbers start at 1\n",
+			u->name, u->st.path, u->why);
+	else
+		fprintf(stderr, "tunroom: %s: restarted from %s: our sequence numbers go on after %llu, "
+			"the peer's up to %llu are refused (its hello answer moves it past them)\n",
+			u->name, u->st.path, (unsigned long long)out, (unsigned long long)floor);
+	t->ctl_send |= TR_CTL_HELLO;
+	u->hello_tries = 1;
+	u->hello_next_ms = tr_tunnel_now_ms() + HELLO_FAST_MS;
+	return 0;
+}
+
+/* The newest hello, if one came since the last turn. */
+static bool take_hello(struct tr_upkeep *u, struct tr_tunnel *t, struct tr_hello_rx *out)
+{
+	struct tr_hello_rx *h = &t->hello_rx;
+	uint32_t g = LOADA(h->gen);
+
+	if (g == u->hello_gen || (g & 1))
+		return false;
+	out->type = LOADR(h->type);
+	out->instance = LOADR(h->instance);
+	out->floor = LOADR(h->floor);
+	out->echo = LOADR(h->echo);
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (LOADR(h->gen) != g)
+		return false; /* written meanwhile: next turn */
+	u->hello_gen = g;
+	return true;
+}
+
+static void on_hello(struct tr_upkeep *u, struct tr_tunnel *t, const struct tr_hello_rx *h)
+{
+	if (h->floor > u->want_jump)
+		u->want_jump = h->floor;
+	if (h->instance != u->peer_instance) {
+		if (u->peer_instance) {
+			u->peer_restarts++;
+			fprintf(stderr, "tunroom: %s: peer seems to have restarted (its hello names a "
+				"new run); our sequence numbers move past %llu, which it refuses\n",
+				u->name, (unsigned long long)h->floor);
+		}
+		u->peer_instance = h->instance;
+	}
+	if (h->type == TR_CTL_HELLO) {
+		__atomic_store_n(&t->hello_echo, h->instance, __ATOMIC_RELEASE);
+		u->ack_due = true;
+	} else if (h->echo == t->instance) {
+		u->hello_done = true;
+	}
+}
+
+/* Raises the limits half a block ahead of use (and past a jump asked for),
+ * synced before they are published. */
+static void reserve(struct tr_upkeep *u, struct tr_tunnel *t)
+{
+	uint64_t seq = LOADR(t->sa_out->seq), top = LOADR(t->sa_in->replay->top);
+	uint64_t want = LOADR(t->in_want);
+	uint64_t out = u->st.out_limit, in = u->st.in_limit;
+
+	if (u->want_jump > seq)
+		seq = u->want_jump;
+	if (want > top)
+		top = want;
+	if (seq + TR_UPKEEP_BLOCK / 2 > out)
+		out = seq + TR_UPKEEP_BLOCK;
+	if (top + TR_UPKEEP_BLOCK / 2 > in)
+		in = top + TR_UPKEEP_BLOCK;
+	if (out == u->st.out_limit && in == u->st.in_limit)
+		return;
+	int err = tr_state_save(&u->st, out, in);
+	if (err) {
+		time_t now = time(NULL);
+		if (now - u->save_err_at >= 10) {
+			fprintf(stderr, "tunroom: %s: state file %s: %s: packets beyond the numbers "
+				"saved are dropped until it can be written\n", u->name, u->st.path,
+				strerror(-err));
+			u->save_err_at = now;
+		}
+		return;
+	}
+	__atomic_store_n(&t->out_limit, u->st.out_limit, __ATOMIC_RELEASE);
+	__atomic_store_n(&t->in_limit, u->st.in_limit, __ATOMIC_RELEASE);
+}
+
+void tr_upkeep_run(struct tr_upkeep *u, struct tr_tunnel *t)
+{
+	struct tr_hello_rx h;
+	uint64_t now = tr_tunnel_now_ms();
+
+	if (take_hello(u, t, &h))
+		on_hello(u, t, &h);
+	reserve(u, t);
+	/* The jump is published only once the file covers it. */
+	if (u->want_jump > LOADR(t->out_jump) && u->want_jump < LOADR(t->out_limit))
+		__atomic_store_n(&t->out_jump, u->want_jump, __ATOMIC_RELEASE);
+	if (u->ack_due && LOADR(t->out_jump) >= u->want_jump) {
+		ask_tx(t, TR_CTL_ACK);
+		u->ack_due = false;
+	}
+	if (!u->hello_done && now >= u->hello_next_ms) {
+		ask_tx(t, TR_CTL_HELLO);
+		u->hello_tries++;
+		u->hello_next_ms = now + (u->hello_tries < HELLO_FAST_TRIES ? HELLO_FAST_MS
+									   : HELLO_SLOW_MS);
+	}
+	uint64_t loops = LOADR(t->tx.drop_loop);
+	if (loops && !u->loop_said) {
+		char buf[64];
+		fprintf(stderr, "tunroom: %s: routing loop: the tunnel's own datagrams to %s come back "
+			"from the TUN device (a route sends the endpoint through the tunnel); dropped "
+			"and counted in tx_drop_loop. Route the endpoint outside (FwMark, Table)\n",
+			u->name, tr_sockaddr_str(&t->udp.peer, buf, sizeof(buf)));
+		u->loop_said = loops;
+	}
+	uint64_t roams = LOADR(t->rx.peer_roams);
+	if (roams != u->roams_said) {
+		char buf[64];
+		union tr_sockaddr to;
+		uint32_t g;
+		do {
+			g = LOADA(t->roam_gen);
+			to = t->roam_to;
+			__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		} while ((g & 1) || LOADR(t->roam_gen) != g);
+		fprintf(stderr, "tunroom: %s: the peer now sends from %s (authentic datagrams from a "
+			"new address or port: NAT or roaming); answering there\n", u->name,
+			tr_sockaddr_str(&to, buf, sizeof(buf)));
+		u->roams_said = roams;
+	}
+}
+
+void tr_upkeep_stop(struct tr_upkeep *u)
+{
+	tr_state_close(&u->st);
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The control thread's share of the data plane, between control requests:
+ * sequence number reservations in the state file (ahead of the workers),
+ * hellos after a (re)start and their answers, and the log lines about the
+ * peer (restarted, moved, routing loop).
+ */
+#ifndef TR_TUNNEL_UPKEEP_H
+#define TR_TUNNEL_UPKEEP_H
+
+#include "tunnel/dataplane.h"
+#include "tunnel/state.h"
+
+/* Numbers reserved per write of the state file, both ways. A restart skips
+ * at most this many of each side's outbound numbers: with 32-bit numbers
+ * (ESN off) a pair of keys takes about 4000 restarts. At a million packets
+ * a second a block lasts a second; the next is reserved when half is used. */
+#define TR_UPKEEP_BLOCK (1ull << 20)
+
+struct tr_upkeep {
+	struct tr_state st;
+	const char *name;
+	uint64_t want_jump;     /* the peer refuses our numbers up to this */
+	uint64_t peer_instance; /* 0 until its first hello */
+	uint32_t hello_gen;     /* last hello_rx.gen taken */
+	bool hello_done;        /* the peer acknowledged our hello */
+	bool ack_due;
+	unsigned hello_tries;
+	uint64_t hello_next_ms;
+	uint64_t peer_restarts; /* shown */
+	uint64_t roams_said, loop_said;
+	time_t save_err_at;
+	const char *why;        /* no record loaded: why (tr_state_open) */
+};
+
+/* While still privileged: opens and loads DIR/NAME.state. Returns 0 or
+ * -errno (said on stderr). */
+int tr_upkeep_open(struct tr_upkeep *u, const struct tr_config *cfg, const char *dir);
+/* Once the SAs exist, before the workers start: sets the outbound sequence
+ * and the inbound floor from the state, reserves the first blocks (synced)
+ * and queues a hello. Says what it found. Returns 0 or -errno (said). */
+int tr_upkeep_start(struct tr_upkeep *u, struct tr_tunnel *t);
+/* One turn: at least every 50 ms, and when a worker pokes upkeep_evt. */
+void tr_upkeep_run(struct tr_upkeep *u, struct tr_tunnel *t);
+void tr_upkeep_stop(struct tr_upkeep *u);
+
+#endif
