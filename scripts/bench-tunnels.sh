@@ -177,7 +177,7 @@ tunroom_up() {
 	fi
 	local ns=1
 	for side in a b; do
-		TUNROOM_RUN_DIR=$WORK/run-$side shim "$id" bg "$ns" "$TUNROOM" up "$WORK/$id.$side.conf" 2>>"$WORK/$id.log"
+		TUNROOM_RUN_DIR=$WORK/run-$side TUNROOM_STATE_DIR=$WORK/state-$side shim "$id" bg "$ns" "$TUNROOM" up "$WORK/$id.$side.conf" 2>>"$WORK/$id.log"
 		pids+="${TR_PIDS[-1]} "
 		ns=2
 	done

@@ -63,8 +63,8 @@ write_conf "$work/a.conf" 192.0.2.1 198.18.0.1 fd00:7272::1 192.0.2.2 "$work/key
 write_conf "$work/b.conf" 192.0.2.2 198.18.0.2 fd00:7272::2 192.0.2.1 "$work/keys.peer"
 
 mkdir -p "$work/run-a" "$work/run-b"
-TUNROOM_RUN_DIR=$work/run-a bg 1 "$TUNROOM" up "$work/a.conf"
-TUNROOM_RUN_DIR=$work/run-b bg 2 "$TUNROOM" up "$work/b.conf"
+TUNROOM_RUN_DIR=$work/run-a TUNROOM_STATE_DIR=$work/state-a bg 1 "$TUNROOM" up "$work/a.conf"
+TUNROOM_RUN_DIR=$work/run-b TUNROOM_STATE_DIR=$work/state-b bg 2 "$TUNROOM" up "$work/b.conf"
 wait_for 10 env TUNROOM_RUN_DIR="$work/run-a" "$TUNROOM" show tr0 || die "side a did not come up"
 wait_for 10 env TUNROOM_RUN_DIR="$work/run-b" "$TUNROOM" show tr0 || die "side b did not come up"
 

@@ -66,10 +66,22 @@ void tr_filter_setup(struct tr_tunnel *t, const struct tr_config *cfg)
 		say(cfg, t, "no Address and no PeerAddresses: not filtered");
 		return;
 	}
+	bool v6 = false;
 	for (unsigned i = 0; i < cfg->n_addr; i++) {
 		const struct tr_config_addr *a = &cfg->addr[i];
+		v6 |= a->family == AF_INET6;
 		if (a->prefix < (a->family == AF_INET ? 32 : 128))
 			to_prefix(a, a->prefix, &t->src_ok[t->n_src_ok++]);
+	}
+	/* The tunnel is a link: IPv6 speaks on it from link-local addresses
+	 * (neighbour discovery, MLD, routing protocols), and from :: while it
+	 * has none yet (duplicate address detection, RFC 4862 §5.4.2). */
+	if (v6) {
+		struct tr_config_addr ll = { .family = AF_INET6 }, none = { .family = AF_INET6 };
+		ll.v6.s6_addr[0] = 0xfe;
+		ll.v6.s6_addr[1] = 0x80;
+		to_prefix(&ll, 10, &t->src_ok[t->n_src_ok++]);
+		to_prefix(&none, 128, &t->src_ok[t->n_src_ok++]);
 	}
 	say(cfg, t, "the networks of Address; PeerAddresses sets others");
 }

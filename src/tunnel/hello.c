@@ -80,6 +80,11 @@ int tr_tunnel_send_control(struct tr_tunnel *t, unsigned kind)
 	}
 	struct iovec iov = { tr_pkt_data(&p), p.len };
 	err = tr_udp_send_burst(&t->udp, &iov, 1);
+	/* An ICMP error about an earlier datagram (a hello to a peer not up
+	 * yet) comes back from this call; this one did not go: once more. */
+	for (int i = 0; i < 4 && (err == -ECONNREFUSED || err == -EHOSTUNREACH ||
+				   err == -ENETUNREACH); i++)
+		err = tr_udp_send_burst(&t->udp, &iov, 1);
 	if (err < 0) {
 		t->tx.drop_send++;
 		return err;

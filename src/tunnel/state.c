@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -103,6 +104,15 @@ int tr_state_open(struct tr_state *st, const char *dir, const struct tr_config *
 	st->fd = open(st->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (st->fd < 0)
 		return -errno;
+	/* One tunnel per file: two ends of one Name on one host (in two network
+	 * namespaces) would overwrite each other's record and lose the
+	 * guarantee silently. The lock goes with the process. */
+	if (flock(st->fd, LOCK_EX | LOCK_NB) < 0) {
+		err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		close(st->fd);
+		st->fd = -1;
+		return err;
+	}
 	/* An existing file keeps its mode: make sure it is ours alone. */
 	if (fchmod(st->fd, 0600) < 0) {
 		err = -errno;

@@ -81,12 +81,22 @@ static void wait_writable(struct tr_tunnel *t)
 	poll(&pfd, 1, 100);
 }
 
+/* An ICMP error the kernel kept for the socket (IP_RECVERR) is reported by
+ * the next call, whichever it is: it is about a datagram sent earlier, and
+ * the one this call carried did not go. Worth another try; several may be
+ * pending, one reported per call. */
+#define ICMP_RETRIES 4
+static bool icmp_report(int err)
+{
+	return err == -ECONNREFUSED || err == -EHOSTUNREACH || err == -ENETUNREACH;
+}
+
 /* Sends iov[0..n): what the socket cannot take now is waited for (bounded),
  * what it refuses is dropped and counted. Returns the datagrams the socket
  * took (a stop request leaves the rest unsent, and uncounted as sent). */
 static unsigned send_all(struct tr_tunnel *t, struct iovec *iov, unsigned n, uint64_t *bytes)
 {
-	unsigned off = 0, sent = 0;
+	unsigned off = 0, sent = 0, retried = ~0u, tries = 0;
 
 	while (off < n && !__atomic_load_n(&t->stop, __ATOMIC_RELAXED)) {
 		int r = tr_udp_send_burst(&t->udp, iov + off, n - off);
@@ -98,6 +108,10 @@ static unsigned send_all(struct tr_tunnel *t, struct iovec *iov, unsigned n, uin
 			sent += (unsigned)r;
 		} else if (r == -EAGAIN) {
 			wait_writable(t);
+		} else if (icmp_report(r) && (retried != off || tries < ICMP_RETRIES)) {
+			/* About an earlier datagram: this one did not go yet. */
+			tries = retried == off ? tries + 1 : 1;
+			retried = off;
 		} else {
 			t->tx.drop_send++; /* the first one failed; go on after it */
 			off++;
@@ -123,7 +137,7 @@ static unsigned send_segmented(struct tr_tunnel *t, struct iovec *iov, unsigned 
 {
 	struct tr_udp_msg m[TR_TUNNEL_GSO_BURST];
 	uint32_t max = tr_udp_gso_max_payload(&t->udp);
-	unsigned nm = 0, off = 0, sent = 0;
+	unsigned nm = 0, off = 0, sent = 0, retried = ~0u, tries = 0;
 
 	for (unsigned i = 0; i < n; nm++) {
 		unsigned run = tr_udp_gso_run(iov + i, n - i, max);
@@ -145,6 +159,9 @@ static unsigned send_segmented(struct tr_tunnel *t, struct iovec *iov, unsigned 
 			off += (unsigned)r;
 		} else if (r == -EAGAIN) {
 			wait_writable(t);
+		} else if (icmp_report(r) && (retried != off || tries < ICMP_RETRIES)) {
+			tries = retried == off ? tries + 1 : 1;
+			retried = off;
 		} else if (m[off].seg && tr_udp_gso_refused(r)) {
 			gso_give_up(t, r);
 			/* The messages left are consecutive in iov: send them plainly. */

@@ -51,7 +51,12 @@ int tr_upkeep_open(struct tr_upkeep *u, const struct tr_config *cfg, const char 
 	memset(u, 0, sizeof(*u));
 	u->name = cfg->name;
 	err = tr_state_open(&u->st, dir, cfg, &u->why);
-	if (err)
+	if (err == -EBUSY)
+		fprintf(stderr, "tunroom: %s: state file %s is in use by another tunnel named %s "
+			"on this host (state files, like control sockets, are per host, not per "
+			"network namespace: give each tunnel its own Name, or a TUNROOM_STATE_DIR "
+			"each)\n", cfg->name, u->st.path, cfg->name);
+	else if (err)
 		fprintf(stderr, "tunroom: %s: state file %s: %s (it keeps restarts safe: "
 			"sequence numbers and the replay window; TUNROOM_STATE_DIR names another "
 			"directory)\n", cfg->name, u->st.path, strerror(-err));
@@ -82,7 +87,7 @@ int tr_upkeep_start(struct tr_upkeep *u, struct tr_tunnel *t)
 			u->name, u->st.path, u->why);
 	else
 		fprintf(stderr, "tunroom: %s: restarted from %s: our sequence numbers go on after %llu, "
-			"the peer's up to %llu are refused (its hello answer moves it past them)\n",
+			"the peer's up to %llu count as replays until its answer to our hello moves it past them\n",
 			u->name, u->st.path, (unsigned long long)out, (unsigned long long)floor);
 	t->ctl_send |= TR_CTL_HELLO;
 	u->hello_tries = 1;
@@ -117,7 +122,7 @@ static void on_hello(struct tr_upkeep *u, struct tr_tunnel *t, const struct tr_h
 		if (u->peer_instance) {
 			u->peer_restarts++;
 			fprintf(stderr, "tunroom: %s: peer seems to have restarted (its hello names a "
-				"new run); our sequence numbers move past %llu, which it refuses\n",
+				"new run); our sequence numbers move past %llu, the last it takes as a replay\n",
 				u->name, (unsigned long long)h->floor);
 		}
 		u->peer_instance = h->instance;

@@ -20,7 +20,7 @@ run() { # SIDE tunroom-args...: tunroom in the side's namespace and run dir
 	shift
 	[ "$side" = b ] && ns=2
 	mkdir -p "$WORK/run-$side"
-	ip netns exec "$(ns_name $ns)" env TUNROOM_RUN_DIR="$WORK/run-$side" "$TUNROOM" "$@"
+	ip netns exec "$(ns_name $ns)" env TUNROOM_RUN_DIR="$WORK/run-$side" TUNROOM_STATE_DIR="$WORK/state-$side" "$TUNROOM" "$@"
 }
 
 # A zombie has exited; only its reaping (by init, for a daemon) is pending.
@@ -89,7 +89,7 @@ conf b
 run a up -d "$WORK/a.conf" || die "up -d (a)"
 mkdir -p "$WORK/run-b"
 b_start=$SECONDS
-bg 2 sh -c "exec env TUNROOM_RUN_DIR='$WORK/run-b' '$TUNROOM' up '$WORK/b.conf' 2>'$WORK/b.err'"
+bg 2 sh -c "exec env TUNROOM_RUN_DIR='$WORK/run-b' TUNROOM_STATE_DIR='$WORK/state-b' '$TUNROOM' up '$WORK/b.conf' 2>'$WORK/b.err'"
 wait_for 10 show b || die "up (b) did not come up"
 n1 ping -c 3 -i 0.2 -W 1 198.18.0.2 >/dev/null && die "ping worked with unswapped keys"
 hinted() { grep -q "with an SPI that is not InSPI .*In and Out swapped" "$WORK/b.err"; }

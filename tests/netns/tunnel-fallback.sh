@@ -114,7 +114,7 @@ up_side() {
 	local side=$1 refuse=$2 ns=1
 	[ "$side" = b ] && ns=2
 	mkdir -p "$WORK/run-$side"
-	bg "$ns" bash -c 'exec "$@" 2>"$0"' "$WORK/err.$side" env TUNROOM_RUN_DIR="$WORK/run-$side" \
+	bg "$ns" bash -c 'exec "$@" 2>"$0"' "$WORK/err.$side" env TUNROOM_RUN_DIR="$WORK/run-$side" TUNROOM_STATE_DIR="$WORK/state-$side" \
 		LD_PRELOAD="$PRELOAD" TR_REFUSE="$refuse" "$TUNROOM" up "$WORK/$side.conf"
 	eval "UP_PID_$side=${TR_PIDS[-1]}"
 	wait_for 10 show "$side" || { cat "$WORK/err.$side" >&2; die "tunroom up ($side) did not come up"; }

@@ -42,7 +42,7 @@ up_side() {
 	local side=$1 ns=1
 	[ "$side" = b ] && ns=2
 	mkdir -p "$WORK/run-$side"
-	bg "$ns" bash -c 'exec "$@" 2>"$0"' "$WORK/err.$side" env TUNROOM_RUN_DIR="$WORK/run-$side" \
+	bg "$ns" bash -c 'exec "$@" 2>"$0"' "$WORK/err.$side" env TUNROOM_RUN_DIR="$WORK/run-$side" TUNROOM_STATE_DIR="$WORK/state-$side" \
 		"$TUNROOM" up "$WORK/$side.conf"
 	eval "UP_PID_$side=${TR_PIDS[-1]}"
 	wait_for 10 show "$side" || { diag; die "tunroom up ($side) did not come up"; }
@@ -171,7 +171,7 @@ chown -R "$NOBODY_UID:$NOBODY_GID" "$WORK/amb"
 chmod o+x "$WORK"
 bg 1 bash -c 'exec "$@" 2>"$0"' "$WORK/err.a" setpriv --reuid="$NOBODY_UID" \
 	--regid="$NOBODY_GID" --clear-groups --inh-caps=+net_admin,+setgid,+dac_override \
-	--ambient-caps=+net_admin,+setgid,+dac_override env TUNROOM_RUN_DIR="$WORK/amb/run-a" \
+	--ambient-caps=+net_admin,+setgid,+dac_override env TUNROOM_RUN_DIR="$WORK/amb/run-a" TUNROOM_STATE_DIR="$WORK/amb/state-a" \
 	"$NB/tunroom" up "$WORK/amb/a.conf"
 UP_PID_a=${TR_PIDS[-1]}
 wait_for 10 env TUNROOM_RUN_DIR="$WORK/amb/run-a" "$TUNROOM" show tr0 ||
@@ -185,7 +185,7 @@ pretty "an unknown User is refused before anything is set up"
 TR_IFACE_EXTRA="User = tr-no-such-user-$$"
 conf a
 rc=0
-msg=$(ip netns exec "$(ns_name 1)" env TUNROOM_RUN_DIR="$WORK/run-a" "$TUNROOM" up "$WORK/a.conf" 2>&1) || rc=$?
+msg=$(ip netns exec "$(ns_name 1)" env TUNROOM_RUN_DIR="$WORK/run-a" TUNROOM_STATE_DIR="$WORK/state-a" "$TUNROOM" up "$WORK/a.conf" 2>&1) || rc=$?
 [ "$rc" = 2 ] || die "up with an unknown user: exit $rc, want 2: $msg"
 grep -q "User = tr-no-such-user-$$: no such user on this system" <<<"$msg" || die "up: $msg"
 ip -n "$(ns_name 1)" link show tr0 >/dev/null 2>&1 && die "tr0 created for an unknown user"
