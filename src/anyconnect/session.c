@@ -122,39 +122,15 @@ static void dp_log(void *arg, int level, const char *msg)
 
 /* ---- the control socket: `tunroom show` and `down` ---- */
 
-#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
-static void put_chan_stats(struct tr_ctl_reply *r, const char *chan, const struct tr_ac_chan_stats *c)
+static void put_counter(void *arg, const char *name, uint64_t value)
 {
-	char k[TR_CTL_KEY_MAX];
-#define P(dir, name, v) do { snprintf(k, sizeof(k), "%s_%s_%s", dir, chan, name); \
-	tr_ctl_put_u64(r, k, v); } while (0)
-	P("rx", "records", c->rx_records);
-	P("rx", "bytes", c->rx_bytes);
-	P("rx", "data", c->rx_data);
-	P("rx", "ctl", c->rx_ctl);
-	P("rx", "syscalls", c->rx_syscalls);
-	P("rx", "drop_short", c->rx_drop_short);
-	P("rx", "drop_header", c->rx_drop_header);
-	P("rx", "drop_epoch", c->rx_drop_epoch);
-	P("rx", "drop_replay", c->rx_drop_replay);
-	P("rx", "err_auth", c->rx_err_auth);
-	P("rx", "drop_type", c->rx_drop_type);
-	P("rx", "drop_trunc", c->rx_drop_trunc);
-	P("rx", "copied_bytes", c->rx_copied_bytes);
-	P("tx", "records", c->tx_records);
-	P("tx", "bytes", c->tx_bytes);
-	P("tx", "data", c->tx_data);
-	P("tx", "ctl", c->tx_ctl);
-	P("tx", "err_send", c->tx_err_send);
-	P("tx", "syscalls", c->tx_syscalls);
-#undef P
+	tr_ctl_put_u64(arg, name, value);
 }
 
 static int ctl_get(void *arg, struct tr_ctl_reply *r)
 {
 	struct sess *s = arg;
-	struct tr_ac_dp_stats st;
 	char buf[160];
 	double now = now_s();
 
@@ -203,15 +179,7 @@ static int ctl_get(void *arg, struct tr_ctl_reply *r)
 	tr_ctl_put_u64(r, "rx_drop_ctl_unknown", s->ctl_unknown);
 	if (!s->dp)
 		return 0;
-	tr_ac_dp_stats(s->dp, &st);
-	put_chan_stats(r, "cstp", &st.chan[TR_AC_CHAN_CSTP]);
-	put_chan_stats(r, "dtls", &st.chan[TR_AC_CHAN_DTLS]);
-	tr_ctl_put_u64(r, "tx_drop_no_chan", st.tx_drop_no_chan);
-	tr_ctl_put_u64(r, "tx_drop_too_big", st.tx_drop_too_big);
-	tr_ctl_put_u64(r, "tx_copied_bytes", st.tx_copied_bytes);
-	tr_ctl_put_u64(r, "rx_drop_ring_full", st.rx_drop_ring_full);
-	tr_ctl_put_u64(r, "rx_drop_ctl_full", st.rx_drop_ctl_full);
-	tr_ctl_put_u64(r, "rx_dpd_answered", st.dpd_answered);
+	tr_ac_dp_stats_each(s->dp, put_counter, r);
 	return 0;
 }
 

@@ -36,7 +36,8 @@ int is_help(const char *arg)
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: %s <command> [<args>]\n\n"
-		   "ESP-over-UDP point-to-point tunnel with zero-copy packet rings.\n\n"
+		   "ESP-over-UDP point-to-point tunnel, and AnyConnect client, with zero-copy\n"
+		   "packet rings.\n\n"
 		   "Commands:\n", prog);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].desc);

@@ -35,12 +35,12 @@ for mode in dtls tls; do
 	[ $mode = dtls ] && tunroom1 show $name -s >&2
 	# Which channel carried the data: DTLS alone, or CSTP alone.
 	if [ $mode = dtls ]; then
-		[ "$(ac_show $name tx_dtls_data)" -gt 7000 ] || die "DTLS did not carry the upload"
-		[ "$(ac_show $name rx_dtls_data)" -gt 7000 ] || die "DTLS did not carry the download"
+		[ "$(ac_show $name dtls_tx_data)" -gt 7000 ] || die "DTLS did not carry the upload"
+		[ "$(ac_show $name dtls_rx_data)" -gt 7000 ] || die "DTLS did not carry the download"
 	else
-		[ "$(ac_show $name tx_cstp_data)" -gt 7000 ] || die "CSTP did not carry the upload"
-		[ "$(ac_show $name rx_cstp_data)" -gt 7000 ] || die "CSTP did not carry the download"
-		[ "$(ac_show $name tx_dtls_records)" -eq 0 ] || die "--no-dtls sent DTLS records"
+		[ "$(ac_show $name cstp_tx_data)" -gt 7000 ] || die "CSTP did not carry the upload"
+		[ "$(ac_show $name cstp_rx_data)" -gt 7000 ] || die "CSTP did not carry the download"
+		[ "$(ac_show $name dtls_tx_records)" -eq 0 ] || die "--no-dtls sent DTLS records"
 	fi
 	pid=$(cat "$WORK/$name.pid")
 	if [ $mode = dtls ]; then

@@ -29,16 +29,16 @@ n1 nft add rule inet tr_acfb out udp dport $PORT drop
 n1 nft add rule inet tr_acfb in udp sport $PORT drop
 ac_wait_state acfb cstp 15 || die "no fallback to CSTP: $(tunroom1 show acfb)"
 [ "$(ac_show acfb dtls_fallbacks)" -ge 1 ] || die "fallback not counted"
-before=$(ac_show acfb rx_cstp_data)
+before=$(ac_show acfb cstp_rx_data)
 n1 ping -c 3 -i 0.2 -W 2 $POOL_GW >/dev/null || die "no ping over CSTP after the fallback"
-[ "$(ac_show acfb rx_cstp_data)" -gt "$before" ] || die "the pings did not come over CSTP"
+[ "$(ac_show acfb cstp_rx_data)" -gt "$before" ] || die "the pings did not come over CSTP"
 
 pretty "UDP passes again"
 n1 nft delete table inet tr_acfb
 ac_wait_state acfb dtls 20 || die "DTLS did not come back: $(tunroom1 show acfb)"
-before=$(ac_show acfb rx_dtls_data)
+before=$(ac_show acfb dtls_rx_data)
 n1 ping -c 3 -i 0.2 -W 2 $POOL_GW >/dev/null || die "no ping over DTLS after it came back"
-[ "$(ac_show acfb rx_dtls_data)" -gt "$before" ] || die "the pings did not come over DTLS"
+[ "$(ac_show acfb dtls_rx_data)" -gt "$before" ] || die "the pings did not come over DTLS"
 tunroom1 show acfb -s >&2
 
 kill -INT "$ping_pid" 2>/dev/null || true

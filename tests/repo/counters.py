@@ -19,6 +19,13 @@ for key in re.findall(r'tr_ctl_put_u64\(r, "([a-z0-9_]+)"', tunnel):
     if key not in not_counters:
         names[key] = "src/tunnel/tunnel.c (tunroom show)"
 
+# tunroom connect: the control plane's own counters (the data plane's are
+# below, by tr_ac_dp_stats_each).
+acs = (root / "src/anyconnect/session.c").read_text()
+for key in re.findall(r'tr_ctl_put_u64\(r, "([a-z0-9_]+)"', acs):
+    if key not in not_counters | {"dpd", "dtls_dpd", "keepalive", "dtls_mtu"}:
+        names[key] = "src/anyconnect/session.c (tunroom show)"
+
 
 def fields(path, struct):
     text = (root / path).read_text()
