@@ -20,6 +20,7 @@
 #include <openssl/crypto.h>
 
 #include "anyconnect/rec.h"
+#include "codec/aead.h"
 
 #define SEQ48_MAX 0xffffffffffffull
 
@@ -118,6 +119,14 @@ int tr_ac_aead_init(struct tr_ac_aead *a, const struct tr_ac_rec_keys *k, bool e
 		return -ENOMEM;
 	}
 	EVP_CIPHER_free(c); /* the context keeps its reference */
+	/* Whole GCM records go through the provider's functions directly
+	 * (no OSSL_PARAM parsing per record: src/codec/aead.h). */
+	if (is_gcm(a) && tr_aead_new(&a->fast, k->cipher == TR_AC_CIPHER_AES_128_GCM ?
+				     TR_AEAD_AES128_GCM : TR_AEAD_AES256_GCM,
+				     k->key, k->key_len, 0)) {
+		tr_ac_aead_free(a);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -126,6 +135,7 @@ void tr_ac_aead_free(struct tr_ac_aead *a)
 	if (!a)
 		return;
 	EVP_CIPHER_CTX_free(a->ctx); /* cleanses the key schedule */
+	tr_aead_free(a->fast);
 	OPENSSL_cleanse(a, sizeof(*a));
 }
 
@@ -150,10 +160,9 @@ uint32_t tr_ac_rec_tail(const struct tr_ac_aead *a)
 }
 
 /* The per-record nonce: salt || explicit for GCM 1.2, iv XOR seq otherwise. */
-static int set_nonce(struct tr_ac_aead *a, uint64_t wire_seq, const uint8_t *explicit)
+static void make_nonce(const struct tr_ac_aead *a, uint64_t wire_seq, const uint8_t *explicit,
+		       uint8_t n[12])
 {
-	uint8_t n[12];
-
 	if (explicit_nonce(a)) {
 		memcpy(n, a->iv, 4);
 		memcpy(n + 4, explicit, 8);
@@ -162,9 +171,25 @@ static int set_nonce(struct tr_ac_aead *a, uint64_t wire_seq, const uint8_t *exp
 		for (int i = 0; i < 8; i++)
 			n[4 + i] ^= (uint8_t)(wire_seq >> (56 - 8 * i));
 	}
+}
+
+static int set_nonce(struct tr_ac_aead *a, uint64_t wire_seq, const uint8_t *explicit)
+{
+	uint8_t n[12];
+
+	make_nonce(a, wire_seq, explicit, n);
 	if (is_gcm(a))
 		return EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_GCM_SET_IV_FIXED, -1, n) > 0 ? 0 : -EIO;
 	return EVP_CipherInit_ex(a->ctx, NULL, NULL, NULL, n, -1) ? 0 : -EIO;
+}
+
+static void aad12_make(uint8_t aad[13], uint64_t wire_seq, uint8_t type, uint16_t version,
+		       uint32_t pt_len)
+{
+	st_be64(aad, wire_seq);
+	aad[8] = type;
+	st_be16(aad + 9, version);
+	st_be16(aad + 11, (uint16_t)pt_len);
 }
 
 /* AAD of 1.2: seq(8) || type || version || plaintext length. */
@@ -174,10 +199,7 @@ static int aad12(struct tr_ac_aead *a, uint64_t wire_seq, uint8_t type, uint16_t
 	uint8_t aad[13];
 	int n;
 
-	st_be64(aad, wire_seq);
-	aad[8] = type;
-	st_be16(aad + 9, version);
-	st_be16(aad + 11, (uint16_t)pt_len);
+	aad12_make(aad, wire_seq, type, version, pt_len);
 	return EVP_CipherUpdate(a->ctx, NULL, &n, aad, sizeof(aad)) ? 0 : -EIO;
 }
 
@@ -218,11 +240,19 @@ int tr_ac_dtls_seal(struct tr_ac_aead *a, struct tr_pkt *p, uint8_t ac_type)
 	if (explicit_nonce(a))
 		st_be64(h + TR_AC_DTLS_HDR, wire);
 	h[head] = ac_type;
-	err = set_nonce(a, wire, h + TR_AC_DTLS_HDR);
-	if (!err)
-		err = aad12(a, wire, TR_AC_CT_APP, TR_AC_VERSION_DTLS12, pt_len);
-	if (!err)
-		err = seal_body(a, h + head, pt_len);
+	if (a->fast) {
+		uint8_t n[12], aad[13];
+		make_nonce(a, wire, h + TR_AC_DTLS_HDR, n);
+		aad12_make(aad, wire, TR_AC_CT_APP, TR_AC_VERSION_DTLS12, pt_len);
+		err = tr_aead_seal(a->fast, n, aad, sizeof(aad), h + head, pt_len,
+				   h + head + pt_len) ? -EIO : 0;
+	} else {
+		err = set_nonce(a, wire, h + TR_AC_DTLS_HDR);
+		if (!err)
+			err = aad12(a, wire, TR_AC_CT_APP, TR_AC_VERSION_DTLS12, pt_len);
+		if (!err)
+			err = seal_body(a, h + head, pt_len);
+	}
 	if (err)
 		return err;
 	a->seq++;
@@ -255,6 +285,15 @@ int tr_ac_dtls_open(struct tr_ac_aead *a, struct tr_pkt *p, uint8_t *ctype)
 		return -EALREADY;
 	pt_len = p->len - head - TR_AC_TAG;
 	ct = h + head;
+	if (a->fast) {
+		uint8_t nn[12], aad[13];
+		make_nonce(a, wire, h + TR_AC_DTLS_HDR, nn);
+		aad12_make(aad, wire, h[0], TR_AC_VERSION_DTLS12, pt_len);
+		err = tr_aead_open(a->fast, nn, aad, sizeof(aad), ct, pt_len, ct + pt_len);
+		if (err)
+			return err == -EACCES ? -EBADMSG : -EIO;
+		goto authentic;
+	}
 	err = set_nonce(a, wire, h + TR_AC_DTLS_HDR);
 	if (!err && EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_AEAD_SET_TAG, TR_AC_TAG, ct + pt_len) <= 0)
 		err = -EIO;
@@ -266,6 +305,7 @@ int tr_ac_dtls_open(struct tr_ac_aead *a, struct tr_pkt *p, uint8_t *ctype)
 		return err;
 	if (EVP_DecryptFinal_ex(a->ctx, ct + n, &n) <= 0)
 		return -EBADMSG;
+authentic:
 	/* Only an authentic record moves the window. */
 	tr_replay_update(replay(a), seq);
 	*ctype = h[0];
@@ -300,6 +340,19 @@ int tr_ac_tls_seal(struct tr_ac_aead *a, struct tr_pkt *p, uint8_t ctype)
 	st_be16(h + 3, (uint16_t)(p->len - TR_AC_TLS_HDR));
 	if (explicit_nonce(a))
 		st_be64(h + TR_AC_TLS_HDR, a->seq);
+	if (a->fast) {
+		uint8_t nn[12], aad[13];
+		make_nonce(a, a->seq, h + TR_AC_TLS_HDR, nn);
+		if (v13)
+			memcpy(aad, h, TR_AC_TLS_HDR);
+		else
+			aad12_make(aad, a->seq, ctype, TR_AC_VERSION_TLS12, pt_len);
+		if (tr_aead_seal(a->fast, nn, aad, v13 ? TR_AC_TLS_HDR : 13, h + head, pt_len,
+				 h + head + pt_len))
+			return -EIO;
+		a->seq++;
+		return 0;
+	}
 	err = set_nonce(a, a->seq, h + TR_AC_TLS_HDR);
 	if (!err && v13)
 		err = EVP_EncryptUpdate(a->ctx, NULL, &n, h, TR_AC_TLS_HDR) ? 0 : -EIO;

@@ -33,8 +33,11 @@
 #define TR_AC_CT_HANDSHAKE 22
 #define TR_AC_CT_APP 23
 
+struct tr_aead;
+
 struct tr_ac_aead {
-	EVP_CIPHER_CTX *ctx;
+	EVP_CIPHER_CTX *ctx;       /* ChaCha20, and the piecewise TLS open */
+	struct tr_aead *fast;      /* AES-GCM whole records (src/codec/aead.h) */
 	uint16_t version;   /* TR_AC_VERSION_* */
 	uint8_t cipher;     /* enum tr_ac_cipher */
 	uint8_t iv_len;
