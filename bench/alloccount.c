@@ -25,7 +25,7 @@ extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
 extern void *__libc_memalign(size_t, size_t);
 
-/* File layout: little-endian u64 per slot, read by scripts/bench-tunnels.sh. */
+/* File layout: little-endian u64 per slot, read by scripts/bench-tunnels.py. */
 enum { SLOT_MALLOC, SLOT_CALLOC, SLOT_REALLOC, SLOT_ALIGNED, SLOT_N };
 
 static atomic_ulong fallback[SLOT_N];

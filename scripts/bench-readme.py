@@ -15,8 +15,9 @@ import sys
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
-PEERS = {"wg": "wireguard-go", "ocdtls": "OpenConnect/ocserv DTLS",
-         "octls": "OpenConnect/ocserv TLS only", "veth": "plain veth"}
+PEERS = {"wgnew": "wireguard-go, newest (offloads)", "wg": "wireguard-go, Debian 2022 (no offloads)",
+         "ovpn": "OpenVPN 2.6", "swan": "strongSwan kernel-libipsec",
+         "ocdtls": "OpenConnect/ocserv DTLS", "octls": "OpenConnect/ocserv TLS only", "veth": "plain veth"}
 
 
 def fig(t, m, fmt, spread=True):
@@ -51,7 +52,8 @@ def table(doc, cols, spread, rows=None):
 PERF = [("TCP 1 stream Mbit/s", "tcp1_mbps", "%.0f"), ("TCP 4 streams Mbit/s", "tcp4_mbps", "%.0f"),
         ("UDP 64 B kpps, 0 % loss", "udp64_kpps_loss0", "%.0f"),
         ("UDP 64 B kpps, ≤1 % loss", "udp64_kpps_loss1", "%.0f"),
-        ("ping ms", "ping_avg_ms", "%.2f")]
+        ("ping ms", "ping_avg_ms", "%.2f"), ("ping idle ms (1/s)", "ping_idle_ms", "%.3f"),
+        ("ping busy ms (200/s)", "ping_busy_ms", "%.3f")]
 COST = [("tunnel CPU s/GB", "cpu_tunnel_s_per_gb", "%.1f"),
         ("machine CPU s/GB", "cpu_total_s_per_gb", "%.1f"),
         ("syscalls/MB", "syscalls_per_mb", "%.0f"), ("syscalls/pkt", "syscalls_per_packet", "%.2f"),
@@ -61,13 +63,17 @@ COST = [("tunnel CPU s/GB", "cpu_tunnel_s_per_gb", "%.1f"),
 SHORT = [("TCP 1 stream Mbit/s", "tcp1_mbps", "%.0f"), ("TCP 4 streams Mbit/s", "tcp4_mbps", "%.0f"),
          ("UDP 64 B kpps, ≤1 % loss", "udp64_kpps_loss1", "%.0f"),
          ("tunnel CPU s/GB", "cpu_tunnel_s_per_gb", "%.1f"),
+         ("ping idle ms", "ping_idle_ms", "%.2f"), ("ping busy ms", "ping_busy_ms", "%.2f"),
          ("heap allocs/pkt", "allocs_per_packet", "%.4g")]
 
 
 def where(doc):
     m, v = doc["machine"], doc["versions"]
-    vers = ", ".join(f"{k} {v[k]}" for k in ("tunroom", "openssl", "wireguard-go", "openconnect",
-                                              "ocserv", "gnutls", "iperf3") if v.get(k))
+    vers = ", ".join(f"{k} {v[k]}" for k in ("tunroom", "openssl", "wireguard-go", "wireguard-go (Debian)",
+                                              "openvpn", "strongswan", "openconnect", "ocserv", "gnutls",
+                                              "iperf3") if v.get(k))
+    busy = doc.get("machine_busy_before")
+    busy = f", {busy * 100:.0f} % of CPU busy with other work just before" if busy is not None else ""
     run = "quick: %d round, iperf3 -t %d" if doc["quick"] else "median of %d rounds, iperf3 -t %d"
     return (f"{doc['date'][:16].replace('T', ' ')} UTC, {m['nproc']} x {m['cpu']} "
             f"({'VM, ' if m.get('virtualized') else ''}{', '.join(m.get('crypto_flags', []))}), "
@@ -75,7 +81,7 @@ def where(doc):
             f"{run % (doc['rounds'], doc['iperf_seconds'])}, inner MTU {doc['inner_mtu']}"
             f"{jumbo_where(doc)}; "
             f"load average {doc.get('loadavg_start', '?').split()[0]} before, "
-            f"{doc.get('loadavg_end', '?').split()[0]} after (shared machine). "
+            f"{doc.get('loadavg_end', '?').split()[0]} after{busy} (shared machine). "
             f"Versions: {vers}.")
 
 
@@ -98,7 +104,8 @@ def ratio_lines(doc, pairs):
         parts = []
         for m, what in (("tcp1_mbps", "TCP 1 stream"), ("tcp4_mbps", "TCP 4 streams"),
                         ("udp64_kpps_loss1", "UDP 64 B ≤1 % loss"),
-                        ("cpu_tunnel_s_per_gb", "tunnel CPU per GB")):
+                        ("cpu_tunnel_s_per_gb", "tunnel CPU per GB"),
+                        ("ping_idle_ms", "ping idle"), ("ping_busy_ms", "ping busy")):
             if m in r:
                 parts.append(f"{what} {r[m]:.2f}x")
         out.append(f"- {who} / {name}: " + ", ".join(parts))
@@ -168,6 +175,7 @@ def docs_block(doc):
              "every pair is in latest.json):", ""]
     lines += ratio_lines(doc, [(f"tr128/{p}", n) for p, n in PEERS.items()] +
                          [("tr128/trcopy", "its own copy path"), ("tr128/troff", "itself with Offload = off"),
+                          ("tr128/trfull", "itself with Checksums = full"),
                           ("trjumbo/trjcopy", f"its own copy path at MTU {doc.get('jumbo_inner_mtu')}"),
                           ("trjumbo/tr128", "itself at MTU 1400"),
                           ("trjumbo/vethj", f"plain veth, MTU {doc.get('jumbo_outer_mtu')}")])

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Turns the raw figures of scripts/bench-tunnels.sh into results.
+"""Turns the raw figures of scripts/bench-tunnels.py into results.
 
 usage: bench-report.py RESULTS.tsv LABELS.tsv META.json OUTDIR PLOTDIR
 
@@ -24,6 +24,8 @@ PERF_COLS = [
     ("UDP 64 B kpps, 0 % loss", "udp64_kpps_loss0", "%.0f"),
     ("UDP 64 B kpps, <=1 % loss", "udp64_kpps_loss1", "%.0f"),
     ("ping ms", "ping_avg_ms", "%.3f"),
+    ("ping idle ms (1/s)", "ping_idle_ms", "%.3f"),
+    ("ping busy ms (200/s)", "ping_busy_ms", "%.3f"),
 ]
 COST_COLS = [
     ("tunnel CPU s/GB", "cpu_tunnel_s_per_gb", "%.2f"),
@@ -36,7 +38,15 @@ COST_COLS = [
 ]
 # The figures ratios are taken of, and whether more is better.
 RATIO_METRICS = {"tcp1_mbps": True, "tcp4_mbps": True, "udp64_kpps_loss0": True,
-                 "udp64_kpps_loss1": True, "cpu_tunnel_s_per_gb": False}
+                 "udp64_kpps_loss1": True, "cpu_tunnel_s_per_gb": False,
+                 "ping_idle_ms": False, "ping_busy_ms": False}
+# Side by side (issue 16): tunroom aes128-gcm beside the newest wireguard-go
+# and plain veth, with the ratios and the issue's targets for them.
+SIDE = [("TCP 1 stream Mbit/s", "tcp1_mbps", "%.0f", ">= 2x wg-go, >= 0.5x veth"),
+        ("tunnel CPU s/GB (both ends)", "cpu_tunnel_s_per_gb", "%.2f", "<= 2.0 and <= 0.5x wg-go"),
+        ("ping idle ms (1/s)", "ping_idle_ms", "%.3f", "<= 0.5x wg-go, veth + 0.3 ms"),
+        ("ping busy ms (200/s)", "ping_busy_ms", "%.3f", "<= 0.5x wg-go, veth + 0.3 ms"),
+        ("UDP 64 B kpps, <=1 % loss", "udp64_kpps_loss1", "%.0f", ">= 1.5x wg-go")]
 
 
 def machine():
@@ -81,7 +91,7 @@ def main():
     # at MTU 1400, and the jumbo rows against plain veth at the jumbo MTU.
     jumbo = {"vethj", "trjumbo", "trjcopy"}
     own = {("tr128", "trcopy"), ("tr128", "troff"), ("trjumbo", "trjcopy"), ("trjumbo", "tr128"),
-           ("trjcopy", "trcopy")}
+           ("trjcopy", "trcopy"), ("tr128", "trfull")}
 
     def paired(t, p):
         if (t, p) in own:
@@ -166,20 +176,45 @@ def main():
         lines += ["| " + " | ".join(c.ljust(w[i]) for i, c in enumerate(r)) + " |" for r in body]
         return "\n".join(lines)
 
+    def side_by_side():
+        peers = [p for p in ("wgnew", "veth") if p in order]
+        head = ["metric", label["tr128"]] + [label[p] for p in peers] + \
+            [f"tunroom / {p}" for p in peers] + ["issue 16 target"]
+        body = []
+        for name, m, fmt, target in SIDE:
+            a = med("tr128", m)
+            row = [name, fmt % a if a is not None else "-"]
+            row += [fmt % med(p, m) if med(p, m) is not None else "-" for p in peers]
+            row += ["%.2fx" % (a / med(p, m)) if a and med(p, m) else "-" for p in peers]
+            body.append(row + [target])
+        w = [max(len(r[i]) for r in body + [head]) for i in range(len(head))]
+        lines = ["| " + " | ".join(h.ljust(w[i]) for i, h in enumerate(head)) + " |",
+                 "|" + "|".join("-" * (x + 2) for x in w) + "|"]
+        lines += ["| " + " | ".join(c.ljust(w[i]) for i, c in enumerate(r)) + " |" for r in body]
+        return "\n".join(lines)
+
     def retr(t):
         r1, r4 = med(t, "tcp1_retrans"), med(t, "tcp4_retrans")
-        return "%d/%d" % (r1 or 0, r4 or 0)
+        return "%d/%d" % (r1 or 0, r4 or 0) if r4 is not None else "%d" % (r1 or 0)
 
-    print(f"median of {meta['rounds']} round(s) [min-max], iperf3 -t {meta['iperf_seconds']}, "
-          f"inner MTU {meta['inner_mtu']} (rows marked MTU {meta.get('jumbo_inner_mtu')}: that inner MTU "
-          f"over a {meta.get('jumbo_outer_mtu')}-byte veth); {doc['machine']['nproc']} x {doc['machine']['cpu']}, "
+    jumbo_note = (f" (rows marked MTU {meta.get('jumbo_inner_mtu')}: that inner MTU over a "
+                  f"{meta.get('jumbo_outer_mtu')}-byte veth)" if meta.get("jumbo_inner_mtu") else "")
+    print(f"median of {meta['rounds']} interleaved round(s) [min-max], iperf3 -t {meta['iperf_seconds']}, "
+          f"inner MTU {meta['inner_mtu']}{jumbo_note}; {doc['machine']['nproc']} x {doc['machine']['cpu']}, "
           f"kernel {doc['machine']['kernel']}, {doc['date']}")
+    if "machine_busy_before" in meta:
+        print(f"machine load: load average {meta['loadavg_start']} before, {meta['loadavg_end']} after; "
+              f"{meta['machine_busy_before'] * 100:.0f} % of CPU time busy with other work just before")
     print()
-    print(table(PERF_COLS, ("TCP retr 1/4", retr)))
+    print(table(PERF_COLS, ("TCP retr 1/4" if any(med(t, "tcp4_retrans") is not None for t in order)
+                            else "TCP retr", retr)))
     print()
     print(table(COST_COLS))
     for n in meta.get("notes", []):
         print(f"\nnote: {n}")
+    if "tr128" in order:
+        print()
+        print(side_by_side())
     print()
     print("ratios tunroom aes128-gcm / peer (medians; all pairs in latest.json):")
     for k, r in ratios.items():

@@ -23,14 +23,14 @@ echo "== tun (bench/bench_tun.c)"
 echo "== codec (bench/bench_codec.c)"
 "$BUILD/bench/bench_codec" "${args[@]}"
 
-echo "== tunnels side by side (scripts/bench-tunnels.sh)"
+echo "== tunnels side by side (scripts/bench-tunnels.py)"
 # The tables also go to bench/results/tunnels.txt; a skip (77: not root, no
 # namespaces) leaves the previous results in place.
 rc=0
 # The full run also profiles tunroom (perf) into bench/results/profile-*.txt.
 prof=()
 [ ${#args[@]} -eq 0 ] && prof=(--profile)
-scripts/bench-tunnels.sh "${args[@]}" "${prof[@]}" >bench/results/tunnels.txt.new || rc=$?
+scripts/bench-tunnels.py "${args[@]}" "${prof[@]}" >bench/results/tunnels.txt.new || rc=$?
 cat bench/results/tunnels.txt.new
 if [ "$rc" -eq 0 ]; then
 	mv bench/results/tunnels.txt.new bench/results/tunnels.txt

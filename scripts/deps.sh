@@ -11,7 +11,13 @@ build_pkgs=(meson ninja-build pkg-config gcc libc6-dev libssl-dev liburing-dev l
 check_pkgs=(libcmocka-dev g++ binutils iproute2 iputils-ping python3 python3-cryptography clang libclang-rt-14-dev valgrind
   ocserv openconnect gnutls-bin nftables openssl vpnc-scripts)
 demo_pkgs=(iproute2 iputils-ping iperf3 ocserv gnutls-bin openssl)
-bench_pkgs=(iproute2 iperf3 wireguard-go wireguard-tools ocserv openconnect gnutls-bin gnuplot-nox linux-perf)
+# golang-go builds the newest wireguard-go from its vendored source; the
+# Debian wireguard-go (2022) stays as a labelled row. strongSwan: charon with
+# kernel-libipsec (libcharon-extra-plugins) and AES-GCM through the openssl
+# plugin (libstrongswan-standard-plugins).
+bench_pkgs=(iproute2 iperf3 wireguard-go wireguard-tools golang-go ocserv openconnect gnutls-bin gnuplot-nox
+  linux-perf openvpn strongswan-charon strongswan-swanctl libstrongswan-standard-plugins
+  libcharon-extra-plugins util-linux)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in
