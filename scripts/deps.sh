@@ -9,7 +9,7 @@ build_pkgs=(meson ninja-build pkg-config gcc libc6-dev libssl-dev liburing-dev l
 # clang only recommends libclang-rt (libFuzzer, the sanitizer runtimes); we
 # install without recommends, so name it.
 check_pkgs=(libcmocka-dev g++ binutils iproute2 iputils-ping python3 python3-cryptography clang libclang-rt-14-dev valgrind
-  ocserv openconnect gnutls-bin nftables openssl vpnc-scripts)
+  ocserv openconnect gnutls-bin nftables conntrack openssl vpnc-scripts)
 demo_pkgs=(iproute2 iputils-ping iperf3 ocserv gnutls-bin openssl)
 # golang-go builds the newest wireguard-go from its vendored source; the
 # Debian wireguard-go (2022) stays as a labelled row. strongSwan: charon with

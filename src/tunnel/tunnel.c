@@ -85,10 +85,11 @@ static const char *offload_state(const struct run *run, char *buf, size_t len)
 }
 
 /* A peer is "silent" after this many seconds without an authentic datagram:
- * three keepalive intervals, or 30 s without keepalives. */
+ * three keepalive intervals (it keeps us alive as we keep it: both ends
+ * should set PersistentKeepalive), or 30 s without keepalives. */
 static uint64_t silent_after(const struct tr_config *cfg)
 {
-	return cfg->keepalive && 3ull * cfg->keepalive > 30 ? 3ull * cfg->keepalive : 30;
+	return cfg->keepalive ? 3ull * cfg->keepalive : 30;
 }
 
 /* Control socket "get": state, then counters named <dir>_<drop|err>_<reason>. */
