@@ -54,4 +54,4 @@ install: $(BUILD)/build.ninja
 	meson install -C $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN) build-fuzz
+	rm -rf $(BUILD) $(ASAN) build-fuzz build-tsan

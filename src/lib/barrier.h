@@ -19,6 +19,9 @@
 /* Full barrier: orders an earlier store before a later load (the sleep/wake
  * handshake needs exactly this; acquire/release cannot give it). */
 #define tr_smp_mb()           __atomic_thread_fence(__ATOMIC_SEQ_CST)
+/* Acquire fence: later plain reads (a memcpy snapshot) are not hoisted above
+ * the loads before it. */
+#define tr_smp_rmb()          __atomic_thread_fence(__ATOMIC_ACQUIRE)
 #define tr_xchg(p, v)         __atomic_exchange_n((p), (v), __ATOMIC_SEQ_CST)
 /* Sets *p to v if it still holds *expected (else loads it into *expected). */
 #define tr_cmpxchg(p, expected, v) \

@@ -81,7 +81,7 @@ int tr_layout_check(const void *mem, uint64_t map_size, struct tr_layout *l)
 	if (map_size < TR_ABI_DATA_START)
 		return -EPROTO;
 	/* One snapshot; from here on only the local copy is used. */
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	tr_smp_rmb();
 	memcpy(&shm_h, mem, sizeof(shm_h));
 	if (shm_h.magic != TR_ABI_MAGIC || shm_h.abi_version != TR_ABI_VERSION)
 		return -EPROTONOSUPPORT;

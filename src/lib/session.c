@@ -185,9 +185,9 @@ TR_API uint32_t tr_session_max_packet(const struct tr_session *s)
 
 TR_API int tr_session_error(const struct tr_session *s)
 {
-	if (s->error == -EPIPE && s->peer_error)
-		return -s->peer_error;
-	return s->error;
+	int err = tr_load_once(&s->error), peer = tr_load_once(&s->peer_error);
+
+	return err == -EPIPE && peer ? -peer : err;
 }
 
 /* The rx and tx sides may run on two threads, and the caller on a third:
@@ -212,12 +212,14 @@ TR_API void tr_session_stats(const struct tr_session *s, struct tr_stats *out)
 
 static int session_fail(struct tr_session *s, int err)
 {
-	if (!s->error) {
-		s->error = err;
+	int none = 0;
+
+	/* The rx and tx sides may fail at once on two threads: first one wins. */
+	if (tr_cmpxchg(&s->error, &none, err)) {
 		if (err == -EPROTO)
 			tr_store_once(&s->st.err_corrupt, 1);
 	}
-	return s->error;
+	return tr_load_once(&s->error);
 }
 
 /* The device stopped (it stores why before it stops touching the ring). */
@@ -228,7 +230,7 @@ static int check_device(struct tr_session *s)
 	if (!why)
 		why = tr_ring_peer_closed(&s->tx, true);
 	if (why) {
-		s->peer_error = (int)(why < 4096 ? why : EPROTO);
+		tr_store_once(&s->peer_error, (int)(why < 4096 ? why : EPROTO));
 		return session_fail(s, -EPIPE);
 	}
 	return 0;
@@ -295,8 +297,8 @@ static int rx_receive_locked(struct tr_session *s, struct tr_pkt *pkts, unsigned
 	unsigned got = 0;
 	int ret;
 
-	if (s->error)
-		return s->error;
+	if (tr_load_once(&s->error))
+		return tr_load_once(&s->error);
 	while (got < n) {
 		ret = rx_take(s, &pkts[got]);
 		if (ret < 0)
@@ -337,13 +339,20 @@ TR_API int tr_rx_receive(struct tr_session *s, struct tr_pkt *pkt)
 
 TR_API int tr_rx_wait(struct tr_session *s, int timeout_ms)
 {
+	/* tail belongs to whoever holds the rx lock: spin on a snapshot. */
+	lock(s, &s->rx_lock);
+	uint32_t tail = s->rx.tail;
+	unlock(s, &s->rx_lock);
 	for (int spin = 0; spin < 256; spin++) {
-		if (tr_load_acquire(&s->rx.ctl->producer) != s->rx.tail)
+		if (tr_load_acquire(&s->rx.ctl->producer) != tail)
 			return 1;
 		tr_cpu_relax();
 	}
 	lock(s, &s->rx_lock);
-	int ready = s->error ? s->error : rx_arm(s) ? 1 : check_device(s);
+	int ready = tr_load_once(&s->error);
+
+	if (!ready)
+		ready = rx_arm(s) ? 1 : check_device(s);
 	unlock(s, &s->rx_lock);
 	if (ready)
 		return ready;
@@ -421,7 +430,7 @@ static int rx_release_locked(struct tr_session *s, struct tr_pkt *pkts, unsigned
 TR_API int tr_rx_release_burst(struct tr_session *s, struct tr_pkt *pkts, unsigned n)
 {
 	lock(s, &s->rx_lock);
-	int ret = s->error == -EPROTO ? -EPROTO : rx_release_locked(s, pkts, n);
+	int ret = tr_load_once(&s->error) == -EPROTO ? -EPROTO : rx_release_locked(s, pkts, n);
 	unlock(s, &s->rx_lock);
 	return ret;
 }
@@ -473,10 +482,10 @@ static int tx_allocate_locked(struct tr_session *s, uint32_t size, struct tr_pkt
 	uint32_t slot_size;
 	unsigned got;
 
-	if (s->error)
-		return s->error;
+	if (tr_load_once(&s->error))
+		return tr_load_once(&s->error);
 	if (check_device(s))
-		return s->error;
+		return tr_load_once(&s->error);
 	if (size > s->lay.max_packet)
 		return -EMSGSIZE;
 	slot_size = TR_ALIGN(TR_SLOT_HDR + s->lay.head_room + size + s->lay.tail_room);
@@ -525,10 +534,10 @@ static int tx_ready(struct tr_session *s)
 	struct tr_ring *r = &s->tx;
 	uint32_t shm_cons = tr_load_acquire(&r->ctl->consumer);
 
-	if (s->error)
-		return s->error;
+	if (tr_load_once(&s->error))
+		return tr_load_once(&s->error);
 	if (check_device(s))
-		return s->error;
+		return tr_load_once(&s->error);
 	return shm_cons != r->cons_seen || r->capacity - (r->head - shm_cons) >= r->max_slot;
 }
 
@@ -632,8 +641,8 @@ static int tx_commit_locked(struct tr_session *s, struct tr_pkt *pkts, unsigned 
 	int err = 0;
 	unsigned i;
 
-	if (s->error)
-		return s->error;
+	if (tr_load_once(&s->error))
+		return tr_load_once(&s->error);
 	for (i = 0; i < n && !err; i++)
 		err = tx_finish(s, &pkts[i], flags);
 	int passed = tr_ring_prod_advance(&s->tx);
