@@ -154,6 +154,9 @@ static int ctl_get(void *arg, struct tr_ctl_reply *r)
 			       "off (the server offers none)" : s->dtls_why[0] ? s->dtls_why : "down");
 	if (s->dtls_up)
 		tr_ctl_put_u64(r, "dtls_mtu", s->dtls_mtu);
+	snprintf(buf, sizeof(buf), "dpd %d s, dtls dpd %d s, keepalive %d s", s->p.dpd,
+		 s->p.dtls_dpd, s->p.keepalive);
+	tr_ctl_put_str(r, "timers", buf);
 	tr_ctl_put_u64(r, "dpd", (uint64_t)s->p.dpd);
 	tr_ctl_put_u64(r, "dtls_dpd", (uint64_t)s->p.dtls_dpd);
 	tr_ctl_put_u64(r, "keepalive", (uint64_t)s->p.keepalive);

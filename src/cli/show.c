@@ -55,7 +55,7 @@ static bool field(struct pr *p, struct reply *r, const char *key, const char *fm
 
 static bool is_counter(const struct kv *kv, const char *dir)
 {
-	return !strncmp(kv->key, dir, 3) && pr_is_number(kv->val);
+	return !kv->used && !strncmp(kv->key, dir, strlen(dir)) && pr_is_number(kv->val);
 }
 
 #define TABLE_WIDTH 100 /* a row of counters wraps before this column */
@@ -70,7 +70,7 @@ static void counters(struct pr *p, struct reply *r, const char *dir, const char 
 	for (unsigned i = 0; i < r->n; i++) {
 		if (!is_counter(&r->kv[i], dir))
 			continue;
-		size_t a = strlen(r->kv[i].key) - 3, b = strlen(r->kv[i].val);
+		size_t a = strlen(r->kv[i].key) - strlen(dir), b = strlen(r->kv[i].val);
 		idx[n] = i;
 		w[n++] = (unsigned)(a > b ? a : b);
 	}
@@ -79,12 +79,13 @@ static void counters(struct pr *p, struct reply *r, const char *dir, const char 
 		for (end = start + 1; end < n && width + 2 + w[end] <= TABLE_WIDTH; end++)
 			width += 2 + w[end];
 		if (start)
-			pr_text(p, "       ");
+			pr_text(p, "    %*s", (int)strlen(label) + 1, "");
 		else
 			pr_text(p, "    %s:", label);
 		for (unsigned j = start; j < end; j++)
-			pr_text(p, "  %-*s", j + 1 == end ? 0 : (int)w[j], r->kv[idx[j]].key + 3);
-		pr_text(p, "\n       ");
+			pr_text(p, "  %-*s", j + 1 == end ? 0 : (int)w[j],
+				r->kv[idx[j]].key + strlen(dir));
+		pr_text(p, "\n    %*s", (int)strlen(label) + 1, "");
 		for (unsigned j = start; j < end; j++) {
 			struct kv *kv = &r->kv[idx[j]];
 			char fmt[16];
@@ -135,6 +136,13 @@ static void print_tunnel(struct pr *p, const char *name, struct reply *r, bool s
 		pr_open(p, "stats", '{');
 		counters(p, r, "rx_", "RX");
 		counters(p, r, "tx_", "TX");
+		/* tunroom connect: per channel, then the data plane's own. */
+		counters(p, r, "cstp_rx_", "CSTP RX");
+		counters(p, r, "cstp_tx_", "CSTP TX");
+		counters(p, r, "dtls_rx_", "DTLS RX");
+		counters(p, r, "dtls_tx_", "DTLS TX");
+		counters(p, r, "ac_rx_", "RX");
+		counters(p, r, "ac_tx_", "TX");
 		/* Counters without a direction prefix go last, one per line. */
 		for (unsigned i = 0; i < r->n; i++) {
 			struct kv *kv = &r->kv[i];

@@ -81,17 +81,22 @@ ac_setup() {
 	n2 ip addr add $SRV/24 dev "tr$$b"
 	n1 ip link set "tr$$a" up
 	n2 ip link set "tr$$b" up
+	ac_cert
+	ac_write_conf
+	ac_start_ocserv
+	mkdir -p "$WORK/run"
+}
+
+# A self-signed certificate for $SRV, its pin in PIN, user1's password file.
+ac_cert() {
 	certtool --generate-privkey --key-type=ecdsa --outfile "$WORK/key.pem" 2>/dev/null
 	printf 'cn = "vpn.test"\nip_address = "%s"\nexpiration_days = 3\ntls_www_server\nsigning_key\n' \
 		$SRV >"$WORK/tmpl.cfg"
 	certtool --generate-self-signed --load-privkey "$WORK/key.pem" --template "$WORK/tmpl.cfg" \
 		--outfile "$WORK/cert.pem" 2>/dev/null
-	printf 'secretpw\nsecretpw\n' | ocpasswd -c "$WORK/ocpasswd" user1
+	printf 'secretpw\nsecretpw\n' | ocpasswd -c "$WORK/ocpasswd" user1 2>/dev/null
 	PIN=$(openssl x509 -in "$WORK/cert.pem" -pubkey -noout | openssl pkey -pubin -outform der |
 		openssl dgst -sha256 -binary | base64)
-	ac_write_conf
-	ac_start_ocserv
-	mkdir -p "$WORK/run"
 }
 
 tunroom1() { # tunroom in namespace 1 with the test's run directory
