@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <net/if.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,7 +115,7 @@ static int parse_bool(const char *val, bool *out)
 /* An IPv4 or IPv6 literal, IPv6 optionally in brackets. */
 static int parse_ip(const char *val, union tr_sockaddr *sa)
 {
-	char buf[INET6_ADDRSTRLEN + 2];
+	char buf[INET6_ADDRSTRLEN + IF_NAMESIZE + 4];
 	size_t n = strlen(val);
 
 	if (n >= sizeof(buf))
@@ -130,8 +131,24 @@ static int parse_ip(const char *val, union tr_sockaddr *sa)
 	} else {
 		memcpy(buf, val, n + 1);
 	}
+	/* A zone (fe80::2%eth0, RFC 4007 §11): only link-local addresses have
+	 * one, and it names the interface, or its index. */
+	char *zone = strchr(buf, '%');
+	unsigned scope = 0;
+	if (zone) {
+		*zone++ = '\0';
+		char *end;
+		unsigned long v = strtoul(zone, &end, 10);
+		if (*zone && !*end && v && v <= UINT32_MAX)
+			scope = (unsigned)v;
+		else if (!*zone || !(scope = if_nametoindex(zone)))
+			return -ENODEV;
+	}
 	if (inet_pton(AF_INET6, buf, &sa->in6.sin6_addr) == 1) {
 		sa->in6.sin6_family = AF_INET6;
+		if (zone && !IN6_IS_ADDR_LINKLOCAL(&sa->in6.sin6_addr))
+			return -EINVAL;
+		sa->in6.sin6_scope_id = scope;
 		return 0;
 	}
 	return -EINVAL;
@@ -218,6 +235,30 @@ static int parse_one_address(struct tr_config_ctx *ctx, const struct tr_config_k
 				    k->name, val, max);
 		a.prefix = (uint8_t)p;
 	}
+	if (!peer) {
+		union tr_sockaddr sa = { 0 };
+		sa.sa.sa_family = (sa_family_t)a.family;
+		if (a.family == AF_INET)
+			sa.in.sin_addr = a.v4;
+		else
+			sa.in6.sin6_addr = a.v6;
+		if (ip_unspecified(&sa))
+			return fail(ctx, "'%s' %.64s is the unspecified address, which no host "
+				    "has; give this end's tunnel address, e.g. 198.18.0.1/30",
+				    k->name, val);
+		if (ip_multicast(&sa))
+			return fail(ctx, "'%s' %.64s is a multicast or broadcast address; give "
+				    "a unicast address", k->name, val);
+		uint32_t h = ntohl(a.v4.s_addr), host = a.prefix < 32 ? ~0u >> a.prefix : 0;
+		if (a.family == AF_INET && a.prefix < 31 && (h & host) == host)
+			return fail(ctx, "'%s' %.64s is the broadcast address of its /%u; give "
+				    "a host address of it", k->name, val, a.prefix);
+		for (unsigned i = 0; i < *n_list; i++)
+			if (list[i].family == a.family &&
+			    !memcmp(&list[i].v6, &a.v6, a.family == AF_INET ? 4 : 16))
+				return fail(ctx, "'%s' %.64s is given twice (the kernel takes an "
+					    "address once per device); remove one", k->name, val);
+	}
 	if (peer) {
 		/* A prefix names a network: host bits set are a typo. */
 		uint8_t *b = (uint8_t *)&a.v4;
@@ -268,7 +309,11 @@ static int p_listen_address(struct tr_config_ctx *ctx, const struct tr_config_ke
 {
 	union tr_sockaddr sa;
 
-	if (parse_ip(val, &sa))
+	int pr = parse_ip(val, &sa);
+	if (pr == -ENODEV)
+		return fail(ctx, "'%s' %.64s: no such interface for the zone on this host",
+			    k->name, val);
+	if (pr)
 		return fail(ctx, "'%s' must be a local IPv4 or IPv6 address without a port "
 			    "(the port goes in ListenPort), got '%.64s'", k->name, val);
 	if (ip_multicast(&sa))
@@ -379,7 +424,7 @@ static int p_cipher(struct tr_config_ctx *ctx, const struct tr_config_key *k, co
 
 static int p_endpoint(struct tr_config_ctx *ctx, const struct tr_config_key *k, const char *val)
 {
-	char host[INET6_ADDRSTRLEN + 3];
+	char host[INET6_ADDRSTRLEN + IF_NAMESIZE + 4];
 	const char *colon = strrchr(val, ':');
 	union tr_sockaddr sa;
 	uint64_t port;
@@ -392,9 +437,19 @@ static int p_endpoint(struct tr_config_ctx *ctx, const struct tr_config_key *k, 
 		return fail(ctx, "'%s' address in '%.64s' is too long", k->name, val);
 	memcpy(host, val, (size_t)(colon - val));
 	host[colon - val] = '\0';
-	if (parse_ip(host, &sa))
+	int pr = parse_ip(host, &sa);
+	if (pr == -ENODEV)
+		return fail(ctx, "'%s' %.64s: no such interface for the zone on this host (the "
+			    "zone after %% names the link of a link-local address, e.g. "
+			    "[fe80::2%%eth0]:4500)", k->name, host);
+	if (pr)
 		return fail(ctx, "'%s' needs a numeric IPv4 or IPv6 address (host names are not "
-			    "resolved), got '%.64s'", k->name, host);
+			    "resolved; a %%zone only on a link-local fe80:: address), got '%.64s'",
+			    k->name, host);
+	if (sa.sa.sa_family == AF_INET6 && IN6_IS_ADDR_LINKLOCAL(&sa.in6.sin6_addr) &&
+	    !sa.in6.sin6_scope_id)
+		return fail(ctx, "'%s' %.64s is link-local: name its link with a zone, e.g. "
+			    "[fe80::2%%eth0]:4500", k->name, host);
 	if (ip_unspecified(&sa) || ip_multicast(&sa))
 		return fail(ctx, "'%s' %.64s is not a unicast peer address", k->name, host);
 	if (parse_u64(colon + 1, false, &port) || port < 1 || port > 65535)

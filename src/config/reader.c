@@ -124,6 +124,12 @@ int tr_config_read_line(struct tr_config_ctx *ctx, const char *line, size_t len)
 	int r;
 
 	ctx->line++;
+	/* A UTF-8 byte-order mark, as some Windows editors write: not part of
+	 * the first key. */
+	if (ctx->line == 1 && len >= 3 && !memcmp(line, "\xef\xbb\xbf", 3)) {
+		line += 3;
+		len -= 3;
+	}
 	if (len && line[len - 1] == '\n')
 		len--;
 	if (len && line[len - 1] == '\r')

@@ -4,6 +4,7 @@
  * directions told apart, families that match, and the derived defaults (MTU,
  * ring size, listen address). Runs once, after the last line.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -58,6 +59,28 @@ static int check_dir(struct tr_config_ctx *ctx, enum tr_esp_cipher c,
 	return 0;
 }
 
+static const char *addr_str(const struct tr_config_addr *a, char *buf, size_t len)
+{
+	return inet_ntop(a->family, &a->v6, buf, (socklen_t)len) ? buf : "?";
+}
+
+/* Whether the prefix a/len holds the host of e. */
+static bool prefix_holds(const struct tr_config_addr *a, const union tr_sockaddr *e)
+{
+	const uint8_t *p = (const uint8_t *)&a->v6, *h;
+
+	if (a->family != e->sa.sa_family)
+		return false;
+	h = a->family == AF_INET ? (const uint8_t *)&e->in.sin_addr
+				 : (const uint8_t *)&e->in6.sin6_addr;
+	for (unsigned bit = 0; bit < a->prefix; bit++) {
+		uint8_t m = (uint8_t)(0x80u >> (bit % 8));
+		if ((p[bit / 8] & m) != (h[bit / 8] & m))
+			return false;
+	}
+	return true;
+}
+
 int tr_config_finish(struct tr_config_ctx *ctx)
 {
 	struct tr_config *cfg = ctx->cfg;
@@ -108,6 +131,32 @@ int tr_config_finish(struct tr_config_ctx *ctx)
 			cfg->listen.in6.sin6_addr = in6addr_any;
 		tr_sockaddr_set_port(&cfg->listen, port);
 	}
+
+	/* The underlay must stay outside the tunnel: an Address prefix that
+	 * holds the Endpoint routes the tunnel's own datagrams into itself. */
+	for (unsigned i = 0; i < cfg->n_addr; i++) {
+		const struct tr_config_addr *a = &cfg->addr[i];
+		const union tr_sockaddr *ends[2] = { &cfg->endpoint, &cfg->listen };
+		for (int e = 0; e < 2; e++) {
+			if (e == 1 && !ctx->key_line[K_LISTEN_ADDRESS])
+				continue;
+			if (!prefix_holds(a, ends[e]))
+				continue;
+			char ip[64];
+			return fail_at(ctx, where(ctx, K_ADDRESS), "'Address' %s/%u holds the %s "
+				       "%s (line %u): the route to the tunnel's network would carry "
+				       "the tunnel's own datagrams into it; use a tunnel network apart "
+				       "from the underlay (e.g. 198.18.0.0/30)",
+				       addr_str(a, ip, sizeof(ip)), a->prefix,
+				       e ? "ListenAddress" : "Endpoint",
+				       tr_sockaddr_str(ends[e], (char[64]){ 0 }, 64),
+				       where(ctx, e ? K_LISTEN_ADDRESS : K_ENDPOINT));
+		}
+	}
+	if (ctx->key_line[K_LISTEN_ADDRESS] && tr_sockaddr_equal(&cfg->listen, &cfg->endpoint))
+		return fail_at(ctx, where(ctx, K_ENDPOINT), "'Endpoint' is our own ListenAddress "
+			       "and ListenPort (line %u): it must be the peer's", where(ctx,
+			       K_LISTEN_ADDRESS));
 
 	unsigned v6_line = 0;
 	for (unsigned i = 0; i < cfg->n_addr && !v6_line; i++)

@@ -6,6 +6,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <net/if.h>
 #include <setjmp.h>
 #include <stdbool.h>
 #include <stdarg.h>
@@ -189,7 +190,7 @@ static void syntax_variants(void **state)
 		"\n"
 		"[sa]\n"
 		"cipher = AES256-CBC-SHA256\n"
-		"Endpoint = [fd00::2]:4500\n"
+		"Endpoint = [fd01::2]:4500\n"
 		"OutSPI = 4097\n"
 		"InSPI = 0X1002\n"
 		"OutKey = 000102030405060708090a0b0c0d0e0f000102030405060708090a0b0c0d0e0f\n"
@@ -381,6 +382,22 @@ static const struct bad bad_cases[] = {
 	{ "+I", "[SA] Name = x", 6, "section header" },
 	{ "+S", "[Interface]", 13, "second [Interface] section (the first is on line 1)" },
 	{ "+S", "[SA]", 13, "second [SA]" },
+	/* Issue 15 item 8: what the kernel or the tunnel would trip over later. */
+	{ "Address", "Address = 198.18.0.1/30, 198.18.0.1/30", 3, "given twice" },
+	{ "Address", "Address = 0.0.0.0/0", 3, "unspecified address" },
+	{ "Address", "Address = ::/0", 3, "unspecified address" },
+	{ "Address", "Address = 224.0.0.5/24", 3, "multicast or broadcast" },
+	{ "Address", "Address = ff02::1/64", 3, "multicast or broadcast" },
+	{ "Address", "Address = 255.255.255.255", 3, "multicast or broadcast" },
+	{ "Address", "Address = 198.18.0.3/30", 3, "broadcast address of its /30" },
+	{ "Address", "Address = 192.0.2.9/24", 3, "holds the Endpoint 192.0.2.2:4500 (line 8)" },
+	{ "Address", "Address = 192.0.2.0/23", 3, "holds the Endpoint" },
+	{ "Endpoint", "Endpoint = 192.0.2.1:4500", 8, "our own ListenAddress and ListenPort (line 4)" },
+	{ "Endpoint", "Endpoint = [fe80::2%no-such-if0]:4500", 8, "no such interface for the zone" },
+	{ "Endpoint", "Endpoint = [fd00::2%lo]:4500", 8, "a %zone only on a link-local" },
+	{ "Endpoint", "Endpoint = [fe80::2]:4500", 8, "is link-local: name its link" },
+	{ "+S", "PeerAddresses = 198.18.0.1/30", 13, "host bits set" },
+	{ "+S", "PersistentKeepalive = 65536", 13, "'PersistentKeepalive' must be" },
 };
 
 static void bad_values(void **state)
@@ -400,6 +417,44 @@ static void bad_values(void **state)
 		/* Keys never appear in a message. */
 		assert_null(strstr(err, "00112233"));
 	}
+}
+
+/* Issue 15 item 8: what is supported rather than refused. */
+static void accepted_now(void **state)
+{
+	(void)state;
+	struct tr_config cfg;
+	char err[TR_CONFIG_ERR_MAX], text[8192];
+
+	/* A UTF-8 byte-order mark before the first line. */
+	snprintf(text, sizeof(text), "\xef\xbb\xbf%s", build(NULL, NULL));
+	assert_int_equal(parse(text, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.name, "tr0");
+	/* A link-local endpoint with its zone: the interface's index is kept. */
+	static const char zoned[] =
+		"[Interface]\nName = tr0\nListenAddress = fe80::1%lo\n[SA]\nCipher = aes128-gcm\n"
+		"Endpoint = [fe80::2%lo]:4500\nOutSPI = 0x00001001\nOutKey = " KEY20 "\n"
+		"InSPI = 0x00001002\nInKey = " KEY20B "\n";
+	if (parse(zoned, &cfg, err, sizeof(err)))
+		fail_msg("zone: %s", err);
+	assert_int_equal(cfg.endpoint.sa.sa_family, AF_INET6);
+	assert_int_equal(cfg.endpoint.in6.sin6_scope_id, if_nametoindex("lo"));
+	assert_int_equal(cfg.listen.in6.sin6_scope_id, if_nametoindex("lo"));
+	/* ... or its index. */
+	snprintf(text, sizeof(text), "%s", zoned);
+	char *z = strstr(text, "fe80::2%lo");
+	assert_non_null(z);
+	memcpy(z, "fe80::2%1 ", 10);
+	z[9] = ']';
+	memmove(z + 10, z + 11, strlen(z + 11) + 1);
+	if (parse(text, &cfg, err, sizeof(err)))
+		fail_msg("zone index: %s", err);
+	assert_int_equal(cfg.endpoint.in6.sin6_scope_id, 1);
+	/* PeerAddresses and PersistentKeepalive parse. */
+	assert_int_equal(parse(build("+S", "PeerAddresses = 198.18.0.0/30, 10.0.0.0/8\n"
+					   "PersistentKeepalive = 25"), &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.n_peer_addr, 2);
+	assert_int_equal(cfg.keepalive, 25);
 }
 
 static void bad_structure(void **state)
@@ -696,6 +751,7 @@ int main(void)
 		cmocka_unit_test(derived_mtu),
 		cmocka_unit_test(bad_values),
 		cmocka_unit_test(bad_structure),
+		cmocka_unit_test(accepted_now),
 		cmocka_unit_test(cbc_needs_auth_keys),
 		cmocka_unit_test(file_modes),
 		cmocka_unit_test(genkey_round_trip),
