@@ -218,6 +218,7 @@ struct tr_ac_chan_stats {
 	uint64_t tx_ctl;                /* control packets (queued ones and DPD answers) */
 	uint64_t tx_err_send;           /* the socket refused a record (dropped) */
 	uint64_t tx_syscalls;           /* sendmmsg / sendmsg calls */
+	uint64_t tx_gso_sends;          /* DTLS: messages the kernel cut into datagrams (UDP GSO) */
 	uint64_t rx_records, rx_bytes;  /* records that authenticated, their wire bytes */
 	uint64_t rx_data;               /* data packets among them, put in the ingress ring */
 	uint64_t rx_ctl;                /* control packets among them */

@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -46,6 +48,8 @@ struct chan {
 	struct tr_ac_cstp_rx *crx;    /* CSTP: rx thread only */
 	uint8_t *pending;             /* CSTP: plaintext for the rx thread's first look */
 	uint32_t pending_len;
+	bool gso;                     /* DTLS: UDP_SEGMENT works on this socket (tx thread) */
+	uint32_t gso_max;             /* DTLS: largest UDP payload of one segmented message */
 };
 
 struct out_msg {
@@ -213,38 +217,91 @@ static bool wait_writable(struct tr_ac_dp *dp, struct chan *ch)
 	       !LOAD(ch->dead);
 }
 
-/* DTLS: n sealed records, one datagram each. */
+/* How many of iov[0..n) make one UDP_SEGMENT message from iov[0]: records
+ * of iov[0]'s length, the last of which may be shorter, at most 64 (the
+ * kernel's UDP_MAX_SEGMENTS) and max bytes in all. */
+static unsigned gso_run(const struct iovec *iov, unsigned n, uint32_t max)
+{
+	size_t seg = iov[0].iov_len, total = seg;
+	unsigned k = 1;
+
+	while (k < n && k < 64 && iov[k].iov_len <= seg && total + iov[k].iov_len <= max) {
+		total += iov[k].iov_len;
+		if (iov[k++].iov_len < seg)
+			break;
+	}
+	return k;
+}
+
+union gso_cmsg {
+	char buf[CMSG_SPACE(sizeof(uint16_t))];
+	struct cmsghdr align;
+};
+
+/* DTLS: n sealed records, one datagram each. With UDP GSO, each run of
+ * equal-sized records (a bulk flow's full-MTU packets) goes as one message
+ * that the kernel cuts into datagrams: ocserv still sees one record per
+ * datagram. */
 static void send_dtls(struct tr_ac_dp *dp, struct chan *ch, struct iovec *iov, unsigned n)
 {
 	struct tr_ac_chan_stats *st = &dp->st.chan[TR_AC_CHAN_DTLS];
 	struct mmsghdr mm[BURST];
-	unsigned done = 0;
+	union gso_cmsg ctl[BURST];
+	unsigned recs[BURST], nm = 0, done = 0;
 	int tries = 0;
 
 	memset(mm, 0, sizeof(mm[0]) * n);
-	for (unsigned i = 0; i < n; i++) {
-		mm[i].msg_hdr.msg_iov = &iov[i];
-		mm[i].msg_hdr.msg_iovlen = 1;
+	for (unsigned i = 0; i < n; nm++) {
+		unsigned k = ch->gso ? gso_run(iov + i, n - i, ch->gso_max) : 1;
+		mm[nm].msg_hdr.msg_iov = &iov[i];
+		mm[nm].msg_hdr.msg_iovlen = k;
+		recs[nm] = k;
+		if (k > 1) {
+			uint16_t seg = (uint16_t)iov[i].iov_len;
+			struct cmsghdr *c = (struct cmsghdr *)ctl[nm].buf;
+			memset(&ctl[nm], 0, sizeof(ctl[nm]));
+			c->cmsg_level = SOL_UDP;
+			c->cmsg_type = UDP_SEGMENT;
+			c->cmsg_len = CMSG_LEN(sizeof(seg));
+			memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+			mm[nm].msg_hdr.msg_control = ctl[nm].buf;
+			mm[nm].msg_hdr.msg_controllen = sizeof(ctl[nm].buf);
+		}
+		i += k;
 	}
-	while (done < n) {
-		int r = sendmmsg(ch->fd, mm + done, n - done, MSG_DONTWAIT);
+	while (done < nm) {
+		int r = sendmmsg(ch->fd, mm + done, nm - done, MSG_DONTWAIT);
 		tr_stat_add(&st->tx_syscalls, 1);
 		if (r > 0) {
-			for (int i = 0; i < r; i++)
-				tr_stat_add(&st->tx_bytes, iov[done + (unsigned)i].iov_len);
-			tr_stat_add(&st->tx_records, (unsigned)r);
+			for (unsigned i = done; i < done + (unsigned)r; i++) {
+				tr_stat_add(&st->tx_bytes, mm[i].msg_len);
+				tr_stat_add(&st->tx_records, recs[i]);
+				if (recs[i] > 1)
+					tr_stat_add(&st->tx_gso_sends, 1);
+			}
 			done += (unsigned)r;
 			continue;
 		}
-		if (r < 0 && (errno == EAGAIN || errno == ENOBUFS) && ++tries < SEND_TRIES &&
-		    wait_writable(dp, ch))
+		int e = r < 0 ? errno : EIO;
+		if ((e == EAGAIN || e == ENOBUFS) && ++tries < SEND_TRIES && wait_writable(dp, ch))
 			continue;
-		if (r < 0 && (errno == EAGAIN || errno == ENOBUFS)) {
-			tr_stat_add(&st->tx_err_send, n - done);
+		if (recs[done] > 1 && (e == EIO || e == EINVAL || e == ENOPROTOOPT)) {
+			/* The kernel or the route cannot segment after all: send
+			 * this run datagram by datagram, and no more GSO here. */
+			ch->gso = false;
+			dp_log(dp, TR_AC_LOG_INFO, "DTLS: UDP GSO refused (%s): one datagram "
+			       "per message from now on", strerror(e));
+			send_dtls(dp, ch, (struct iovec *)mm[done].msg_hdr.msg_iov, recs[done]);
+			done++;
+			continue;
+		}
+		if (e == EAGAIN || e == ENOBUFS) {
+			for (unsigned i = done; i < nm; i++)
+				tr_stat_add(&st->tx_err_send, recs[i]);
 			break;
 		}
-		/* ICMP errors (ECONNREFUSED...) land on one datagram: drop it. */
-		tr_stat_add(&st->tx_err_send, 1);
+		/* ICMP errors (ECONNREFUSED...) land on one message: drop it. */
+		tr_stat_add(&st->tx_err_send, recs[done]);
 		done++;
 	}
 	STORE(dp->last_tx[TR_AC_CHAN_DTLS], now_ns());
@@ -713,6 +770,21 @@ static struct chan *chan_new(int fd, unsigned kind)
 	return ch;
 }
 
+/* UDP_SEGMENT = 0 is a no-op only a kernel with UDP GSO (4.18) accepts. The
+ * largest segmented message: the IP length field less the IP and UDP headers
+ * (IPv6's payload length leaves its own header out). */
+static void probe_gso(struct chan *ch)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int zero = 0;
+
+	ch->gso = !getenv("TUNROOM_TEST_NO_GSO") &&
+		  !setsockopt(ch->fd, SOL_UDP, UDP_SEGMENT, &zero, sizeof(zero)) &&
+		  !getsockname(ch->fd, (struct sockaddr *)&ss, &len);
+	ch->gso_max = ch->gso && ss.ss_family == AF_INET6 ? 65535u - 8u : 65535u - 20u - 8u;
+}
+
 int tr_ac_dp_set_dtls(struct tr_ac_dp *dp, int udp_fd, const struct tr_ac_rec_keys *tx,
 		      const struct tr_ac_rec_keys *rx)
 {
@@ -737,6 +809,7 @@ int tr_ac_dp_set_dtls(struct tr_ac_dp *dp, int udp_fd, const struct tr_ac_rec_ke
 		chan_free(ch);
 		return err;
 	}
+	probe_gso(ch);
 	swap_chan(dp, TR_AC_CHAN_DTLS, ch);
 	dp_log(dp, TR_AC_LOG_DEBUG, "DTLS channel set: epoch %u, next seq %llu",
 	       (unsigned)tx->epoch, (unsigned long long)tx->seq);
@@ -911,6 +984,7 @@ void tr_ac_dp_stats(const struct tr_ac_dp *dp, struct tr_ac_dp_stats *out)
 #define CH(f) { #f, offsetof(struct tr_ac_chan_stats, f) }
 static const struct { const char *name; size_t off; } chan_fields[] = {
 	CH(tx_records), CH(tx_bytes), CH(tx_data), CH(tx_ctl), CH(tx_err_send), CH(tx_syscalls),
+	CH(tx_gso_sends),
 	CH(rx_records), CH(rx_bytes), CH(rx_data), CH(rx_ctl), CH(rx_syscalls),
 	CH(rx_drop_short), CH(rx_drop_header), CH(rx_drop_epoch), CH(rx_drop_replay),
 	CH(rx_err_auth), CH(rx_drop_type), CH(rx_drop_trunc), CH(rx_copied_bytes),

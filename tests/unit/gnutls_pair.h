@@ -12,6 +12,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -65,7 +67,7 @@ static inline int gt_cert(struct gt_pair *p)
 	return gnutls_certificate_set_x509_key(p->scert, &p->crt, 1, p->key);
 }
 
-/* prio: a GnuTLS priority string; dgram: DTLS; cert: certificate auth (ECDHE)
+/* prio: a GnuTLS priority string; dgram: DTLS (2: over UDP on 127.0.0.1); cert: certificate auth (ECDHE)
  * instead of PSK. Returns 0 or a GnuTLS error. */
 static inline int gt_pair_open2(struct gt_pair *p, const char *prio, int dgram, int cert)
 {
@@ -75,8 +77,26 @@ static inline int gt_pair_open2(struct gt_pair *p, const char *prio, int dgram, 
 	int sv[2], rc = 0, cdone = 0, sdone = 0;
 
 	memset(p, 0, sizeof(*p));
-	if (socketpair(AF_UNIX, (dgram ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK, 0, sv))
+	if (dgram == 2) {
+		/* Two UDP sockets on 127.0.0.1 connected to each other: what
+		 * UDP_SEGMENT needs (a socketpair has no UDP options). */
+		struct sockaddr_in a = { .sin_family = AF_INET };
+		socklen_t al = sizeof(a);
+		struct sockaddr_in b;
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		b = a;
+		sv[0] = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+		sv[1] = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+		if (sv[0] < 0 || sv[1] < 0 || bind(sv[0], (struct sockaddr *)&a, sizeof(a)) ||
+		    bind(sv[1], (struct sockaddr *)&b, sizeof(b)) ||
+		    getsockname(sv[0], (struct sockaddr *)&a, &al) ||
+		    getsockname(sv[1], (struct sockaddr *)&b, &al) ||
+		    connect(sv[0], (struct sockaddr *)&b, sizeof(b)) ||
+		    connect(sv[1], (struct sockaddr *)&a, sizeof(a)))
+			return GNUTLS_E_PUSH_ERROR;
+	} else if (socketpair(AF_UNIX, (dgram ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK, 0, sv)) {
 		return GNUTLS_E_PUSH_ERROR;
+	}
 	p->cfd = sv[0];
 	p->sfd = sv[1];
 	gnutls_psk_allocate_client_credentials(&p->ccred);
@@ -162,7 +182,8 @@ static inline ssize_t gt_recv(gnutls_session_t s, void *buf, size_t n)
 		r = gnutls_record_recv(s, buf, n);
 		if (r != GNUTLS_E_AGAIN && r != GNUTLS_E_INTERRUPTED)
 			return r;
-		usleep(1000);
+		struct pollfd pfd = { .fd = gnutls_transport_get_int(s), .events = POLLIN };
+		poll(&pfd, 1, 1);
 	}
 	return r;
 }
