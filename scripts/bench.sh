@@ -40,4 +40,16 @@ else
 	rm -f bench/results/tunnels.txt.new
 	[ "$rc" -eq 77 ] || exit "$rc"
 fi
+echo "== AnyConnect: tunroom connect vs openconnect, one ocserv (scripts/bench-anyconnect.py)"
+# Table on stdout and in bench/results/anyconnect.txt, figures in
+# bench/results/anyconnect.json; a skip (77) keeps the previous ones.
+rc=0
+scripts/bench-anyconnect.py "${args[@]}" >bench/results/anyconnect.txt.new || rc=$?
+cat bench/results/anyconnect.txt.new
+if [ "$rc" -eq 0 ]; then
+	mv bench/results/anyconnect.txt.new bench/results/anyconnect.txt
+else
+	rm -f bench/results/anyconnect.txt.new
+	[ "$rc" -eq 77 ] || exit "$rc"
+fi
 echo "== make bench took $((SECONDS - START)) s"
