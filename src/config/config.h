@@ -22,6 +22,8 @@
 
 #define TR_CONFIG_ADDR_MAX      16
 #define TR_CONFIG_PEER_ADDR_MAX 32
+#define TR_CONFIG_TABLE_AUTO    0u          /* main; a default route by policy routing */
+#define TR_CONFIG_TABLE_OFF     UINT32_MAX  /* no routes added */
 #define TR_CONFIG_LINE_MAX      1024  /* longer lines are refused, not split */
 #define TR_CONFIG_ERR_MAX       512
 #define TR_CONFIG_KEY_MAX       36    /* AES-256 key + 4-byte GCM salt */
@@ -93,6 +95,11 @@ struct tr_config {
 	struct tr_config_addr peer_addr[TR_CONFIG_PEER_ADDR_MAX];
 	unsigned n_peer_addr;
 	uint32_t keepalive;      /* PersistentKeepalive seconds, 0 = off */
+	/* Routes through the tunnel (wg-quick's AllowedIPs routes), into Table. */
+	struct tr_config_addr routes[TR_CONFIG_PEER_ADDR_MAX];
+	unsigned n_routes;
+	uint32_t table;          /* TR_CONFIG_TABLE_AUTO, _OFF, or a table number (254 main) */
+	uint32_t fwmark;         /* SO_MARK of the UDP socket; 0 = none */
 };
 
 /* Parser state: init, one call per line, finish (the wg-tools split). */

@@ -199,9 +199,11 @@ static int p_name(struct tr_config_ctx *ctx, const struct tr_config_key *k, cons
 static int parse_one_address(struct tr_config_ctx *ctx, const struct tr_config_key *k, const char *val)
 {
 	struct tr_config *cfg = ctx->cfg;
-	bool peer = !strcasecmp(k->name, "PeerAddresses");
-	struct tr_config_addr *list = peer ? cfg->peer_addr : cfg->addr;
-	unsigned *n_list = peer ? &cfg->n_peer_addr : &cfg->n_addr;
+	bool routes = !strcasecmp(k->name, "Routes");
+	/* PeerAddresses and Routes are networks; Address is this end's. */
+	bool peer = routes || !strcasecmp(k->name, "PeerAddresses");
+	struct tr_config_addr *list = routes ? cfg->routes : peer ? cfg->peer_addr : cfg->addr;
+	unsigned *n_list = routes ? &cfg->n_routes : peer ? &cfg->n_peer_addr : &cfg->n_addr;
 	unsigned cap = peer ? TR_CONFIG_PEER_ADDR_MAX : TR_CONFIG_ADDR_MAX;
 	char ip[INET6_ADDRSTRLEN + 1];
 	const char *slash = strchr(val, '/');
@@ -577,6 +579,43 @@ static int p_keepalive(struct tr_config_ctx *ctx, const struct tr_config_key *k,
 	return parse_range(ctx, k, val, 0, 65535, &ctx->cfg->keepalive);
 }
 
+/* FwMark = off | N: the mark of the tunnel's own UDP datagrams (SO_MARK), so
+ * that policy routing can send them outside the tunnel. */
+static int p_fwmark(struct tr_config_ctx *ctx, const struct tr_config_key *k, const char *val)
+{
+	uint64_t v;
+
+	if (!strcasecmp(val, "off")) {
+		ctx->cfg->fwmark = 0;
+		return 0;
+	}
+	if (parse_u64(val, true, &v) || v < 1 || v > UINT32_MAX)
+		return fail(ctx, "'%s' must be off or a mark from 1 to 0xffffffff, got '%.64s'",
+			    k->name, val);
+	ctx->cfg->fwmark = (uint32_t)v;
+	return 0;
+}
+
+/* Table = auto | off | main | N: where Routes go (wg-quick's Table). */
+static int p_table(struct tr_config_ctx *ctx, const struct tr_config_key *k, const char *val)
+{
+	uint64_t v;
+
+	if (!strcasecmp(val, "auto"))
+		ctx->cfg->table = TR_CONFIG_TABLE_AUTO;
+	else if (!strcasecmp(val, "off"))
+		ctx->cfg->table = TR_CONFIG_TABLE_OFF;
+	else if (!strcasecmp(val, "main"))
+		ctx->cfg->table = 254;
+	else if (parse_u64(val, false, &v) || v < 1 || v >= TR_CONFIG_TABLE_OFF || v == 253 ||
+		 v == 255)
+		return fail(ctx, "'%s' must be auto, off, main or a routing table number (1 to "
+			    "4294967294, not 253 default or 255 local), got '%.64s'", k->name, val);
+	else
+		ctx->cfg->table = (uint32_t)v;
+	return 0;
+}
+
 static int p_esn(struct tr_config_ctx *ctx, const struct tr_config_key *k, const char *val)
 {
 	if (parse_bool(val, &ctx->cfg->esn))
@@ -612,6 +651,9 @@ const struct tr_config_key tr_config_keys[K_COUNT] = {
 	[K_ESN]            = { "ESN",           SEC_SA,        false, p_esn },
 	[K_PEER_ADDRESSES] = { "PeerAddresses", SEC_SA,        true,  p_address },
 	[K_KEEPALIVE]      = { "PersistentKeepalive", SEC_SA,  false, p_keepalive },
+	[K_ROUTES]         = { "Routes",        SEC_SA,        true,  p_address },
+	[K_FWMARK]         = { "FwMark",        SEC_INTERFACE, false, p_fwmark },
+	[K_TABLE]          = { "Table",         SEC_INTERFACE, false, p_table },
 };
 
 void tr_config_known_keys(enum tr_config_section sec, char *buf, size_t len)

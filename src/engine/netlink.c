@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <linux/if.h>
+#include <linux/fib_rules.h>
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 #include <poll.h>
@@ -462,4 +463,78 @@ int tr_nl_addr_add(struct tr_nl *nl, int ifindex, const struct tr_ip_prefix *p)
 int tr_nl_addr_del(struct tr_nl *nl, int ifindex, const struct tr_ip_prefix *p)
 {
 	return addr_msg(nl, RTM_DELADDR, 0, ifindex, p);
+}
+
+static int route_msg(struct tr_nl *nl, uint16_t type, uint16_t flags, int ifindex,
+		     const struct tr_ip_prefix *dst, uint32_t table)
+{
+	struct nlmsghdr *nlh;
+	struct rtmsg *rt;
+	size_t alen;
+
+	if (!nl || ifindex <= 0 || !dst || !table)
+		return -EINVAL;
+	if (dst->family == AF_INET && dst->len <= 32)
+		alen = sizeof(dst->addr.v4);
+	else if (dst->family == AF_INET6 && dst->len <= 128)
+		alen = sizeof(dst->addr.v6);
+	else
+		return -EINVAL;
+	nlh = msg_start(nl, type, flags);
+	rt = mnl_nlmsg_put_extra_header(nlh, sizeof(*rt));
+	rt->rtm_family = (uint8_t)dst->family;
+	rt->rtm_dst_len = dst->len;
+	/* Tables past 255 exist only as RTA_TABLE. */
+	rt->rtm_table = table < 256 ? (uint8_t)table : RT_TABLE_UNSPEC;
+	rt->rtm_protocol = RTPROT_BOOT;
+	rt->rtm_scope = RT_SCOPE_LINK;
+	rt->rtm_type = RTN_UNICAST;
+	if (dst->len)
+		mnl_attr_put(nlh, RTA_DST, alen, &dst->addr);
+	mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)ifindex);
+	mnl_attr_put_u32(nlh, RTA_TABLE, table);
+	return talk(nl, nlh, NULL, NULL);
+}
+
+int tr_nl_route_add(struct tr_nl *nl, int ifindex, const struct tr_ip_prefix *dst, uint32_t table)
+{
+	return route_msg(nl, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, ifindex, dst, table);
+}
+
+int tr_nl_route_del(struct tr_nl *nl, int ifindex, const struct tr_ip_prefix *dst, uint32_t table)
+{
+	return route_msg(nl, RTM_DELROUTE, 0, ifindex, dst, table);
+}
+
+static int rule_msg(struct tr_nl *nl, uint16_t type, uint16_t flags, const struct tr_nl_rule *r)
+{
+	struct nlmsghdr *nlh;
+	struct fib_rule_hdr *h;
+
+	if (!nl || !r || !r->table || (r->family != AF_INET && r->family != AF_INET6))
+		return -EINVAL;
+	nlh = msg_start(nl, type, flags);
+	h = mnl_nlmsg_put_extra_header(nlh, sizeof(*h));
+	h->family = (uint8_t)r->family;
+	h->action = FR_ACT_TO_TBL;
+	h->table = r->table < 256 ? (uint8_t)r->table : RT_TABLE_UNSPEC;
+	h->flags = r->invert ? FIB_RULE_INVERT : 0;
+	mnl_attr_put_u32(nlh, FRA_TABLE, r->table);
+	if (r->fwmark) {
+		mnl_attr_put_u32(nlh, FRA_FWMARK, r->fwmark);
+		mnl_attr_put_u32(nlh, FRA_FWMASK, 0xffffffffu);
+	}
+	if (r->suppress_prefixlen >= 0)
+		mnl_attr_put_u32(nlh, FRA_SUPPRESS_PREFIXLEN, (uint32_t)r->suppress_prefixlen);
+	return talk(nl, nlh, NULL, NULL);
+}
+
+int tr_nl_rule_add(struct tr_nl *nl, const struct tr_nl_rule *r)
+{
+	return rule_msg(nl, RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL, r);
+}
+
+int tr_nl_rule_del(struct tr_nl *nl, const struct tr_nl_rule *r)
+{
+	return rule_msg(nl, RTM_DELRULE, 0, r);
 }

@@ -75,4 +75,28 @@ int tr_nl_link_del(struct tr_nl *nl, int ifindex);
 int tr_nl_addr_add(struct tr_nl *nl, int ifindex, const struct tr_ip_prefix *p);
 int tr_nl_addr_del(struct tr_nl *nl, int ifindex, const struct tr_ip_prefix *p);
 
+/* RTM_NEWROUTE / RTM_DELROUTE: dst through the link ifindex (scope link,
+ * no gateway: a TUN link is point to point), in routing table `table`
+ * (RT_TABLE_MAIN = 254 for the main table). Returns 0, -EINVAL, -EEXIST
+ * (add: already there), -ESRCH (del: not there), or the kernel's negative
+ * errno. */
+int tr_nl_route_add(struct tr_nl *nl, int ifindex, const struct tr_ip_prefix *dst, uint32_t table);
+int tr_nl_route_del(struct tr_nl *nl, int ifindex, const struct tr_ip_prefix *dst, uint32_t table);
+
+/* A policy routing rule (RTM_NEWRULE / RTM_DELRULE) of family: "lookup
+ * table", only for packets whose mark is (invert: is not) fwmark when fwmark
+ * is non-zero, ignoring a result of prefix length <= suppress_prefixlen when
+ * that is >= 0 (ip rule ... suppress_prefixlength N). Add with NLM_F_EXCL:
+ * -EEXIST when the same rule is there. Delete removes the first rule that
+ * matches. Returns 0 or the kernel's negative errno. */
+struct tr_nl_rule {
+	int family;
+	uint32_t table;
+	uint32_t fwmark;
+	bool invert;
+	int suppress_prefixlen;
+};
+int tr_nl_rule_add(struct tr_nl *nl, const struct tr_nl_rule *r);
+int tr_nl_rule_del(struct tr_nl *nl, const struct tr_nl_rule *r);
+
 #endif /* TR_ENGINE_NETLINK_H */

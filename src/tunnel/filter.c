@@ -58,7 +58,7 @@ void tr_filter_setup(struct tr_tunnel *t, const struct tr_config *cfg)
 		say(cfg, t, "PeerAddresses");
 		return;
 	}
-	if (!cfg->n_addr) {
+	if (!cfg->n_addr && !cfg->n_routes) {
 		/* Nothing to derive from: addresses come from elsewhere. */
 		struct tr_config_addr any4 = { .family = AF_INET }, any6 = { .family = AF_INET6 };
 		to_prefix(&any4, 0, &t->src_ok[t->n_src_ok++]);
@@ -83,5 +83,8 @@ void tr_filter_setup(struct tr_tunnel *t, const struct tr_config *cfg)
 		to_prefix(&ll, 10, &t->src_ok[t->n_src_ok++]);
 		to_prefix(&none, 128, &t->src_ok[t->n_src_ok++]);
 	}
-	say(cfg, t, "the networks of Address; PeerAddresses sets others");
+	/* What we route to the peer may answer from there (AllowedIPs). */
+	for (unsigned i = 0; i < cfg->n_routes && t->n_src_ok < TR_TUNNEL_PREFIX_MAX; i++)
+		to_prefix(&cfg->routes[i], cfg->routes[i].prefix, &t->src_ok[t->n_src_ok++]);
+	say(cfg, t, "the networks of Address and Routes; PeerAddresses sets others");
 }

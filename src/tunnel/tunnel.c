@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +29,7 @@
 #include "ctl/server.h"
 #include "tunnel/dataplane.h"
 #include "tunnel/filter.h"
+#include "tunnel/route.h"
 #include "tunnel/tunnel.h"
 #include "tunnel/upkeep.h"
 #include "tunroom/tun.h"
@@ -508,7 +510,18 @@ int tr_tunnel_run(const struct tr_config *cfg, const struct tr_tunnel_opts *opts
 	uint32_t uflags = TR_UDP_F_ROAM;
 	if (cfg->offload)
 		uflags |= TR_UDP_F_GSO | (cfg->zero_copy ? TR_UDP_F_GRO : 0);
+	struct tr_route_plan rp;
+	tr_route_plan(cfg, &rp);
 	err = tr_udp_open(&t->udp, &cfg->listen, &cfg->endpoint, cfg->socket_buffer, uflags);
+	/* The mark routes our own datagrams outside the tunnel (FwMark, or the
+	 * policy routing of a default route). Needs CAP_NET_ADMIN: now. */
+	if (!err && rp.mark &&
+	    setsockopt(t->udp.fd, SOL_SOCKET, SO_MARK, &rp.mark, sizeof(rp.mark)) < 0) {
+		err = -errno;
+		fprintf(stderr, "tunroom: %s: FwMark %u on the UDP socket: %s\n", cfg->name,
+			rp.mark, strerror(-err));
+		goto err_teardown;
+	}
 	if (err) {
 		char buf[64];
 		fprintf(stderr, "tunroom: UDP socket on %s: %s\n",
@@ -528,6 +541,8 @@ int tr_tunnel_run(const struct tr_config *cfg, const struct tr_tunnel_opts *opts
 	/* The state directory is root's: the file is opened now and kept. */
 	err = tr_upkeep_open(&run.up, cfg, opts && opts->state_dir ? opts->state_dir
 								   : TR_STATE_DIR_DEFAULT);
+	if (!err)
+		err = tr_route_apply(cfg, &rp, tr_tundev_name(run.dev), run.up.st.fd);
 	if (err)
 		goto err_teardown;
 	err = drop_privileges(cfg, user);

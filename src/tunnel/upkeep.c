@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include "codec/esp_int.h"
 #include "tunnel/upkeep.h"
@@ -51,6 +52,12 @@ int tr_upkeep_open(struct tr_upkeep *u, const struct tr_config *cfg, const char 
 	memset(u, 0, sizeof(*u));
 	u->name = cfg->name;
 	err = tr_state_open(&u->st, dir, cfg, &u->why);
+	/* The tunnel that ran a moment ago (or its routing-rule helper, which
+	 * holds the file until the rules are gone) may still be going. */
+	for (int i = 0; err == -EBUSY && i < 60; i++) {
+		usleep(50 * 1000);
+		err = tr_state_open(&u->st, dir, cfg, &u->why);
+	}
 	if (err == -EBUSY)
 		fprintf(stderr, "tunroom: %s: state file %s is in use by another tunnel named %s "
 			"on this host (state files, like control sockets, are per host, not per "

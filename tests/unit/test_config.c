@@ -398,6 +398,9 @@ static const struct bad bad_cases[] = {
 	{ "Endpoint", "Endpoint = [fe80::2]:4500", 8, "is link-local: name its link" },
 	{ "+S", "PeerAddresses = 198.18.0.1/30", 13, "host bits set" },
 	{ "+S", "PersistentKeepalive = 65536", 13, "'PersistentKeepalive' must be" },
+	{ "+S", "Routes = 10.0.0.1/8", 13, "host bits set" },
+	{ "+I", "Table = 255", 6, "'Table' must be" },
+	{ "+I", "FwMark = 0", 6, "'FwMark' must be" },
 };
 
 static void bad_values(void **state)
@@ -455,6 +458,12 @@ static void accepted_now(void **state)
 					   "PersistentKeepalive = 25"), &cfg, err, sizeof(err)), 0);
 	assert_int_equal(cfg.n_peer_addr, 2);
 	assert_int_equal(cfg.keepalive, 25);
+	assert_int_equal(parse(build("+I", "FwMark = 0x1194\nTable = 1234"), &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.fwmark, 0x1194);
+	assert_int_equal(cfg.table, 1234);
+	assert_int_equal(parse(build("+S", "Routes = 0.0.0.0/0, ::/0"), &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.n_routes, 2);
+	assert_int_equal(cfg.table, TR_CONFIG_TABLE_AUTO);
 }
 
 static void bad_structure(void **state)
