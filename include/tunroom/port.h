@@ -69,6 +69,10 @@ uint32_t tr_port_max_packet(const struct tr_port *p);
  * backend that reserves many slots per read (TSO) sizes its bursts by them. */
 uint32_t tr_port_egress_slot_size(const struct tr_port *p, uint32_t size);
 uint32_t tr_port_egress_capacity(const struct tr_port *p);
+/* Egress ring bytes not yet released by the application (published, held,
+ * or reserved): a backend that can leave void slots batches less while the
+ * application holds many packets (docs/ring-abi.md, "Ring space"). */
+uint32_t tr_port_egress_used(const struct tr_port *p);
 /* Last error that stopped the port (-EPROTO...), 0 while it runs. */
 int tr_port_error(const struct tr_port *p);
 

@@ -18,8 +18,10 @@
  * consecutive TCP segments of a flow are written as one TSO super-packet.
  * The application sees and commits MTU-sized packets as without the flag.
  * If the kernel refuses, the device works one packet per read and
- * tr_tundev_offload() says why. Each read holds ~64 KiB of egress ring:
- * give the session a larger ring for small-packet traffic (docs/tun.md).
+ * tr_tundev_offload() says why. Each read spans ~64 KiB of egress ring; the
+ * engine batches reads only while the application keeps up, so a 4 MiB ring
+ * still holds over 2,000 packets of 1,500 bytes in flight (docs/ring-abi.md,
+ * "Ring space").
  */
 #ifndef TUNROOM_TUN_H
 #define TUNROOM_TUN_H

@@ -114,7 +114,11 @@ static int offload_start(struct tunport *tp, struct tr_port *port)
 		return 0;
 	if (half > TR_TUNDEV_BURST_MAX)
 		half = TR_TUNDEV_BURST_MAX;
-	tp->slots_frac = cap / 4 / slot ? cap / 4 / slot : 1;
+	/* An eighth of the ring per batch, and batches only while less than a
+	 * sixteenth is in use (vnet_reads): the void slots a batch may leave
+	 * stay bounded, so the ring holds packets, not voids. */
+	tp->slots_frac = cap / 8 / slot ? cap / 8 / slot : 1;
+	tp->batch_used_max = cap / 16;
 	tp->reads_hint = 1;
 	pthread_mutex_lock(&d->lock);
 	if (d->tso_ok && need && half >= need) {

@@ -76,7 +76,8 @@ struct tunport {
 	bool vnet;
 	bool tso;                /* this port reads with the TSO layout */
 	bool tso_blocker;        /* its ring is too small: TSO off while it runs */
-	unsigned slots_frac;     /* slots a batch may reserve (a quarter of the ring) */
+	unsigned slots_frac;     /* slots a batch may reserve (an eighth of the ring) */
+	uint32_t batch_used_max; /* egress bytes in use above which a batch is one read */
 	unsigned reads_hint;     /* reads the next batch makes at most */
 	struct tr_gso gso;
 	struct tr_gso_stats gso_seen; /* part of gso.st already folded into st.gso */

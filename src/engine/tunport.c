@@ -265,11 +265,16 @@ static void gso_fold_stats(struct tunport *tp)
  * spans m slots (47 at MTU 1500) whatever comes: a small packet (an ACK,
  * a DNS query) fills slot 0 and leaves m - 1 slots behind it, published as
  * one void slot when a later read of the batch got a packet, given back
- * when none did. So a batch reserves at most a quarter of the egress ring
- * (the application keeps room to release into, and voids hold ring space
- * until it passes them) and EG_SLOTS_MAX slots: at 4 MiB and MTU 1500 that
- * is 14 reads per io_uring_enter -- up to 14 small packets per syscall
- * instead of 64, and 46 segments per read of bulk TCP. The batch also
+ * when none did. Voids hold ring space until the application passes them,
+ * and it cannot pass one while it holds a packet before it: a ring full of
+ * held packets with voids between them holds ~60 packets at 4 MiB instead
+ * of ~2,500. So a batch reserves at most an eighth of the egress ring and
+ * EG_SLOTS_MAX slots (at 4 MiB and MTU 1500, 6 reads per io_uring_enter),
+ * and only while the application keeps up: with more than a sixteenth of
+ * the ring in use (published or held, tr_port_egress_used), a batch is one
+ * read, which leaves no void (its unused slots are given back). Voids in
+ * flight stay below 3/16 of the ring, and the rest holds packets
+ * (docs/ring-abi.md, "Ring space"). The batch also
  * starts small and grows (reads_hint): as many reads as found a packet last
  * time plus one, twice as many when all did, since every empty read still
  * costs an iovec import. The plain backend makes the same reads, one
@@ -283,6 +288,8 @@ static unsigned vnet_reads(const struct tunport *tp, unsigned m)
 		r = EG_SLOTS_MAX / m;
 	if (r > tp->slots_frac / m)
 		r = tp->slots_frac / m;
+	if (r > 1 && tr_port_egress_used(tp->port) > tp->batch_used_max)
+		r = 1;
 	return r ? r : 1;
 }
 

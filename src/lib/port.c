@@ -177,6 +177,15 @@ TR_API uint32_t tr_port_egress_capacity(const struct tr_port *p)
 	return p->lay.capacity;
 }
 
+TR_API uint32_t tr_port_egress_used(const struct tr_port *p)
+{
+	uint32_t shm_cons = tr_load_acquire(&p->eg.ctl->consumer);
+
+	/* A consumer index out of bounds counts as a full ring; the next
+	 * reservation finds it and stops the port. */
+	return p->eg.head - shm_cons <= p->lay.capacity ? p->eg.head - shm_cons : p->lay.capacity;
+}
+
 TR_API int tr_port_error(const struct tr_port *p)
 {
 	/* Read by a supervisor (tunroomd) while the port's thread may set it. */

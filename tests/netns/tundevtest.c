@@ -380,6 +380,99 @@ static void wintun_rounds(void)
 	printf("wintun: open/create/close, sessions with and without padding, shrink: ok\n");
 }
 
+/* An IPv4 echo request of total bytes (RFC 792), the reply the same size. */
+static size_t build_echo4_sized(uint8_t *buf, uint16_t seq, size_t total)
+{
+	uint8_t *icmp = buf + 20;
+
+	memset(buf, 0, total);
+	buf[0] = 0x45;
+	put16(buf + 2, (uint16_t)total);
+	put16(buf + 4, seq);
+	buf[8] = 64;
+	buf[9] = 1;
+	inet_pton(AF_INET, SRC4, buf + 12);
+	inet_pton(AF_INET, DST4, buf + 16);
+	put16(buf + 10, csum_fold(csum_add(0, buf, 20)));
+	icmp[0] = 8;
+	put16(icmp + 4, ICMP_ECHO_ID);
+	put16(icmp + 6, seq);
+	for (size_t i = 8; i < total - 20; i++)
+		icmp[i] = (uint8_t)(seq + i);
+	put16(icmp + 2, csum_fold(csum_add(0, icmp, total - 20)));
+	return total;
+}
+
+/* Ring space sized to packets (issue 14, item 2): a 4 MiB ring holds at
+ * least 2,000 packets of 1,500 bytes in flight each way, with TUN offloads
+ * on (vnet_hdr + TSO, where every read spans room for a 64 KiB packet).
+ * Egress: 1,500-byte echo replies received and held, never released,
+ * until the ring is full. Ingress: 1,500-byte allocations held, never
+ * committed. Prints both counts (docs/ring-abi.md, "Ring space"). */
+#define HELD_MAX 4000
+#define HELD_WANT 2000
+
+static void ring_holds_packets(void)
+{
+	const char *addrs[] = { DST4 "/24" };
+	struct tr_tundev_config cfg = { .name = "trh%d", .mtu = 1500, .addresses = addrs,
+					.n_addresses = 1,
+					.flags = TR_TUNDEV_F_CREATE | TR_TUNDEV_F_OFFLOAD };
+	struct tr_session_config sc = { .capacity = 4u << 20, .head_room = 64, .tail_room = 64 };
+	static struct tr_pkt held[HELD_MAX];
+	struct tr_session *s;
+	struct tr_device *dev;
+	unsigned n = 0, tx_held = 0;
+	uint16_t seq = 0;
+
+	CHECK(tr_tundev_open(&dev, &cfg) == 0, "open");
+	CHECK(tr_session_open(&s, dev, &sc) == 0, "session");
+	/* Bursts of 50 requests; each burst's replies are received and kept.
+	 * A burst that brings back fewer means the egress ring is full. */
+	for (;;) {
+		unsigned want = n + 50, before = n;
+		long deadline;
+
+		for (unsigned i = 0; i < 50; i++) {
+			struct tr_pkt p;
+
+			CHECK(tr_tx_allocate(s, 1500, &p) == 0, "allocate");
+			p.len = (uint32_t)build_echo4_sized(tr_pkt_data(&p), seq++, 1500);
+			CHECK(tr_tx_commit(s, &p, 0) == 0, "commit");
+		}
+		deadline = now_ms() + 1000;
+		while (n < want && n < HELD_MAX && now_ms() < deadline) {
+			int err = tr_rx_receive(s, &held[n]);
+
+			if (err == -EAGAIN) {
+				tr_rx_wait(s, 50);
+				continue;
+			}
+			CHECK(err == 0, "%s", tr_strerror(err));
+			if (held[n].len == 1500)
+				n++;
+			else
+				tr_rx_release(s, &held[n]); /* other traffic: not counted */
+		}
+		if (n - before < 50 || n >= HELD_MAX - 50)
+			break;
+	}
+	/* Ingress: allocations of 1,500 bytes, held. */
+	static struct tr_pkt tx[HELD_MAX];
+	while (tx_held < HELD_MAX && tr_tx_allocate(s, 1500, &tx[tx_held]) == 0)
+		tx_held++;
+	printf("ring space: 4 MiB ring, TUN offloads %s: %u egress packets of 1500 bytes held, "
+	       "%u ingress allocations of 1500 bytes held\n", tr_tundev_offload(dev), n, tx_held);
+	CHECK(n >= HELD_WANT, "egress: only %u packets of 1500 bytes in flight (want %u)", n,
+	      HELD_WANT);
+	CHECK(tx_held >= HELD_WANT, "ingress: only %u allocations of 1500 bytes (want %u)",
+	      tx_held, HELD_WANT);
+	CHECK(tr_tx_abandon_burst(s, tx, tx_held) == 0, "abandon");
+	CHECK(tr_rx_release_burst(s, held, n) == 0, "release");
+	tr_session_close(s);
+	tr_device_close(dev);
+}
+
 /* Two queues, two sessions at once; a third finds no free queue. The
  * kernel picks the queue of each reply by flow hash, so a reply may come
  * back on either session: together they get all of them. */
@@ -463,6 +556,7 @@ static void link_deleted(void)
 
 int main(void)
 {
+	ring_holds_packets();
 	multi_queue();
 	link_deleted();
 	tundev_rounds(0);
