@@ -98,6 +98,22 @@ static int psk_negotiate(const char *v)
 	return !strncmp(v, "PSK-NEGOTIATE", 13) && (v[13] == 0 || v[13] == ':');
 }
 
+/* What ocserv 1.1.6 sends that a client needs nothing from. */
+static int ignored(const char *k)
+{
+	static const char *const names[] = {
+		"X-CSTP-Version", "X-CSTP-Hostname", "X-CSTP-Tunnel-All-DNS",
+		"X-CSTP-Client-Bypass-Protocol", "X-CSTP-Smartcard-Removal-Disconnect",
+		"X-CSTP-Session-Timeout-Remaining", "X-CSTP-Disconnected-Timeout", "X-CSTP-Keep",
+		"X-CSTP-TCP-Keepalive", "X-CSTP-License", "X-DTLS-Rekey-Method", "X-CSTP-NBNS",
+		"X-CSTP-Split-DNS", NULL,
+	};
+	for (int i = 0; names[i]; i++)
+		if (!strcasecmp(k, names[i]))
+			return 1;
+	return 0;
+}
+
 #define LIST_ADD(arr, n, val, ok) do { \
 	if ((ok) && (n) < TR_AC_LIST_MAX && !copy((arr)[n], sizeof((arr)[n]), (val))) \
 		(n)++; \
@@ -177,7 +193,7 @@ static void one(struct tr_ac_params *p, const char *k, const char *v, int *psk, 
 		if ((s = seconds(v, 0)) >= 0) p->dtls_keepalive = s; else p->counted_bad++;
 	} else if (!strcasecmp(k, "X-DTLS-Rekey-Time")) {
 		if ((s = seconds(v, 0)) >= 0) p->dtls_rekey_time = s; else p->counted_bad++;
-	} else if (!strncasecmp(k, "X-CSTP-", 7) || !strncasecmp(k, "X-DTLS", 6)) {
+	} else if ((!strncasecmp(k, "X-CSTP-", 7) || !strncasecmp(k, "X-DTLS", 6)) && !ignored(k)) {
 		p->counted_unknown++;
 	}
 }
