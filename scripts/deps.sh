@@ -4,7 +4,7 @@
 # benchmark, but only those that are missing. Usage: deps.sh [build|check|demo|bench]
 set -euo pipefail
 
-build_pkgs=(meson ninja-build pkg-config gcc libc6-dev libssl-dev liburing-dev libmnl-dev libseccomp-dev
+build_pkgs=(meson ninja-build pkg-config gcc libc6-dev libssl-dev liburing-dev libmnl-dev libseccomp-dev libsystemd-dev
   libgnutls28-dev libxml2-dev)
 # clang only recommends libclang-rt (libFuzzer, the sanitizer runtimes); we
 # install without recommends, so name it.

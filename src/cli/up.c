@@ -8,7 +8,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <time.h>
 #include <unistd.h>
+#ifdef HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
 
 #include "config/config.h"
 #include "cli/subcommands.h"
@@ -16,17 +22,98 @@
 #include "tunnel/tunnel.h"
 #include "tunroom/tunroom.h"
 
+#ifndef TR_CONF_DIR_DEFAULT
+#define TR_CONF_DIR_DEFAULT "/etc/tunroom"
+#endif
+
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: %s up FILE [-d [-l LOG]] [-n]\n\n"
+	fprintf(f, "Usage: %s up FILE|NAME [-d [-l LOG]] [-n]\n\n"
 		   "Brings the tunnel described by FILE up and runs it in the foreground\n"
-		   "until SIGINT, SIGTERM or '%s down NAME'. FILE must not be accessible\n"
-		   "by group or others (chmod 600 FILE).\n\n"
+		   "until SIGINT, SIGTERM or '%s down NAME' (SIGHUP does not stop it).\n"
+		   "A NAME (no '/', no .conf suffix) means " TR_CONF_DIR_DEFAULT "/NAME.conf,\n"
+		   "as wg-quick does. FILE must not be accessible by group or others\n"
+		   "(chmod 600 FILE).\n\n"
 		   "  -d, --daemon   detach once the tunnel is up (errors before that still\n"
 		   "                 reach the terminal)\n"
 		   "  -l, --log LOG  with -d: append what the tunnel says from then on (why\n"
 		   "                 it stopped, say) to LOG instead of discarding it\n"
 		   "  -n, --check    only parse and check FILE, print the result, exit\n", prog, prog);
+}
+
+/* `tunroom up tr0` as `wg-quick up wg0`: a bare name is a file in the
+ * configuration directory (TUNROOM_CONF_DIR overrides it, for tests). */
+static const char *conf_path(const char *arg, char *buf, size_t len)
+{
+	const char *dir = getenv("TUNROOM_CONF_DIR");
+	size_t n = strlen(arg);
+
+	if (strchr(arg, '/') || (n > 5 && !strcmp(arg + n - 5, ".conf")) || !tr_config_name_ok(arg))
+		return arg;
+	snprintf(buf, len, "%s/%s.conf", dir && *dir ? dir : TR_CONF_DIR_DEFAULT, arg);
+	return buf;
+}
+
+/* Under systemd with its journal on our stderr (JOURNAL_STREAM names the
+ * stream's device and inode, sd_journal_stream_fd(3)), the journal stamps
+ * each line itself; anywhere else a log line needs its own time. */
+static bool under_journald(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	return js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 && !fstat(STDERR_FILENO, &st) &&
+	       (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+/* stderr through a stream that puts "2026-01-02T03:04:05.678Z " before each
+ * line: the tunnel logs with plain fprintf(stderr), from several threads
+ * (stdio locks the stream around each call). */
+struct stamp {
+	bool at_line_start;
+};
+
+static ssize_t stamp_write(void *cookie, const char *buf, size_t len)
+{
+	struct stamp *st = cookie;
+	size_t off = 0;
+
+	while (off < len) {
+		if (st->at_line_start) {
+			char ts[40];
+			struct timespec now;
+			struct tm tm;
+			clock_gettime(CLOCK_REALTIME, &now);
+			gmtime_r(&now.tv_sec, &tm);
+			size_t n = strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+			n += (size_t)snprintf(ts + n, sizeof(ts) - n, ".%03ldZ ", now.tv_nsec / 1000000);
+			if (write(STDERR_FILENO, ts, n) < 0)
+				return -1;
+			st->at_line_start = false;
+		}
+		const char *nl = memchr(buf + off, '\n', len - off);
+		size_t chunk = nl ? (size_t)(nl - (buf + off)) + 1 : len - off;
+		ssize_t w = write(STDERR_FILENO, buf + off, chunk);
+		if (w <= 0)
+			return off ? (ssize_t)off : -1;
+		off += (size_t)w;
+		if (nl && (size_t)w == chunk)
+			st->at_line_start = true;
+	}
+	return (ssize_t)len;
+}
+
+static void stamp_stderr(void)
+{
+	static struct stamp st = { .at_line_start = true };
+	cookie_io_functions_t io = { .write = stamp_write };
+	FILE *f = fopencookie(&st, "w", io);
+
+	if (!f)
+		return;
+	setvbuf(f, NULL, _IOLBF, 0);
+	stderr = f;
 }
 
 static void print_checked(const struct tr_config *cfg, const struct tr_privdrop_user *u)
@@ -103,6 +190,19 @@ static void detach_ready(void *arg)
 	d->fd = -1;
 }
 
+/* Called once the tunnel carries traffic: readiness for a service manager
+ * (Type=notify; nothing without NOTIFY_SOCKET), then, with -d, the detach. */
+static void on_ready(void *arg)
+{
+	struct detach *d = arg;
+
+#ifdef HAVE_SYSTEMD
+	sd_notifyf(0, "READY=1\nSTATUS=tunnel up\nMAINPID=%lu", (unsigned long)getpid());
+#endif
+	if (d->fd >= 0)
+		detach_ready(d);
+}
+
 static int wait_child(int rd, pid_t pid)
 {
 	char c;
@@ -123,6 +223,7 @@ static int wait_child(int rd, pid_t pid)
 int up_main(int argc, char **argv)
 {
 	const char *file = NULL, *log = NULL;
+	char path[PATH_MAX];
 	int want_detach = 0, check = 0, r, ret;
 	struct tr_config cfg;
 	char err[TR_CONFIG_ERR_MAX + 64];
@@ -156,6 +257,7 @@ int up_main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	file = conf_path(file, path, sizeof(path));
 	if (log && !want_detach) {
 		fprintf(stderr, "%s up: --log goes with -d (in the foreground the tunnel "
 			"writes to stderr; redirect it)\n", prog);
@@ -215,9 +317,11 @@ int up_main(int argc, char **argv)
 			/* only to release the mount; failing is harmless */
 		}
 		d.fd = p[1];
-		opts.ready = detach_ready;
-		opts.ready_arg = &d;
 	}
+	opts.ready = on_ready;
+	opts.ready_arg = &d;
+	if (!under_journald())
+		stamp_stderr();
 
 	r = tr_tunnel_run(&cfg, &opts);
 	tr_config_wipe(&cfg);
