@@ -188,6 +188,31 @@ kill -0 "$UP_PID_a" 2>/dev/null || die "side a died when its peer went away"
 pretty "a: tx_err_unreachable $unreach0 -> $(counter a tx_err_unreachable), tx_drop_send $(counter a tx_drop_send), still up"
 kill "$ping_pid" 2>/dev/null
 wait "$ping_pid" 2>/dev/null || true
+# True counters (issue 14, item 5): every packet a's engine read from tr0 is
+# sent (tx_packets) or dropped under exactly one reason; a datagram the
+# socket refused is tx_drop_send, not also tx_packets. And the inbound SA's
+# cipher failures are shown (rx_err_crypto), 0 here.
+tx_state() {
+	show a --json | python3 -c '
+import json, sys
+s = json.load(sys.stdin)[0]["stats"]
+print(s["tx_packets"], s["tx_drop_send"], s["tx_drop_not_ip"], s["tx_err_encap"],
+      s["tx_drop_gso_bad"], s["tx_drop_gso_room"])'
+	ip -n "$(ns_name 1)" -s -j link show tr0 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["stats64"]["tx"]["packets"])'
+}
+tx_settled() { local x; x=$(tx_state); sleep 0.3; [ "$x" = "$(tx_state)" ]; }
+# An unreachable route makes the socket refuse each send at once (the ICMP
+# errors above may reach a receive first): five refused datagrams at least.
+n1 ip route add unreachable 192.0.2.2/32
+n1 ping -q -c 5 -i 0.05 -W 1 198.18.0.2 >/dev/null 2>&1 || true
+n1 ip route del unreachable 192.0.2.2/32
+wait_for 10 tx_settled || die "a's send path did not settle"
+read -r txp txd txn txe txgb txgr tun_read <<<"$(tx_state | tr '\n' ' ')"
+[ "$tun_read" -eq $((txp + txd + txn + txe + txgb + txgr)) ] ||
+	die "a read $tun_read packets from tr0, but sent $txp + dropped $txd (send) $txn (not IP) $txe (encap) $txgb/$txgr (gso)"
+[ "$txd" -ge 5 ] || die "tx_drop_send $txd with the route unreachable for 5 pings"
+[ "$(counter a rx_err_crypto)" = 0 ] || die "rx_err_crypto missing or not 0: $(counter a rx_err_crypto)"
+pretty "a: read $tun_read from tr0 = sent $txp + refused $txd + other drops $((txn + txe + txgb + txgr))"
 replay0=$(counter a rx_drop_replay)
 up b
 # b refuses a's numbers up to what its state file covers (nothing from before
