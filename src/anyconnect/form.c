@@ -45,7 +45,7 @@ static void copy_attr(xmlNode *node, const char *name, char *out, size_t cap)
 	if (!v)
 		return;
 	for (const xmlChar *p = v; *p && n + 1 < cap; p++)
-		if (*p >= ' ')
+		if (*p >= ' ' && *p != 0x7f)
 			out[n++] = (char)*p;
 	out[n] = 0;
 	xmlFree(v);
