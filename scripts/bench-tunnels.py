@@ -27,6 +27,9 @@ inner addresses from 198.18.0.0/15, all with inner MTU 1400:
           (userspace ESP over a TUN device, as      (on lo)              in UDP), IKE 500
           tunroom), AES-128-GCM
   ocdtls  openconnect -> ocserv over DTLS        198.18.1.x -> .1       UDP/TCP 4443
+  trb     only with BENCH_TUNROOM_B=path: that    198.18.0.9 -> .10      UDP 4602
+          tunroom binary (another build, for A/B
+          experiments; BENCH_TUNROOM_B_LABEL names it)
 
 Per row and round (rows take turns, the first of each round rotating):
   tcp1_mbps            iperf3 -t SECS, one stream, received rate
@@ -151,8 +154,8 @@ class Row:
 
 # --- tunroom ------------------------------------------------------------------
 
-def tunroom_row(a, work, rid, label, dev, base, port, extra=()):
-    tunroom = a.tunroom
+def tunroom_row(a, work, rid, label, dev, base, port, extra=(), tunroom=None):
+    tunroom = tunroom or a.tunroom
     keys = run(tunroom, "genkey", "aes128-gcm").stdout
     keys = "\n".join(l for l in keys.splitlines() if not l.startswith("#"))
     swapped = "\n".join(("In" + l[3:]) if l.startswith("Out") else ("Out" + l[2:]) if l.startswith("In")
@@ -180,7 +183,7 @@ def tunroom_row(a, work, rid, label, dev, base, port, extra=()):
         pids.append(bg(tunroom, "up", conf, ns=me, env=env, out=os.path.join(work, f"{rid}.{side}.log")).pid)
     for side in "ab":
         env = dict(os.environ, TUNROOM_RUN_DIR=os.path.join(work, f"run-{side}"))
-        if not wait_for(10, lambda: run(tunroom, "show", dev, env=env, check=False).returncode == 0):
+        if not wait_for(10, lambda: run(a.tunroom, "show", dev, env=env, check=False).returncode == 0):
             note(f"{label} not run: side {side} did not come up")
             return None
     return Row(rid, label, f"198.18.0.{base + 2}", pids, dev, dev)
@@ -690,6 +693,11 @@ def main():
         if want("trfull"):
             rows.append(tunroom_row(a, work, "trfull", "tunroom aes128-gcm, Checksums = full", "tr2", 4, 4601,
                                     ["Checksums = full"]))
+        if os.environ.get("BENCH_TUNROOM_B") and want("trb"):
+            # A/B: another build's tunroom (an experiment's branch) as one more row.
+            rows.append(tunroom_row(a, work, "trb", "tunroom aes128-gcm, build B (%s)" %
+                                    os.environ.get("BENCH_TUNROOM_B_LABEL", "BENCH_TUNROOM_B"), "tr3", 8, 4602,
+                                    tunroom=os.environ["BENCH_TUNROOM_B"]))
         if want("wgnew"):
             b, why = newest_wg(a)
             if b:
@@ -772,6 +780,7 @@ def main():
                 "openvpn": pkgver("openvpn", "-"), "strongswan": pkgver("strongswan-charon", "-"),
                 "openconnect": pkgver("openconnect", "-"), "ocserv": pkgver("ocserv", "-"),
                 "iperf3": pkgver("iperf3", "?"), "kernel": os.uname().release,
+                "debian": open("/etc/debian_version").read().strip() if os.path.exists("/etc/debian_version") else "?",
             },
         }
         json.dump(meta, open(os.path.join(work, "meta.json"), "w"), indent=1)
