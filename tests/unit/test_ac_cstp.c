@@ -68,7 +68,8 @@ static void cstp_send(gnutls_session_t s, uint8_t type, const uint8_t *p, uint32
 	b[5] = (uint8_t)n;
 	b[6] = type;
 	b[7] = 0;
-	memcpy(b + 8, p, n);
+	if (n) /* p may be NULL for an empty control packet */
+		memcpy(b + 8, p, n);
 	assert_int_equal(gnutls_record_send(s, b, n + 8), (ssize_t)n + 8);
 }
 
