@@ -92,7 +92,9 @@ int tr_ac_keys_from_gnutls(gnutls_session_t s, struct tr_ac_rec_keys *tx,
  * (the largest of DTLS 1.2 GCM: 13 + 8 + 1 before, 16 after; TLS 1.2 GCM:
  * 5 + 8 + 8 before, 16 after; TLS 1.3: 5 + 8 before, 1 + 16 after), rounded
  * up to keep packets 16-byte aligned. tr_ac_dp_new() opens the session with
- * these; a TUN device opened by the caller needs nothing special. */
+ * these. Open the TUN device with TR_TUNDEV_F_OFFLOAD (bursts: UDP GSO runs
+ * out, TSO writes in) and TR_TUNDEV_F_TRUST_CSUM (every packet the data
+ * plane commits was authenticated by its AEAD). */
 #define TR_AC_DP_HEAD_ROOM 32u
 #define TR_AC_DP_TAIL_ROOM 32u
 

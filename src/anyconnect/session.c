@@ -237,9 +237,16 @@ static int open_device(struct sess *s)
 	char a4[INET_ADDRSTRLEN + 4];
 	const char *addrs[2];
 	unsigned n = 0;
+	/* TUN offload: TCP super-packets read whole and cut into MTU slots, so
+	 * the data plane gets bursts (DTLS goes out as UDP GSO runs) and writes
+	 * TCP runs back as one; every packet it commits authenticated (AEAD),
+	 * so the coalescing need not re-check checksums. Measured (5 s iperf3,
+	 * ocserv in a netns, client CPU per GB): DTLS download 10-16 -> 5-6
+	 * s/GB, upload 8-10 -> 6.5. */
 	struct tr_tundev_config dc = {
 		.name = s->o->ifname ? s->o->ifname : "tun%d", .mtu = s->p.mtu,
-		.addresses = addrs, .queues = 1, .flags = TR_TUNDEV_F_CREATE,
+		.addresses = addrs, .queues = 1,
+		.flags = TR_TUNDEV_F_CREATE | TR_TUNDEV_F_OFFLOAD | TR_TUNDEV_F_TRUST_CSUM,
 	};
 	int r;
 
