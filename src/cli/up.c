@@ -320,10 +320,14 @@ int up_main(int argc, char **argv)
 	}
 	opts.ready = on_ready;
 	opts.ready_arg = &d;
+
+	FILE *plain_stderr = stderr;
 	if (!under_journald())
 		stamp_stderr();
-
 	r = tr_tunnel_run(&cfg, &opts);
+	/* What up itself says last is for whoever started it, unstamped. */
+	fflush(stderr);
+	stderr = plain_stderr;
 	tr_config_wipe(&cfg);
 	ret = EXIT_OK;
 	if (r == -EPERM || r == -EADDRINUSE) {

@@ -111,6 +111,16 @@ int tr_config_finish(struct tr_config_ctx *ctx)
 	if (cfg->out.spi == cfg->in.spi)
 		return fail_at(ctx, where(ctx, K_IN_SPI), "'InSPI' equals 'OutSPI' (line %u); "
 			       "give each direction its own SPI", where(ctx, K_OUT_SPI));
+	/* Queues = N: queue q uses SPI + q each way (src/tunnel/queues.h). */
+	if (cfg->queues > 1) {
+		uint64_t o = cfg->out.spi, i = cfg->in.spi, n = cfg->queues;
+		if (o + n - 1 > UINT32_MAX || i + n - 1 > UINT32_MAX || (o < i + n && i < o + n))
+			return fail_at(ctx, where(ctx, K_IN_SPI), "Queues = %u uses SPIs OutSPI to "
+				       "OutSPI+%u and InSPI to InSPI+%u; these ranges overlap or pass "
+				       "0xffffffff: move InSPI or OutSPI (line %u) apart",
+				       cfg->queues, cfg->queues - 1, cfg->queues - 1,
+				       where(ctx, K_OUT_SPI));
+	}
 
 	if (cfg->offload && !ctx->key_line[K_RING_CAPACITY])
 		cfg->ring_capacity = TR_CONFIG_RING_OFFLOAD_DEFAULT;

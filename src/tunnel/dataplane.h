@@ -99,6 +99,12 @@ struct tr_prefix {
 #define TR_TUNNEL_PREFIX_MAX 64
 
 struct tr_tunnel {
+	/* Queues = N: one of these per queue (TUN queue, ring session, UDP
+	 * socket, SA pair, a tx and an rx thread), in all[0..n_all). What is
+	 * shared (stop, limits) is kept equal in each by its one writer. */
+	unsigned q;
+	struct tr_tunnel *all;
+	unsigned n_all;
 	struct tr_session *s;
 	struct tr_esp_sa *sa_out, *sa_in;
 	struct tr_udp udp;
@@ -140,6 +146,7 @@ struct tr_tunnel {
 	unsigned n_src_ok;
 	struct tr_prefix src_own[TR_CONFIG_ADDR_MAX]; /* our own addresses: never the peer's */
 	unsigned n_src_own;
+	bool tell;            /* setup: this queue says what all do */
 	uint8_t ctl_buf[256]; /* tx: where control datagrams are built */
 };
 

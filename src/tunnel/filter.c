@@ -30,6 +30,8 @@ static void to_prefix(const struct tr_config_addr *a, uint8_t len, struct tr_pre
 
 static void say(const struct tr_config *cfg, const struct tr_tunnel *t, const char *how)
 {
+	if (!t->tell)
+		return; /* every queue has the same table: said once */
 	char line[1024];
 	size_t used = 0;
 
@@ -46,9 +48,10 @@ static void say(const struct tr_config *cfg, const struct tr_tunnel *t, const ch
 		how, used ? line : "none: set PeerAddresses");
 }
 
-void tr_filter_setup(struct tr_tunnel *t, const struct tr_config *cfg)
+void tr_filter_setup(struct tr_tunnel *t, const struct tr_config *cfg, bool tell)
 {
 	t->n_src_ok = t->n_src_own = 0;
+	t->tell = tell;
 	for (unsigned i = 0; i < cfg->n_addr; i++)
 		to_prefix(&cfg->addr[i], cfg->addr[i].family == AF_INET ? 32 : 128,
 			  &t->src_own[t->n_src_own++]);

@@ -5,7 +5,8 @@
 
 #include "tunnel/dataplane.h"
 
-/* Fills t->src_ok and t->src_own from cfg and says the result on stderr. */
-void tr_filter_setup(struct tr_tunnel *t, const struct tr_config *cfg);
+/* Fills t->src_ok and t->src_own from cfg and, if tell, says the result on
+ * stderr. */
+void tr_filter_setup(struct tr_tunnel *t, const struct tr_config *cfg, bool tell);
 
 #endif

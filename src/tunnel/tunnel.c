@@ -23,12 +23,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "config/config.h"
 #include "common/privdrop.h"
 #include "common/tunfence.h"
+#include "ctl/client.h"
 #include "ctl/server.h"
 #include "tunnel/dataplane.h"
 #include "tunnel/filter.h"
+#include "tunnel/queues.h"
 #include "tunnel/route.h"
 #include "tunnel/tunnel.h"
 #include "tunnel/upkeep.h"
@@ -36,29 +40,36 @@
 
 
 struct run {
-	struct tr_tunnel t;
+	struct tr_tunnel t[TR_CONFIG_QUEUES_MAX];
+	unsigned nq;
 	const struct tr_config *cfg;
 	struct tr_device *dev;
 	time_t started;
 	struct tr_upkeep up;
+	const char *run_dir;
 };
 
 void tr_tunnel_request_stop(struct tr_tunnel *t, int err)
 {
+	struct tr_tunnel *first = t->all ? t->all : t;
+	unsigned n = t->all ? t->n_all : 1;
 	int zero = 0;
 
+	/* The first error of any queue is the tunnel's, kept in queue 0. */
 	if (err)
-		__atomic_compare_exchange_n(&t->error, &zero, err, false, __ATOMIC_SEQ_CST,
+		__atomic_compare_exchange_n(&first->error, &zero, err, false, __ATOMIC_SEQ_CST,
 					    __ATOMIC_SEQ_CST);
-	__atomic_store_n(&t->stop, 1, __ATOMIC_SEQ_CST);
+	for (unsigned i = 0; i < n; i++)
+		__atomic_store_n(&first[i].stop, 1, __ATOMIC_SEQ_CST);
 	uint64_t one = 1;
 	if (write(t->stop_evt, &one, sizeof(one)) < 0) {
 		/* saturated: a stop is pending already */
 	}
-	/* Wake the egress thread out of tr_rx_wait as well. */
-	if (t->s && write(tr_session_fd(t->s), &one, sizeof(one)) < 0) {
-		/* same */
-	}
+	/* Wake every egress thread out of tr_rx_wait as well. */
+	for (unsigned i = 0; i < n; i++)
+		if (first[i].s && write(tr_session_fd(first[i].s), &one, sizeof(one)) < 0) {
+			/* same */
+		}
 }
 
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
@@ -76,7 +87,7 @@ static void put_hex32(struct tr_ctl_reply *r, const char *key, uint32_t v)
  * while a session whose ring is too small for TSO reads runs. */
 static const char *offload_state(const struct run *run, char *buf, size_t len)
 {
-	const struct tr_tunnel *t = &run->t;
+	const struct tr_tunnel *t = &run->t[0];
 
 	if (!run->cfg->offload)
 		return "off";
@@ -84,6 +95,15 @@ static const char *offload_state(const struct run *run, char *buf, size_t len)
 		 (t->udp.flags & TR_UDP_F_GSO) && !LOAD(t->tx.gso_off) ? ", gso" : ", no gso",
 		 t->udp.flags & TR_UDP_F_GRO ? ", gro" : ", no gro");
 	return buf;
+}
+
+static void add_u64s(void *sum, const void *part, size_t size)
+{
+	uint64_t *d = sum;
+	const uint64_t *p = part;
+
+	for (size_t i = 0; i < size / sizeof(uint64_t); i++)
+		d[i] += __atomic_load_n(&p[i], __ATOMIC_RELAXED);
 }
 
 /* A peer is "silent" after this many seconds without an authentic datagram:
@@ -99,10 +119,32 @@ static int ctl_get(void *arg, struct tr_ctl_reply *r)
 {
 	struct run *run = arg;
 	const struct tr_config *cfg = run->cfg;
-	struct tr_tunnel *t = &run->t;
-	struct tr_esp_stats out, in;
-	struct tr_stats ss;
+	struct tr_tunnel *t = &run->t[0];
+	struct tr_esp_stats out = { 0 }, in = { 0 }, e;
+	struct tr_stats ss = { 0 }, se;
 	struct tr_tundev_stats ds;
+	struct tr_tx_stats tx = { 0 };
+	struct tr_rx_stats rx = { 0 };
+	struct tr_udp_stats us = { 0 };
+	uint64_t last = 0, kdrops = 0;
+
+	/* Each queue's counters, summed (every one of these structs is
+	 * uint64_t counters only). Relaxed: one writer each. */
+	for (unsigned q = 0; q < run->nq; q++) {
+		const struct tr_tunnel *x = &run->t[q];
+		add_u64s(&tx, &x->tx, sizeof(tx));
+		add_u64s(&rx, &x->rx, sizeof(rx));
+		add_u64s(&us, &x->udp.stats, sizeof(us));
+		tr_esp_sa_stats(x->sa_out, &e);
+		add_u64s(&out, &e, sizeof(e));
+		tr_esp_sa_stats(x->sa_in, &e);
+		add_u64s(&in, &e, sizeof(e));
+		tr_session_stats(x->s, &se);
+		add_u64s(&ss, &se, sizeof(se));
+		uint64_t l = LOAD(x->rx_last_ms);
+		last = l > last ? l : last;
+		kdrops += tr_udp_kernel_drops(&x->udp);
+	}
 	char buf[64];
 	/* The TUN part alone may be a sentence ("off (why)", up to 160 bytes). */
 	char mode[224];
@@ -116,7 +158,6 @@ static int ctl_get(void *arg, struct tr_ctl_reply *r)
 	tr_ctl_put_str(r, "listen", tr_sockaddr_str(&t->udp.local, buf, sizeof(buf)));
 	tr_ctl_put_str(r, "endpoint", tr_sockaddr_str(&t->udp.peer, buf, sizeof(buf)));
 	/* Liveness: an authentic datagram (data, keepalive or hello) lately. */
-	uint64_t last = LOAD(t->rx_last_ms);
 	if (last) {
 		uint64_t ago = (tr_tunnel_now_ms() - last) / 1000;
 		tr_ctl_put_u64(r, "latest_rx", ago);
@@ -136,59 +177,69 @@ static int ctl_get(void *arg, struct tr_ctl_reply *r)
 	tr_ctl_put_str(r, "zero_copy", cfg->zero_copy ? "on" : "off");
 	tr_ctl_put_str(r, "offload", offload_state(run, mode, sizeof(mode)));
 
-	/* Relaxed snapshots: each counter has one writer, a torn sum is harmless. */
-	tr_esp_sa_stats(t->sa_out, &out);
-	tr_esp_sa_stats(t->sa_in, &in);
-	tr_session_stats(t->s, &ss);
+	if (run->nq > 1) {
+		/* Per queue, "q0/q1/...": how the flows spread. */
+		char per_rx[16 * 21], per_tx[16 * 21];
+		size_t a = 0, b = 0;
+		for (unsigned q = 0; q < run->nq; q++) {
+			a += (size_t)snprintf(per_rx + a, sizeof(per_rx) - a, "%s%llu", q ? "/" : "",
+					      (unsigned long long)LOAD(run->t[q].rx.packets));
+			b += (size_t)snprintf(per_tx + b, sizeof(per_tx) - b, "%s%llu", q ? "/" : "",
+					      (unsigned long long)LOAD(run->t[q].tx.packets));
+		}
+		tr_ctl_put_u64(r, "queues", run->nq);
+		tr_ctl_put_str(r, "queue_rx_packets", per_rx);
+		tr_ctl_put_str(r, "queue_tx_packets", per_tx);
+	}
 	tr_tundev_stats(run->dev, &ds);
-	tr_ctl_put_u64(r, "rx_packets", LOAD(t->rx.packets));
-	tr_ctl_put_u64(r, "rx_bytes", LOAD(t->rx.bytes));
-	tr_ctl_put_u64(r, "rx_datagrams", LOAD(t->udp.stats.rx_datagrams));
+	tr_ctl_put_u64(r, "rx_packets", rx.packets);
+	tr_ctl_put_u64(r, "rx_bytes", rx.bytes);
+	tr_ctl_put_u64(r, "rx_datagrams", us.rx_datagrams);
 	tr_ctl_put_u64(r, "rx_err_auth", in.err_auth);
 	tr_ctl_put_u64(r, "rx_drop_replay", in.err_replay + in.err_too_old);
 	tr_ctl_put_u64(r, "rx_err_malformed", in.err_malformed);
 	tr_ctl_put_u64(r, "rx_err_padding", in.err_padding);
 	tr_ctl_put_u64(r, "rx_err_crypto", in.err_crypto);
 	tr_ctl_put_u64(r, "rx_drop_spi", in.err_spi);
-	tr_ctl_put_u64(r, "rx_drop_peer", LOAD(t->rx.drop_peer) + LOAD(t->udp.stats.rx_drop_peer));
-	tr_ctl_put_u64(r, "rx_drop_source", LOAD(t->rx.drop_source));
-	tr_ctl_put_u64(r, "rx_drop_unsaved", LOAD(t->rx.drop_unsaved));
-	tr_ctl_put_u64(r, "rx_control", LOAD(t->rx.control));
-	tr_ctl_put_u64(r, "rx_drop_trunc", LOAD(t->udp.stats.rx_drop_trunc));
+	tr_ctl_put_u64(r, "rx_drop_peer", rx.drop_peer + us.rx_drop_peer);
+	tr_ctl_put_u64(r, "rx_drop_source", rx.drop_source);
+	tr_ctl_put_u64(r, "rx_drop_unsaved", rx.drop_unsaved);
+	tr_ctl_put_u64(r, "rx_control", rx.control);
+	tr_ctl_put_u64(r, "rx_drop_trunc", us.rx_drop_trunc);
 	/* Lost in the kernel before recvmmsg: the socket buffer overflowed. */
-	tr_ctl_put_u64(r, "rx_drop_socket", tr_udp_kernel_drops(&t->udp));
-	tr_ctl_put_u64(r, "rx_drop_not_esp", LOAD(t->rx.drop_not_esp));
-	tr_ctl_put_u64(r, "rx_drop_next_header", LOAD(t->rx.drop_next_header));
-	tr_ctl_put_u64(r, "rx_drop_ring_full", LOAD(t->rx.drop_ring_full));
-	tr_ctl_put_u64(r, "rx_ring_full_waits", LOAD(t->rx.ring_full_waits));
+	tr_ctl_put_u64(r, "rx_drop_socket", kdrops);
+	tr_ctl_put_u64(r, "rx_drop_not_esp", rx.drop_not_esp);
+	tr_ctl_put_u64(r, "rx_drop_next_header", rx.drop_next_header);
+	tr_ctl_put_u64(r, "rx_drop_ring_full", rx.drop_ring_full);
+	tr_ctl_put_u64(r, "rx_ring_full_waits", rx.ring_full_waits);
 	tr_ctl_put_u64(r, "rx_drop_malformed_inner", ds.ingress_drop_malformed);
 	tr_ctl_put_u64(r, "rx_err_tun_write", ds.ingress_err_write);
-	tr_ctl_put_u64(r, "rx_copied_bytes", LOAD(t->rx.copied_bytes));
-	tr_ctl_put_u64(r, "rx_syscalls", LOAD(t->udp.stats.rx_syscalls));
-	tr_ctl_put_u64(r, "rx_gro_batches", LOAD(t->udp.stats.rx_gro_batches));
-	tr_ctl_put_u64(r, "rx_gro_datagrams", LOAD(t->udp.stats.rx_gro_datagrams));
-	tr_ctl_put_u64(r, "rx_gro_slow", LOAD(t->rx.gro_slow));
-	tr_ctl_put_u64(r, "rx_gro_moved", LOAD(t->rx.gro_moved));
-	tr_ctl_put_u64(r, "rx_drop_gro", LOAD(t->rx.drop_gro));
-	tr_ctl_put_u64(r, "rx_gro_peeks", LOAD(t->rx.gro_peeks));
-	tr_ctl_put_u64(r, "tx_packets", LOAD(t->tx.packets));
-	tr_ctl_put_u64(r, "tx_copied_bytes", LOAD(t->tx.copied_bytes));
-	tr_ctl_put_u64(r, "tx_syscalls", LOAD(t->udp.stats.tx_syscalls));
-	tr_ctl_put_u64(r, "tx_gso_sends", LOAD(t->udp.stats.tx_gso_sends));
-	tr_ctl_put_u64(r, "tx_gso_segments", LOAD(t->udp.stats.tx_gso_segments));
-	tr_ctl_put_u64(r, "tx_bytes", LOAD(t->tx.bytes));
-	tr_ctl_put_u64(r, "tx_drop_not_ip", LOAD(t->tx.drop_not_ip));
-	tr_ctl_put_u64(r, "tx_err_encap", LOAD(t->tx.err_encap));
+	tr_ctl_put_u64(r, "rx_copied_bytes", rx.copied_bytes);
+	tr_ctl_put_u64(r, "rx_syscalls", us.rx_syscalls);
+	tr_ctl_put_u64(r, "rx_gro_batches", us.rx_gro_batches);
+	tr_ctl_put_u64(r, "rx_gro_datagrams", us.rx_gro_datagrams);
+	tr_ctl_put_u64(r, "rx_gro_slow", rx.gro_slow);
+	tr_ctl_put_u64(r, "rx_gro_moved", rx.gro_moved);
+	tr_ctl_put_u64(r, "rx_drop_gro", rx.drop_gro);
+	tr_ctl_put_u64(r, "rx_gro_peeks", rx.gro_peeks);
+	tr_ctl_put_u64(r, "tx_packets", tx.packets);
+	tr_ctl_put_u64(r, "tx_copied_bytes", tx.copied_bytes);
+	tr_ctl_put_u64(r, "tx_syscalls", us.tx_syscalls);
+	tr_ctl_put_u64(r, "tx_gso_sends", us.tx_gso_sends);
+	tr_ctl_put_u64(r, "tx_gso_segments", us.tx_gso_segments);
+	tr_ctl_put_u64(r, "tx_bytes", tx.bytes);
+	tr_ctl_put_u64(r, "tx_drop_not_ip", tx.drop_not_ip);
+	tr_ctl_put_u64(r, "tx_err_encap", tx.err_encap);
 	tr_ctl_put_u64(r, "tx_err_seq_overflow", out.err_seq_overflow);
-	tr_ctl_put_u64(r, "tx_drop_send", LOAD(t->tx.drop_send));
-	tr_ctl_put_u64(r, "tx_drop_unsaved", LOAD(t->tx.drop_unsaved));
-	tr_ctl_put_u64(r, "tx_drop_loop", LOAD(t->tx.drop_loop));
-	tr_ctl_put_u64(r, "tx_control", LOAD(t->tx.control));
-	tr_ctl_put_u64(r, "peer_roams", LOAD(t->rx.peer_roams));
+	tr_ctl_put_u64(r, "tx_drop_send", tx.drop_send);
+	tr_ctl_put_u64(r, "tx_drop_unsaved", tx.drop_unsaved);
+	tr_ctl_put_u64(r, "tx_drop_loop", tx.drop_loop);
+	tr_ctl_put_u64(r, "tx_control", tx.control);
+	tr_ctl_put_u64(r, "peer_roams", rx.peer_roams);
 	tr_ctl_put_u64(r, "peer_restarts", run->up.peer_restarts);
 	/* ICMP errors about what we sent; the peer is gone or unroutable. */
-	tr_ctl_put_u64(r, "tx_err_unreachable", LOAD(t->udp.stats.tx_err_unreachable) +
-						 LOAD(t->udp.stats.rx_err_unreachable));
+	tr_ctl_put_u64(r, "tx_err_unreachable", us.tx_err_unreachable +
+						 us.rx_err_unreachable);
 	tr_ctl_put_u64(r, "tx_err_tun_read", ds.egress_err_read);
 	tr_ctl_put_u64(r, "ring_sleeps", ss.sleeps);
 	tr_ctl_put_u64(r, "ring_wakeups_sent", ss.wakeups_sent);
@@ -212,7 +263,7 @@ static int ctl_stop(void *arg)
 {
 	struct run *run = arg;
 
-	tr_tunnel_request_stop(&run->t, 0);
+	tr_tunnel_request_stop(&run->t[0], 0);
 	return 0;
 }
 
@@ -223,6 +274,17 @@ static void device_log(void *arg, const char *line)
 {
 	(void)arg;
 	fprintf(stderr, "tunroom: %s\n", line);
+}
+
+/* A tunnel of this name that answers on its control socket runs: waiting
+ * for its device would be pointless. */
+static bool name_answers(const struct run *run)
+{
+	int fd = tr_ctl_connect(run->run_dir, run->cfg->name);
+
+	if (fd >= 0)
+		close(fd);
+	return fd >= 0;
 }
 
 static int open_device(struct run *run)
@@ -243,7 +305,7 @@ static int open_device(struct run *run)
 	}
 	struct tr_tundev_config dc = {
 		.name = cfg->name, .mtu = cfg->mtu, .addresses = addrs,
-		.n_addresses = cfg->n_addr, .queues = 1,
+		.n_addresses = cfg->n_addr, .queues = run->nq,
 		/* Every packet the tunnel commits was authenticated by ESP. */
 		.flags = (cfg->offload ? TR_TUNDEV_F_OFFLOAD : 0) |
 			 (cfg->csum_full ? 0 : TR_TUNDEV_F_TRUST_CSUM),
@@ -257,7 +319,7 @@ static int open_device(struct run *run)
 	/* A tunnel killed a moment ago (SIGKILL, then restarted by a service
 	 * manager) may hold the device a little longer: the kernel releases an
 	 * io_uring's files asynchronously after the process is gone. */
-	for (int i = 0; err == -EBUSY && i < 60; i++) {
+	for (int i = 0; err == -EBUSY && !name_answers(run) && i < 60; i++) {
 		if (i == 0)
 			fprintf(stderr, "tunroom: TUN device %s: still held (by a tunnel that just "
 				"stopped?); waiting up to 3 s\n", cfg->name);
@@ -336,16 +398,64 @@ static int open_gro(struct tr_tunnel *t, const struct tr_config *cfg)
 static int open_sas(struct tr_tunnel *t, const struct tr_config *cfg)
 {
 	struct tr_esp_sa_config sc;
+	uint8_t key[TR_CONFIG_KEY_MAX], auth[TR_CONFIG_AUTH_KEY_MAX];
 	int err;
 
-	tr_config_sa(cfg, false, &sc);
-	err = tr_esp_sa_alloc(&t->sa_out, &sc);
-	if (!err) {
-		tr_config_sa(cfg, true, &sc);
+	err = tr_queue_sa(cfg, t->q, false, &sc, key, auth);
+	if (!err)
+		err = tr_esp_sa_alloc(&t->sa_out, &sc);
+	if (!err)
+		err = tr_queue_sa(cfg, t->q, true, &sc, key, auth);
+	if (!err)
 		err = tr_esp_sa_alloc(&t->sa_in, &sc);
-	}
+	OPENSSL_cleanse(key, sizeof(key));
+	OPENSSL_cleanse(auth, sizeof(auth));
 	if (err)
-		fprintf(stderr, "tunroom: SA: %s\n", tr_strerror(err));
+		fprintf(stderr, "tunroom: SA of queue %u: %s\n", t->q, tr_strerror(err));
+	return err;
+}
+
+/* The UDP sockets, one per queue on one port, with the mark; several are
+ * steered by SPI (queues.h). */
+static int open_udp(struct run *run, const struct tr_route_plan *rp)
+{
+	const struct tr_config *cfg = run->cfg;
+	/* Unconnected: the peer's address may change (NAT, roaming); an
+	 * authentic datagram from a new one moves it (rx.c). GRO lands
+	 * batches in slots: the copy-path baseline keeps one datagram per
+	 * receive. */
+	uint32_t uflags = TR_UDP_F_ROAM | (run->nq > 1 ? TR_UDP_F_REUSEPORT : 0);
+	union tr_sockaddr local = cfg->listen;
+	int err = 0;
+
+	if (cfg->offload)
+		uflags |= TR_UDP_F_GSO | (cfg->zero_copy ? TR_UDP_F_GRO : 0);
+	for (unsigned q = 0; q < run->nq && !err; q++) {
+		struct tr_tunnel *t = &run->t[q];
+		err = tr_udp_open(&t->udp, &local, &cfg->endpoint, cfg->socket_buffer, uflags);
+		/* Port 0 asked: the others join the port the first one got. */
+		if (!err)
+			local = t->udp.local;
+		/* The mark routes our own datagrams outside the tunnel (FwMark,
+		 * or the policy routing of a default route). Needs CAP_NET_ADMIN: now. */
+		if (!err && rp->mark &&
+		    setsockopt(t->udp.fd, SOL_SOCKET, SO_MARK, &rp->mark, sizeof(rp->mark)) < 0) {
+			err = -errno;
+			fprintf(stderr, "tunroom: %s: FwMark %u on the UDP socket: %s\n", cfg->name,
+				rp->mark, strerror(-err));
+			return err;
+		}
+	}
+	if (!err && run->nq > 1 && (err = tr_queue_steer(run->t[0].udp.fd, cfg->in.spi, run->nq)))
+		fprintf(stderr, "tunroom: %s: steering datagrams to %u queues by SPI: %s\n", cfg->name,
+			run->nq, strerror(-err));
+	else if (err) {
+		char buf[64];
+		fprintf(stderr, "tunroom: UDP socket on %s: %s\n",
+			tr_sockaddr_str(&cfg->listen, buf, sizeof(buf)),
+			err == -EADDRINUSE ? "address in use: another tunnel or program holds "
+			"that port (ListenAddress, ListenPort)" : strerror(-err));
+	}
 	return err;
 }
 
@@ -365,7 +475,13 @@ static void hint(struct run *run, struct hints *h)
 	time_t now = time(NULL);
 	const char *name = run->cfg->name;
 
-	tr_esp_sa_stats(run->t.sa_in, &in);
+	struct tr_esp_stats e;
+	memset(&in, 0, sizeof(in));
+	for (unsigned q = 0; q < run->nq; q++) {
+		tr_esp_sa_stats(run->t[q].sa_in, &e);
+		in.err_spi += e.err_spi;
+		in.err_auth += e.err_auth;
+	}
 	if (in.err_spi > h->spi && now - h->spi_at >= HINT_EVERY) {
 		fprintf(stderr, "tunroom: %s: %llu datagram(s) from the peer with an SPI that is not "
 			"InSPI 0x%08x: does the peer have In and Out swapped (tunroom genkey)?\n",
@@ -387,7 +503,7 @@ static void hint(struct run *run, struct hints *h)
 /* This thread, until stop: signals, control requests, the hints above. */
 static void serve(struct run *run, int sigfd, struct tr_ctl *ctl)
 {
-	struct tr_tunnel *t = &run->t;
+	struct tr_tunnel *t = &run->t[0];
 	struct hints h = { 0 };
 
 	while (!__atomic_load_n(&t->stop, __ATOMIC_SEQ_CST)) {
@@ -406,7 +522,7 @@ static void serve(struct run *run, int sigfd, struct tr_ctl *ctl)
 				/* drained by another turn */
 			}
 		}
-		tr_upkeep_run(&run->up, t);
+		tr_upkeep_run(&run->up, run->t, run->nq);
 		if (pfd[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
 			if (read(sigfd, &si, sizeof(si)) != sizeof(si))
@@ -466,21 +582,38 @@ static int drop_privileges(const struct tr_config *cfg, const struct tr_privdrop
 
 int tr_tunnel_run(const struct tr_config *cfg, const struct tr_tunnel_opts *opts)
 {
-	struct run run = { .cfg = cfg, .started = time(NULL) };
-	struct tr_tunnel *t = &run.t;
+	/* Large (a few KiB per queue): static storage would do, but the tunnel
+	 * runs once per process anyway and the stack has room. */
+	struct run *run = calloc(1, sizeof(*run));
+	struct tr_tunnel *t;
 	struct tr_ctl *ctl = NULL;
-	pthread_t tx, rx;
+	pthread_t tx[TR_CONFIG_QUEUES_MAX], rx[TR_CONFIG_QUEUES_MAX];
+	unsigned started = 0;
 	sigset_t mask, old;
 	int err, sigfd = -1;
 
+	if (!run)
+		return -ENOMEM;
+	run->cfg = cfg;
+	run->started = time(NULL);
+	run->run_dir = opts ? opts->run_dir : NULL;
+	run->nq = cfg->queues >= 1 && cfg->queues <= TR_CONFIG_QUEUES_MAX ? cfg->queues : 1;
+	t = &run->t[0];
 	t->stop_evt = -1;
 	t->upkeep_evt = -1;
-	t->udp.fd = -1;
-	run.up.st.fd = -1;
+	for (unsigned q = 0; q < run->nq; q++) {
+		run->t[q].q = q;
+		run->t[q].all = run->t;
+		run->t[q].n_all = run->nq;
+		run->t[q].udp.fd = -1;
+	}
+	run->up.st.fd = -1;
 	/* The caller looked the user up (and said why, if it could not). */
 	const struct tr_privdrop_user *user = opts ? opts->user : NULL;
-	if (cfg->user[0] && (!user || user->uid == 0))
+	if (cfg->user[0] && (!user || user->uid == 0)) {
+		free(run);
 		return -EINVAL;
+	}
 	/* Block the stop signals before any thread exists, so that only this
 	 * thread takes them, through the signalfd. */
 	sigemptyset(&mask);
@@ -495,42 +628,24 @@ int tr_tunnel_run(const struct tr_config *cfg, const struct tr_tunnel_opts *opts
 		err = -errno;
 		goto err_fds;
 	}
+	for (unsigned q = 1; q < run->nq; q++) {
+		run->t[q].stop_evt = t->stop_evt;
+		run->t[q].upkeep_evt = t->upkeep_evt;
+	}
 	/* First what needs root (CAP_NET_ADMIN for the device and its link,
 	 * perhaps CAP_NET_BIND_SERVICE and SO_*BUFFORCE for the socket, the
 	 * root-only run directory), then the drop, then the rest: the ring
-	 * session (its TUN thread and io_uring), the SAs and the threads that
-	 * read from the network. No byte from either side is read before. */
-	err = open_device(&run);
+	 * sessions (their TUN threads and io_urings), the SAs and the threads
+	 * that read from the network. No byte from either side is read before. */
+	err = open_device(run);
 	if (err)
 		goto err_fds;
-	/* GRO lands batches in slots: the copy-path baseline keeps one
-	 * datagram per receive. */
-	/* Unconnected: the peer's address may change (NAT, roaming); an
-	 * authentic datagram from a new one moves it (rx.c). */
-	uint32_t uflags = TR_UDP_F_ROAM;
-	if (cfg->offload)
-		uflags |= TR_UDP_F_GSO | (cfg->zero_copy ? TR_UDP_F_GRO : 0);
 	struct tr_route_plan rp;
 	tr_route_plan(cfg, &rp);
-	err = tr_udp_open(&t->udp, &cfg->listen, &cfg->endpoint, cfg->socket_buffer, uflags);
-	/* The mark routes our own datagrams outside the tunnel (FwMark, or the
-	 * policy routing of a default route). Needs CAP_NET_ADMIN: now. */
-	if (!err && rp.mark &&
-	    setsockopt(t->udp.fd, SOL_SOCKET, SO_MARK, &rp.mark, sizeof(rp.mark)) < 0) {
-		err = -errno;
-		fprintf(stderr, "tunroom: %s: FwMark %u on the UDP socket: %s\n", cfg->name,
-			rp.mark, strerror(-err));
+	err = open_udp(run, &rp);
+	if (err)
 		goto err_teardown;
-	}
-	if (err) {
-		char buf[64];
-		fprintf(stderr, "tunroom: UDP socket on %s: %s\n",
-			tr_sockaddr_str(&cfg->listen, buf, sizeof(buf)),
-			err == -EADDRINUSE ? "address in use: another tunnel or program holds "
-			"that port (ListenAddress, ListenPort)" : strerror(-err));
-		goto err_teardown;
-	}
-	err = tr_ctl_open(&ctl, opts ? opts->run_dir : NULL, cfg->name, &ctl_ops, &run);
+	err = tr_ctl_open(&ctl, opts ? opts->run_dir : NULL, cfg->name, &ctl_ops, run);
 	if (err) {
 		fprintf(stderr, "tunroom: control socket for %s: %s\n", cfg->name,
 			err == -EADDRINUSE ? "a tunnel of that name runs already on this host "
@@ -539,42 +654,60 @@ int tr_tunnel_run(const struct tr_config *cfg, const struct tr_tunnel_opts *opts
 		goto err_teardown;
 	}
 	/* The state directory is root's: the file is opened now and kept. */
-	err = tr_upkeep_open(&run.up, cfg, opts && opts->state_dir ? opts->state_dir
-								   : TR_STATE_DIR_DEFAULT);
+	err = tr_upkeep_open(&run->up, cfg, opts && opts->state_dir ? opts->state_dir
+								    : TR_STATE_DIR_DEFAULT);
 	if (!err)
-		err = tr_route_apply(cfg, &rp, tr_tundev_name(run.dev), run.up.st.fd);
+		err = tr_route_apply(cfg, &rp, tr_tundev_name(run->dev), run->up.st.fd);
 	if (err)
 		goto err_teardown;
 	err = drop_privileges(cfg, user);
 	if (err)
 		goto err_teardown;
-	err = open_session(t, cfg, run.dev);
+	for (unsigned q = 0; q < run->nq && !err; q++) {
+		struct tr_tunnel *x = &run->t[q];
+		err = open_session(x, cfg, run->dev);
+		if (!err)
+			err = open_sas(x, cfg);
+		if (!err)
+			err = open_gro(x, cfg);
+		if (!err)
+			err = open_bounce(x, cfg);
+		if (!err) {
+			tr_filter_setup(x, cfg, q == 0);
+			/* One queue keeps the peer's view of us alive. */
+			x->keepalive = q == 0 ? cfg->keepalive : 0;
+		}
+	}
 	if (!err)
-		err = open_sas(t, cfg);
-	if (!err)
-		err = tr_upkeep_start(&run.up, t);
-	if (!err)
-		err = open_gro(t, cfg);
-	if (!err)
-		err = open_bounce(t, cfg);
+		err = tr_upkeep_start(&run->up, run->t, run->nq);
 	if (err)
 		goto err_teardown;
-	tr_filter_setup(t, cfg);
-	t->keepalive = cfg->keepalive;
-	err = pthread_create(&tx, NULL, tr_tunnel_tx_main, t);
-	if (err) {
-		err = -err;
-		goto err_teardown;
+	for (started = 0; started < run->nq; started++) {
+		err = pthread_create(&tx[started], NULL, tr_tunnel_tx_main, &run->t[started]);
+		if (err)
+			break;
+		err = pthread_create(&rx[started], NULL, tr_tunnel_rx_main, &run->t[started]);
+		if (err) {
+			tr_tunnel_request_stop(t, 0);
+			pthread_join(tx[started], NULL);
+			break;
+		}
 	}
-	err = pthread_create(&rx, NULL, tr_tunnel_rx_main, t);
 	if (err) {
 		err = -err;
 		tr_tunnel_request_stop(t, 0);
-		pthread_join(tx, NULL);
+		for (unsigned q = 0; q < started; q++) {
+			pthread_join(tx[q], NULL);
+			pthread_join(rx[q], NULL);
+		}
 		goto err_teardown;
 	}
-	fprintf(stderr, "tunroom: %s up: esp %s, %s io, mtu %u\n", tr_tundev_name(run.dev),
-		tr_esp_cipher_name(cfg->cipher), tr_tundev_io_backend(run.dev), cfg->mtu);
+	fprintf(stderr, "tunroom: %s up: esp %s, %s io, mtu %u%s\n", tr_tundev_name(run->dev),
+		tr_esp_cipher_name(cfg->cipher), tr_tundev_io_backend(run->dev), cfg->mtu,
+		run->nq > 1 ? ", multi-queue" : "");
+	if (run->nq > 1)
+		fprintf(stderr, "tunroom: %s: %u queues, SPIs 0x%08x.. out and 0x%08x.. in, one UDP "
+			"socket and a thread pair each\n", cfg->name, run->nq, cfg->out.spi, cfg->in.spi);
 	if (cfg->offload && !(t->udp.flags & TR_UDP_F_GSO))
 		fprintf(stderr, "tunroom: UDP GSO not available: one datagram per message\n");
 	if (cfg->offload && cfg->zero_copy && !(t->udp.flags & TR_UDP_F_GRO))
@@ -582,18 +715,21 @@ int tr_tunnel_run(const struct tr_config *cfg, const struct tr_tunnel_opts *opts
 	if (opts && opts->ready)
 		opts->ready(opts->ready_arg);
 
-	serve(&run, sigfd, ctl);
+	serve(run, sigfd, ctl);
 
 	/* Teardown: mark dead (stop), drain (join the workers), free. */
 	tr_tunnel_request_stop(t, 0);
-	pthread_join(tx, NULL);
-	pthread_join(rx, NULL);
+	for (unsigned q = 0; q < run->nq; q++) {
+		pthread_join(tx[q], NULL);
+		pthread_join(rx[q], NULL);
+	}
 	err = t->error;
-	if (err == -EPIPE && tr_session_error(t->s))
-		err = tr_session_error(t->s); /* the device side's reason */
+	for (unsigned q = 0; q < run->nq; q++)
+		if (err == -EPIPE && tr_session_error(run->t[q].s))
+			err = tr_session_error(run->t[q].s); /* the device side's reason */
 	/* The engine reports a vanished link as -EIO, like any dead queue; say
 	 * what happened when the device is gone from outside (ip link del). */
-	if (err && !if_nametoindex(tr_tundev_name(run.dev))) {
+	if (err && !if_nametoindex(tr_tundev_name(run->dev))) {
 		fprintf(stderr, "tunroom: %s stopped: the TUN device was deleted under the running "
 				"tunnel\n", cfg->name);
 		err = -ENODEV;
@@ -603,21 +739,24 @@ int tr_tunnel_run(const struct tr_config *cfg, const struct tr_tunnel_opts *opts
 	/* Everything below works without privileges: closing descriptors. The
 	 * device goes with its last TUN descriptor (it is not persistent). */
 err_teardown:
-	tr_udp_close(&t->udp);
-	free(t->bounce_tx);
-	free(t->bounce_rx);
-	free(t->gro.spill);
-	tr_esp_sa_free(t->sa_in);
-	tr_esp_sa_free(t->sa_out);
-	tr_session_close(t->s);
-	tr_device_close(run.dev);
+	for (unsigned q = 0; q < run->nq; q++) {
+		struct tr_tunnel *x = &run->t[q];
+		tr_udp_close(&x->udp);
+		free(x->bounce_tx);
+		free(x->bounce_rx);
+		free(x->gro.spill);
+		tr_esp_sa_free(x->sa_in);
+		tr_esp_sa_free(x->sa_out);
+		tr_session_close(x->s);
+	}
+	tr_device_close(run->dev);
 	/* The control socket goes last, out of the reverse order: `tunroom down`
 	 * returns when its file is gone and promises the device is gone by then.
 	 * A client that connects meanwhile waits in the backlog and times out.
 	 * After a drop to User the file stays (the run directory is root's):
 	 * `tunroom down`, `show` and the next `up` remove it once nobody listens. */
 	tr_ctl_close(ctl);
-	tr_upkeep_stop(&run.up);
+	tr_upkeep_stop(&run->up);
 err_fds:
 	if (t->stop_evt >= 0)
 		close(t->stop_evt);
@@ -626,5 +765,6 @@ err_fds:
 	if (sigfd >= 0)
 		close(sigfd);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	free(run);
 	return err;
 }

@@ -48,7 +48,7 @@ static bool to_endpoint(const struct tr_tunnel *t, const struct tr_pkt *p)
 /* What the control thread asked for, and what is due, between bursts:
  * control datagrams (after the sequence jump they may depend on), the
  * peer's new address, a keepalive. */
-static void tx_turn(struct tr_tunnel *t, uint32_t *roam_seen)
+static void tx_turn(struct tr_tunnel *t, uint32_t *roam_seen /* [TR_CONFIG_QUEUES_MAX] */)
 {
 	unsigned ctl = __atomic_load_n(&t->ctl_send, __ATOMIC_RELAXED);
 
@@ -57,13 +57,17 @@ static void tx_turn(struct tr_tunnel *t, uint32_t *roam_seen)
 	uint64_t j = __atomic_load_n(&t->out_jump, __ATOMIC_ACQUIRE);
 	if (j > t->sa_out->seq)
 		t->sa_out->seq = j;
-	uint32_t g = __atomic_load_n(&t->roam_gen, __ATOMIC_ACQUIRE);
-	if (g != *roam_seen && !(g & 1)) {
-		union tr_sockaddr to = t->roam_to;
+	/* A move any queue's rx thread saw is every queue's. */
+	for (unsigned k = 0; k < t->n_all && k < TR_CONFIG_QUEUES_MAX; k++) {
+		struct tr_tunnel *x = &t->all[k];
+		uint32_t g = __atomic_load_n(&x->roam_gen, __ATOMIC_ACQUIRE);
+		if (g == roam_seen[k] || (g & 1))
+			continue;
+		union tr_sockaddr to = x->roam_to;
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		if (__atomic_load_n(&t->roam_gen, __ATOMIC_RELAXED) == g) {
+		if (__atomic_load_n(&x->roam_gen, __ATOMIC_RELAXED) == g) {
 			t->udp.peer = to;
-			*roam_seen = g;
+			roam_seen[k] = g;
 		}
 	}
 	if (ctl & TR_CTL_ACK)
@@ -186,10 +190,10 @@ void *tr_tunnel_tx_main(void *arg)
 	struct iovec iov[TR_TUNNEL_GSO_BURST];
 	/* Offload = off keeps today's burst, so the two can be compared. */
 	unsigned burst = t->offload ? TR_TUNNEL_GSO_BURST : TR_TUNNEL_BURST;
-	uint32_t roam_seen = 0;
+	uint32_t roam_seen[TR_CONFIG_QUEUES_MAX] = { 0 };
 
 	while (!__atomic_load_n(&t->stop, __ATOMIC_RELAXED)) {
-		tx_turn(t, &roam_seen);
+		tx_turn(t, roam_seen);
 		int n = tr_rx_receive_burst(t->s, pkts, burst);
 
 		if (n < 0) {

@@ -63,7 +63,8 @@ int tr_udp_open(struct tr_udp *u, const union tr_sockaddr *local,
 	u->fd = -1;
 	if ((fam != AF_INET && fam != AF_INET6) || peer->sa.sa_family != fam)
 		return -EAFNOSUPPORT;
-	if (flags & ~(TR_UDP_F_CONNECT | TR_UDP_F_GSO | TR_UDP_F_GRO | TR_UDP_F_ROAM) ||
+	if (flags & ~(TR_UDP_F_CONNECT | TR_UDP_F_GSO | TR_UDP_F_GRO | TR_UDP_F_ROAM |
+		      TR_UDP_F_REUSEPORT) ||
 	    ((flags & TR_UDP_F_ROAM) && (flags & TR_UDP_F_CONNECT)))
 		return -EINVAL;
 	u->flags = flags;
@@ -80,6 +81,9 @@ int tr_udp_open(struct tr_udp *u, const union tr_sockaddr *local,
 	if ((flags & TR_UDP_F_ROAM) &&
 	    setsockopt(u->fd, fam == AF_INET ? IPPROTO_IP : IPPROTO_IPV6,
 		       fam == AF_INET ? IP_RECVERR : IPV6_RECVERR, &one, sizeof(one)) < 0)
+		goto err;
+	if ((flags & TR_UDP_F_REUSEPORT) &&
+	    setsockopt(u->fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
 		goto err;
 	size_buffer(u->fd, SO_RCVBUFFORCE, SO_RCVBUF, sockbuf, &u->rcvbuf);
 	size_buffer(u->fd, SO_SNDBUFFORCE, SO_SNDBUF, sockbuf, &u->sndbuf);

@@ -34,6 +34,8 @@
  * reach an unconnected socket only with IP_RECVERR, which this sets (the
  * error queue is drained and counted as before). */
 #define TR_UDP_F_ROAM 0x8u
+/* SO_REUSEPORT before bind: one of several sockets on one port (Queues). */
+#define TR_UDP_F_REUSEPORT 0x10u
 
 /* UDP_MAX_SEGMENTS of the kernel (64 since 4.18; some newer kernels take
  * more, none fewer). udp_send_skb() refuses more with EINVAL. */

@@ -70,25 +70,31 @@ int tr_upkeep_open(struct tr_upkeep *u, const struct tr_config *cfg, const char 
 	return err;
 }
 
-int tr_upkeep_start(struct tr_upkeep *u, struct tr_tunnel *t)
+int tr_upkeep_start(struct tr_upkeep *u, struct tr_tunnel *t, unsigned n)
 {
 	uint64_t out = u->st.out_limit, floor = u->st.in_limit;
 	int err = tr_state_save(&u->st, out + TR_UPKEEP_BLOCK, floor + TR_UPKEEP_BLOCK);
+	uint64_t instance;
 
 	if (err) {
 		fprintf(stderr, "tunroom: %s: state file %s: writing: %s\n", u->name, u->st.path,
 			strerror(-err));
 		return err;
 	}
-	/* Before any thread: nothing else touches the SAs yet. */
-	t->sa_out->seq = out;
-	if (floor)
-		tr_replay_floor(t->sa_in->replay, floor);
-	t->in_floor = floor;
-	t->out_limit = u->st.out_limit;
-	t->in_limit = u->st.in_limit;
-	if (getrandom(&t->instance, sizeof(t->instance), 0) != sizeof(t->instance) || !t->instance)
-		t->instance = (uint64_t)time(NULL) << 20 ^ (uint64_t)getpid();
+	if (getrandom(&instance, sizeof(instance), 0) != sizeof(instance) || !instance)
+		instance = (uint64_t)time(NULL) << 20 ^ (uint64_t)getpid();
+	/* Before any thread: nothing else touches the SAs yet. One pair of
+	 * limits bounds every queue's SAs: each number used or delivered on
+	 * any of them is below it. */
+	for (unsigned q = 0; q < n; q++) {
+		t[q].sa_out->seq = out;
+		if (floor)
+			tr_replay_floor(t[q].sa_in->replay, floor);
+		t[q].in_floor = floor;
+		t[q].out_limit = u->st.out_limit;
+		t[q].in_limit = u->st.in_limit;
+		t[q].instance = instance;
+	}
 	if (u->why)
 		fprintf(stderr, "tunroom: %s: state file %s: %s, sequence numbers start at 1\n",
 			u->name, u->st.path, u->why);
@@ -96,19 +102,21 @@ int tr_upkeep_start(struct tr_upkeep *u, struct tr_tunnel *t)
 		fprintf(stderr, "tunroom: %s: restarted from %s: our sequence numbers go on after %llu, "
 			"the peer's up to %llu count as replays until its answer to our hello moves it past them\n",
 			u->name, u->st.path, (unsigned long long)out, (unsigned long long)floor);
-	t->ctl_send |= TR_CTL_HELLO;
+	/* Hellos, acks and keepalives go from queue 0. */
+	t[0].ctl_send |= TR_CTL_HELLO;
 	u->hello_tries = 1;
 	u->hello_next_ms = tr_tunnel_now_ms() + HELLO_FAST_MS;
 	return 0;
 }
 
-/* The newest hello, if one came since the last turn. */
-static bool take_hello(struct tr_upkeep *u, struct tr_tunnel *t, struct tr_hello_rx *out)
+/* The newest hello of queue q, if one came since the last turn. */
+static bool take_hello(struct tr_upkeep *u, struct tr_tunnel *t, unsigned q,
+		       struct tr_hello_rx *out)
 {
 	struct tr_hello_rx *h = &t->hello_rx;
 	uint32_t g = LOADA(h->gen);
 
-	if (g == u->hello_gen || (g & 1))
+	if (g == u->hello_gen[q] || (g & 1))
 		return false;
 	out->type = LOADR(h->type);
 	out->instance = LOADR(h->instance);
@@ -117,11 +125,11 @@ static bool take_hello(struct tr_upkeep *u, struct tr_tunnel *t, struct tr_hello
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	if (LOADR(h->gen) != g)
 		return false; /* written meanwhile: next turn */
-	u->hello_gen = g;
+	u->hello_gen[q] = g;
 	return true;
 }
 
-static void on_hello(struct tr_upkeep *u, struct tr_tunnel *t, const struct tr_hello_rx *h)
+static void on_hello(struct tr_upkeep *u, struct tr_tunnel *t0, const struct tr_hello_rx *h)
 {
 	if (h->floor > u->want_jump)
 		u->want_jump = h->floor;
@@ -135,25 +143,30 @@ static void on_hello(struct tr_upkeep *u, struct tr_tunnel *t, const struct tr_h
 		u->peer_instance = h->instance;
 	}
 	if (h->type == TR_CTL_HELLO) {
-		__atomic_store_n(&t->hello_echo, h->instance, __ATOMIC_RELEASE);
+		__atomic_store_n(&t0->hello_echo, h->instance, __ATOMIC_RELEASE);
 		u->ack_due = true;
-	} else if (h->echo == t->instance) {
+	} else if (h->echo == t0->instance) {
 		u->hello_done = true;
 	}
 }
 
 /* Raises the limits half a block ahead of use (and past a jump asked for),
- * synced before they are published. */
-static void reserve(struct tr_upkeep *u, struct tr_tunnel *t)
+ * synced before they are published: the highest number of any queue's SA
+ * counts. */
+static void reserve(struct tr_upkeep *u, struct tr_tunnel *t, unsigned n)
 {
-	uint64_t seq = LOADR(t->sa_out->seq), top = LOADR(t->sa_in->replay->top);
-	uint64_t want = LOADR(t->in_want);
+	uint64_t seq = 0, top = 0;
 	uint64_t out = u->st.out_limit, in = u->st.in_limit;
 
+	for (unsigned q = 0; q < n; q++) {
+		uint64_t s = LOADR(t[q].sa_out->seq), p = LOADR(t[q].sa_in->replay->top);
+		uint64_t w = LOADR(t[q].in_want);
+		seq = s > seq ? s : seq;
+		top = p > top ? p : top;
+		top = w > top ? w : top;
+	}
 	if (u->want_jump > seq)
 		seq = u->want_jump;
-	if (want > top)
-		top = want;
 	if (seq + TR_UPKEEP_BLOCK / 2 > out)
 		out = seq + TR_UPKEEP_BLOCK;
 	if (top + TR_UPKEEP_BLOCK / 2 > in)
@@ -171,55 +184,71 @@ static void reserve(struct tr_upkeep *u, struct tr_tunnel *t)
 		}
 		return;
 	}
-	__atomic_store_n(&t->out_limit, u->st.out_limit, __ATOMIC_RELEASE);
-	__atomic_store_n(&t->in_limit, u->st.in_limit, __ATOMIC_RELEASE);
+	for (unsigned q = 0; q < n; q++) {
+		__atomic_store_n(&t[q].out_limit, u->st.out_limit, __ATOMIC_RELEASE);
+		__atomic_store_n(&t[q].in_limit, u->st.in_limit, __ATOMIC_RELEASE);
+	}
 }
 
-void tr_upkeep_run(struct tr_upkeep *u, struct tr_tunnel *t)
+/* Roams seen by any queue's rx thread: said once per new address. */
+static void say_roams(struct tr_upkeep *u, struct tr_tunnel *t, unsigned n)
+{
+	for (unsigned q = 0; q < n && q < 16; q++) {
+		uint32_t g = LOADA(t[q].roam_gen);
+		union tr_sockaddr to;
+		char buf[64];
+
+		if (g == u->roam_gen[q] || (g & 1))
+			continue;
+		to = t[q].roam_to;
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (LOADR(t[q].roam_gen) != g)
+			continue;
+		u->roam_gen[q] = g;
+		if (tr_udp_addr_equal(&to, &u->roam_last))
+			continue;
+		u->roam_last = to;
+		fprintf(stderr, "tunroom: %s: the peer now sends from %s (authentic datagrams from a "
+			"new address or port: NAT or roaming); answering there\n", u->name,
+			tr_sockaddr_str(&to, buf, sizeof(buf)));
+	}
+}
+
+void tr_upkeep_run(struct tr_upkeep *u, struct tr_tunnel *t, unsigned n)
 {
 	struct tr_hello_rx h;
 	uint64_t now = tr_tunnel_now_ms();
 
-	if (take_hello(u, t, &h))
-		on_hello(u, t, &h);
-	reserve(u, t);
+	for (unsigned q = 0; q < n && q < 16; q++)
+		if (take_hello(u, &t[q], q, &h))
+			on_hello(u, &t[0], &h);
+	reserve(u, t, n);
 	/* The jump is published only once the file covers it. */
-	if (u->want_jump > LOADR(t->out_jump) && u->want_jump < LOADR(t->out_limit))
-		__atomic_store_n(&t->out_jump, u->want_jump, __ATOMIC_RELEASE);
-	if (u->ack_due && LOADR(t->out_jump) >= u->want_jump) {
-		ask_tx(t, TR_CTL_ACK);
+	if (u->want_jump > LOADR(t[0].out_jump) && u->want_jump < LOADR(t[0].out_limit))
+		for (unsigned q = 0; q < n; q++)
+			__atomic_store_n(&t[q].out_jump, u->want_jump, __ATOMIC_RELEASE);
+	if (u->ack_due && LOADR(t[0].out_jump) >= u->want_jump) {
+		ask_tx(&t[0], TR_CTL_ACK);
 		u->ack_due = false;
 	}
 	if (!u->hello_done && now >= u->hello_next_ms) {
-		ask_tx(t, TR_CTL_HELLO);
+		ask_tx(&t[0], TR_CTL_HELLO);
 		u->hello_tries++;
 		u->hello_next_ms = now + (u->hello_tries < HELLO_FAST_TRIES ? HELLO_FAST_MS
 									   : HELLO_SLOW_MS);
 	}
-	uint64_t loops = LOADR(t->tx.drop_loop);
+	uint64_t loops = 0;
+	for (unsigned q = 0; q < n; q++)
+		loops += LOADR(t[q].tx.drop_loop);
 	if (loops && !u->loop_said) {
 		char buf[64];
 		fprintf(stderr, "tunroom: %s: routing loop: the tunnel's own datagrams to %s come back "
 			"from the TUN device (a route sends the endpoint through the tunnel); dropped "
 			"and counted in tx_drop_loop. Route the endpoint outside (FwMark, Table)\n",
-			u->name, tr_sockaddr_str(&t->udp.peer, buf, sizeof(buf)));
+			u->name, tr_sockaddr_str(&t[0].udp.peer, buf, sizeof(buf)));
 		u->loop_said = loops;
 	}
-	uint64_t roams = LOADR(t->rx.peer_roams);
-	if (roams != u->roams_said) {
-		char buf[64];
-		union tr_sockaddr to;
-		uint32_t g;
-		do {
-			g = LOADA(t->roam_gen);
-			to = t->roam_to;
-			__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		} while ((g & 1) || LOADR(t->roam_gen) != g);
-		fprintf(stderr, "tunroom: %s: the peer now sends from %s (authentic datagrams from a "
-			"new address or port: NAT or roaming); answering there\n", u->name,
-			tr_sockaddr_str(&to, buf, sizeof(buf)));
-		u->roams_said = roams;
-	}
+	say_roams(u, t, n);
 }
 
 void tr_upkeep_stop(struct tr_upkeep *u)

@@ -22,13 +22,15 @@ struct tr_upkeep {
 	const char *name;
 	uint64_t want_jump;     /* the peer refuses our numbers up to this */
 	uint64_t peer_instance; /* 0 until its first hello */
-	uint32_t hello_gen;     /* last hello_rx.gen taken */
+	uint32_t hello_gen[16]; /* per queue: last hello_rx.gen taken */
 	bool hello_done;        /* the peer acknowledged our hello */
 	bool ack_due;
 	unsigned hello_tries;
 	uint64_t hello_next_ms;
 	uint64_t peer_restarts; /* shown */
-	uint64_t roams_said, loop_said;
+	uint64_t loop_said;
+	uint32_t roam_gen[16];  /* per queue: the last move said */
+	union tr_sockaddr roam_last;
 	time_t save_err_at;
 	const char *why;        /* no record loaded: why (tr_state_open) */
 };
@@ -39,9 +41,9 @@ int tr_upkeep_open(struct tr_upkeep *u, const struct tr_config *cfg, const char 
 /* Once the SAs exist, before the workers start: sets the outbound sequence
  * and the inbound floor from the state, reserves the first blocks (synced)
  * and queues a hello. Says what it found. Returns 0 or -errno (said). */
-int tr_upkeep_start(struct tr_upkeep *u, struct tr_tunnel *t);
+int tr_upkeep_start(struct tr_upkeep *u, struct tr_tunnel *t, unsigned n);
 /* One turn: at least every 50 ms, and when a worker pokes upkeep_evt. */
-void tr_upkeep_run(struct tr_upkeep *u, struct tr_tunnel *t);
+void tr_upkeep_run(struct tr_upkeep *u, struct tr_tunnel *t, unsigned n);
 void tr_upkeep_stop(struct tr_upkeep *u);
 
 #endif

@@ -11,6 +11,9 @@ require_root
 require_tun
 TUNROOM=$1
 source "$(dirname "$0")/tunnel-lib.sh"
+# Log lines start with a UTC timestamp outside the journal.
+TS='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z '
+
 
 id nobody >/dev/null 2>&1 || skip "no user 'nobody' on this system"
 NOBODY_UID=$(id -u nobody)
@@ -89,7 +92,7 @@ up_side b
 for side in a b; do
 	pid=$(eval echo "\$UP_PID_$side")
 	creds "$pid" "$NOBODY_UID" "$NOBODY_GID" ""
-	grep -q "^tunroom: tr0: running as nobody (uid $NOBODY_UID gid $NOBODY_GID) from here on$" \
+	grep -qE "^($TS)?tunroom: tr0: running as nobody \(uid $NOBODY_UID gid $NOBODY_GID\) from here on$" \
 		"$WORK/err.$side" || { diag; die "no drop logged ($side)"; }
 done
 
@@ -153,7 +156,7 @@ TR_IFACE_EXTRA=""
 conf a
 up_side a
 creds "$UP_PID_a" 0 0 0000000000000000
-grep -q "^tunroom: tr0: keeps running as root, without capabilities; set User = NAME" \
+grep -qE "^($TS)?tunroom: tr0: keeps running as root, without capabilities; set User = NAME" \
 	"$WORK/err.a" || { diag; die "staying root not logged"; }
 down a
 [ -e "$WORK/run-a/tr0.sock" ] && die "control socket left by the root tunnel"

@@ -191,7 +191,7 @@ static void syntax_variants(void **state)
 		"[sa]\n"
 		"cipher = AES256-CBC-SHA256\n"
 		"Endpoint = [fd01::2]:4500\n"
-		"OutSPI = 4097\n"
+		"OutSPI = 4096\n"
 		"InSPI = 0X1002\n"
 		"OutKey = 000102030405060708090a0b0c0d0e0f000102030405060708090a0b0c0d0e0f\n"
 		"InKey = 0XA00102030405060708090A0B0C0D0E0F000102030405060708090A0B0C0D0E0F\n"
@@ -215,7 +215,7 @@ static void syntax_variants(void **state)
 	assert_int_equal(cfg.socket_buffer, 4u << 20);
 	assert_int_equal(cfg.outer_mtu, 9000);
 	assert_int_equal(cfg.cipher, TR_ESP_AES256_CBC_SHA256);
-	assert_int_equal(cfg.out.spi, 4097);
+	assert_int_equal(cfg.out.spi, 4096);
 	assert_int_equal(cfg.in.spi, 0x1002);
 	assert_int_equal(cfg.in.key[0], 0xa0);
 	assert_int_equal(cfg.out.auth_key_len, 32);
@@ -401,6 +401,7 @@ static const struct bad bad_cases[] = {
 	{ "+S", "Routes = 10.0.0.1/8", 13, "host bits set" },
 	{ "+I", "Table = 255", 6, "'Table' must be" },
 	{ "+I", "FwMark = 0", 6, "'FwMark' must be" },
+	{ "+I", "Queues = 2", 12, "these ranges overlap" },
 };
 
 static void bad_values(void **state)
