@@ -28,6 +28,12 @@ for mode in dtls tls; do
 		[ "$(ac_show $name dtls)" = "off (--no-dtls)" ] || die "--no-dtls: dtls $(ac_show $name dtls)"
 	fi
 	addr=$(ac_addr $name)
+	# Running without privileges: no capability, no new privileges, the
+	# TUN ioctl fence (seccomp filter).
+	st=/proc/$(cat "$WORK/$name.pid")/status
+	grep -q "^CapEff:[[:space:]]*0000000000000000$" "$st" || die "$mode: capabilities left: $(grep ^Cap "$st")"
+	grep -q "^NoNewPrivs:[[:space:]]*1$" "$st" || die "$mode: no-new-privileges not set"
+	grep -q "^Seccomp:[[:space:]]*2$" "$st" || die "$mode: no seccomp filter"
 	n1 ping -c 3 -i 0.2 -W 2 $POOL_GW >/dev/null || die "$mode: no ping through the tunnel"
 	pretty "$mode: 10 MiB each way"
 	ac_tcp 1 2 $POOL_GW
