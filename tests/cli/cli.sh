@@ -33,6 +33,21 @@ expect 2 "unknown command 'frob'" "$TUNROOM" frob
 for c in up show down genkey; do
 	expect 0 "Usage: tunroom $c" "$TUNROOM" "$c" --help
 done
+# tunroom connect: usage errors are exit 2, before any network or privilege.
+expect 0 'Usage: tunroom connect \[OPTIONS\] https://SERVER' "$TUNROOM" connect --help
+expect 2 'which server\?' "$TUNROOM" connect
+expect 2 "'http://x' is not https://SERVER" "$TUNROOM" connect http://x
+expect 2 "'https://x:99999' is not https://SERVER" "$TUNROOM" connect https://x:99999
+expect 2 'one server only' "$TUNROOM" connect https://a https://b
+expect 2 '--servercert takes pin-sha256:BASE64' "$TUNROOM" connect --servercert sha1:ab https://x
+expect 2 '--pid-file goes with -b' "$TUNROOM" connect --pid-file p https://x
+expect 2 "option '--frob' is unknown" "$TUNROOM" connect --frob https://x
+expect 2 '--script /nonexistent: No such file' "$TUNROOM" connect -s /nonexistent https://x
+expect 2 '--passwd-on-stdin: no line on stdin' "$TUNROOM" connect --passwd-on-stdin -s '' \
+	https://x </dev/null
+# A closed port: one line, exit 1 (the pin skips nothing: no TLS comes).
+expect 1 '^tunroom connect: 127\.0\.0\.1:9: connection refused' "$TUNROOM" connect -s '' -u u \
+	--servercert "pin-sha256:$(printf '%044d' 0 | tr 0 A)" https://127.0.0.1:9
 expect 2 'Usage: tunroom up FILE' "$TUNROOM" up
 expect 2 'Usage: tunroom down NAME' "$TUNROOM" down
 expect 2 "unknown cipher 'rot13'; use one of aes128-gcm" "$TUNROOM" genkey rot13
@@ -128,6 +143,7 @@ expect 0 '^up$' complete_words tunroom u
 expect 0 'tr0' complete_words tunroom down t
 expect 0 '^aes256-gcm aes256-cbc-sha256$' complete_words tunroom genkey aes256
 expect 0 '^--json$' complete_words tunroom show --j
+expect 0 '^--servercert$' complete_words tunroom connect --serv
 expect 0 '' "$TUNROOM" down tr0
 if wait "$fake_pid"; then ok "fake tunnel stopped by down"; else bad "fake tunnel exit"; fi
 fake_pid=
