@@ -258,9 +258,26 @@ static void test_csum_matches_reference(void **state)
 			assert_int_equal(ntohs(c), ref_fold(ref_add(0, buf + off, len)));
 		}
 	}
+	/* Chained at even offsets, from a seed of all ones: the same as one pass. */
+	for (uint32_t cut = 0; cut <= 300; cut += 2) {
+		uint64_t s = tr_csum_add(buf, cut, ~0ull);
+
+		assert_int_equal(tr_csum_fold(tr_csum_add(buf + cut, 300 - cut, s)),
+				 tr_csum_fold(tr_csum_add(buf, 300, ~0ull)));
+	}
 	memset(buf, 0xff, sizeof(buf)); /* carries all the way */
 	assert_int_equal(ntohs(tr_csum_fold(tr_csum_add(buf, 300, 0))),
 			 ref_fold(ref_add(0, buf, 300)));
+	/* 64 KiB of ones: the accumulators grow large, the fold still right. */
+	static uint8_t big[65536];
+
+	memset(big, 0xff, sizeof(big));
+	assert_int_equal(ntohs(tr_csum_fold(tr_csum_add(big, sizeof(big), 0))),
+			 ref_fold(ref_add(0, big, sizeof(big))));
+	for (unsigned i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i * 131 + 7);
+	assert_int_equal(ntohs(tr_csum_fold(tr_csum_add(big + 2, sizeof(big) - 5, 0))),
+			 ref_fold(ref_add(0, big + 2, sizeof(big) - 5)));
 }
 
 /* IPv4, timestamps, the layout guessed right: no copy, odd last segment,
