@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -216,4 +218,95 @@ int tr_ac_script_run(const char *script, const struct tr_ac_env *e, int timeout_
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
 	return -ETIMEDOUT;
+}
+
+/* The helper's life: one byte in, the script's status out. */
+static void helper_main(int fd, const char *script, const struct tr_ac_env *reconnect,
+			const struct tr_ac_env *disconnect)
+{
+	/* Ctrl-C reaches the whole process group; the helper must outlive
+	 * it to run disconnect. It ends on 'D' or when the session's end of
+	 * the socket closes. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	for (;;) {
+		char c = 'D';
+		ssize_t n = read(fd, &c, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			c = 'D';
+		int r = tr_ac_script_run(script, c == 'R' ? reconnect : disconnect, 30);
+		unsigned char st = r < 0 ? 255 : (unsigned char)r;
+		if (write(fd, &st, 1) != 1) {
+			/* the session is gone; nothing to tell */
+		}
+		if (c != 'R')
+			_exit(0);
+	}
+}
+
+int tr_ac_script_helper_start(struct tr_ac_script_helper *h, const char *script,
+			      const struct tr_ac_env *reconnect, const struct tr_ac_env *disconnect)
+{
+	int sv[2];
+
+	h->fd = -1;
+	h->pid = -1;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	fflush(NULL);
+	h->pid = fork();
+	if (h->pid < 0) {
+		int err = -errno;
+		close(sv[0]);
+		close(sv[1]);
+		return err;
+	}
+	if (h->pid == 0) {
+		/* Nothing of the session's but this socket: no TUN descriptor,
+		 * no TLS socket, no control socket. */
+		if (dup2(sv[1], 3) < 0)
+			_exit(127);
+		closefrom(4);
+		helper_main(3, script, reconnect, disconnect);
+		_exit(0);
+	}
+	close(sv[1]);
+	h->fd = sv[0];
+	return 0;
+}
+
+int tr_ac_script_helper_run(struct tr_ac_script_helper *h, char reason, int timeout_s)
+{
+	unsigned char st;
+	int r;
+
+	if (h->fd < 0)
+		return -ENOTCONN;
+	if (write(h->fd, &reason, 1) != 1) {
+		r = -EPIPE;
+		goto out;
+	}
+	struct pollfd p = { .fd = h->fd, .events = POLLIN };
+	r = poll(&p, 1, timeout_s * 1000);
+	if (r <= 0) {
+		r = r ? -errno : -ETIMEDOUT;
+		goto out;
+	}
+	r = read(h->fd, &st, 1) == 1 ? st : -EPIPE;
+	if (reason == 'R')
+		return r;
+out:
+	close(h->fd);
+	h->fd = -1;
+	if (h->pid > 0) {
+		int status;
+		/* A helper that did not answer in time is left to finish its
+		 * script: it exits after it (its socket is closed). */
+		waitpid(h->pid, &status, r == -ETIMEDOUT ? WNOHANG : 0);
+	}
+	h->pid = -1;
+	return r;
 }

@@ -29,4 +29,28 @@ void tr_ac_env_free(struct tr_ac_env *e);
  * kills it). Returns its exit status (0..255), or a negative errno. */
 int tr_ac_script_run(const char *script, const struct tr_ac_env *e, int timeout_s);
 
+/*
+ * The script's root helper. The session gives up its privileges after
+ * reason=connect, but reconnect and disconnect still change routes and DNS:
+ * a child forked before the drop keeps root for exactly that. It takes one
+ * byte per request over a socketpair, 'R' (reconnect) or 'D' (disconnect,
+ * then exit), answers with the script's status, and runs each with the
+ * environment built here at connect time, never with anything the
+ * unprivileged side sends. When the session's end of the socket closes
+ * without a 'D' (the session crashed), it runs disconnect anyway and exits,
+ * so routes and DNS are restored whatever happened.
+ */
+struct tr_ac_script_helper {
+	pid_t pid;
+	int fd;
+};
+
+/* Forks the helper (call while root, before the privilege drop). Returns 0
+ * or a negative errno. h->fd is -1 when none runs. */
+int tr_ac_script_helper_start(struct tr_ac_script_helper *h, const char *script,
+			      const struct tr_ac_env *reconnect, const struct tr_ac_env *disconnect);
+/* Asks for 'R' or 'D' and waits for the script's status (timeout_s at most).
+ * 'D' also reaps the helper. Returns the status or a negative errno. */
+int tr_ac_script_helper_run(struct tr_ac_script_helper *h, char reason, int timeout_s);
+
 #endif

@@ -59,6 +59,8 @@ struct sess {
 	struct tr_device *dev;
 	struct tr_ac_dp *dp;
 	struct tr_ctl *ctl;
+	struct tr_ac_script_helper helper; /* root's side of the script, after the drop */
+	struct tr_ac_env env_reconnect, env_disconnect;
 	int stop_evt;
 	enum state st;
 	time_t started;
@@ -208,6 +210,13 @@ static int run_script(struct sess *s, const char *reason)
 
 	if (!s->o->script)
 		return 0;
+	if (s->helper.fd >= 0 && (!strcmp(reason, "reconnect") || !strcmp(reason, "disconnect"))) {
+		r = tr_ac_script_helper_run(&s->helper, reason[0] == 'r' ? 'R' : 'D', SCRIPT_TIMEOUT_S);
+		if (r)
+			tr_ac_say(s->o, TR_AC_QUIET, "%s (reason=%s) %s %d", s->o->script, reason,
+				  r < 0 ? "failed:" : "exited with", r < 0 ? -r : r);
+		return r;
+	}
 	r = tr_ac_env_build(&e, reason, s->dev ? tr_tundev_name(s->dev) : NULL, s->gateway,
 			    strcmp(reason, "pre-init") ? &s->p : NULL);
 	if (!r)
@@ -669,6 +678,7 @@ int tr_ac_session_run(const struct tr_ac_client_opts *o)
 	}
 	s->o = o;
 	s->c->fd = -1;
+	s->helper.fd = -1;
 	s->stop_evt = -1;
 	s->started = time(NULL);
 	s->st = ST_AUTH;
@@ -723,6 +733,20 @@ int tr_ac_session_run(const struct tr_ac_client_opts *o)
 		r = -ECANCELED;
 		goto out_bye_raw;
 	}
+	/* reconnect and disconnect run from a helper that keeps root: built
+	 * now, from this CONNECT's parameters. */
+	if (o->script) {
+		const char *dev = tr_tundev_name(s->dev);
+		r = tr_ac_env_build(&s->env_reconnect, "reconnect", dev, s->gateway, &s->p);
+		if (!r)
+			r = tr_ac_env_build(&s->env_disconnect, "disconnect", dev, s->gateway, &s->p);
+		if (!r)
+			r = tr_ac_script_helper_start(&s->helper, o->script, &s->env_reconnect,
+						      &s->env_disconnect);
+		if (r)
+			tr_ac_say(o, TR_AC_QUIET, "no root helper for the script (%s): reconnect and "
+				  "disconnect will run it without privileges", strerror(-r));
+	}
 	r = drop_privileges(s);
 	if (r)
 		goto out_bye_raw;
@@ -761,6 +785,11 @@ out_bye_raw:
 	 * close keeps the cookie's session, so just close. */
 	tr_ac_conn_close(s->c, true, false);
 out:
+	/* After a failure past reason=connect, the script still undoes it. */
+	if (s->helper.fd >= 0)
+		run_script(s, "disconnect");
+	tr_ac_env_free(&s->env_reconnect);
+	tr_ac_env_free(&s->env_disconnect);
 	dtls_abort(s);
 	tr_ac_dp_free(s->dp);
 	/* The TLS session only for the exporter: never a record from it now. */

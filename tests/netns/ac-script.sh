@@ -3,7 +3,8 @@
 # tunroom connect -s SCRIPT calls it the vpnc-script way: reason=pre-init,
 # connect (which sets the device up here: traffic must flow) and disconnect,
 # with TUNDEV, VPNGATEWAY, INTERNAL_IP4_*, the server's DNS, default domain
-# and split routes (CISCO_SPLIT_INC and its numbered variables).
+# and split routes (CISCO_SPLIT_INC and its numbered variables); disconnect
+# runs from a helper that kept root's capabilities.
 # usage: ac-script.sh TUNROOM
 source "$(dirname "$0")/lib.sh"
 require_root
@@ -21,7 +22,7 @@ CONF
 
 cat >"$WORK/script.sh" <<SCRIPT
 #!/bin/sh
-env | sort >"$WORK/env.\$reason"
+{ env; grep ^CapEff /proc/\$\$/status | tr -d '\t'; } | sort >"$WORK/env.\$reason"
 [ "\$reason" = connect ] || exit 0
 ip link set dev "\$TUNDEV" up mtu "\$INTERNAL_IP4_MTU"
 ip addr add "\$INTERNAL_IP4_ADDRESS/\$INTERNAL_IP4_NETMASKLEN" dev "\$TUNDEV"
@@ -49,7 +50,12 @@ has connect "CISCO_SPLIT_INC_0_MASK=255.255.255.0"
 has connect "CISCO_SPLIT_INC_0_MASKLEN=24"
 has connect "CISCO_SPLIT_INC_1_ADDR=192.0.2.128"
 has connect "CISCO_SPLIT_INC_1_MASKLEN=25"
+addr=$(ac_addr acsc)
 ac_down acsc
 has disconnect "reason=disconnect"
 has disconnect "TUNDEV=acsc"
+has disconnect "INTERNAL_IP4_ADDRESS=$addr"
+# The session runs without capabilities; its script's root helper keeps them
+# for disconnect (routes, DNS).
+grep -q "^CapEff:0000000000000000$" "$WORK/env.disconnect" && die "disconnect ran without capabilities"
 echo "PASS: ac-script"
