@@ -15,6 +15,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include "lib/barrier.h"
 #include "codec/aead.h"
 #include "codec/esp_int.h"
 #include "codec/replay.h"
@@ -396,7 +397,17 @@ TR_API void tr_esp_sa_stats(const struct tr_esp_sa *sa, struct tr_esp_stats *out
 		memset(out, 0, sizeof(*out));
 		return;
 	}
-	*out = sa->st;
+	/* Another thread counts (barrier.h): every field read relaxed. */
+	const struct tr_esp_stats *st = &sa->st;
+	*out = (struct tr_esp_stats){
+		.packets = tr_stat_read(&st->packets), .bytes = tr_stat_read(&st->bytes),
+		.err_auth = tr_stat_read(&st->err_auth), .err_replay = tr_stat_read(&st->err_replay),
+		.err_malformed = tr_stat_read(&st->err_malformed),
+		.err_padding = tr_stat_read(&st->err_padding), .err_spi = tr_stat_read(&st->err_spi),
+		.err_seq_overflow = tr_stat_read(&st->err_seq_overflow),
+		.err_room = tr_stat_read(&st->err_room), .err_too_old = tr_stat_read(&st->err_too_old),
+		.err_crypto = tr_stat_read(&st->err_crypto),
+	};
 }
 
 /* --- GCM (RFC 4106) ------------------------------------------------------ */
@@ -460,7 +471,9 @@ static int encap(struct tr_esp_sa *sa, struct tr_pkt *pkt, uint8_t next_header,
 
 	/* The number is spent before any byte is encrypted under it, so a
 	 * failure below can never lead to a second use of a GCM nonce. */
-	sa->seq = seq;
+	/* Read by the tunnel's upkeep thread (how far the state file must
+	 * reach): one relaxed store, the only writer is this thread. */
+	tr_store_once(&sa->seq, seq);
 	hdr = tr_pkt_data(pkt);
 	iv = hdr + ESP_HDR;
 	ct = iv + sa->iv_len;
@@ -507,15 +520,15 @@ static int encap(struct tr_esp_sa *sa, struct tr_pkt *pkt, uint8_t next_header,
 	if (!ok) {
 		pkt->off += head;
 		pkt->len = len;
-		sa->st.err_crypto++;
+		tr_stat_add(&sa->st.err_crypto, 1);
 		return -EIO;
 	}
-	sa->st.packets++;
-	sa->st.bytes += len;
+	tr_stat_add(&sa->st.packets, 1);
+	tr_stat_add(&sa->st.bytes, len);
 	return 0;
 
 err_room:
-	sa->st.err_room++;
+	tr_stat_add(&sa->st.err_room, 1);
 	return -EMSGSIZE;
 }
 
@@ -527,7 +540,7 @@ TR_API int tr_esp_encap(struct tr_esp_sa *sa, struct tr_pkt *pkt, uint8_t next_h
 		return -EINVAL;
 	/* RFC 4303 §3.3.3: the counter must not cycle; a new SA is needed. */
 	if (sa->seq >= last) {
-		sa->st.err_seq_overflow++;
+		tr_stat_add(&sa->st.err_seq_overflow, 1);
 		return -EOVERFLOW;
 	}
 	return encap(sa, pkt, next_header, sa->seq + 1, NULL);
@@ -558,12 +571,12 @@ TR_API int tr_esp_decap(struct tr_esp_sa *sa, struct tr_pkt *pkt, uint8_t *next_
 	 * any byte is read. */
 	min_ct = is_gcm(sa) ? ESP_TRAILER : 16;
 	if (len < ESP_HDR + sa->iv_len + min_ct + sa->icv_len || len > INT_MAX / 2) {
-		sa->st.err_malformed++;
+		tr_stat_add(&sa->st.err_malformed, 1);
 		return -EBADMSG;
 	}
 	hdr = tr_pkt_data(pkt);
 	if (get_be32(hdr) != sa->spi) {
-		sa->st.err_spi++;
+		tr_stat_add(&sa->st.err_spi, 1);
 		return -ENOENT;
 	}
 	iv = hdr + ESP_HDR;
@@ -571,7 +584,7 @@ TR_API int tr_esp_decap(struct tr_esp_sa *sa, struct tr_pkt *pkt, uint8_t *next_
 	ct_len = len - ESP_HDR - sa->iv_len - sa->icv_len;
 	icv = ct + ct_len;
 	if (!is_gcm(sa) && ct_len % 16) {
-		sa->st.err_malformed++;
+		tr_stat_add(&sa->st.err_malformed, 1);
 		return -EBADMSG;
 	}
 
@@ -582,9 +595,9 @@ TR_API int tr_esp_decap(struct tr_esp_sa *sa, struct tr_pkt *pkt, uint8_t *next_
 	err = tr_replay_check(sa->replay, seq);
 	if (err) {
 		if (err == -EALREADY)
-			sa->st.err_replay++;
+			tr_stat_add(&sa->st.err_replay, 1);
 		else
-			sa->st.err_too_old++;
+			tr_stat_add(&sa->st.err_too_old, 1);
 		return -EALREADY;
 	}
 
@@ -594,9 +607,9 @@ TR_API int tr_esp_decap(struct tr_esp_sa *sa, struct tr_pkt *pkt, uint8_t *next_
 		 * unless Final accepted the tag. */
 		err = gcm_open(sa, hdr, seq, iv, ct, ct_len, icv);
 		if (err == -EACCES)
-			sa->st.err_auth++;
+			tr_stat_add(&sa->st.err_auth, 1);
 		else if (err)
-			sa->st.err_crypto++;
+			tr_stat_add(&sa->st.err_crypto, 1);
 		if (err)
 			return err;
 	} else {
@@ -604,18 +617,18 @@ TR_API int tr_esp_decap(struct tr_esp_sa *sa, struct tr_pkt *pkt, uint8_t *next_
 		put_be32(seq_hi, (uint32_t)(seq >> 32));
 		if (!hmac(sa->hmac, hdr, ESP_HDR + 16 + ct_len, seq_hi,
 			  (sa->flags & TR_ESP_F_ESN) ? 4 : 0, md)) {
-			sa->st.err_crypto++;
+			tr_stat_add(&sa->st.err_crypto, 1);
 			return -EIO;
 		}
 		err = CRYPTO_memcmp(md, icv, sa->icv_len);
 		OPENSSL_cleanse(md, sizeof(md));
 		if (err) {
-			sa->st.err_auth++;
+			tr_stat_add(&sa->st.err_auth, 1);
 			return -EACCES;
 		}
 		if (!EVP_DecryptInit_ex(sa->dec, NULL, NULL, NULL, iv) ||
 		    !EVP_DecryptUpdate(sa->dec, ct, &n, ct, (int)ct_len) || n != (int)ct_len) {
-			sa->st.err_crypto++;
+			tr_stat_add(&sa->st.err_crypto, 1);
 			return -EIO;
 		}
 	}
@@ -626,21 +639,21 @@ TR_API int tr_esp_decap(struct tr_esp_sa *sa, struct tr_pkt *pkt, uint8_t *next_
 	 * those must be 1, 2, 3, ... (the default padding scheme). */
 	pad = ct[ct_len - 2];
 	if (pad + ESP_TRAILER > ct_len) {
-		sa->st.err_padding++;
+		tr_stat_add(&sa->st.err_padding, 1);
 		return -EBADMSG;
 	}
 	inner = ct_len - ESP_TRAILER - pad;
 	for (uint32_t i = 0; i < pad; i++) {
 		if (ct[inner + i] != (uint8_t)(i + 1)) {
-			sa->st.err_padding++;
+			tr_stat_add(&sa->st.err_padding, 1);
 			return -EBADMSG;
 		}
 	}
 	*next_header = ct[ct_len - 1];
 	pkt->off += ESP_HDR + sa->iv_len;
 	pkt->len = inner;
-	sa->st.packets++;
-	sa->st.bytes += inner;
+	tr_stat_add(&sa->st.packets, 1);
+	tr_stat_add(&sa->st.bytes, inner);
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "lib/barrier.h"
 #include "codec/replay.h"
 
 /* Words for a window of w bits: enough that the word being zeroed for a new
@@ -73,7 +74,7 @@ int tr_replay_update(struct tr_replay *r, uint64_t seq)
 			n = (uint64_t)r->mask + 1;
 		for (uint64_t i = 1; i <= n; i++)
 			r->bits[(from + i) & r->mask] = 0;
-		r->top = seq;
+		tr_store_once(&r->top, seq); /* read by the tunnel's upkeep thread */
 	}
 	r->bits[word_of(r, seq)] |= 1ull << (seq & 63);
 	return 0;
@@ -82,7 +83,7 @@ int tr_replay_update(struct tr_replay *r, uint64_t seq)
 void tr_replay_floor(struct tr_replay *r, uint64_t seq)
 {
 	if (seq > r->top)
-		r->top = seq;
+		tr_store_once(&r->top, seq); /* read by the tunnel's upkeep thread */
 	/* Every remembered number counts as seen: (top - W, top] all refused,
 	 * older ones are refused as too old anyway. */
 	memset(r->bits, 0xff, ((size_t)r->mask + 1) * sizeof(uint64_t));

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "lib/barrier.h"
 #include "codec/esp_int.h"
 #include "tunnel/dataplane.h"
 
@@ -69,13 +70,13 @@ int tr_tunnel_send_control(struct tr_tunnel *t, unsigned kind)
 		nh = TR_HELLO_NH;
 	}
 	if (sa->seq + 1 > __atomic_load_n(&t->out_limit, __ATOMIC_ACQUIRE)) {
-		t->tx.drop_unsaved++;
+		tr_stat_add(&t->tx.drop_unsaved, 1);
 		tr_tunnel_poke(t->upkeep_evt);
 		return -ENOSPC;
 	}
 	int err = tr_esp_encap(sa, &p, nh);
 	if (err) {
-		t->tx.err_encap++;
+		tr_stat_add(&t->tx.err_encap, 1);
 		return err;
 	}
 	struct iovec iov = { tr_pkt_data(&p), p.len };
@@ -86,10 +87,10 @@ int tr_tunnel_send_control(struct tr_tunnel *t, unsigned kind)
 				   err == -ENETUNREACH); i++)
 		err = tr_udp_send_burst(&t->udp, &iov, 1);
 	if (err < 0) {
-		t->tx.drop_send++;
+		tr_stat_add(&t->tx.drop_send, 1);
 		return err;
 	}
-	t->tx.control++;
+	tr_stat_add(&t->tx.control, 1);
 	t->tx_last_ms = tr_tunnel_now_ms();
 	return 0;
 }

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/barrier.h"
 #include "tunnel/dataplane.h"
 
 /* Waits for a datagram or for stop, at most 200 ms (stop is also polled). */
@@ -84,7 +85,7 @@ static void roam(struct tr_tunnel *t, const union tr_sockaddr *from)
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	t->roam_to = *from;
 	__atomic_store_n(&t->roam_gen, t->roam_gen + 1, __ATOMIC_RELEASE);
-	t->rx.peer_roams++;
+	tr_stat_add(&t->rx.peer_roams, 1);
 	tr_tunnel_poke(t->upkeep_evt);
 	if (t->s)
 		tr_tunnel_poke(tr_session_fd(t->s)); /* the tx thread may sleep */
@@ -107,12 +108,12 @@ static bool decap_one(struct tr_tunnel *t, struct tr_pkt *p, const union tr_sock
 	uint8_t nh;
 
 	if (not_esp(p)) {
-		t->rx.drop_not_esp++;
+		tr_stat_add(&t->rx.drop_not_esp, 1);
 		return false;
 	}
 	uint64_t seq = tr_tunnel_esp_seq(t, tr_pkt_data(p), p->len);
 	if (tr_esp_decap(t->sa_in, p, &nh)) {
-		t->rx.drop_peer += from != NULL;
+		tr_stat_add(&t->rx.drop_peer, from != NULL);
 		return false;
 	}
 	t->rx_auth = true;
@@ -122,22 +123,25 @@ static bool decap_one(struct tr_tunnel *t, struct tr_pkt *p, const union tr_sock
 	if (seq > __atomic_load_n(&t->in_limit, __ATOMIC_ACQUIRE)) {
 		if (seq > t->in_want)
 			__atomic_store_n(&t->in_want, seq, __ATOMIC_RELAXED);
-		if (!t->rx.drop_unsaved++ || t->rx.drop_unsaved % 1024 == 0)
+		uint64_t unsaved = tr_stat_read(&t->rx.drop_unsaved);
+
+		tr_stat_add(&t->rx.drop_unsaved, 1);
+		if (!unsaved || (unsaved + 1) % 1024 == 0)
 			tr_tunnel_poke(t->upkeep_evt);
 		return false;
 	}
 	if (nh == TR_KEEPALIVE_NH ||
 	    (nh == TR_HELLO_NH && tr_tunnel_take_hello(t, tr_pkt_data(p), p->len))) {
-		t->rx.control++;
+		tr_stat_add(&t->rx.control, 1);
 		return false;
 	}
 	uint8_t v = p->len ? tr_pkt_data(p)[0] >> 4 : 0;
 	if (!((nh == 4 && v == 4) || (nh == 41 && v == 6))) {
-		t->rx.drop_next_header++;
+		tr_stat_add(&t->rx.drop_next_header, 1);
 		return false;
 	}
 	if (!source_ok(t, p)) {
-		t->rx.drop_source++;
+		tr_stat_add(&t->rx.drop_source, 1);
 		return false;
 	}
 	return true;
@@ -154,7 +158,7 @@ static bool decap_bounced(struct tr_tunnel *t, struct tr_pkt *slot, uint8_t *buf
 		return false;
 	memcpy(tr_pkt_data(slot), tr_pkt_data(&b), b.len);
 	slot->len = b.len;
-	t->rx.copied_bytes += b.len;
+	tr_stat_add(&t->rx.copied_bytes, b.len);
 	return true;
 }
 
@@ -244,7 +248,7 @@ static void gro_stage(struct tr_tunnel *t, struct gro_round *r, unsigned i)
 		to += c;
 		head -= c;
 	}
-	t->rx.copied_bytes += m->len; /* moved or copied, every byte once */
+	tr_stat_add(&t->rx.copied_bytes, m->len); /* moved or copied, every byte once */
 }
 
 /*
@@ -277,8 +281,8 @@ static int gro_deliver(struct tr_tunnel *t, struct gro_round *r)
 		if (err)
 			tr_tunnel_request_stop(t, err);
 	}
-	t->rx.packets += ng;
-	t->rx.bytes += bytes;
+	tr_stat_add(&t->rx.packets, ng);
+	tr_stat_add(&t->rx.bytes, bytes);
 	r->n = 0;
 	memset(r->full, 0, sizeof(r->full));
 	memset(r->src, 0, sizeof(r->src));
@@ -301,18 +305,18 @@ static unsigned gro_place(struct tr_tunnel *t, struct gro_round *r, unsigned i, 
 	 * Linux never coalesces past it (UDP GRO stops below 64 KiB), but the
 	 * copy must not rest on that. */
 	if (m->len > TR_UDP_GRO_MSG_MAX) {
-		t->rx.drop_gro += count;
+		tr_stat_add(&t->rx.drop_gro, count);
 		return next;
 	}
 	if (missed)
-		t->rx.gro_slow++;
+		tr_stat_add(&t->rx.gro_slow, 1);
 	else
-		t->rx.gro_moved++;
+		tr_stat_add(&t->rx.gro_moved, 1);
 	for (unsigned j = 0; j < count; j++) {
 		uint32_t dlen = m->len - j * seg < seg ? m->len - j * seg : seg;
 
 		if (dlen > t->dgram_max) {
-			t->rx.drop_gro++; /* longer than any slot: the peer's MTU is not ours */
+			tr_stat_add(&t->rx.drop_gro, 1); /* longer than any slot: the peer's MTU is not ours */
 			continue;
 		}
 		if (next == GRO_MAX_SLOTS) {
@@ -322,7 +326,7 @@ static unsigned gro_place(struct tr_tunnel *t, struct gro_round *r, unsigned i, 
 		if (next == r->n) {
 			if (r->n >= GRO_MAX_SLOTS ||
 			    tr_tx_allocate(t->s, t->dgram_max, &r->slot[r->n])) {
-				t->rx.drop_ring_full++;
+				tr_stat_add(&t->rx.drop_ring_full, 1);
 				continue;
 			}
 			r->full[r->n++] = false;
@@ -331,7 +335,7 @@ static unsigned gro_place(struct tr_tunnel *t, struct gro_round *r, unsigned i, 
 		r->slot[next].len = dlen;
 		r->src[next] = m->other ? (uint8_t)(i + 1) : 0;
 		r->full[next++] = true;
-		t->rx.copied_bytes += dlen;
+		tr_stat_add(&t->rx.copied_bytes, dlen);
 	}
 	return next;
 }
@@ -435,7 +439,7 @@ static void gro_peek(struct tr_tunnel *t)
 
 	if (tr_udp_peek(&t->udp, &len, &seg))
 		return;
-	t->rx.gro_peeks++;
+	tr_stat_add(&t->rx.gro_peeks, 1);
 	if (seg && len > seg) {
 		t->gro.g = seg < t->dgram_max ? seg : t->dgram_max;
 		t->gro.singles = 0;
@@ -450,7 +454,7 @@ static void gro_peek(struct tr_tunnel *t)
  * the bound only lets a stop request be seen. */
 static void ring_full_wait(struct tr_tunnel *t)
 {
-	t->rx.ring_full_waits++;
+	tr_stat_add(&t->rx.ring_full_waits, 1);
 	tr_tx_wait(t->s, 100);
 }
 
@@ -555,8 +559,8 @@ void *tr_tunnel_rx_main(void *arg)
 				break;
 			}
 		}
-		t->rx.packets += g;
-		t->rx.bytes += bytes;
+		tr_stat_add(&t->rx.packets, g);
+		tr_stat_add(&t->rx.bytes, bytes);
 		rx_seen(t);
 	}
 	return NULL;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/barrier.h"
 #include "codec/esp_int.h"
 #include "tunnel/dataplane.h"
 
@@ -56,7 +57,7 @@ static void tx_turn(struct tr_tunnel *t, uint32_t *roam_seen /* [TR_CONFIG_QUEUE
 		ctl = __atomic_exchange_n(&t->ctl_send, 0, __ATOMIC_ACQUIRE);
 	uint64_t j = __atomic_load_n(&t->out_jump, __ATOMIC_ACQUIRE);
 	if (j > t->sa_out->seq)
-		t->sa_out->seq = j;
+		tr_store_once(&t->sa_out->seq, j);
 	/* A move any queue's rx thread saw is every queue's. */
 	for (unsigned k = 0; k < t->n_all && k < TR_CONFIG_QUEUES_MAX; k++) {
 		struct tr_tunnel *x = &t->all[k];
@@ -117,7 +118,7 @@ static unsigned send_all(struct tr_tunnel *t, struct iovec *iov, unsigned n, uin
 			tries = retried == off ? tries + 1 : 1;
 			retried = off;
 		} else {
-			t->tx.drop_send++; /* the first one failed; go on after it */
+			tr_stat_add(&t->tx.drop_send, 1); /* the first one failed; go on after it */
 			off++;
 		}
 	}
@@ -176,7 +177,7 @@ static unsigned send_segmented(struct tr_tunnel *t, struct iovec *iov, unsigned 
 			sent += send_all(t, m[off].iov, m[off].iovlen, bytes);
 			off++;
 		} else {
-			t->tx.drop_send += m[off].iovlen; /* all of the run failed */
+			tr_stat_add(&t->tx.drop_send, m[off].iovlen); /* all of the run failed */
 			off++;
 		}
 	}
@@ -216,17 +217,18 @@ void *tr_tunnel_tx_main(void *arg)
 			uint8_t nh = next_header_of(&pkts[i]);
 
 			if (!nh) {
-				t->tx.drop_not_ip++;
+				tr_stat_add(&t->tx.drop_not_ip, 1);
 				continue;
 			}
 			if (to_endpoint(t, &pkts[i])) {
-				t->tx.drop_loop++;
+				tr_stat_add(&t->tx.drop_loop, 1);
 				continue;
 			}
 			if (t->sa_out->seq >= limit) {
-				if (!t->tx.drop_unsaved++)
-					tr_tunnel_poke(t->upkeep_evt);
-				else if (t->tx.drop_unsaved % 1024 == 0)
+				uint64_t unsaved = tr_stat_read(&t->tx.drop_unsaved);
+
+				tr_stat_add(&t->tx.drop_unsaved, 1);
+				if (!unsaved || (unsaved + 1) % 1024 == 0)
 					tr_tunnel_poke(t->upkeep_evt);
 				continue;
 			}
@@ -234,15 +236,15 @@ void *tr_tunnel_tx_main(void *arg)
 			if (t->bounce_tx) { /* the copy-path baseline: out of the ring first */
 				uint8_t *b = t->bounce_tx + (size_t)k * t->bounce_size;
 				if (tr_pkt_init(&bounce, b, t->bounce_size, tr_pkt_headroom(p), p->len)) {
-					t->tx.err_encap++; /* no room for it in the bounce buffer */
+					tr_stat_add(&t->tx.err_encap, 1); /* no room for it in the bounce buffer */
 					continue;
 				}
 				memcpy(tr_pkt_data(&bounce), tr_pkt_data(p), p->len);
-				t->tx.copied_bytes += p->len;
+				tr_stat_add(&t->tx.copied_bytes, p->len);
 				p = &bounce;
 			}
 			if (tr_esp_encap(t->sa_out, p, nh)) {
-				t->tx.err_encap++; /* counted by reason in the SA's stats */
+				tr_stat_add(&t->tx.err_encap, 1); /* counted by reason in the SA's stats */
 				continue;
 			}
 			iov[k].iov_base = tr_pkt_data(p);
@@ -252,8 +254,8 @@ void *tr_tunnel_tx_main(void *arg)
 		/* Only what the socket took counts as sent; refusals are drop_send. */
 		unsigned sent = (t->udp.flags & TR_UDP_F_GSO) && !t->tx.gso_off
 					? send_segmented(t, iov, k, &bytes) : send_all(t, iov, k, &bytes);
-		t->tx.packets += sent;
-		t->tx.bytes += bytes;
+		tr_stat_add(&t->tx.packets, sent);
+		tr_stat_add(&t->tx.bytes, bytes);
 		if (k)
 			t->tx_last_ms = tr_tunnel_now_ms();
 		tr_rx_release_burst(t->s, pkts, (unsigned)n);

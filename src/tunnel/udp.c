@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lib/barrier.h"
 #include "tunnel/udp.h"
 
 static socklen_t sa_len(const union tr_sockaddr *a)
@@ -143,7 +144,7 @@ static int recv_failed(struct tr_udp *u, int err)
 {
 	if ((u->flags & TR_UDP_F_ROAM) && err != EWOULDBLOCK)
 		drain_errors(u);
-	u->stats.rx_err_unreachable += unreachable(err);
+	tr_stat_add(&u->stats.rx_err_unreachable, unreachable(err));
 	return err == EWOULDBLOCK ? -EAGAIN : -err;
 }
 
@@ -261,25 +262,25 @@ int tr_udp_send_msgs(struct tr_udp *u, const struct tr_udp_msg *m, unsigned n)
 		}
 	}
 	do {
-		u->stats.tx_syscalls++;
+		tr_stat_add(&u->stats.tx_syscalls, 1);
 		sent = sendmmsg(u->fd, msg, n, MSG_DONTWAIT);
 	} while (sent < 0 && errno == EINTR);
 	if (sent < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
 			return -EAGAIN;
 		int err = errno;
-		u->stats.tx_err++;
-		u->stats.tx_err_unreachable += unreachable(err);
+		tr_stat_add(&u->stats.tx_err, 1);
+		tr_stat_add(&u->stats.tx_err_unreachable, unreachable(err));
 		if (u->flags & TR_UDP_F_ROAM)
 			drain_errors(u);
 		return -err;
 	}
 	for (int i = 0; i < sent; i++) {
-		u->stats.tx_datagrams += m[i].iovlen;
-		u->stats.tx_bytes += msg[i].msg_len;
+		tr_stat_add(&u->stats.tx_datagrams, m[i].iovlen);
+		tr_stat_add(&u->stats.tx_bytes, msg[i].msg_len);
 		if (msg[i].msg_hdr.msg_controllen) {
-			u->stats.tx_gso_sends++;
-			u->stats.tx_gso_segments += m[i].iovlen;
+			tr_stat_add(&u->stats.tx_gso_sends, 1);
+			tr_stat_add(&u->stats.tx_gso_segments, m[i].iovlen);
 		}
 	}
 	return sent;
@@ -327,7 +328,7 @@ int tr_udp_recv_msgs(struct tr_udp *u, struct tr_udp_msg *m, unsigned n)
 		};
 	}
 	do {
-		u->stats.rx_syscalls++;
+		tr_stat_add(&u->stats.rx_syscalls, 1);
 		got = recvmmsg(u->fd, msg, n, MSG_DONTWAIT, NULL);
 	} while (got < 0 && errno == EINTR);
 	if (got < 0)
@@ -352,17 +353,17 @@ int tr_udp_recv_msgs(struct tr_udp *u, struct tr_udp_msg *m, unsigned n)
 		}
 		if (other) {
 			m[i].res = -EADDRNOTAVAIL;
-			u->stats.rx_drop_peer += d;
+			tr_stat_add(&u->stats.rx_drop_peer, d);
 		} else if (h->msg_flags & MSG_TRUNC) {
 			m[i].res = -EMSGSIZE;
-			u->stats.rx_drop_trunc += d;
+			tr_stat_add(&u->stats.rx_drop_trunc, d);
 		} else {
 			m[i].res = 0;
-			u->stats.rx_datagrams += d;
-			u->stats.rx_bytes += m[i].len;
+			tr_stat_add(&u->stats.rx_datagrams, d);
+			tr_stat_add(&u->stats.rx_bytes, m[i].len);
 			if (m[i].seg) {
-				u->stats.rx_gro_batches++;
-				u->stats.rx_gro_datagrams += d;
+				tr_stat_add(&u->stats.rx_gro_batches, 1);
+				tr_stat_add(&u->stats.rx_gro_datagrams, d);
 			}
 		}
 	}
@@ -382,7 +383,7 @@ int tr_udp_peek(struct tr_udp *u, uint32_t *len, uint32_t *seg)
 	ssize_t r;
 
 	do {
-		u->stats.rx_syscalls++;
+		tr_stat_add(&u->stats.rx_syscalls, 1);
 		/* MSG_TRUNC: the whole length comes back, not the byte copied. */
 		r = recvmsg(u->fd, &h, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
 	} while (r < 0 && errno == EINTR);
