@@ -128,6 +128,12 @@ def unit_lines(doc):
                  for r in tun]
         out.append("- TUN -> ring -> application -> ring -> TUN (`bench/bench_tun.c`): "
                    + "; ".join(parts) + ".")
+    rr = u.get("tun", {}).get("rr", [])
+    if rr:
+        parts = [f"burst {r['burst']}: {r['wintun']:.0f} (read/write loop {r['plain']:.0f})"
+                 for r in rr]
+        out.append("- ICMP echo round trips/s through the Wintun API, 4 MiB ring, lead/trail 64 "
+                   "(`bench_tun --rr`): " + "; ".join(parts) + ".")
     return out
 
 
