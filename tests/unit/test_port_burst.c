@@ -2,12 +2,15 @@
 /* Egress burst reservations (tr_port_egress_reserve_burst/publish_burst):
  * what the TUN engine reads several packets into with one io_uring_enter. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <time.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -311,6 +314,57 @@ static void partial_bursts(void **state)
 	pair_close(&p);
 }
 
+/* Issue 14, item 10, at the port: the application's doorbell end is its
+ * own. Made blocking and flooded, it blocks none of the port's calls, and a
+ * closed egress consumer ends the port at the next arm instead of reading
+ * as "space freed" for ever. */
+static void hostile_doorbell_and_closed_word(void **state)
+{
+	(void)state;
+	struct tr_port_fds fds;
+	struct tr_pkt pk[1];
+	struct pair p;
+	char one = 1;
+	int dfd[2], sent = 0;
+
+	pair_open(&p, 1u << 17);
+	tr_port_get_fds(p.port, &fds);
+	tr_port_device_fds(p.port, dfd);
+	assert_true(dfd[0] != fds.app_evt && dfd[0] != fds.dev_evt);
+	assert_int_equal(fcntl(fds.app_evt, F_SETFL, 0), 0); /* blocking, for whoever shares it */
+	while (send(fds.app_evt, &one, 1, MSG_DONTWAIT) == 1)
+		sent++;
+	assert_true(sent > 0);
+	/* The port's end stays non-blocking: drains a bounded number, returns. */
+	tr_port_disarm(p.port);
+	tr_port_kick(p.port);
+	tr_port_disarm(p.port);
+	/* The application never reads its end and always says it waits: each
+	 * publish rings a queue that is full already, and returns. */
+	uint8_t *map = mmap(NULL, TR_ABI_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fds.memfd, 0);
+	assert_true(map != MAP_FAILED);
+	struct tr_abi_ring *eg = (struct tr_abi_ring *)(map + TR_ABI_EGRESS_CTRL);
+	struct tr_port_stats st;
+	for (int i = 0; i < 300; i++) {
+		__atomic_store_n(&eg->consumer_waiting, 1, __ATOMIC_SEQ_CST);
+		assert_int_equal(tr_port_egress_reserve_burst(p.port, 100, pk, 1), 1);
+		pk[0].len = 20;
+		assert_int_equal(tr_port_egress_publish_burst(p.port, pk, 1), 0);
+		tr_port_egress_flush(p.port);
+	}
+	tr_port_stats(p.port, &st);
+	assert_int_equal(st.wakeups_sent, 300);
+
+	/* Only the egress consumer_closed word: the arm ends the port. */
+	__atomic_store_n(&eg->consumer_closed, ESHUTDOWN, __ATOMIC_SEQ_CST);
+	assert_int_equal(tr_port_arm(p.port, 1), 1);
+	tr_port_disarm(p.port);
+	assert_int_equal(tr_port_error(p.port), -EPIPE);
+	assert_int_equal(tr_port_egress_reserve_burst(p.port, 100, pk, 1), -EPIPE);
+	munmap(map, TR_ABI_PAGE);
+	pair_close(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -319,6 +373,7 @@ int main(void)
 		cmocka_unit_test(ring_full),
 		cmocka_unit_test(tx_wait_for_space),
 		cmocka_unit_test(partial_bursts),
+		cmocka_unit_test(hostile_doorbell_and_closed_word),
 		cmocka_unit_test(empty_run_is_one_void),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
