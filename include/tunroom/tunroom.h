@@ -65,8 +65,10 @@ int tr_session_open(struct tr_session **out, struct tr_device *dev,
 		    const struct tr_session_config *cfg);
 
 /* Attaches to ring memory a device side created elsewhere (tunroomd): maps
- * memfd, checks its header as untrusted input, and takes ownership of the three
- * descriptors (closed by tr_session_close, also on failure).
+ * memfd, checks its header as untrusted input, and takes ownership of the
+ * descriptors (closed by tr_session_close, also on failure). app_evt and
+ * dev_evt are the application's end of the doorbell socketpair (struct
+ * tr_port_fds); they may be the same descriptor or two duplicates of it.
  * Returns 0, -EPROTONOSUPPORT (magic or version), -EPROTO (bad layout), -ENOMEM. */
 int tr_session_attach(struct tr_session **out, int memfd, int app_evt, int dev_evt,
 		      uint32_t flags);

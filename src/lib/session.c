@@ -38,7 +38,8 @@ static void close_fds(int memfd, int app_evt, int dev_evt)
 		close(memfd);
 	if (app_evt >= 0)
 		close(app_evt);
-	if (dev_evt >= 0)
+	/* One doorbell end may be passed as both (tunroom/port.h). */
+	if (dev_evt >= 0 && dev_evt != app_evt)
 		close(dev_evt);
 }
 
