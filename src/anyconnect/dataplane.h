@@ -20,7 +20,7 @@
  *
  * Threads. tr_ac_dp_new() starts two data threads: tx (egress ring -> seal ->
  * sendmmsg / sendmsg on the channel tr_ac_dp_use() chose) and rx (recvmmsg on
- * UDP, recv on TCP -> open -> ingress ring). Every other function is for ONE
+ * UDP, recv on TCP -> open -> ingress ring); or one doing both (cfg.threads). Every other function is for ONE
  * control thread (the one that called tr_ac_dp_new), unless it says otherwise.
  * Calls on the control thread never wait for the network; set_* and close
  * wait at most for the data threads to finish their current batch.
@@ -110,6 +110,11 @@ struct tr_ac_dp_cfg {
 	struct tr_device *dev;
 	uint32_t mtu;           /* tunnel MTU: the largest data packet either way */
 	uint32_t ring_capacity; /* bytes per ring, power of two; 0 = default */
+	/* Data threads: 2 = tx (egress) and rx (ingress) apart, for throughput
+	 * with cores to spare; 1 = one thread both ways (one poll over sockets
+	 * and ring: a burst and its ACKs cost one wake-up); 0 = 1 on machines
+	 * with fewer than 4 CPUs, else 2. */
+	unsigned threads;
 	/* Called from any thread (data threads included, rarely: a channel
 	 * failed) with one line without newline. May be NULL. */
 	void (*log)(void *arg, int level, const char *msg);

@@ -66,6 +66,7 @@ struct tr_ac_dp {
 	int stop;
 	pthread_t tx_thr, rx_thr;
 	int threads;                  /* how many started */
+	int mode;                     /* 1: one thread both ways; 2: tx and rx threads */
 	int rx_wake;                  /* eventfd: the rx thread looks at the channels again */
 	int ctl_evt;                  /* eventfd: control messages wait */
 	uint64_t tx_qs, rx_qs;        /* loop passes of each data thread */
@@ -406,51 +407,62 @@ static void send_queued(struct tr_ac_dp *dp)
 	}
 }
 
+/* One egress burst: sealed and sent on the channel in use. Returns how many
+ * packets it took from the ring (0: empty, and the session fd is armed),
+ * or a negative error (the ring is broken). Never waits for the ring. */
+static int tx_round(struct tr_ac_dp *dp)
+{
+	struct tr_pkt pkts[BURST];
+	struct iovec iov[BURST];
+	int n = tr_rx_receive_burst(dp->s, pkts, BURST);
+
+	if (n <= 0)
+		return n;
+	int c = LOAD(dp->use);
+	struct chan *ch = c == TR_AC_CHAN_NONE ? NULL : tx_acquire(dp, (unsigned)c);
+	if (!ch || LOAD(ch->dead)) {
+		tr_stat_add(&dp->st.tx_drop_no_chan, (unsigned)n);
+	} else {
+		unsigned g = 0;
+		for (int i = 0; i < n; i++) {
+			int err = seal(ch, &pkts[i], TR_AC_DATA);
+			if (err) {
+				seal_failed(dp, ch, err);
+				continue;
+			}
+			iov[g].iov_base = tr_pkt_data(&pkts[i]);
+			iov[g++].iov_len = pkts[i].len;
+		}
+		tr_stat_add(&dp->st.chan[c].tx_data, g);
+		if (g && c == TR_AC_CHAN_DTLS)
+			send_dtls(dp, ch, iov, g);
+		else if (g)
+			send_cstp(dp, ch, iov, g);
+	}
+	int err = tr_rx_release_burst(dp->s, pkts, (unsigned)n);
+	return err ? err : n;
+}
+
+/* The top of each data thread's loop: it holds no channel here. */
+static void pass_tx(struct tr_ac_dp *dp)
+{
+	__atomic_store_n(&dp->tx_hold, NULL, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&dp->tx_qs, 1, __ATOMIC_SEQ_CST);
+}
+
 static void *tx_main(void *arg)
 {
 	struct tr_ac_dp *dp = arg;
-	struct tr_pkt pkts[BURST];
-	struct iovec iov[BURST];
 
 	while (!LOAD(dp->stop)) {
-		__atomic_store_n(&dp->tx_hold, NULL, __ATOMIC_SEQ_CST);
-		__atomic_add_fetch(&dp->tx_qs, 1, __ATOMIC_SEQ_CST);
+		pass_tx(dp);
 		if (LOAD(dp->out_pending))
 			send_queued(dp);
-		int n = tr_rx_receive_burst(dp->s, pkts, BURST);
-		if (n == 0) {
+		int n = tx_round(dp);
+		if (n == 0)
 			n = tr_rx_wait(dp->s, 200);
-			if (n >= 0)
-				continue;
-		}
 		if (n < 0) {
 			dp_log(dp, TR_AC_LOG_ERR, "egress ring: %s", tr_strerror(n));
-			break;
-		}
-		int c = LOAD(dp->use);
-		struct chan *ch = c == TR_AC_CHAN_NONE ? NULL : tx_acquire(dp, (unsigned)c);
-		if (!ch || LOAD(ch->dead)) {
-			tr_stat_add(&dp->st.tx_drop_no_chan, (unsigned)n);
-		} else {
-			unsigned g = 0;
-			for (int i = 0; i < n; i++) {
-				int err = seal(ch, &pkts[i], TR_AC_DATA);
-				if (err) {
-					seal_failed(dp, ch, err);
-					continue;
-				}
-				iov[g].iov_base = tr_pkt_data(&pkts[i]);
-				iov[g++].iov_len = pkts[i].len;
-			}
-			tr_stat_add(&dp->st.chan[c].tx_data, g);
-			if (g && c == TR_AC_CHAN_DTLS)
-				send_dtls(dp, ch, iov, g);
-			else if (g)
-				send_cstp(dp, ch, iov, g);
-		}
-		int err = tr_rx_release_burst(dp->s, pkts, (unsigned)n);
-		if (err) {
-			dp_log(dp, TR_AC_LOG_ERR, "egress ring: %s", tr_strerror(err));
 			break;
 		}
 	}
@@ -706,6 +718,51 @@ static void *rx_main(void *arg)
 	return NULL;
 }
 
+/* Both directions in one thread (tr_ac_dp_cfg.threads = 1), as OpenConnect
+ * runs: one poll over the sockets and the egress ring's doorbell, so a
+ * burst of data one way and its ACKs the other way cost one wake-up, not
+ * two. Fewer context switches where cores are few. */
+static void *one_main(void *arg)
+{
+	struct tr_ac_dp *dp = arg;
+
+	while (!LOAD(dp->stop)) {
+		pass_tx(dp);
+		__atomic_add_fetch(&dp->rx_qs, 1, __ATOMIC_SEQ_CST);
+		struct chan *d = __atomic_load_n(&dp->ch[TR_AC_CHAN_DTLS], __ATOMIC_SEQ_CST);
+		struct chan *c = __atomic_load_n(&dp->ch[TR_AC_CHAN_CSTP], __ATOMIC_SEQ_CST);
+		if (c && c->pending)
+			rx_cstp(dp, c);
+		if (LOAD(dp->out_pending))
+			send_queued(dp);
+		int n = tx_round(dp);
+		if (n < 0) {
+			dp_log(dp, TR_AC_LOG_ERR, "egress ring: %s", tr_strerror(n));
+			break;
+		}
+		/* n = 0 armed the doorbell: poll may sleep. Else only look. */
+		struct pollfd pfd[4] = {
+			{ .fd = dp->rx_wake, .events = POLLIN },
+			{ .fd = d && !LOAD(d->dead) ? d->fd : -1, .events = POLLIN },
+			{ .fd = c && !LOAD(c->dead) ? c->fd : -1, .events = POLLIN },
+			{ .fd = tr_session_fd(dp->s), .events = POLLIN },
+		};
+		if (poll(pfd, 4, n ? 0 : 1000) <= 0)
+			continue;
+		if (pfd[0].revents) {
+			uint64_t v;
+			if (read(dp->rx_wake, &v, sizeof(v)) < 0) {
+				/* not readable after all */
+			}
+		}
+		if (pfd[1].revents & (POLLIN | POLLERR))
+			rx_dtls(dp, d);
+		if (pfd[2].revents & (POLLIN | POLLERR | POLLHUP))
+			rx_cstp(dp, c);
+	}
+	return NULL;
+}
+
 /* --- control thread -------------------------------------------------------- */
 
 static void chan_free(struct chan *ch)
@@ -733,7 +790,7 @@ static void quiesce(struct tr_ac_dp *dp, struct chan *old)
 	uint64_t r0 = __atomic_load_n(&dp->rx_qs, __ATOMIC_SEQ_CST);
 	bool tx_done = false, rx_done = false;
 
-	if (dp->threads < 2 || !old)
+	if (dp->threads < dp->mode || !old)
 		return;
 	for (int i = 0; !LOAD(dp->stop); i++) {
 		tx_done = tx_done || __atomic_load_n(&dp->tx_qs, __ATOMIC_SEQ_CST) != t0 ||
@@ -1032,7 +1089,8 @@ int tr_ac_dp_new(struct tr_ac_dp **out, const struct tr_ac_dp_cfg *cfg)
 	struct tr_ac_dp *dp;
 	int err;
 
-	if (!out || !cfg || !cfg->dev || cfg->mtu < 68 || cfg->mtu > 16384 - TR_CSTP_HDR_LEN)
+	if (!out || !cfg || !cfg->dev || cfg->mtu < 68 || cfg->mtu > 16384 - TR_CSTP_HDR_LEN ||
+	    cfg->threads > 2)
 		return -EINVAL;
 	*out = NULL;
 	dp = calloc(1, sizeof(*dp));
@@ -1060,14 +1118,17 @@ int tr_ac_dp_new(struct tr_ac_dp **out, const struct tr_ac_dp_cfg *cfg)
 		err = -errno;
 		goto fail;
 	}
-	err = -pthread_create(&dp->tx_thr, NULL, tx_main, dp);
+	dp->mode = cfg->threads ? (int)cfg->threads : sysconf(_SC_NPROCESSORS_ONLN) < 4 ? 1 : 2;
+	err = -pthread_create(&dp->tx_thr, NULL, dp->mode == 1 ? one_main : tx_main, dp);
 	if (err)
 		goto fail;
 	dp->threads = 1;
-	err = -pthread_create(&dp->rx_thr, NULL, rx_main, dp);
-	if (err)
-		goto fail;
-	dp->threads = 2;
+	if (dp->mode == 2) {
+		err = -pthread_create(&dp->rx_thr, NULL, rx_main, dp);
+		if (err)
+			goto fail;
+		dp->threads = 2;
+	}
 	*out = dp;
 	return 0;
 fail:

@@ -22,6 +22,8 @@
 
 #define MTU 1400
 
+static unsigned g_threads; /* tr_ac_dp_cfg.threads of this pass */
+
 /* An IPv4 packet of len bytes (UDP, 198.18.0.1 -> 198.18.0.2), numbered. */
 static void ipv4(uint8_t *p, uint32_t len, uint32_t n)
 {
@@ -55,7 +57,7 @@ struct fixture {
 static void dp_open(struct fixture *f)
 {
 	struct tr_memdev_config mc = { .mode = TR_MEMDEV_LOOPBACK };
-	struct tr_ac_dp_cfg cfg = { .mtu = MTU };
+	struct tr_ac_dp_cfg cfg = { .mtu = MTU, .threads = g_threads };
 
 	assert_int_equal(tr_memdev_open(&f->dev, &mc), 0);
 	cfg.dev = f->dev;
@@ -348,6 +350,9 @@ static void test_bad_args(void **state)
 
 	(void)state;
 	assert_int_equal(tr_ac_dp_new(&dp, &cfg), -EINVAL);
+	cfg.mtu = MTU;
+	cfg.threads = 3;
+	assert_int_equal(tr_ac_dp_new(&dp, &cfg), -EINVAL);
 	dp_open(&f);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
 	/* TLS keys for DTLS: refused, and the descriptor is closed anyway. */
@@ -374,5 +379,12 @@ int main(void)
 		cmocka_unit_test(test_cstp_tls12),
 		cmocka_unit_test(test_bad_args),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int failed = 0;
+
+	/* Every test with tx and rx threads apart, then with one thread. */
+	for (g_threads = 2; g_threads >= 1; g_threads--) {
+		fprintf(stderr, "-- data threads: %u\n", g_threads);
+		failed += cmocka_run_group_tests(tests, NULL, NULL);
+	}
+	return failed;
 }
