@@ -70,11 +70,14 @@ tx=$(ac_show acz1 dtls_tx_data)
 rx=$(ac_show acz1 dtls_rx_data)
 packets=$((tx + rx))
 [ "$packets" -ge 6000 ] || die "only $packets packets over DTLS, want >= 6000"
-[ "$(ac_show acz1 cstp_tx_data)" = 0 ] || die "data went over CSTP: not the DTLS path"
+cstp=$(ac_show acz1 cstp_tx_data)
+# Before DTLS is up, CSTP carries what the new link sends first (a few
+# packets); the flood and iperf3 must not.
+[ "$cstp" -lt 20 ] || die "$cstp data packets went over CSTP: not the DTLS path"
 busy=$(end acz1)
 
 extra=$((busy - idle))
-echo "copies >= 256 bytes: idle session $idle, busy session $busy; DTLS packets $packets (tx $tx, rx $rx)"
+echo "copies >= 256 bytes: idle session $idle, busy session $busy; DTLS packets $packets (tx $tx, rx $rx); CSTP data packets $cstp"
 per=$(awk -v c="$extra" -v p="$packets" 'BEGIN { printf "%.6f", (c < 0 ? 0 : c) / p }')
 echo "extra copies per packet: $extra / $packets = $per"
 awk -v c="$extra" -v p="$packets" 'BEGIN { exit !(c < p / 1000) }' ||
