@@ -75,6 +75,16 @@ static void helper(int rd, int keep_fd, const struct tr_route_plan *p)
 	syscall(SYS_close_range, 3u, (unsigned)lo - 1, 0u);
 	syscall(SYS_close_range, (unsigned)lo + 1, (unsigned)hi - 1, 0u);
 	syscall(SYS_close_range, (unsigned)hi + 1, ~0u, 0u);
+	/* Nor the terminal or pipe `up` was started from: a caller reading
+	 * up's output to its end would otherwise wait for this process. */
+	int null = open("/dev/null", O_RDWR);
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		if (null > 2 && null != rd && null != keep_fd)
+			close(null);
+	}
 	prctl(PR_SET_NAME, "tunroom-rules");
 	/* A service manager signals the whole group when it stops the
 	 * tunnel: this one leaves when the tunnel has. */
