@@ -781,8 +781,13 @@ int tr_ac_session_run(const struct tr_ac_client_opts *o)
 	goto out;
 
 out_bye_raw:
-	/* Not handed over yet: GnuTLS still owns the records; a temporary
-	 * close keeps the cookie's session, so just close. */
+	/* The tunnel was granted but will not run: say goodbye through GnuTLS,
+	 * which still owns the records (one CSTP DISCONNECT, one record), so
+	 * that the server frees the session now, not at cookie-timeout. */
+	if (s->c->tls) {
+		static const char bye_msg[] = "STF\x01\x00\x14\x05\x00\xb0" "Client setup failed";
+		gnutls_record_send(s->c->tls, bye_msg, sizeof(bye_msg) - 1);
+	}
 	tr_ac_conn_close(s->c, true, false);
 out:
 	/* After a failure past reason=connect, the script still undoes it. */

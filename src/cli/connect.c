@@ -15,6 +15,7 @@
 #include "anyconnect/client.h"
 #include "cli/subcommands.h"
 #include "common/privdrop.h"
+#include "config/config.h"
 
 #define VPNC_SCRIPT_DEFAULT "/usr/share/vpnc-scripts/vpnc-script"
 
@@ -256,6 +257,23 @@ int connect_main(int argc, char **argv)
 		fprintf(stderr, "%s connect: '%s' is not https://SERVER[:PORT][/PATH]\n", prog,
 			o.server_arg);
 		return EXIT_USAGE;
+	}
+	/* The device name is also the control socket's: checked before any
+	 * network. A "%d" (the kernel picks the number) is the one pattern. */
+	if (o.ifname) {
+		char probe[32];
+		const char *pct = strstr(o.ifname, "%d");
+		if (pct)
+			snprintf(probe, sizeof(probe), "%.*s0%s", (int)(pct - o.ifname), o.ifname,
+				 pct + 2);
+		else
+			snprintf(probe, sizeof(probe), "%s", o.ifname);
+		if (strlen(o.ifname) > 15 || !tr_config_name_ok(probe) ||
+		    (pct && strchr(pct + 2, '%'))) {
+			fprintf(stderr, "%s connect: -i %s: not a device name (at most 15 of "
+				"[A-Za-z0-9_.-], or one %%d)\n", prog, o.ifname);
+			return EXIT_USAGE;
+		}
 	}
 	if (pid_file && !background) {
 		fprintf(stderr, "%s connect: --pid-file goes with -b\n", prog);

@@ -42,6 +42,8 @@ expect 2 'one server only' "$TUNROOM" connect https://a https://b
 expect 2 '--servercert takes pin-sha256:BASE64' "$TUNROOM" connect --servercert sha1:ab https://x
 expect 2 '--pid-file goes with -b' "$TUNROOM" connect --pid-file p https://x
 expect 2 "option '--frob' is unknown" "$TUNROOM" connect --frob https://x
+expect 2 '-i a/b: not a device name' "$TUNROOM" connect -i a/b https://x
+expect 2 '-i abcdefghijklmnop: not a device name' "$TUNROOM" connect -i abcdefghijklmnop https://x
 expect 2 '--script /nonexistent: No such file' "$TUNROOM" connect -s /nonexistent https://x
 expect 2 '--passwd-on-stdin: no line on stdin' "$TUNROOM" connect --passwd-on-stdin -s '' \
 	https://x </dev/null

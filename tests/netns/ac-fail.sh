@@ -3,7 +3,8 @@
 # tunroom connect's refusals, each one clear line on stderr and exit 1: a
 # wrong password, a certificate that does not match the pin (and none, with
 # the pin to pass printed), a server that is down, a TLS server that is not
-# an AnyConnect server (openssl s_server -www).
+# an AnyConnect server (openssl s_server -www); a device name that is taken
+# (after the login: then a BYE frees the server's session).
 # usage: ac-fail.sh TUNROOM
 source "$(dirname "$0")/lib.sh"
 require_root
@@ -39,6 +40,15 @@ refuses "wrong pin" "does not match --servercert pin-sha256:$other (the server's
 	secretpw --servercert "pin-sha256:$other" "$SERVER"
 refuses "no pin, untrusted" "not trusted.*pass --servercert pin-sha256:$PIN" \
 	secretpw "$SERVER"
+
+# Logged in, but the device cannot be made: one line, and a BYE so that the
+# server frees the session at once.
+n1 ip link add acbusy type veth peer name acbusyp
+: >"$WORK/ocserv.log"
+refuses "device name taken" "TUN device acbusy: .*exists" secretpw -i acbusy \
+	--servercert "pin-sha256:$PIN" "$SERVER"
+wait_for 5 grep -q "user disconnected" "$WORK/ocserv.log" ||
+	die "no BYE after the failed setup: $(tail -3 "$WORK/ocserv.log")"
 
 # Not AnyConnect: a plain HTTPS server with the same certificate.
 bg 2 openssl s_server -www -quiet -accept "$SRV:4444" -cert "$WORK/cert.pem" -key "$WORK/key.pem"
