@@ -716,6 +716,12 @@ int tr_ac_session_run(const struct tr_ac_client_opts *o)
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&s->c->peer)->sin6_addr, s->gateway,
 			  sizeof(s->gateway));
 	s->dtls_on = o->dtls && s->p.dtls;
+	/* Test only (tests/netns/ac-rekey.sh): a DTLS rekey after this many
+	 * seconds instead of the server's X-DTLS-Rekey-Time (two days with
+	 * ocserv's defaults). Never set it in production. */
+	const char *rekey = getenv("TUNROOM_TEST_DTLS_REKEY");
+	if (rekey && atoi(rekey) >= DTLS_RETRY_MIN_S)
+		s->p.dtls_rekey_time = atoi(rekey);
 	if (o->dtls && !s->p.dtls)
 		tr_ac_say(o, TR_AC_NORMAL, "the server offers no DTLS: everything over TLS");
 	/* Root's part: the device, its setup, the control socket. */
