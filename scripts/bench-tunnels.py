@@ -761,13 +761,6 @@ def main():
             rows.append(Row("veth", "plain veth (no tunnel)", "192.0.2.2", (), veth))
         if want("tr128"):
             rows.append(tunroom_row(a, work, "tr128", "tunroom aes128-gcm", "tr1", 0, 4600))
-        if want("trq2"):
-            # Queues = 2 next to Queues = 1 (tr128): one TCP flow stays on one
-            # queue (the kernel steers by flow), so this row shows what the
-            # second queue costs a single flow; the parallel flows of
-            # tests/netns/tunnel-queues.sh are where it spreads.
-            rows.append(tunroom_row(a, work, "trq2", "tunroom aes128-gcm, Queues = 2", "tr3", 8, 4602,
-                                    ["Queues = 2"]))
         if want("trfull"):
             rows.append(tunroom_row(a, work, "trfull", "tunroom aes128-gcm, Checksums = full", "tr2", 4, 4601,
                                     ["Checksums = full"]))

@@ -40,6 +40,10 @@ else
 	rm -f bench/results/tunnels.txt.new
 	[ "$rc" -eq 77 ] || exit "$rc"
 fi
+echo "== tunroom Queues = 1 vs 2 (scripts/bench-queues.sh)"
+rc=0
+BUILD=$BUILD scripts/bench-queues.sh "${args[@]}" || rc=$?
+[ "$rc" -eq 0 ] || [ "$rc" -eq 77 ] || exit "$rc"
 echo "== AnyConnect: tunroom connect vs openconnect, one ocserv (scripts/bench-anyconnect.py)"
 # Table on stdout and in bench/results/anyconnect.txt, figures in
 # bench/results/anyconnect.json; a skip (77) keeps the previous ones.
