@@ -62,6 +62,12 @@ static void set_timeouts(int fd, int ms)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
+void tr_ac_conn_set_timeout(struct tr_ac_conn *c, int ms)
+{
+	set_timeouts(c->fd, ms);
+	c->timeout_ms = ms;
+}
+
 void tr_ac_conn_untime(struct tr_ac_conn *c)
 {
 	set_timeouts(c->fd, 0);

@@ -61,6 +61,9 @@ int tr_ac_conn_request(struct tr_ac_conn *c, const char *req, size_t len, bool i
  * into c->buf here). For the data plane taking over after CONNECT. */
 int tr_ac_conn_drain(struct tr_ac_conn *c);
 
+/* Sets the per-read and per-write timeout for what follows. */
+void tr_ac_conn_set_timeout(struct tr_ac_conn *c, int ms);
+
 /* Clears the socket's timeouts (the data plane polls instead). */
 void tr_ac_conn_untime(struct tr_ac_conn *c);
 

@@ -18,6 +18,7 @@
 
 #define TIMEOUT_MS 15000
 #define ROUNDS_MAX 8     /* forms before we call it a loop */
+#define PROBE_MS   3000  /* a server whose GET gave no form: its POST answer */
 
 static const char *ua(const char *s)
 {
@@ -170,18 +171,26 @@ int tr_ac_login(struct tr_ac_conn *c, const struct tr_ac_url *u, const struct tr
 	snprintf(path, sizeof(path), "%s", u->path);
 	/* First a GET of the path: an AnyConnect server answers with its login
 	 * form (ocserv keeps no state for it), any other web server with its
-	 * page, at once; some (openssl s_server -www) never answer a POST. */
+	 * page, at once. Some never answer a POST (openssl s_server -www); a
+	 * server whose GET gives no form (a Cisco ASA may send its portal)
+	 * still gets the POST, but PROBE_MS to answer it with XML. */
+	char probe_err[TR_AC_ERR_MAX] = "";
+	int saved_ms = c->timeout_ms;
 	n = get(c, u, ua(o->user_agent), path, &r, &body, &blen);
 	if (n) {
 		conn_err(n, err, errcap, "login");
 		return n;
 	}
 	if (r.status != 200 || tr_ac_form_parse(body, blen, &f)) {
-		not_anyconnect(&r, err, errcap);
-		return -EPROTO;
+		not_anyconnect(&r, probe_err, sizeof(probe_err));
+		tr_ac_conn_set_timeout(c, PROBE_MS);
 	}
 	for (int round = 0; round < ROUNDS_MAX; round++) {
 		n = post(c, u, ua(o->user_agent), path, ctx[0] ? ctx : NULL, xml, &r, &body, &blen);
+		if (n && probe_err[0]) {
+			snprintf(err, errcap, "%s", probe_err);
+			return -EPROTO;
+		}
 		if (n) {
 			conn_err(n, err, errcap, "login");
 			return n;
@@ -193,7 +202,10 @@ int tr_ac_login(struct tr_ac_conn *c, const struct tr_ac_url *u, const struct tr
 		}
 		if (r.status != 200) {
 			if (round == 0) {
-				not_anyconnect(&r, err, errcap);
+				if (probe_err[0])
+					snprintf(err, errcap, "%s", probe_err);
+				else
+					not_anyconnect(&r, err, errcap);
 				return -EPROTO;
 			}
 			snprintf(err, errcap, "login: the server answered HTTP %d %.100s", r.status,
@@ -202,8 +214,15 @@ int tr_ac_login(struct tr_ac_conn *c, const struct tr_ac_url *u, const struct tr
 		}
 		int pr = tr_ac_form_parse(body, blen, &f);
 		if (pr) {
-			not_anyconnect(&r, err, errcap);
+			if (probe_err[0])
+				snprintf(err, errcap, "%s", probe_err);
+			else
+				not_anyconnect(&r, err, errcap);
 			return -EPROTO;
+		}
+		if (probe_err[0]) {
+			probe_err[0] = 0; /* an AnyConnect server after all */
+			tr_ac_conn_set_timeout(c, saved_ms);
 		}
 		int cl = tr_ac_http_cookie(&r, "webvpncontext", ctx, sizeof(ctx));
 		if (cl <= 0)
