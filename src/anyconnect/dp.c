@@ -207,13 +207,32 @@ static struct chan *tx_acquire(struct tr_ac_dp *dp, unsigned kind)
 	}
 }
 
-/* Waits until fd takes more, the channel is replaced, or we stop. */
+static void rx_dtls(struct tr_ac_dp *dp, struct chan *ch);
+static void rx_cstp(struct tr_ac_dp *dp, struct chan *ch);
+
+/* Waits until fd takes more, the channel is replaced, or we stop. With one
+ * data thread it keeps receiving meanwhile: a server blocked writing to us
+ * while we wait to write to it would otherwise never read again (both TCP
+ * windows full, neither side reading). */
 static bool wait_writable(struct tr_ac_dp *dp, struct chan *ch)
 {
-	struct pollfd pfd = { .fd = ch->fd, .events = POLLOUT };
+	struct chan *d = NULL, *c = NULL;
 
-	if (poll(&pfd, 1, 10) < 0 && errno != EINTR)
+	if (dp->mode == 1) {
+		d = __atomic_load_n(&dp->ch[TR_AC_CHAN_DTLS], __ATOMIC_SEQ_CST);
+		c = __atomic_load_n(&dp->ch[TR_AC_CHAN_CSTP], __ATOMIC_SEQ_CST);
+	}
+	struct pollfd pfd[3] = {
+		{ .fd = ch->fd, .events = POLLOUT },
+		{ .fd = d && !LOAD(d->dead) ? d->fd : -1, .events = POLLIN },
+		{ .fd = c && !LOAD(c->dead) ? c->fd : -1, .events = POLLIN },
+	};
+	if (poll(pfd, 3, 10) < 0 && errno != EINTR)
 		return false;
+	if (pfd[1].revents & (POLLIN | POLLERR))
+		rx_dtls(dp, d);
+	if (pfd[2].revents & (POLLIN | POLLERR | POLLHUP))
+		rx_cstp(dp, c);
 	return !LOAD(dp->stop) && __atomic_load_n(&dp->ch[ch->kind], __ATOMIC_ACQUIRE) == ch &&
 	       !LOAD(ch->dead);
 }
