@@ -18,12 +18,14 @@
  * that session again (its sequence numbers are ours now): keep the session
  * only to deinit it.
  *
- * Threads. tr_ac_dp_new() starts two data threads: tx (egress ring -> seal ->
- * sendmmsg / sendmsg on the channel tr_ac_dp_use() chose) and rx (recvmmsg on
- * UDP, recv on TCP -> open -> ingress ring); or one doing both (cfg.threads). Every other function is for ONE
- * control thread (the one that called tr_ac_dp_new), unless it says otherwise.
- * Calls on the control thread never wait for the network; set_* and close
- * wait at most for the data threads to finish their current batch.
+ * Threads. tr_ac_dp_new() starts the data threads: tx (egress ring -> seal
+ * -> sendmmsg / sendmsg on the channel tr_ac_dp_use() chose) and rx (recvmmsg
+ * on UDP, recv on TCP -> open -> ingress ring), or one thread doing both
+ * (cfg.threads). Every other function is for ONE control thread (the one that
+ * called tr_ac_dp_new), unless it says otherwise. Calls on the control thread
+ * never wait for the network, with one exception: set_* and close wait until
+ * no data thread uses the channel they replace, which takes one batch, or
+ * with one data thread as long as a CSTP send waits for TCP room.
  *
  * The data plane answers DPD requests (type 3) itself, with a DPD response
  * (type 4) echoing the payload on the channel the request came on. Every
