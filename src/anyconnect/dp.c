@@ -72,6 +72,7 @@ struct tr_ac_dp {
 	uint64_t tx_qs, rx_qs;        /* loop passes of each data thread */
 	struct chan *tx_hold;         /* the channel the tx thread uses now (hazard pointer) */
 	uint32_t rx_plain_max;        /* DTLS plaintext a slot takes */
+	unsigned rx_want;             /* DTLS slots to offer the next recvmmsg (rx thread) */
 
 	pthread_mutex_t mu;           /* the two queues below */
 	struct out_msg outq[TR_AC_CTL_QUEUE];
@@ -512,7 +513,11 @@ static void rx_dtls(struct tr_ac_dp *dp, struct chan *ch)
 	struct iovec iov[BURST];
 
 	for (int round = 0; round < 8; round++) {
-		int n = tr_tx_allocate_burst(dp->s, dp->rx_plain_max, pkts, BURST);
+		/* As many slots as the last receives suggest: a full batch
+		 * doubles the offer, a short one shrinks it to what came plus
+		 * a little, so a trickle does not reserve (and give back) 32
+		 * slots per datagram. */
+		int n = tr_tx_allocate_burst(dp->s, dp->rx_plain_max, pkts, dp->rx_want);
 		if (n <= 0) {
 			/* The device is behind; the socket buffer holds what comes. */
 			tr_stat_add(&dp->st.rx_drop_ring_full, 1);
@@ -597,6 +602,8 @@ static void rx_dtls(struct tr_ac_dp *dp, struct chan *ch)
 				return;
 			}
 		}
+		dp->rx_want = c == n ? (n * 2 > BURST ? BURST : (unsigned)n * 2)
+			    : (unsigned)c + 4 > BURST ? BURST : (unsigned)c + 4;
 		if (c < n)
 			return;
 	}
@@ -1122,6 +1129,7 @@ int tr_ac_dp_new(struct tr_ac_dp **out, const struct tr_ac_dp_cfg *cfg)
 	/* The server may send up to its own MTU (and DPD probes one byte
 	 * over it), which can exceed ours. */
 	dp->rx_plain_max = (cfg->mtu > 1500 ? cfg->mtu : 1500) + 64;
+	dp->rx_want = 8;
 	struct tr_session_config sc = {
 		.capacity = cfg->ring_capacity,
 		.head_room = TR_AC_DP_HEAD_ROOM,
