@@ -14,10 +14,11 @@ documented = set(re.findall(r"`([a-z][a-z0-9_]*)`", doc))
 # Non-counter values the tunnel reports next to its counters.
 not_counters = {"mtu", "pid", "uptime", "replay_window", "head_room", "tail_room"}
 names = {}
-tunnel = (root / "src/tunnel/tunnel.c").read_text()
-for key in re.findall(r'tr_ctl_put_u64\(r, "([a-z0-9_]+)"', tunnel):
-    if key not in not_counters:
-        names[key] = "src/tunnel/tunnel.c (tunroom show)"
+# What the tunnel reports is put in src/tunnel/status.c (any file there counts).
+for path in sorted((root / "src/tunnel").glob("*.c")):
+    for key in re.findall(r'tr_ctl_put_u64\(r, "([a-z0-9_]+)"', path.read_text()):
+        if key not in not_counters:
+            names[key] = f"src/tunnel/{path.name} (tunroom show)"
 
 # tunroom connect: the control plane's own counters (the data plane's are
 # below, by tr_ac_dp_stats_each).
