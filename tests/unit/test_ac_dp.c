@@ -318,6 +318,64 @@ static void cstp_echo(const char *prio, int cert)
 	gt_pair_close(&f.p);
 }
 
+static double mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The server stops reading: our CSTP sends block for good. Swapping in a
+ * DTLS channel must not wait for that (two threads: the tx thread holds
+ * only the CSTP channel), and closing the stuck CSTP channel must end the
+ * send (either mode). */
+static void test_cstp_stalled(void **state)
+{
+	static uint8_t out[2000];
+	struct fixture f;
+	struct gt_pair d;
+	struct tr_ac_rec_keys tx, rx;
+	struct tr_ac_dp_stats st;
+	double t0;
+
+	(void)state;
+	dp_open(&f);
+	assert_int_equal(gt_pair_open2(&f.p, GT_TLS13_CERT_PRIO("AES-256-GCM"), 0, 1), 0);
+	assert_int_equal(tr_ac_keys_from_gnutls(f.p.c, &tx, &rx), 0);
+	assert_int_equal(tr_ac_dp_set_cstp(f.dp, f.p.cfd, &tx, &rx, NULL, 0), 0);
+	f.p.cfd = -1;
+	assert_int_equal(tr_ac_dp_use(f.dp, TR_AC_CHAN_CSTP), 0);
+	/* Packets the loopback turns around until our sends back find the
+	 * server's receive buffer full. */
+	for (uint32_t i = 0; i < 4000; i++) {
+		cstp_pkt(out, TR_AC_DATA, 1400);
+		ipv4(out + 8, 1400, i);
+		ssize_t r;
+		for (int k = 0; k < 100 && (r = gnutls_record_send(f.p.s, out, 1408)) == GNUTLS_E_AGAIN; k++)
+			usleep(1000);
+		if (r == GNUTLS_E_AGAIN)
+			break;
+		assert_int_equal(r, 1408);
+	}
+	tr_ac_dp_stats(f.dp, &st);
+	assert_true(st.chan[TR_AC_CHAN_CSTP].rx_data > 100);
+	if (g_threads == 2) {
+		assert_int_equal(gt_pair_open(&d, GT_DTLS_PRIO("AES-256-GCM"), 1), 0);
+		assert_int_equal(tr_ac_keys_from_gnutls(d.c, &tx, &rx), 0);
+		t0 = mono();
+		assert_int_equal(tr_ac_dp_set_dtls(f.dp, d.cfd, &tx, &rx), 0);
+		d.cfd = -1;
+		assert_true(mono() - t0 < 3.0); /* stuck would be forever */
+		gt_pair_close(&d);
+	}
+	t0 = mono();
+	assert_int_equal(tr_ac_dp_close(f.dp, TR_AC_CHAN_CSTP), 0);
+	assert_true(mono() - t0 < 3.0); /* stuck would be forever */
+	dp_close(&f);
+	gt_pair_close(&f.p);
+}
+
 static void test_cstp_tls13(void **state)
 {
 	(void)state;
@@ -377,6 +435,7 @@ int main(void)
 		cmocka_unit_test(test_dtls_gso),
 		cmocka_unit_test(test_cstp_tls13),
 		cmocka_unit_test(test_cstp_tls12),
+		cmocka_unit_test(test_cstp_stalled),
 		cmocka_unit_test(test_bad_args),
 	};
 	int failed = 0;
