@@ -116,6 +116,18 @@ static void stamp_stderr(void)
 	stderr = f;
 }
 
+static void print_prefixes(const char *what, const struct tr_config_addr *a, unsigned n,
+			   const char *note)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	printf("    %s", what);
+	for (unsigned i = 0; i < n; i++)
+		printf("%s %s/%u", i ? "," : "", inet_ntop(a[i].family, &a[i].v4, ip, sizeof(ip)),
+		       a[i].prefix);
+	printf("%s\n", note);
+}
+
 static void print_checked(const struct tr_config *cfg, const struct tr_privdrop_user *u)
 {
 	char a[64], b[64], ip[INET6_ADDRSTRLEN];
@@ -131,6 +143,15 @@ static void print_checked(const struct tr_config *cfg, const struct tr_privdrop_
 	       tr_sockaddr_str(&cfg->endpoint, b, sizeof(b)));
 	printf("    spi out 0x%08x in 0x%08x replay-window %u esn %s\n", cfg->out.spi,
 	       cfg->in.spi, cfg->replay_window, cfg->esn ? "on" : "off");
+	print_prefixes("peer-addresses", cfg->peer_addr, cfg->n_peer_addr,
+		       cfg->n_peer_addr ? "" : " (default: the networks of Address and Routes)");
+	if (cfg->n_routes)
+		print_prefixes("routes", cfg->routes, cfg->n_routes,
+			       cfg->table == TR_CONFIG_TABLE_OFF ? " (Table = off: not added)" : "");
+	if (cfg->keepalive)
+		printf("    persistent-keepalive %u s\n", cfg->keepalive);
+	if (cfg->fwmark)
+		printf("    fwmark 0x%x\n", cfg->fwmark);
 	if (cfg->user[0])
 		printf("    user %s (uid %u gid %u) after setup\n", cfg->user, (unsigned)u->uid,
 		       (unsigned)u->gid);

@@ -101,6 +101,10 @@ int tr_tunnel_ctl_get(void *arg, struct tr_ctl_reply *r)
 	if (last) {
 		uint64_t ago = (tr_tunnel_now_ms() - last) / 1000;
 		tr_ctl_put_u64(r, "latest_rx", ago);
+		/* The same for the plain text, where numbers are counters (-s). */
+		char when[32];
+		snprintf(when, sizeof(when), "%llu s ago", (unsigned long long)ago);
+		tr_ctl_put_str(r, "latest", when);
 		tr_ctl_put_str(r, "peer", ago < silent_after(cfg) ? "alive" : "silent");
 	} else {
 		tr_ctl_put_str(r, "peer", "silent (nothing authentic yet)");
