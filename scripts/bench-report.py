@@ -21,7 +21,6 @@ import time
 PERF_COLS = [
     ("TCP 1 stream Mbit/s", "tcp1_mbps", "%.0f"),
     ("TCP 4 streams Mbit/s", "tcp4_mbps", "%.0f"),
-    ("TCP 1 stream down Mbit/s", "tcp1_down_mbps", "%.0f"),
     ("UDP 64 B kpps, 0 % loss", "udp64_kpps_loss0", "%.0f"),
     ("UDP 64 B kpps, <=1 % loss", "udp64_kpps_loss1", "%.0f"),
     ("ping ms", "ping_avg_ms", "%.3f"),
@@ -31,9 +30,6 @@ PERF_COLS = [
 COST_COLS = [
     ("tunnel CPU s/GB", "cpu_tunnel_s_per_gb", "%.2f"),
     ("machine CPU s/GB", "cpu_total_s_per_gb", "%.2f"),
-    ("client CPU s/GB", "cpu_client_s_per_gb", "%.2f"),
-    ("tunnel CPU s/GB, down", "cpu_tunnel_down_s_per_gb", "%.2f"),
-    ("client CPU s/GB, down", "cpu_client_down_s_per_gb", "%.2f"),
     ("syscalls/MB", "syscalls_per_mb", "%.0f"),
     ("syscalls/pkt", "syscalls_per_packet", "%.2f"),
     ("tunroom-counted syscalls/MB", "tr_syscalls_per_mb", "%.0f"),
@@ -43,9 +39,7 @@ COST_COLS = [
 # The figures ratios are taken of, and whether more is better.
 RATIO_METRICS = {"tcp1_mbps": True, "tcp4_mbps": True, "udp64_kpps_loss0": True,
                  "udp64_kpps_loss1": True, "cpu_tunnel_s_per_gb": False,
-                 "ping_idle_ms": False, "ping_busy_ms": False,
-                 "tcp1_down_mbps": True, "cpu_client_s_per_gb": False,
-                 "cpu_client_down_s_per_gb": False}
+                 "ping_idle_ms": False, "ping_busy_ms": False}
 # Side by side (issue 16): tunroom aes128-gcm beside the newest wireguard-go
 # and plain veth, with the ratios and the issue's targets for them.
 SIDE = [("TCP 1 stream Mbit/s", "tcp1_mbps", "%.0f", ">= 2x wg-go, >= 0.5x veth"),

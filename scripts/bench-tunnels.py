@@ -27,10 +27,6 @@ inner addresses from 198.18.0.0/15, all with inner MTU 1400:
           (userspace ESP over a TUN device, as      (on lo)              in UDP), IKE 500
           tunroom), AES-128-GCM
   ocdtls  openconnect -> ocserv over DTLS        198.18.1.x -> .1       UDP/TCP 4443
-  octls   openconnect -> ocserv, --no-dtls       198.18.6.x -> .1       TCP 4446
-  tracd   tunroom connect -> ocserv over DTLS    198.18.2.x -> .1       UDP/TCP 4444
-  tract   tunroom connect -> ocserv, --no-dtls   198.18.5.x -> .1       TCP 4445
-          (each AnyConnect row has an ocserv of its own)
   trb     only with BENCH_TUNROOM_B=path: that    198.18.0.9 -> .10      UDP 4602
           tunroom binary (another build, for A/B
           experiments; BENCH_TUNROOM_B_LABEL names it)
@@ -40,9 +36,6 @@ Per row and round (rows take turns, the first of each round rotating):
   cpu_tunnel_s_per_gb  utime+stime of the tunnel's processes (both ends, all
                        threads and children) over that run, per GB received
   cpu_total_s_per_gb   the whole machine's busy time over that run, per GB
-  AnyConnect rows also: cpu_client_s_per_gb (the client process alone), and
-  the same TCP run downloading (iperf3 -R): tcp1_down_mbps,
-  cpu_tunnel_down_s_per_gb, cpu_client_down_s_per_gb
   ping_idle_ms         median RTT of pings at 1/s
   ping_busy_ms         median RTT of 200 pings at 200/s
   udp64_kpps_loss1/0   64-byte UDP rate at <= 1 % / 0 % loss (bench-udp.py)
@@ -157,9 +150,6 @@ class Row:
     def __init__(self, rid, label, addr, pids=(), dev=None, tr_dev=None):
         self.id, self.label, self.addr, self.pids = rid, label, addr, list(pids)
         self.dev, self.tr_dev = dev, tr_dev
-        # AnyConnect rows: the client alone (its CPU beside the server's),
-        # and TCP measured downloading too (iperf3 -R).
-        self.client_pids, self.both_ways = [], False
 
 
 # --- tunroom ------------------------------------------------------------------
@@ -403,8 +393,8 @@ def swan_row(a, work):
 
 OCSERV = """auth = "plain[passwd={d}/passwd]"
 listen-host = 192.0.2.2
-tcp-port = {port}
-udp-port = {port}
+tcp-port = 4443
+udp-port = 4443
 run-as-user = nobody
 run-as-group = nogroup
 socket-file = {d}/ocserv.sock
@@ -425,9 +415,9 @@ rekey-time = 172800
 rekey-method = ssl
 use-occtl = false
 pid-file = {d}/ocserv.pid
-device = {devp}
+device = ocs1-
 predictable-ips = true
-ipv4-network = {net}.0
+ipv4-network = 198.18.1.0
 ipv4-netmask = 255.255.255.0
 mtu = {mtu}
 ping-leases = false
@@ -435,18 +425,16 @@ ping-leases = false
 OC_SCRIPT = """#!/bin/sh
 # openconnect --script: address and MTU on the device, nothing else.
 [ "$reason" = connect ] || exit 0
-ip addr add "$INTERNAL_IP4_ADDRESS/32" peer {gw} dev "$TUNDEV"
+ip addr add "$INTERNAL_IP4_ADDRESS/32" peer 198.18.1.1 dev "$TUNDEV"
 ip link set "$TUNDEV" mtu "$INTERNAL_IP4_MTU" up
 """
 
 
-def ocserv(a, work, rid, net, port):
-    """One ocserv of its own per AnyConnect row (its own pool, port, device
-    prefix): (directory, pin, pid), or None with a note."""
-    if not all(shutil.which(c) for c in ("ocserv", "certtool", "ocpasswd")):
-        note(f"{rid} not run: ocserv or certtool missing (scripts/deps.sh bench)")
+def oc_row(a, work):
+    if not all(shutil.which(c) for c in ("ocserv", "openconnect", "certtool", "ocpasswd")):
+        note("openconnect/ocserv not run: ocserv, openconnect or certtool missing (scripts/deps.sh bench)")
         return None
-    d = os.path.join(work, rid)
+    d = os.path.join(work, "oc")
     os.makedirs(d)
     os.chmod(work, 0o755)
     os.chmod(d, 0o755)  # ocserv's workers drop to nobody
@@ -459,68 +447,24 @@ def ocserv(a, work, rid, net, port):
     pin = next(w for w in run("certtool", "--certificate-info", "--infile", f"{d}/cert.pem").stdout.split()
                if w.startswith("pin-sha256:"))
     run("ocpasswd", "-c", f"{d}/passwd", "bench", input="benchpass\nbenchpass\n")
-    open(f"{d}/ocserv.conf", "w").write(OCSERV.format(d=d, mtu=MTU, port=port, net=net,
-                                                      devp=f"{rid[:5]}-"))
-    open(f"{d}/pass", "w").write("benchpass\n")
-    pid = bg("ocserv", "-f", "-c", f"{d}/ocserv.conf", ns=2, out=f"{d}/server.log").pid
-    if not wait_for(10, lambda: f"192.0.2.2:{port} " in run("ss", "-ltn", ns=2).stdout):
-        note(f"{rid} not run: ocserv did not listen")
-        return None
-    return d, pin, pid
-
-
-def oc_row(a, work, rid="ocdtls", net="198.18.1", port=4443, tls_only=False):
-    """openconnect against its own ocserv, over DTLS or (--no-dtls) TLS only."""
-    if not shutil.which("openconnect"):
-        note(f"{rid} not run: openconnect missing (scripts/deps.sh bench)")
-        return None
-    srv = ocserv(a, work, rid, net, port)
-    if not srv:
-        return None
-    d, pin, spid = srv
-    open(f"{d}/script", "w").write(OC_SCRIPT.format(gw=f"{net}.1"))
+    open(f"{d}/ocserv.conf", "w").write(OCSERV.format(d=d, mtu=MTU))
+    open(f"{d}/script", "w").write(OC_SCRIPT)
     os.chmod(f"{d}/script", 0o755)
-    dev = f"{rid}-{PID}"[:15]
-    client = bg("sh", "-c", 'exec "$@" <"$0"', f"{d}/pass", "openconnect", "--passwd-on-stdin", "-u", "bench",
-                "--servercert", pin, "--script", f"{d}/script", "--interface", dev,
-                *(["--no-dtls"] if tls_only else []),
-                f"https://192.0.2.2:{port}/", ns=1, out=f"{d}/client.log").pid
-    if (not tls_only and not wait_for(15, lambda: "Established DTLS" in open(f"{d}/client.log").read())) or \
-            not wait_for(10, lambda: pings_ok(f"{net}.1")):
-        note(f"{rid} not run: " + open(f"{d}/client.log").read().strip()[-200:])
+    pids = [bg("ocserv", "-f", "-c", f"{d}/ocserv.conf", ns=2, out=f"{d}/server.log").pid]
+    if not wait_for(10, lambda: "192.0.2.2:4443 " in run("ss", "-ltn", ns=2).stdout):
+        note("openconnect/ocserv not run: ocserv did not listen")
+        return None
+    dev = f"oc-{PID}"[:15]
+    open(f"{d}/pass", "w").write("benchpass\n")
+    pids.append(bg("sh", "-c", 'exec "$@" <"$0"', f"{d}/pass", "openconnect", "--passwd-on-stdin", "-u", "bench",
+                   "--servercert", pin, "--script", f"{d}/script", "--interface", dev,
+                   "https://192.0.2.2:4443/", ns=1, out=f"{d}/client.log").pid)
+    if not wait_for(15, lambda: "Established DTLS" in open(f"{d}/client.log").read()) or \
+            not wait_for(10, lambda: pings_ok("198.18.1.1")):
+        note("openconnect/ocserv DTLS not run: " + open(f"{d}/client.log").read().strip()[-200:])
         return None
     ver = run("openconnect", "--version", check=False).stdout.split("\n")[0].split()[-1]
-    row = Row(rid, f"openconnect {ver} / ocserv, {'TLS only' if tls_only else 'DTLS'}", f"{net}.1",
-              [spid, client], dev)
-    row.client_pids, row.both_ways = [client], True
-    return row
-
-
-def ac_row(a, work, rid, net, port, tls_only=False):
-    """tunroom connect against its own ocserv, over DTLS or (--no-dtls) TLS only."""
-    srv = ocserv(a, work, rid, net, port)
-    if not srv:
-        return None
-    d, pin, spid = srv
-    dev = f"{rid}-{PID}"[:15]
-    env = dict(os.environ, TUNROOM_RUN_DIR=os.path.join(work, f"run-{rid}"))
-    os.makedirs(env["TUNROOM_RUN_DIR"])
-    client = bg("sh", "-c", 'exec "$@" <"$0"', f"{d}/pass", a.tunroom, "connect", "-u", "bench",
-                "--passwd-on-stdin", "--servercert", pin, "-s", "", "-i", dev,
-                *(["--no-dtls"] if tls_only else []),
-                f"https://192.0.2.2:{port}/", ns=1, env=env, out=f"{d}/client.log").pid
-
-    def state():
-        r = run(a.tunroom, "show", "--json", dev, env=env, check=False)
-        return json.loads(r.stdout)[0].get("state") if r.returncode == 0 else None
-    if not wait_for(15, lambda: state() == ("cstp" if tls_only else "dtls")) or \
-            not wait_for(10, lambda: pings_ok(f"{net}.1")):
-        note(f"{rid} not run: " + open(f"{d}/client.log").read().strip()[-200:])
-        return None
-    row = Row(rid, f"tunroom connect / ocserv, {'TLS only' if tls_only else 'DTLS'}", f"{net}.1",
-              [spid, client], dev)
-    row.client_pids, row.both_ways = [client], True
-    return row
+    return Row("ocdtls", f"openconnect {ver} / ocserv, DTLS", "198.18.1.1", pids, dev)
 
 
 # --- measuring ----------------------------------------------------------------------------
@@ -555,9 +499,8 @@ def busy_ticks():
     return user + nice + system + irq + softirq + steal, idle + iowait
 
 
-def iperf_tcp(addr, secs, reverse=False):
-    r = run("iperf3", "-c", addr, "-t", str(secs), "-J", *(["-R"] if reverse else []), ns=1, check=False,
-            timeout=secs + 30)
+def iperf_tcp(addr, secs):
+    r = run("iperf3", "-c", addr, "-t", str(secs), "-J", ns=1, check=False, timeout=secs + 30)
     e = json.loads(r.stdout)["end"]
     return e["sum_received"]["bits_per_second"], e["sum_received"]["bytes"], e["sum_sent"].get("retransmits", 0)
 
@@ -589,14 +532,14 @@ def dev_packets(row):
 
 
 def measure(a, work, row, rnd, put):
-    c0, (b0, _), cc0 = proc_ticks(row.pids), busy_ticks(), proc_ticks(row.client_pids)
+    c0, (b0, _) = proc_ticks(row.pids), busy_ticks()
     al0, pk0 = alloc_count(work, row.id), dev_packets(row)
     try:
         bps, nbytes, retr = iperf_tcp(row.addr, a.secs)
     except (ValueError, KeyError, subprocess.TimeoutExpired) as e:
         note(f"{row.label}: iperf3 failed in round {rnd}: {e}")
         return
-    c1, (b1, _), cc1 = proc_ticks(row.pids), busy_ticks(), proc_ticks(row.client_pids)
+    c1, (b1, _) = proc_ticks(row.pids), busy_ticks()
     al1, pk1 = alloc_count(work, row.id), dev_packets(row)
     if al0 is not None and al1 is not None and pk0 is not None and pk1 and pk1 > pk0:
         put(rnd, row.id, "allocs_per_packet", "%.6f" % ((al1 - al0) / (pk1 - pk0)))
@@ -606,20 +549,6 @@ def measure(a, work, row, rnd, put):
         put(rnd, row.id, "cpu_tunnel_s_per_gb", "%.3f" % ((c1 - c0) / HZ / (nbytes / 1e9)))
     if nbytes:
         put(rnd, row.id, "cpu_total_s_per_gb", "%.3f" % ((b1 - b0) / HZ / (nbytes / 1e9)))
-    if row.client_pids and nbytes:
-        put(rnd, row.id, "cpu_client_s_per_gb", "%.3f" % ((cc1 - cc0) / HZ / (nbytes / 1e9)))
-    if row.both_ways:
-        d0, dc0 = proc_ticks(row.pids), proc_ticks(row.client_pids)
-        try:
-            bps, nbytes, _ = iperf_tcp(row.addr, a.secs, reverse=True)
-        except (ValueError, KeyError, subprocess.TimeoutExpired) as e:
-            note(f"{row.label}: iperf3 -R failed in round {rnd}: {e}")
-            nbytes = 0
-        if nbytes:
-            d1, dc1 = proc_ticks(row.pids), proc_ticks(row.client_pids)
-            put(rnd, row.id, "tcp1_down_mbps", "%.1f" % (bps / 1e6))
-            put(rnd, row.id, "cpu_tunnel_down_s_per_gb", "%.3f" % ((d1 - d0) / HZ / (nbytes / 1e9)))
-            put(rnd, row.id, "cpu_client_down_s_per_gb", "%.3f" % ((dc1 - dc0) / HZ / (nbytes / 1e9)))
     idle = ping_median(row.addr, a.idle_pings, 1)
     busy = ping_median(row.addr, 200, 0.005)
     put(rnd, row.id, "ping_idle_ms", "%.3f" % idle if idle is not None else "nan")
@@ -790,13 +719,6 @@ def main():
             rows.append(swan_row(a, work))
         if want("ocdtls"):
             rows.append(oc_row(a, work))
-        # tunroom connect beside openconnect, each with an ocserv of its own.
-        if want("octls"):
-            rows.append(oc_row(a, work, "octls", "198.18.6", 4446, tls_only=True))
-        if want("tracd"):
-            rows.append(ac_row(a, work, "tracd", "198.18.2", 4444))
-        if want("tract"):
-            rows.append(ac_row(a, work, "tract", "198.18.5", 4445, tls_only=True))
         rows = [r for r in rows if r]
         ok = []
         for r in rows:
