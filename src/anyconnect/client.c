@@ -29,7 +29,7 @@ int tr_ac_establish(const struct tr_ac_client_opts *o, struct tr_ac_conn *c, cha
 		    size_t cookie_cap, struct tr_ac_params *p, bool login, char *err, size_t errcap)
 {
 	struct tr_ac_tunnel_opts to = {
-		.user_agent = o->login.user_agent, .base_mtu = 1500, .dtls = o->dtls,
+		.user_agent = o->login.user_agent, .base_mtu = 1500, .dtls = o->dtls, .ipv6 = true,
 	};
 	char hp[80];
 	int r;
