@@ -26,7 +26,8 @@ void tr_ac_say(const struct tr_ac_client_opts *o, int level, const char *fmt, ..
 }
 
 int tr_ac_establish(const struct tr_ac_client_opts *o, struct tr_ac_conn *c, char *cookie,
-		    size_t cookie_cap, struct tr_ac_params *p, bool login, char *err, size_t errcap)
+		    size_t cookie_cap, struct tr_ac_params *p, bool login, int timeout_ms, char *err,
+		    size_t errcap)
 {
 	struct tr_ac_tunnel_opts to = {
 		.user_agent = o->login.user_agent, .base_mtu = 1500, .dtls = o->dtls, .ipv6 = true,
@@ -34,7 +35,7 @@ int tr_ac_establish(const struct tr_ac_client_opts *o, struct tr_ac_conn *c, cha
 	char hp[80];
 	int r;
 
-	r = tr_ac_conn_open(c, &o->url, o->pin, ESTABLISH_TIMEOUT_MS, err, errcap);
+	r = tr_ac_conn_open(c, &o->url, o->pin, timeout_ms, err, errcap);
 	if (r)
 		return r;
 	tr_ac_say(o, TR_AC_VERBOSE, "connected to %s: %s",
@@ -66,7 +67,8 @@ static int authenticate(const struct tr_ac_client_opts *o)
 
 	if (!c)
 		return -ENOMEM;
-	r = tr_ac_establish(o, c, cookie, sizeof(cookie), NULL, true, err, sizeof(err));
+	r = tr_ac_establish(o, c, cookie, sizeof(cookie), NULL, true, ESTABLISH_TIMEOUT_MS, err,
+			    sizeof(err));
 	if (r) {
 		tr_ac_say(o, TR_AC_QUIET, "%s", err);
 		free(c);

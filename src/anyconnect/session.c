@@ -558,8 +558,10 @@ static int reconnect(struct sess *s, int sigfd)
 					return -EINTR;
 			}
 		}
-		r = tr_ac_establish(s->o, s->c, s->cookie, sizeof(s->cookie), &np, false, err,
-				    sizeof(err));
+		/* A shorter deadline than the login's: signals and `tunroom
+		 * down` wait for at most one attempt. */
+		r = tr_ac_establish(s->o, s->c, s->cookie, sizeof(s->cookie), &np, false,
+				    RECONNECT_MS, err, sizeof(err));
 		if (!r)
 			break;
 		if (r == -EACCES || r == -EKEYREJECTED) {
@@ -703,7 +705,8 @@ int tr_ac_session_run(const struct tr_ac_client_opts *o)
 			goto out;
 		}
 	}
-	r = tr_ac_establish(o, s->c, s->cookie, sizeof(s->cookie), &s->p, true, err, sizeof(err));
+	r = tr_ac_establish(o, s->c, s->cookie, sizeof(s->cookie), &s->p, true, ESTABLISH_TIMEOUT_MS,
+			    err, sizeof(err));
 	if (r) {
 		tr_ac_say(o, TR_AC_QUIET, "%s", err);
 		goto out;
