@@ -3,7 +3,8 @@
 # tunroom connect against a stock ocserv: login, ping, and 10 MiB over TCP
 # each way, checked by SHA-256, first over DTLS, then with --no-dtls (all
 # over TLS); `tunroom show` says which channel carried it; `tunroom down`
-# (DTLS run) and SIGTERM (TLS run) end the session with a BYE the server logs.
+# (DTLS run) and SIGTERM (TLS run, dropped to -U nobody) end the session with
+# a BYE the server logs.
 # usage: ac-connect.sh TUNROOM
 source "$(dirname "$0")/lib.sh"
 require_root
@@ -18,7 +19,8 @@ ac_data 10
 for mode in dtls tls; do
 	name=ac$mode
 	args=()
-	[ $mode = tls ] && args=(--no-dtls)
+	# The TLS run also drops to a user (-U) instead of root without capabilities.
+	[ $mode = tls ] && args=(--no-dtls -U nobody)
 	pretty "$mode: connect"
 	ac_connect $name "${args[@]}"
 	if [ $mode = dtls ]; then
@@ -34,6 +36,9 @@ for mode in dtls tls; do
 	grep -q "^CapEff:[[:space:]]*0000000000000000$" "$st" || die "$mode: capabilities left: $(grep ^Cap "$st")"
 	grep -q "^NoNewPrivs:[[:space:]]*1$" "$st" || die "$mode: no-new-privileges not set"
 	grep -q "^Seccomp:[[:space:]]*2$" "$st" || die "$mode: no seccomp filter"
+	if [ $mode = tls ]; then
+		grep -q "^Uid:[[:space:]]*$(id -u nobody)[[:space:]]" "$st" || die "-U nobody: $(grep ^Uid "$st")"
+	fi
 	n1 ping -c 3 -i 0.2 -W 2 $POOL_GW >/dev/null || die "$mode: no ping through the tunnel"
 	pretty "$mode: 10 MiB each way"
 	ac_tcp 1 2 $POOL_GW
