@@ -40,9 +40,10 @@ fi
 
 # ThreadSanitizer (issue 14, item 6): the unit tests and the namespace tests
 # of the library's own threads (session, port, engine, tunroomd) and a few of
-# the tunnel's (its data, upkeep and control threads) run with zero reports; a report fails the test (exit code 66). TSAN_KNOWN names
-# tests with a known race outside these layers: they run, and their result
-# is printed, but not counted (say which race in the comment). None now:
+# the tunnel's (its data, upkeep and control threads) run with zero reports;
+# a report fails the test (exit code 66). TSAN_KNOWN names tests with a
+# known race outside these layers: they run, and their result is printed,
+# but not counted (say which race in the comment). None now:
 # ac_dp's counters are written with tr_stat_add since a26a19e.
 TSAN=${TSAN:-build-tsan}
 TSAN_KNOWN=${TSAN_KNOWN:-}
