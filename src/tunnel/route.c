@@ -150,6 +150,19 @@ int tr_route_apply(const struct tr_config *cfg, const struct tr_route_plan *p, c
 				}
 			}
 		}
+		/* As wg-quick: the reverse-path filter must see the mark, or
+		 * strict rp_filter drops the peer's datagrams (their reverse
+		 * route, unmarked, would be the tunnel). Left set afterwards,
+		 * as wg-quick leaves it. */
+		if (p->policy4) {
+			int fd = open("/proc/sys/net/ipv4/conf/all/src_valid_mark", O_WRONLY | O_CLOEXEC);
+			if (fd < 0 || write(fd, "1", 1) != 1)
+				fprintf(stderr, "tunroom: %s: net.ipv4.conf.all.src_valid_mark = 1: %s "
+					"(with strict rp_filter the peer's datagrams may be dropped)\n",
+					cfg->name, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+		}
 		if (pipe2(pfd, O_CLOEXEC) < 0) {
 			err = -errno;
 			rules_del(nl, p);

@@ -39,6 +39,7 @@ grep -q "default route through the tunnel in table 4500" "$WORK/a.err" || { cat 
 pretty "1. full tunnel: 198.51.100.7 (behind b) through the tunnel, the ESP outside"
 n1 ip rule show | grep -q "not from all fwmark 0x1194 lookup 4500" || die "no fwmark rule: $(n1 ip rule show)"
 n1 ip rule show | grep -q "lookup main suppress_prefixlength 0" || die "no suppress rule: $(n1 ip rule show)"
+[ "$(n1 sysctl -n net.ipv4.conf.all.src_valid_mark)" = 1 ] || die "src_valid_mark not set (strict rp_filter would drop the peer's datagrams)"
 tx0=$(counter a tx_packets)
 n1 ping -c 3 -i 0.2 -W 2 198.51.100.7 >/dev/null || { diag; die "198.51.100.7 not reached through the tunnel"; }
 [ $(( $(counter a tx_packets) - tx0 )) -ge 3 ] || die "the pings did not go through the tunnel"
