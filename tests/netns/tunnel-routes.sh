@@ -25,7 +25,7 @@ n2 sysctl -qw net.ipv4.ip_forward=1
 # a reaches b's endpoint by its default route only (no connected route to it).
 n1 ip route add default via 192.0.2.2
 keys aes128-gcm
-conf a "Routes = 0.0.0.0/0"
+conf a "Routes = 0.0.0.0/0, ::/0"
 conf b "Routes = 198.18.0.0/30"
 sed -i 's/^Endpoint = .*/Endpoint = 203.0.113.2:4500/' "$WORK/a.conf"
 sed -i 's/^ListenAddress = .*/ListenAddress = 203.0.113.2/' "$WORK/b.conf"
@@ -39,6 +39,8 @@ grep -q "default route through the tunnel in table 4500" "$WORK/a.err" || { cat 
 pretty "1. full tunnel: 198.51.100.7 (behind b) through the tunnel, the ESP outside"
 n1 ip rule show | grep -q "not from all fwmark 0x1194 lookup 4500" || die "no fwmark rule: $(n1 ip rule show)"
 n1 ip rule show | grep -q "lookup main suppress_prefixlength 0" || die "no suppress rule: $(n1 ip rule show)"
+n1 ip -6 rule show | grep -q "lookup main suppress_prefixlength 0" || die "no IPv6 suppress rule: $(n1 ip -6 rule show)"
+n1 ip -6 route show table 4500 | grep -q "default dev tr0" || die "no IPv6 default route in table 4500"
 [ "$(n1 sysctl -n net.ipv4.conf.all.src_valid_mark)" = 1 ] || die "src_valid_mark not set (strict rp_filter would drop the peer's datagrams)"
 tx0=$(counter a tx_packets)
 n1 ping -c 3 -i 0.2 -W 2 198.51.100.7 >/dev/null || { diag; die "198.51.100.7 not reached through the tunnel"; }
@@ -49,6 +51,7 @@ n1 ip route get 203.0.113.2 mark 4500 | grep -q "dev tr-$$-va" || die "the marke
 down a
 n1 ip rule show | grep -q "lookup 4500" && die "rules left behind after down: $(n1 ip rule show)"
 n1 ip rule show | grep -q "suppress_prefixlength" && die "suppress rule left behind"
+n1 ip -6 rule show | grep -q "suppress_prefixlength" && die "IPv6 suppress rule left behind"
 pretty "rules gone after down"
 
 pretty "2. a loop: b routes a's endpoint (192.0.2.1) into tr0"
