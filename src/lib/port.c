@@ -421,8 +421,10 @@ TR_API int tr_port_arm(struct tr_port *p, int want_space)
 	if (want_space)
 		ready |= tr_ring_prod_arm(&p->eg);
 	/* A closed word reads as "ready" to the arm: act on it here, or a
-	 * device waiting for egress space spins on it. */
-	if (ready)
+	 * device waiting for egress space spins on it. Not while ingress
+	 * holds packets: what the application committed before it closed
+	 * still goes out, and the empty ring's peek ends the port then. */
+	if (ready && tr_load_acquire(&p->in.ctl->producer) == p->in.tail)
 		port_check_peer(p);
 	tr_stat_add(&p->st.sleeps, !ready);
 	return ready || p->error;

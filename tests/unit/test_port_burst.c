@@ -365,6 +365,35 @@ static void hostile_doorbell_and_closed_word(void **state)
 	pair_close(&p);
 }
 
+/* An application that commits and closes at once: the arm sees the closed
+ * words, but what was committed before still comes out, then -EPIPE. */
+static void close_after_commit_drains(void **state)
+{
+	(void)state;
+	struct tr_pkt tx[3];
+	struct tr_port_slot sl;
+	struct pair p;
+
+	pair_open(&p, 1u << 17);
+	assert_int_equal(tr_tx_allocate_burst(p.s, 100, tx, 3), 3);
+	for (int i = 0; i < 3; i++) {
+		memset(tr_pkt_data(&tx[i]), 'x' + i, 20);
+		tx[i].len = 20;
+	}
+	assert_int_equal(tr_tx_commit_burst(p.s, tx, 3, 0), 0);
+	tr_session_close(p.s);
+	assert_int_equal(tr_port_arm(p.port, 1), 1);
+	tr_port_disarm(p.port);
+	assert_int_equal(tr_port_error(p.port), 0);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(tr_port_ingress_peek(p.port, &sl), 1);
+		assert_int_equal(sl.data[0], 'x' + i);
+		tr_port_ingress_done(p.port);
+	}
+	assert_int_equal(tr_port_ingress_peek(p.port, &sl), -EPIPE);
+	tr_port_close(p.port);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -374,6 +403,7 @@ int main(void)
 		cmocka_unit_test(tx_wait_for_space),
 		cmocka_unit_test(partial_bursts),
 		cmocka_unit_test(hostile_doorbell_and_closed_word),
+		cmocka_unit_test(close_after_commit_drains),
 		cmocka_unit_test(empty_run_is_one_void),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
