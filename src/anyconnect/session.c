@@ -63,6 +63,7 @@ struct sess {
 	struct tr_ac_env env_reconnect, env_disconnect;
 	int stop_evt;
 	enum state st;
+	int stopping;                  /* the data threads read it (dp_log) */
 	time_t started;
 	/* DTLS */
 	bool dtls_on;                  /* offered by the server and not --no-dtls */
@@ -114,12 +115,17 @@ static double tx_age(struct sess *s, enum tr_ac_chan chan, double since, double 
 	return now - (t > since ? t : since);
 }
 
+/* The data plane's lines (any thread). What it reports as information (a
+ * channel went down) the control plane says itself, with what it does
+ * about it: those only with -v; none once the session is stopping (the
+ * server closing after our BYE is no news). */
 static void dp_log(void *arg, int level, const char *msg)
 {
 	struct sess *s = arg;
 
-	tr_ac_say(s->o, level == TR_AC_LOG_ERR ? TR_AC_QUIET : level == TR_AC_LOG_INFO ?
-		  TR_AC_NORMAL : TR_AC_VERBOSE, "%s", msg);
+	if (__atomic_load_n(&s->stopping, __ATOMIC_RELAXED) && level != TR_AC_LOG_ERR)
+		return;
+	tr_ac_say(s->o, level == TR_AC_LOG_ERR ? TR_AC_NORMAL : TR_AC_VERBOSE, "%s", msg);
 }
 
 /* ---- the control socket: `tunroom show` and `down` ---- */
@@ -782,6 +788,7 @@ int tr_ac_session_run(const struct tr_ac_client_opts *o)
 		o->ready(o->ready_arg);
 	r = loop(s, sigfd);
 	s->st = ST_STOPPING;
+	__atomic_store_n(&s->stopping, 1, __ATOMIC_RELAXED);
 	if (r != -EPIPE)
 		bye(s);
 	if (o->script)
