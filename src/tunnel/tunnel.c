@@ -123,8 +123,10 @@ static int open_device(struct run *run)
 	int err = tr_tundev_open(dev, &dc);
 	/* A tunnel killed a moment ago (SIGKILL, then restarted by a service
 	 * manager) may hold the device a little longer: the kernel releases an
-	 * io_uring's files asynchronously after the process is gone. */
-	for (int i = 0; err == -EBUSY && !name_answers(run) && i < 60; i++) {
+	 * io_uring's files asynchronously after the process is gone. A
+	 * single-queue device says -EBUSY then, a multi-queue one (whose other
+	 * queues still hang on) -EEXIST. */
+	for (int i = 0; (err == -EBUSY || err == -EEXIST) && !name_answers(run) && i < 60; i++) {
 		if (i == 0)
 			fprintf(stderr, "tunroom: TUN device %s: still held (by a tunnel that just "
 				"stopped?); waiting up to 3 s\n", cfg->name);

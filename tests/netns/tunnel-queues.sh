@@ -66,4 +66,17 @@ for side in a b; do
 	[ "$(counter $side rx_drop_spi)" = 0 ] || { diag; die "$side: datagrams on the wrong queue's SPI"; }
 	[ "$(counter $side rx_err_auth)" = 0 ] || { diag; die "$side: per-queue keys differ"; }
 done
+
+# A multi-queue device outlives SIGKILL a moment (its queues' io_uring files
+# go asynchronously): the restart waits for it, and all queues go on above
+# the state file's numbers.
+pretty "SIGKILL b, restart: both ways again within 2 s, on both queues"
+kill -KILL "$UP_PID_b"
+wait "$UP_PID_b" 2>/dev/null || true
+up b
+deadline=$((SECONDS + 2))
+until n1 ping -c 1 -W 0.2 198.18.0.2 >/dev/null 2>&1 && n2 ping -c 1 -W 0.2 198.18.0.1 >/dev/null 2>&1; do
+	[ "$SECONDS" -le "$deadline" ] || { diag; die "no traffic both ways within 2 s of restarting b"; }
+done
+both 1 2 198.18.0.2
 pretty "PASS"
