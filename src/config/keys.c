@@ -263,11 +263,20 @@ static int parse_one_address(struct tr_config_ctx *ctx, const struct tr_config_k
 	}
 	if (peer) {
 		/* A prefix names a network: host bits set are a typo. */
-		uint8_t *b = (uint8_t *)&a.v4;
+		struct tr_config_addr net = a;
+		uint8_t *b = (uint8_t *)&net.v4;
+		bool host_bits = false;
 		for (unsigned bit = a.prefix; bit < max; bit++)
-			if (b[bit / 8] & (0x80u >> (bit % 8)))
-				return fail(ctx, "'%s' '%.64s' has host bits set beyond /%u; write the "
-					    "network (e.g. 198.18.0.0/30)", k->name, val, a.prefix);
+			if (b[bit / 8] & (0x80u >> (bit % 8))) {
+				b[bit / 8] &= (uint8_t)~(0x80u >> (bit % 8));
+				host_bits = true;
+			}
+		if (host_bits) {
+			/* Name the network the user most likely meant. */
+			inet_ntop(a.family, &net.v4, ip, sizeof(ip));
+			return fail(ctx, "'%s' '%.64s' has host bits set beyond /%u; write the "
+				    "network: %s/%u", k->name, val, a.prefix, ip, a.prefix);
+		}
 	}
 	list[(*n_list)++] = a;
 	return 0;
