@@ -2,6 +2,7 @@
 /* vpnc-script environment and execution. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -204,6 +205,11 @@ int tr_ac_script_run(const char *script, const struct tr_ac_env *e, int timeout_
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* The root helper ignores the stop signals; an ignored signal
+		 * stays ignored across exec, in the script and all it starts. */
+		signal(SIGINT, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
 		execle(script, script, (char *)NULL, e->v);
 		_exit(127);
 	}
@@ -269,6 +275,9 @@ int tr_ac_script_helper_start(struct tr_ac_script_helper *h, const char *script,
 		 * no TLS socket, no control socket. */
 		if (dup2(sv[1], 3) < 0)
 			_exit(127);
+		/* dup2 clears close-on-exec: the script (root) must not
+		 * inherit the socket to the unprivileged session. */
+		fcntl(3, F_SETFD, FD_CLOEXEC);
 		closefrom(4);
 		helper_main(3, script, reconnect, disconnect);
 		_exit(0);
@@ -285,7 +294,8 @@ int tr_ac_script_helper_run(struct tr_ac_script_helper *h, char reason, int time
 
 	if (h->fd < 0)
 		return -ENOTCONN;
-	if (write(h->fd, &reason, 1) != 1) {
+	/* A helper that died must not end us by SIGPIPE: an error, said. */
+	if (send(h->fd, &reason, 1, MSG_NOSIGNAL) != 1) {
 		r = -EPIPE;
 		goto out;
 	}

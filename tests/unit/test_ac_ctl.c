@@ -12,6 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "anyconnect/form.h"
@@ -280,6 +284,45 @@ static void test_env(void **state)
 	tr_ac_env_free(&e);
 }
 
+/* A script for the helper: exit 0 only if it inherited nothing of ours (no
+ * descriptor 3: the socket to the unprivileged session) and none of the
+ * helper's ignored stop signals (SIGHUP, SIGINT, SIGTERM: bits 0-2 and 14
+ * of SigIgn), so that it and what it starts can be stopped as usual. */
+static const char helper_script[] =
+	"#!/bin/sh\n"
+	"[ -e /proc/$$/fd/3 ] && exit 3\n"
+	"ign=$(sed -n 's/^SigIgn:[[:space:]]*//p' /proc/$$/status)\n"
+	"[ $(( 0x$ign & 0x4007 )) -ne 0 ] && exit 4\n"
+	"exit 0\n";
+
+static void test_script_helper(void **state)
+{
+	char path[] = "/tmp/tr-test-script-XXXXXX";
+	struct tr_ac_script_helper h;
+	struct tr_ac_env e;
+	int fd, status;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, helper_script, sizeof(helper_script) - 1),
+			 (ssize_t)sizeof(helper_script) - 1);
+	assert_int_equal(fchmod(fd, 0700), 0);
+	close(fd);
+	assert_int_equal(tr_ac_env_build(&e, "reconnect", NULL, "", NULL), 0);
+	assert_int_equal(tr_ac_script_helper_start(&h, path, &e, &e), 0);
+	assert_int_equal(tr_ac_script_helper_run(&h, 'R', 10), 0);
+	/* A helper that died: the session learns it as an error, not by a
+	 * SIGPIPE that would end it without running anything it still owes. */
+	kill(h.pid, SIGKILL);
+	assert_int_equal(waitpid(h.pid, &status, 0), h.pid);
+	h.pid = -1;
+	assert_int_equal(tr_ac_script_helper_run(&h, 'R', 1), -EPIPE);
+	assert_int_equal(h.fd, -1);
+	tr_ac_env_free(&e);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -288,6 +331,7 @@ int main(void)
 		cmocka_unit_test(test_form),
 		cmocka_unit_test(test_params),
 		cmocka_unit_test(test_env),
+		cmocka_unit_test(test_script_helper),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
