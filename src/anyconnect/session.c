@@ -690,13 +690,15 @@ int tr_ac_session_run(const struct tr_ac_client_opts *o)
 	s->stop_evt = -1;
 	s->started = time(NULL);
 	s->st = ST_AUTH;
-	/* The stop signals go to this thread's signalfd only, before any
-	 * thread exists. */
+	/* The stop signals go to this thread's signalfd once the tunnel runs
+	 * (blocked below, before any thread exists). During the login they
+	 * keep their default action: Ctrl-C at the password prompt or while a
+	 * server does not answer ends tunroom at once, with nothing to undo. */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &mask, &old);
+	pthread_sigmask(SIG_SETMASK, NULL, &old);
 	sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	s->stop_evt = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (sigfd < 0 || s->stop_evt < 0) {
@@ -717,6 +719,7 @@ int tr_ac_session_run(const struct tr_ac_client_opts *o)
 		tr_ac_say(o, TR_AC_QUIET, "%s", err);
 		goto out;
 	}
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	tr_ac_conn_peer_str(s->c, s->server, sizeof(s->server));
 	if (s->c->peer.ss_family == AF_INET)
 		inet_ntop(AF_INET, &((struct sockaddr_in *)&s->c->peer)->sin_addr, s->gateway,

@@ -4,7 +4,8 @@
 # wrong password, a certificate that does not match the pin (and none, with
 # the pin to pass printed), a server that is down, a TLS server that is not
 # an AnyConnect server (openssl s_server -www); a device name that is taken
-# (after the login: then a BYE frees the server's session).
+# (after the login: then a BYE frees the server's session). A stop signal
+# during a login that hangs ends it at once.
 # usage: ac-fail.sh TUNROOM
 source "$(dirname "$0")/lib.sh"
 require_root
@@ -55,6 +56,22 @@ bg 2 openssl s_server -www -quiet -accept "$SRV:4444" -cert "$WORK/cert.pem" -ke
 wait_for 10 n2 bash -c "exec 3<>/dev/tcp/$SRV/4444" || die "s_server did not start"
 refuses "plain HTTPS server" "not an AnyConnect server" \
 	secretpw --servercert "pin-sha256:$PIN" "https://$SRV:4444"
+
+# A server that accepts and never answers: a stop signal during the login
+# ends tunroom at once, not after the login's timeout. (SIGTERM: a shell
+# starts background jobs with SIGINT ignored; Ctrl-C takes the same path.)
+bg 2 python3 -c 'import socket, time
+s = socket.socket(); s.bind(("203.0.113.2", 4445)); s.listen(1); c = s.accept(); time.sleep(60)'
+wait_for 5 n2 bash -c "ss -ltn | grep -q ':4445 '" || die "silent server did not start"
+echo secretpw | ip netns exec "$(ns_name 1)" env TUNROOM_RUN_DIR="$WORK/run" "$TUNROOM" connect -s '' \
+	-u user1 --passwd-on-stdin --servercert "pin-sha256:$PIN" "https://$SRV:4445" 2>/dev/null &
+hang=$!
+wait_for 5 n2 bash -c "ss -tn state established | grep -q ':4445 '" || die "no connection to the silent server"
+pretty "SIGTERM during the login"
+kill -TERM $hang
+gone() { ! kill -0 $hang 2>/dev/null; }
+wait_for 2 gone || die "SIGTERM did not end a login that hangs"
+wait $hang 2>/dev/null && die "exit 0 after SIGTERM during the login" || true
 
 # Down: ocserv stopped, nothing listens.
 kill "$OCS_PID"
