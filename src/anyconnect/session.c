@@ -142,6 +142,17 @@ static int ctl_get(void *arg, struct tr_ctl_reply *r)
 	char buf[160];
 	double now = now_s();
 
+	if (s->st == ST_AUTH) {
+		/* Served from the login's own thread (tr_ctl_start): only what
+		 * does not change while the login runs. */
+		tr_ctl_put_str(r, "name", s->o->ifname);
+		tr_ctl_put_str(r, "protocol", "anyconnect");
+		tr_ctl_put_str(r, "state", state_name[ST_AUTH]);
+		tr_ctl_put_u64(r, "pid", (uint64_t)getpid());
+		tr_ctl_put_u64(r, "uptime", (uint64_t)(time(NULL) - s->started));
+		tr_ctl_put_str(r, "server", s->o->server_arg);
+		return 0;
+	}
 	tr_ctl_put_str(r, "name", tr_tundev_name(s->dev));
 	tr_ctl_put_str(r, "protocol", "anyconnect");
 	tr_ctl_put_str(r, "state", state_name[s->st]);
@@ -713,13 +724,43 @@ int tr_ac_session_run(const struct tr_ac_client_opts *o)
 			goto out;
 		}
 	}
+	/* With a fixed device name (-i NAME, no %d) `tunroom show NAME` sees
+	 * the login too: the control socket opens now, served by a thread of
+	 * its own while this one is busy, and that thread is gone again (and
+	 * the socket reopened for this thread's loop) before the privilege
+	 * drop, which must find one thread only. */
+	bool early = o->ifname && !strchr(o->ifname, '%');
+	if (early) {
+		r = tr_ctl_open(&s->ctl, o->run_dir, o->ifname, &ctl_ops, s);
+		if (!r && (r = tr_ctl_start(s->ctl))) {
+			tr_ctl_close(s->ctl);
+			s->ctl = NULL;
+		}
+		if (r) {
+			tr_ac_say(o, TR_AC_QUIET, "control socket for %s: %s", o->ifname,
+				  r == -EADDRINUSE ? "a tunnel of that name runs already (-i NAME)" :
+				  strerror(-r));
+			goto out;
+		}
+	}
 	r = tr_ac_establish(o, s->c, s->cookie, sizeof(s->cookie), &s->p, true, ESTABLISH_TIMEOUT_MS,
 			    err, sizeof(err));
+	if (early) {
+		tr_ctl_close(s->ctl);
+		s->ctl = NULL;
+	}
 	if (r) {
 		tr_ac_say(o, TR_AC_QUIET, "%s", err);
 		goto out;
 	}
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	/* `tunroom down` during the login: stop here, with a BYE. */
+	uint64_t asked;
+	if (read(s->stop_evt, &asked, sizeof(asked)) == sizeof(asked)) {
+		tr_ac_say(o, TR_AC_VERBOSE, "tunroom down during the login: disconnecting");
+		r = 0;
+		goto out_bye_raw;
+	}
 	tr_ac_conn_peer_str(s->c, s->server, sizeof(s->server));
 	if (s->c->peer.ss_family == AF_INET)
 		inet_ntop(AF_INET, &((struct sockaddr_in *)&s->c->peer)->sin_addr, s->gateway,

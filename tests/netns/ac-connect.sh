@@ -33,7 +33,10 @@ for mode in dtls tls; do
 	# Running without privileges: no capability, no new privileges, the
 	# TUN ioctl fence (seccomp filter).
 	st=/proc/$(cat "$WORK/$name.pid")/status
-	grep -q "^CapEff:[[:space:]]*0000000000000000$" "$st" || die "$mode: capabilities left: $(grep ^Cap "$st")"
+	for t in /proc/$(cat "$WORK/$name.pid")/task/*/status; do
+		grep -q "^CapEff:[[:space:]]*0000000000000000$" "$t" ||
+			die "$mode: a thread kept capabilities: $t $(grep ^Cap "$t")"
+	done
 	grep -q "^NoNewPrivs:[[:space:]]*1$" "$st" || die "$mode: no-new-privileges not set"
 	grep -q "^Seccomp:[[:space:]]*2$" "$st" || die "$mode: no seccomp filter"
 	if [ $mode = tls ]; then

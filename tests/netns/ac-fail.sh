@@ -57,16 +57,18 @@ wait_for 10 n2 bash -c "exec 3<>/dev/tcp/$SRV/4444" || die "s_server did not sta
 refuses "plain HTTPS server" "not an AnyConnect server" \
 	secretpw --servercert "pin-sha256:$PIN" "https://$SRV:4444"
 
-# A server that accepts and never answers: a stop signal during the login
-# ends tunroom at once, not after the login's timeout. (SIGTERM: a shell
+# A server that accepts and never answers: `tunroom show` says
+# "authenticating", and a stop signal during the login ends tunroom at once, not after the login's timeout. (SIGTERM: a shell
 # starts background jobs with SIGINT ignored; Ctrl-C takes the same path.)
 bg 2 python3 -c 'import socket, time
 s = socket.socket(); s.bind(("203.0.113.2", 4445)); s.listen(1); c = s.accept(); time.sleep(60)'
 wait_for 5 n2 bash -c "ss -ltn | grep -q ':4445 '" || die "silent server did not start"
 echo secretpw | ip netns exec "$(ns_name 1)" env TUNROOM_RUN_DIR="$WORK/run" "$TUNROOM" connect -s '' \
-	-u user1 --passwd-on-stdin --servercert "pin-sha256:$PIN" "https://$SRV:4445" 2>/dev/null &
+	-i acauth -u user1 --passwd-on-stdin --servercert "pin-sha256:$PIN" "https://$SRV:4445" 2>/dev/null &
 hang=$!
 wait_for 5 n2 bash -c "ss -tn state established | grep -q ':4445 '" || die "no connection to the silent server"
+# With a fixed -i NAME, show sees the login.
+[ "$(ac_show acauth state)" = authenticating ] || die "show during the login: $(tunroom1 show acauth)"
 pretty "SIGTERM during the login"
 kill -TERM $hang
 gone() { ! kill -0 $hang 2>/dev/null; }
