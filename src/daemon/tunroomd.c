@@ -503,8 +503,6 @@ int main(int argc, char **argv)
 		poll(pfd, (nfds_t)n, timeout);
 		if (pfd[0].revents)
 			break;
-		if (pfd[1].revents & POLLIN)
-			accept_clients(lfd, clients, dev);
 		now = now_ms();
 		for (int k = 2; k < n; k++) {
 			struct client *c = &clients[map[k]];
@@ -531,6 +529,12 @@ int main(int argc, char **argv)
 				client_end(c, dev, pfd[k].revents & POLLIN ?
 					   "connection closed or unexpected data" : "connection lost");
 		}
+		/* New connections only after the events of this poll are
+		 * handled: an accept may reuse the slot of a pending connection
+		 * (every slot taken), and that connection's events, a hang-up
+		 * say, must not be taken for the newcomer's. */
+		if (pfd[1].revents & POLLIN)
+			accept_clients(lfd, clients, dev);
 		/* The port stops itself on a corrupt ring (-EPROTO) or when the
 		 * application closed its session (-EPIPE). */
 		for (int i = 0; i < MAX_CLIENTS; i++) {

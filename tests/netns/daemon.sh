@@ -88,6 +88,22 @@ wait_for 5 grep -q "no request within" "$log" || die "silent connections were no
 n1 "$dir/daemonclient" echo "$sock" nobody 0 3
 n1 "$dir/daemonclient" echo "$sock" nobody 0 4
 
+# Every slot held by a connection that said nothing, all of them hung up
+# while a client connects (the daemon stopped meanwhile, so one poll sees
+# both): the newcomer takes a slot a hang-up frees, and that hang-up must
+# not end the newcomer's session.
+bg 1 "$dir/daemonclient" silent "$sock" nobody 64 30 "$dir/run/full.ready"
+silent_pid=${TR_PIDS[-1]}
+wait_for 5 test -e "$dir/run/full.ready" || die "64 silent connections did not connect"
+kill -STOP "$daemon_pid"
+kill -KILL "$silent_pid"
+wait "$silent_pid" 2>/dev/null || true
+bg 1 "$dir/daemonclient" echo "$sock" nobody 0 3
+full_echo=${TR_PIDS[-1]}
+sleep 0.3
+kill -CONT "$daemon_pid"
+wait "$full_echo" || { grep -v "refused: not a tunroomd" "$log" | tail -n 8; die "a client that took a hung-up connection's slot lost its session"; }
+
 kill -TERM "$daemon_pid"
 wait "$daemon_pid" || { cat "$log"; die "tunroomd exited with an error"; }
 cat "$log"
