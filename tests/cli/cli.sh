@@ -146,6 +146,9 @@ expect 0 'tr0' complete_words tunroom down t
 expect 0 '^aes256-gcm aes256-cbc-sha256$' complete_words tunroom genkey aes256
 expect 0 '^--json$' complete_words tunroom show --j
 expect 0 '^--servercert$' complete_words tunroom connect --serv
+# up NAME: the names of $TUNROOM_CONF_DIR/*.conf (as wg-quick up wg0).
+mkdir -p "$TUNROOM_RUN_DIR/etc" && : >"$TUNROOM_RUN_DIR/etc/tr7.conf"
+expect 0 'tr7' env TUNROOM_CONF_DIR="$TUNROOM_RUN_DIR/etc" bash -c 'source "$1"; COMP_WORDS=(tunroom up tr); COMP_CWORD=2; _tunroom; echo "${COMPREPLY[*]}"' _ "$COMPLETION"
 expect 0 '' "$TUNROOM" down tr0
 if wait "$fake_pid"; then ok "fake tunnel stopped by down"; else bad "fake tunnel exit"; fi
 fake_pid=
@@ -159,7 +162,7 @@ expect 1 'tr5: not running \(removed its stale control socket\)' "$TUNROOM" down
 
 # The man page renders without groff warnings.
 if command -v groff >/dev/null; then
-	w=$(groff -man -ww -z -Tutf8 "$MANPAGE" 2>&1)
+	w=$(groff -man -ww -z -Tutf8 "$MANPAGE" "$(dirname "$MANPAGE")/tunroom.conf.5" 2>&1)
 	[ -z "$w" ] && ok "man page: no groff warnings" || bad "man page warnings: $w"
 	if MANWIDTH=80 man -l "$MANPAGE" 2>/dev/null | grep -q 'genkey CIPHER'; then
 		ok "man -l renders"
