@@ -26,7 +26,7 @@ sleep 2.5
 [ "$(counter a tx_control)" -ge 2 ] || { diag; die "a sent no keepalives"; }
 [ "$(counter b peer)" = alive ] || { diag; die "b says the peer is '$(counter b peer)'"; }
 [ "$(counter b latest_rx)" -le 1 ] || die "b: latest_rx $(counter b latest_rx) s with keepalives every second"
-show b | grep -q "peer alive" || die "show's text lacks 'peer alive': $(show b)"
+grep -q "peer alive" <<<"$(show b)" || die "show's text lacks 'peer alive': $(show b)"
 pretty "idle: b took $(( $(counter b rx_control) - ctl0 )) keepalives, peer alive, latest_rx $(counter b latest_rx) s"
 
 kill -STOP "$UP_PID_a"

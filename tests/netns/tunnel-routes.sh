@@ -17,6 +17,8 @@ require_root
 require_tun
 TUNROOM=$1
 source "$(dirname "$0")/tunnel-lib.sh"
+# Each check greps a command's whole output (grep -q on a pipe can end it
+# with SIGPIPE, which pipefail turns into a failure).
 
 topology
 n2 ip addr add 203.0.113.2/32 dev "tr-$$-vb"
@@ -37,21 +39,21 @@ wait_for 10 show a || { cat "$WORK/a.err" >&2; die "a did not come up"; }
 grep -q "default route through the tunnel in table 4500" "$WORK/a.err" || { cat "$WORK/a.err" >&2; die "a does not say it set up the default route"; }
 
 pretty "1. full tunnel: 198.51.100.7 (behind b) through the tunnel, the ESP outside"
-n1 ip rule show | grep -q "not from all fwmark 0x1194 lookup 4500" || die "no fwmark rule: $(n1 ip rule show)"
-n1 ip rule show | grep -q "lookup main suppress_prefixlength 0" || die "no suppress rule: $(n1 ip rule show)"
-n1 ip -6 rule show | grep -q "lookup main suppress_prefixlength 0" || die "no IPv6 suppress rule: $(n1 ip -6 rule show)"
-n1 ip -6 route show table 4500 | grep -q "default dev tr0" || die "no IPv6 default route in table 4500"
+grep -q "not from all fwmark 0x1194 lookup 4500" <<<"$(n1 ip rule show)" || die "no fwmark rule: $(n1 ip rule show)"
+grep -q "lookup main suppress_prefixlength 0" <<<"$(n1 ip rule show)" || die "no suppress rule: $(n1 ip rule show)"
+grep -q "lookup main suppress_prefixlength 0" <<<"$(n1 ip -6 rule show)" || die "no IPv6 suppress rule: $(n1 ip -6 rule show)"
+grep -q "default dev tr0" <<<"$(n1 ip -6 route show table 4500)" || die "no IPv6 default route in table 4500"
 [ "$(n1 sysctl -n net.ipv4.conf.all.src_valid_mark)" = 1 ] || die "src_valid_mark not set (strict rp_filter would drop the peer's datagrams)"
 tx0=$(counter a tx_packets)
 n1 ping -c 3 -i 0.2 -W 2 198.51.100.7 >/dev/null || { diag; die "198.51.100.7 not reached through the tunnel"; }
 [ $(( $(counter a tx_packets) - tx0 )) -ge 3 ] || die "the pings did not go through the tunnel"
 [ "$(counter a tx_drop_loop)" = 0 ] || die "a found a loop: the mark does not keep ESP outside"
-n1 ip route get 198.51.100.7 | grep -q "dev tr0" || die "198.51.100.7 is not routed into tr0: $(n1 ip route get 198.51.100.7)"
-n1 ip route get 203.0.113.2 mark 4500 | grep -q "dev tr-$$-va" || die "the marked endpoint is not routed outside"
+grep -q "dev tr0" <<<"$(n1 ip route get 198.51.100.7)" || die "198.51.100.7 is not routed into tr0: $(n1 ip route get 198.51.100.7)"
+grep -q "dev tr-$$-va" <<<"$(n1 ip route get 203.0.113.2 mark 4500)" || die "the marked endpoint is not routed outside"
 down a
-n1 ip rule show | grep -q "lookup 4500" && die "rules left behind after down: $(n1 ip rule show)"
-n1 ip rule show | grep -q "suppress_prefixlength" && die "suppress rule left behind"
-n1 ip -6 rule show | grep -q "suppress_prefixlength" && die "IPv6 suppress rule left behind"
+grep -q "lookup 4500" <<<"$(n1 ip rule show)" && die "rules left behind after down: $(n1 ip rule show)"
+grep -q "suppress_prefixlength" <<<"$(n1 ip rule show)" && die "suppress rule left behind"
+grep -q "suppress_prefixlength" <<<"$(n1 ip -6 rule show)" && die "IPv6 suppress rule left behind"
 pretty "rules gone after down"
 
 pretty "2. a loop: b routes a's endpoint (192.0.2.1) into tr0"
