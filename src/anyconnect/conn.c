@@ -224,7 +224,7 @@ int tr_ac_conn_open(struct tr_ac_conn *c, const struct tr_ac_url *u, const char 
 	set_timeouts(c->fd, timeout_ms);
 	c->timeout_ms = timeout_ms;
 	if (gnutls_certificate_allocate_credentials(&c->cred) < 0 ||
-	    gnutls_init(&c->tls, GNUTLS_CLIENT) < 0) {
+	    gnutls_init(&c->tls, GNUTLS_CLIENT | GNUTLS_NO_SIGNAL) < 0) {
 		tr_ac_conn_close(c, false, false);
 		snprintf(err, errcap, "TLS: out of memory");
 		return -ENOMEM;

@@ -73,7 +73,7 @@ int tr_ac_dtls_start(struct tr_ac_dtls *d, gnutls_session_t tls,
 	}
 	if (gnutls_psk_allocate_client_credentials(&d->cred) < 0 ||
 	    gnutls_psk_set_client_credentials(d->cred, "psk", &key, GNUTLS_PSK_KEY_RAW) < 0 ||
-	    gnutls_init(&d->s, GNUTLS_CLIENT | GNUTLS_DATAGRAM | GNUTLS_NONBLOCK |
+	    gnutls_init(&d->s, GNUTLS_CLIENT | GNUTLS_DATAGRAM | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL |
 			GNUTLS_NO_EXTENSIONS) < 0) {
 		explicit_bzero(psk, sizeof(psk));
 		snprintf(err, errcap, "DTLS: out of memory");

@@ -711,6 +711,9 @@ int tr_ac_session_run(const struct tr_ac_client_opts *o)
 	sigaddset(&mask, SIGHUP);
 	pthread_sigmask(SIG_SETMASK, NULL, &old);
 	sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	/* A server that goes away mid-write must be an error to handle (EPIPE,
+	 * then reconnect), never the end of the process. */
+	signal(SIGPIPE, SIG_IGN);
 	s->stop_evt = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (sigfd < 0 || s->stop_evt < 0) {
 		r = -errno;
