@@ -530,8 +530,9 @@ static int ctl_packets(struct sess *s, double now)
 			for (unsigned i = 1, j = 0; i < n && j + 1 < sizeof(why); i++)
 				if (m.data[i] >= ' ' && m.data[i] < 0x7f)
 					why[j++] = (char)m.data[i], why[j] = 0;
-			tr_ac_say(s->o, TR_AC_QUIET, "the server ended the session%s%s%s",
-				  why[0] ? " (" : "", why, why[0] ? ")" : "");
+			tr_ac_say(s->o, TR_AC_QUIET, "the server ended the session (%s%s%s)",
+				  m.type == TR_AC_TERMINATE ? "TERMINATE" : "DISCONNECT",
+				  why[0] ? ": " : "", why);
 			r = -EPIPE;
 		} else if (m.type != TR_AC_DPD_RESP && m.type != TR_AC_KEEPALIVE &&
 			   m.type != TR_AC_DPD_REQ) {
