@@ -5,6 +5,8 @@
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+#include <libxml/xmlerror.h>
+#include <libxml/xmlversion.h>
 
 #include "anyconnect/form.h"
 #include "anyconnect/http.h"
@@ -49,6 +51,20 @@ static void copy_attr(xmlNode *node, const char *name, char *out, size_t cap)
 			out[n++] = (char)*p;
 	out[n] = 0;
 	xmlFree(v);
+}
+
+/* libxml2 reports some errors without a parser context (a declared input
+ * encoding the bytes break), through its per-thread generic handler, which
+ * prints on stderr whatever the parser options say. The library prints
+ * nothing: while we parse, a structured handler that drops them. */
+#if LIBXML_VERSION >= 21200
+static void quiet(void *arg, const xmlError *e)
+#else
+static void quiet(void *arg, xmlErrorPtr e)
+#endif
+{
+	(void)arg;
+	(void)e;
 }
 
 static int is(xmlNode *n, const char *name)
@@ -115,8 +131,12 @@ int tr_ac_form_parse(const char *xml, size_t len, struct tr_ac_form *f)
 		return -EMSGSIZE;
 	/* No network, no entity substitution, no DTD loading, quiet: the
 	 * server's text reaches nothing but these fields. */
+	xmlStructuredErrorFunc old = xmlStructuredError;
+	void *old_arg = xmlStructuredErrorContext;
+	xmlSetStructuredErrorFunc(NULL, quiet);
 	doc = xmlReadMemory(xml, (int)len, "reply.xml", NULL,
 			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA);
+	xmlSetStructuredErrorFunc(old_arg, old);
 	if (!doc)
 		return -EBADMSG;
 	if (doc->intSubset || doc->extSubset) {
