@@ -4,10 +4,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <linux/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -42,14 +44,26 @@ static void usage(FILE *f)
 		   "  -U, --setuid USER        run as USER once set up (default: stay root\n"
 		   "                           without capabilities)\n"
 		   "      --user-agent STRING  HTTP User-Agent (default \"%s\")\n"
-		   "      --authenticate       log in, print COOKIE, HOST and FINGERPRINT as\n"
-		   "                           shell assignments, and exit\n"
+		   "      --authenticate       log in, print COOKIE, HOST, CONNECT_URL and\n"
+		   "                           FINGERPRINT as shell assignments, and exit\n"
 		   "      --reconnect-timeout SECONDS\n"
 		   "                           keep trying this long after the TCP link drops\n"
 		   "                           (default 300)\n"
 		   "  -v, --verbose            say more\n"
 		   "  -q, --quiet              say only errors\n",
 		prog, prog, prog, prog, VPNC_SCRIPT_DEFAULT, TR_AC_UA_DEFAULT);
+}
+
+/* Without CAP_NET_ADMIN the TUN device cannot be made: say so before the
+ * login takes a session on the server and the script runs as this user. */
+static bool can_make_tun(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2] = { { 0 } };
+
+	if (syscall(SYS_capget, &h, d))
+		return true; /* cannot tell: let the kernel decide */
+	return d[CAP_NET_ADMIN / 32].effective & (1u << (CAP_NET_ADMIN % 32));
 }
 
 /* The password, read before anything else so that a wrong one fails fast. */
@@ -302,6 +316,13 @@ int connect_main(int argc, char **argv)
 	if (passwd_stdin && read_passwd(&sec)) {
 		fprintf(stderr, "%s connect: --passwd-on-stdin: no line on stdin\n", prog);
 		return EXIT_USAGE;
+	}
+	if (!o.authenticate && !can_make_tun()) {
+		fprintf(stderr, "%s connect: creating the TUN device needs root or CAP_NET_ADMIN: "
+			"run it as root (it gives root up once set up; -U USER to run as USER), "
+			"or use --authenticate, which needs neither\n", prog);
+		explicit_bzero(sec.passwd, sizeof(sec.passwd));
+		return EXIT_FAIL;
 	}
 	sec.tty = !passwd_stdin && isatty(STDIN_FILENO);
 	o.login.ask = ask;

@@ -48,8 +48,14 @@ expect 2 '--script /nonexistent: No such file' "$TUNROOM" connect -s /nonexisten
 expect 2 '--passwd-on-stdin: no line on stdin' "$TUNROOM" connect --passwd-on-stdin -s '' \
 	https://x </dev/null
 # A closed port: one line, exit 1 (the pin skips nothing: no TLS comes).
+# --authenticate makes no device, so it needs no root.
 expect 1 '^tunroom connect: 127\.0\.0\.1:9: connection refused' "$TUNROOM" connect -s '' -u u \
-	--servercert "pin-sha256:$(printf '%044d' 0 | tr 0 A)" https://127.0.0.1:9
+	--authenticate --servercert "pin-sha256:$(printf '%044d' 0 | tr 0 A)" https://127.0.0.1:9
+# Without CAP_NET_ADMIN: refused before any network (root drops it for this).
+nocap=()
+[ "$(id -u)" -eq 0 ] && nocap=(setpriv --bounding-set=-net_admin --inh-caps=-net_admin)
+expect 1 '^tunroom connect: creating the TUN device needs root or CAP_NET_ADMIN' \
+	"${nocap[@]}" "$TUNROOM" connect -s '' https://127.0.0.1:9
 expect 2 'Usage: tunroom up FILE' "$TUNROOM" up
 expect 2 'Usage: tunroom down NAME' "$TUNROOM" down
 expect 2 "unknown cipher 'rot13'; use one of aes128-gcm" "$TUNROOM" genkey rot13
