@@ -205,11 +205,13 @@ int tr_ac_script_run(const char *script, const struct tr_ac_env *e, int timeout_
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		/* The root helper ignores the stop signals; an ignored signal
-		 * stays ignored across exec, in the script and all it starts. */
+		/* The root helper ignores the stop signals, the session
+		 * SIGPIPE; an ignored signal stays ignored across exec, in the
+		 * script and all it starts (a pipeline's writer would not end). */
 		signal(SIGINT, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
+		signal(SIGPIPE, SIG_DFL);
 		execle(script, script, (char *)NULL, e->v);
 		_exit(127);
 	}

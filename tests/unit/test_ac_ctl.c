@@ -286,13 +286,14 @@ static void test_env(void **state)
 
 /* A script for the helper: exit 0 only if it inherited nothing of ours (no
  * descriptor 3: the socket to the unprivileged session) and none of the
- * helper's ignored stop signals (SIGHUP, SIGINT, SIGTERM: bits 0-2 and 14
- * of SigIgn), so that it and what it starts can be stopped as usual. */
+ * signals the session and its helper ignore (SIGHUP, SIGINT, SIGPIPE,
+ * SIGTERM: bits 0, 1, 12 and 14 of SigIgn), so that it and what it starts
+ * stop and end pipelines as usual. */
 static const char helper_script[] =
 	"#!/bin/sh\n"
 	"[ -e /proc/$$/fd/3 ] && exit 3\n"
 	"ign=$(sed -n 's/^SigIgn:[[:space:]]*//p' /proc/$$/status)\n"
-	"[ $(( 0x$ign & 0x4007 )) -ne 0 ] && exit 4\n"
+	"[ $(( 0x$ign & 0x5003 )) -ne 0 ] && exit 4\n"
 	"exit 0\n";
 
 static void test_script_helper(void **state)
@@ -310,7 +311,10 @@ static void test_script_helper(void **state)
 	assert_int_equal(fchmod(fd, 0700), 0);
 	close(fd);
 	assert_int_equal(tr_ac_env_build(&e, "reconnect", NULL, "", NULL), 0);
+	/* As the session: SIGPIPE ignored when the helper is forked. */
+	signal(SIGPIPE, SIG_IGN);
 	assert_int_equal(tr_ac_script_helper_start(&h, path, &e, &e), 0);
+	signal(SIGPIPE, SIG_DFL);
 	assert_int_equal(tr_ac_script_helper_run(&h, 'R', 10), 0);
 	/* A helper that died: the session learns it as an error, not by a
 	 * SIGPIPE that would end it without running anything it still owes. */
