@@ -190,9 +190,13 @@ int tr_ac_dp_flush(struct tr_ac_dp *dp, int timeout_ms);
 int tr_ac_dp_ctl_fd(const struct tr_ac_dp *dp);
 
 /* Events that are not AnyConnect packet types (tr_ac_ctl_msg.type). */
-#define TR_AC_EV_DOWN  0xf0 /* the channel failed (err says why; TCP EOF = -ECONNRESET,
-			     * TLS record that fails authentication = -EBADMSG, a TLS 1.3
-			     * KeyUpdate = -EKEYEXPIRED); it is closed already */
+#define TR_AC_EV_DOWN  0xf0 /* the channel failed and the data threads stopped using it;
+			     * err says why: TCP EOF or an alert = -ECONNRESET, a TLS
+			     * record that fails authentication = -EBADMSG, a record or
+			     * CSTP header out of step = -EPROTO, a TLS 1.3 KeyUpdate =
+			     * -EKEYEXPIRED, sequence numbers used up = -ERANGE, or a
+			     * socket error. Its socket stays open until tr_ac_dp_close()
+			     * or the next set_* for that channel. */
 #define TR_AC_EV_ALERT 0xf1 /* a (D)TLS alert record: data[0] level, data[1] description
 			     * (0 = close_notify). DTLS: the channel stays set; treat as dead */
 
