@@ -101,28 +101,35 @@ echo
 echo "== tunroom show -s (side a)"
 TUNROOM_RUN_DIR=$work/run-a "$TUNROOM" show -s tr0
 
-echo
-echo "== report"
-printf '%-34s %10s\n' "path" "Mbit/s"
-printf '%-34s %10s\n' "plain veth (no tunnel)" "$veth"
-printf '%-34s %10s\n' "tunroom ESP $CIPHER, zero-copy" "$tun"
-python3 - "$veth" "$tun" <<'EOF'
-import sys
-veth, tun = float(sys.argv[1]), float(sys.argv[2])
-print(f"tunnel/veth: {tun / veth * 100:.0f}% (one run on a shared machine; make bench measures properly)")
-EOF
 # Measured, not claimed: the tunnel counts every payload byte it copies.
-TUNROOM_RUN_DIR=$work/run-a "$TUNROOM" show --json tr0 | python3 -c '
+copies=$(TUNROOM_RUN_DIR=$work/run-a "$TUNROOM" show --json tr0 | python3 -c '
 import json, sys
 s = json.load(sys.stdin)[0]["stats"]
 pk = s["tx_packets"] + s["rx_packets"]
 cp = s["tx_copied_bytes"] + s["rx_copied_bytes"]
-print(f"userspace payload bytes copied per packet (side a, {pk} packets): {cp / max(pk, 1):.1f}")'
+print(f"userspace payload bytes copied per packet (ESP, side a, {pk} packets): {cp / max(pk, 1):.1f}")')
+# Stopped as a user would (the cleanup's SIGTERM would log after the report).
+TUNROOM_RUN_DIR=$work/run-a "$TUNROOM" down tr0
+TUNROOM_RUN_DIR=$work/run-b "$TUNROOM" down tr0
+
+# The report comes last, after the AnyConnect part.
+ac_row="skipped: ocserv or certtool (gnutls-bin) not installed (scripts/deps.sh demo)"
+report() {
+	echo
+	echo "== report (one run on a shared machine; make bench measures properly)"
+	printf '%-38s %10s\n' "path" "Mbit/s"
+	printf '%-38s %10s\n' "plain veth (no tunnel)" "$veth"
+	printf '%-38s %10s  (%s of veth)\n' "tunroom up: ESP $CIPHER, zero-copy" "$tun" \
+		"$(python3 -c 'import sys; print(f"{float(sys.argv[2]) / float(sys.argv[1]) * 100:.0f}%")' "$veth" "$tun")"
+	printf '%-38s %s\n' "tunroom connect: AnyConnect" "$ac_row"
+	echo "$copies"
+}
 
 echo
 echo "== AnyConnect: tunroom connect to a local ocserv"
 if ! command -v ocserv >/dev/null || ! command -v certtool >/dev/null; then
-	echo "  skipped: ocserv or certtool (gnutls-bin) not installed (scripts/deps.sh demo)"
+	echo "  $ac_row"
+	report
 	exit 0
 fi
 source tests/netns/ac-lib.sh
@@ -144,6 +151,5 @@ echo
 echo "== tunroom show -s acdemo"
 tunroom1 show -s acdemo
 ac_down acdemo
-echo
-printf '%-34s %10s\n' "path" "Mbit/s"
-printf '%-34s %10s\n' "tunroom connect (AnyConnect, $chan)" "$ac"
+ac_row=$(printf '%10s  (over %s)' "$ac" "$chan")
+report
