@@ -18,6 +18,10 @@
 
 extern char **environ;
 
+/* How long past a script's timeout the helper may take to kill it, reap it
+ * and answer. */
+#define HELPER_MARGIN_MS 5000
+
 static int add(struct tr_ac_env *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int add(struct tr_ac_env *e, const char *fmt, ...)
@@ -230,7 +234,7 @@ int tr_ac_script_run(const char *script, const struct tr_ac_env *e, int timeout_
 
 /* The helper's life: one byte in, the script's status out. */
 static void helper_main(int fd, const char *script, const struct tr_ac_env *reconnect,
-			const struct tr_ac_env *disconnect)
+			const struct tr_ac_env *disconnect, int timeout_s)
 {
 	/* Ctrl-C reaches the whole process group; the helper must outlive
 	 * it to run disconnect. It ends on 'D' or when the session's end of
@@ -245,7 +249,7 @@ static void helper_main(int fd, const char *script, const struct tr_ac_env *reco
 			continue;
 		if (n <= 0)
 			c = 'D';
-		int r = tr_ac_script_run(script, c == 'R' ? reconnect : disconnect, 30);
+		int r = tr_ac_script_run(script, c == 'R' ? reconnect : disconnect, timeout_s);
 		unsigned char st = r < 0 ? 255 : (unsigned char)r;
 		if (write(fd, &st, 1) != 1) {
 			/* the session is gone; nothing to tell */
@@ -256,7 +260,8 @@ static void helper_main(int fd, const char *script, const struct tr_ac_env *reco
 }
 
 int tr_ac_script_helper_start(struct tr_ac_script_helper *h, const char *script,
-			      const struct tr_ac_env *reconnect, const struct tr_ac_env *disconnect)
+			      const struct tr_ac_env *reconnect, const struct tr_ac_env *disconnect,
+			      int timeout_s)
 {
 	int sv[2];
 
@@ -281,7 +286,7 @@ int tr_ac_script_helper_start(struct tr_ac_script_helper *h, const char *script,
 		 * inherit the socket to the unprivileged session. */
 		fcntl(3, F_SETFD, FD_CLOEXEC);
 		closefrom(4);
-		helper_main(3, script, reconnect, disconnect);
+		helper_main(3, script, reconnect, disconnect, timeout_s);
 		_exit(0);
 	}
 	close(sv[1]);
@@ -302,7 +307,10 @@ int tr_ac_script_helper_run(struct tr_ac_script_helper *h, char reason, int time
 		goto out;
 	}
 	struct pollfd p = { .fd = h->fd, .events = POLLIN };
-	r = poll(&p, 1, timeout_s * 1000);
+	/* The helper kills a script at its timeout_s and answers then: wait
+	 * past that, so that the answer, not our giving up, ends the wait (a
+	 * closed socket is the helper's cue to run disconnect). */
+	r = poll(&p, 1, timeout_s * 1000 + HELPER_MARGIN_MS);
 	if (r <= 0) {
 		r = r ? -errno : -ETIMEDOUT;
 		goto out;

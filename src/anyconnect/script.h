@@ -45,12 +45,16 @@ struct tr_ac_script_helper {
 	int fd;
 };
 
-/* Forks the helper (call while root, before the privilege drop). Returns 0
- * or a negative errno. h->fd is -1 when none runs. */
+/* Forks the helper (call while root, before the privilege drop); it kills
+ * a script still running after timeout_s (status 255). Returns 0 or a
+ * negative errno. h->fd is -1 when none runs. */
 int tr_ac_script_helper_start(struct tr_ac_script_helper *h, const char *script,
-			      const struct tr_ac_env *reconnect, const struct tr_ac_env *disconnect);
-/* Asks for 'R' or 'D' and waits for the script's status (timeout_s at most).
- * 'D' also reaps the helper. Returns the status or a negative errno. */
+			      const struct tr_ac_env *reconnect, const struct tr_ac_env *disconnect,
+			      int timeout_s);
+/* Asks for 'R' or 'D' and waits for the script's status: timeout_s (the
+ * helper's, as given to start) and a few seconds for the helper to kill the
+ * script and answer. 'D' also reaps the helper. Returns the status or a
+ * negative errno. */
 int tr_ac_script_helper_run(struct tr_ac_script_helper *h, char reason, int timeout_s);
 
 #endif

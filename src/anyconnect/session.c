@@ -805,7 +805,7 @@ int tr_ac_session_run(const struct tr_ac_client_opts *o)
 			r = tr_ac_env_build(&s->env_disconnect, "disconnect", dev, s->gateway, &s->p);
 		if (!r)
 			r = tr_ac_script_helper_start(&s->helper, o->script, &s->env_reconnect,
-						      &s->env_disconnect);
+						      &s->env_disconnect, SCRIPT_TIMEOUT_S);
 		if (r)
 			tr_ac_say(o, TR_AC_QUIET, "no root helper for the script (%s): reconnect and "
 				  "disconnect will run it without privileges", strerror(-r));

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -313,7 +314,7 @@ static void test_script_helper(void **state)
 	assert_int_equal(tr_ac_env_build(&e, "reconnect", NULL, "", NULL), 0);
 	/* As the session: SIGPIPE ignored when the helper is forked. */
 	signal(SIGPIPE, SIG_IGN);
-	assert_int_equal(tr_ac_script_helper_start(&h, path, &e, &e), 0);
+	assert_int_equal(tr_ac_script_helper_start(&h, path, &e, &e, 10), 0);
 	signal(SIGPIPE, SIG_DFL);
 	assert_int_equal(tr_ac_script_helper_run(&h, 'R', 10), 0);
 	/* A helper that died: the session learns it as an error, not by a
@@ -355,6 +356,41 @@ static void test_form_quiet(void **state)
 	unlink(path);
 }
 
+/* A script that outlasts its time: the helper kills it and answers (255),
+ * and the session hears that answer and keeps its helper. If the session
+ * stopped waiting first, it would close the socket, and the helper would
+ * take that for the session's end and run disconnect under a running
+ * session (or die of SIGPIPE on its answer). */
+static void test_script_helper_slow(void **state)
+{
+	static const char script[] = "#!/bin/sh\n[ -e \"$0.slow\" ] && exec sleep 5\nexit 0\n";
+	char path[] = "/tmp/tr-test-slow-XXXXXX", slow[64];
+	struct tr_ac_script_helper h;
+	struct tr_ac_env e;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, script, sizeof(script) - 1), (ssize_t)sizeof(script) - 1);
+	assert_int_equal(fchmod(fd, 0700), 0);
+	close(fd);
+	snprintf(slow, sizeof(slow), "%s.slow", path);
+	fd = open(slow, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(tr_ac_env_build(&e, "reconnect", NULL, "", NULL), 0);
+	assert_int_equal(tr_ac_script_helper_start(&h, path, &e, &e, 1), 0);
+	assert_int_equal(tr_ac_script_helper_run(&h, 'R', 1), 255);
+	assert_true(h.fd >= 0);
+	unlink(slow);
+	assert_int_equal(tr_ac_script_helper_run(&h, 'R', 1), 0);
+	assert_int_equal(tr_ac_script_helper_run(&h, 'D', 1), 0);
+	assert_int_equal(h.fd, -1);
+	tr_ac_env_free(&e);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -365,6 +401,7 @@ int main(void)
 		cmocka_unit_test(test_params),
 		cmocka_unit_test(test_env),
 		cmocka_unit_test(test_script_helper),
+		cmocka_unit_test(test_script_helper_slow),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
