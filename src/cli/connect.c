@@ -128,6 +128,9 @@ static void detach_ready(void *arg)
 	struct detach *d = arg;
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
+	/* Only now away from the terminal: the login before could still ask
+	 * on it (/dev/tty), and Ctrl-C still reached it. */
+	setsid();
 	if (null >= 0) {
 		dup2(null, STDIN_FILENO);
 		dup2(null, STDOUT_FILENO);
@@ -174,7 +177,6 @@ static int detach(struct detach *d, const char *pid_file)
 		exit(WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_FAIL);
 	}
 	close(p[0]);
-	setsid();
 	if (chdir("/") < 0) {
 		/* only to release the mount */
 	}
