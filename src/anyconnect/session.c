@@ -826,7 +826,8 @@ int tr_ac_session_run(const struct tr_ac_client_opts *o)
 	s->dtls_next = now_s();
 	tr_ac_say(o, TR_AC_NORMAL, "%s up: %s/%d mtu %u, server %s, %s%s", tr_tundev_name(s->dev),
 		  s->p.addr4[0] ? s->p.addr4 : s->p.addr6, prefix_of(s->p.mask4), s->p.mtu,
-		  s->server, s->c->suite, s->dtls_on ? ", DTLS next" : "");
+		  s->server, s->c->suite,
+		  s->dtls_on ? "; data over TLS until DTLS is up (tunroom show: state dtls)" : "");
 	if (!o->script)
 		tr_ac_say(o, TR_AC_NORMAL, "no --script: set the address and MTU and the link up; "
 			  "no routes but the pool's%s%s, no DNS (%u server%s offered)",
