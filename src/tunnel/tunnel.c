@@ -68,6 +68,8 @@ static int ctl_stop(void *arg)
 {
 	struct run *run = arg;
 
+	/* Said like a signal is, so a log shows why the tunnel ended. */
+	fprintf(stderr, "tunroom: %s: tunroom down, stopping\n", run->cfg->name);
 	tr_tunnel_request_stop(&run->t[0], 0);
 	return 0;
 }

@@ -101,6 +101,7 @@ lines=$(grep -c 'SPI that is not' "$WORK/b.err")
 grep -q 'esn off' <<<"$(show b)" || die "show does not say esn: $(show b)"
 run a down tr0 || die "down (a)"
 run b down tr0 || die "down (b)"
+grep -q 'tr0: tunroom down, stopping' "$WORK/b.err" || die "b's log does not say why it stopped: $(cat "$WORK/b.err")"
 
 pretty "up -d -l LOG: why a detached tunnel stopped is in LOG"
 run a up -d -l "$WORK/a.log" "$WORK/a.conf" || die "up -d -l (a)"
