@@ -3,6 +3,7 @@
  * with the option names OpenConnect users type. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <getopt.h>
 #include <linux/capability.h>
 #include <stdio.h>
@@ -145,9 +146,23 @@ static void detach_ready(void *arg)
 
 static int detach(struct detach *d, const char *pid_file)
 {
-	int p[2], status;
+	int p[2], status, pf = -1;
+	bool created = false;
 	char c;
 
+	/* The pid file first, before any network, and as root: never through
+	 * a symlink (one in a shared directory could point anywhere). */
+	if (pid_file) {
+		pf = open(pid_file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		created = pf >= 0;
+		if (pf < 0 && errno == EEXIST)
+			pf = open(pid_file, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (pf < 0) {
+			fprintf(stderr, "%s connect: --pid-file %s: %s\n", prog, pid_file,
+				strerror(errno));
+			exit(EXIT_FAIL);
+		}
+	}
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
 	fflush(NULL);
@@ -162,20 +177,27 @@ static int detach(struct detach *d, const char *pid_file)
 		while (n < 0 && errno == EINTR);
 		close(p[0]);
 		if (n == 1) {
-			if (pid_file) {
-				FILE *f = fopen(pid_file, "w");
-				if (!f || fprintf(f, "%ld\n", (long)pid) < 0 || fclose(f)) {
+			if (pf >= 0) {
+				char line[32];
+				int len = snprintf(line, sizeof(line), "%ld\n", (long)pid);
+				if (ftruncate(pf, 0) < 0 || write(pf, line, (size_t)len) != len ||
+				    close(pf) < 0) {
 					fprintf(stderr, "%s connect: --pid-file %s: %s\n", prog,
 						pid_file, strerror(errno));
-					return EXIT_FAIL;
+					kill(pid, SIGTERM); /* it says goodbye to the server */
+					exit(EXIT_FAIL);
 				}
 			}
 			exit(EXIT_OK);
 		}
+		if (created)
+			unlink(pid_file); /* made here, still empty: the tunnel never ran */
 		if (waitpid(pid, &status, 0) < 0)
 			exit(EXIT_FAIL);
 		exit(WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_FAIL);
 	}
+	if (pf >= 0)
+		close(pf);
 	close(p[0]);
 	if (chdir("/") < 0) {
 		/* only to release the mount */

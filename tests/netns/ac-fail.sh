@@ -75,6 +75,16 @@ gone() { ! kill -0 $hang 2>/dev/null; }
 wait_for 2 gone || die "SIGTERM did not end a login that hangs"
 wait $hang 2>/dev/null && die "exit 0 after SIGTERM during the login" || true
 
+# A --pid-file that is a symlink: root must not write through it (a pid
+# file in a shared directory could be pointed at any file). Refused before
+# the login, the file it points to untouched, no tunnel left running.
+echo keep >"$WORK/victim"
+ln -s "$WORK/victim" "$WORK/link.pid"
+refuses "pid file a symlink" "--pid-file $WORK/link.pid" secretpw -b --pid-file "$WORK/link.pid" \
+	--servercert "pin-sha256:$PIN" "$SERVER"
+[ "$(cat "$WORK/victim")" = keep ] || die "--pid-file wrote through a symlink: $(cat "$WORK/victim")"
+if n1 ip link show dev acf0 >/dev/null 2>&1; then die "a tunnel runs after the refusal"; fi
+
 # Down: ocserv stopped, nothing listens.
 kill "$OCS_PID"
 wait "$OCS_PID" 2>/dev/null || true
