@@ -22,7 +22,7 @@ TUNROOM=$PWD/$BUILD/src/cli/tunroom
 
 source tests/netns/lib.sh
 # lib.sh skips (exit 77) without root; for the demo that is a plain failure.
-skip() { printf 'demo: %s\n' "$*" >&2; exit 1; }
+skip() { printf 'demo: %s\n' "${*//make check/make demo}" >&2; exit 1; }
 require_root
 require_tun
 command -v iperf3 >/dev/null || skip "iperf3 missing (scripts/deps.sh demo installs it)"
