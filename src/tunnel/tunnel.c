@@ -142,6 +142,9 @@ static int open_device(struct run *run)
 	else if (err == -EACCES)
 		fprintf(stderr, "tunroom: TUN device %s: /dev/net/tun: permission denied: run tunroom up "
 			"as root, or with CAP_DAC_OVERRIDE as well as CAP_NET_ADMIN\n", cfg->name);
+	else if ((err == -EBUSY || err == -EEXIST) && name_answers(run))
+		fprintf(stderr, "tunroom: %s is already running ('tunroom show %s'; 'tunroom down "
+			"%s' stops it)\n", cfg->name, cfg->name, cfg->name);
 	else if (err)
 		fprintf(stderr, "tunroom: TUN device %s: %s\n", cfg->name, tr_tundev_strerror(err));
 	return err;
@@ -263,7 +266,9 @@ static int open_udp(struct run *run, const struct tr_route_plan *rp)
 		fprintf(stderr, "tunroom: UDP socket on %s: %s\n",
 			tr_sockaddr_str(&cfg->listen, buf, sizeof(buf)),
 			err == -EADDRINUSE ? "address in use: another tunnel or program holds "
-			"that port (ListenAddress, ListenPort)" : strerror(-err));
+			"that port (ListenAddress, ListenPort)" :
+			err == -EADDRNOTAVAIL ? "not an address of this host: ListenAddress must "
+			"be one of 'ip address' here, or left out for all" : strerror(-err));
 	}
 	return err;
 }
