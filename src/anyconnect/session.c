@@ -831,8 +831,10 @@ int tr_ac_session_run(const struct tr_ac_client_opts *o)
 	if (!o->script)
 		tr_ac_say(o, TR_AC_NORMAL, "no --script: set the address and MTU and the link up; "
 			  "no routes but the pool's%s%s, no DNS (%u server%s offered)",
-			  s->p.n_split_inc ? ", split routes not added" : "",
-			  s->p.n_split_inc ? "" : "", s->p.n_dns, s->p.n_dns == 1 ? "" : "s");
+			  s->p.n_split_inc + s->p.n_split_exc + s->p.n_split_inc6 ?
+			  ", split routes not added" : "",
+			  s->p.addr6[0] ? ", IPv6 address without a route" : "",
+			  s->p.n_dns, s->p.n_dns == 1 ? "" : "s");
 	if (o->ready)
 		o->ready(o->ready_arg);
 	r = loop(s, sigfd);
