@@ -125,7 +125,9 @@ int tr_tx_allocate_burst(struct tr_session *s, uint32_t size, struct tr_pkt *pkt
  * timeout, -EPIPE if the session is over, -EPROTO if the ring is corrupt.
  * It sleeps on the session fd, which receive waits on too; it never drains
  * it, so a thread in tr_rx_wait loses no wake-up, and while that fd is
- * readable for the receive side it re-checks every millisecond. */
+ * readable for the receive side it re-checks every millisecond. A
+ * tr_rx_wait on another thread drains it and may take the wake-up meant
+ * for this call: so it sleeps 10 ms at most before it looks again. */
 int tr_tx_wait(struct tr_session *s, int timeout_ms);
 
 /* tr_tx_commit flags */

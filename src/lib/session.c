@@ -542,6 +542,9 @@ static int tx_ready(struct tr_session *s)
 	return shm_cons != r->cons_seen || r->capacity - (r->head - shm_cons) >= r->max_slot;
 }
 
+/* The longest tr_tx_wait sleeps before it looks at the ring again. */
+#define TX_WAIT_SLICE_MS 10
+
 static long now_ms(void)
 {
 	struct timespec ts;
@@ -566,8 +569,12 @@ TR_API int tr_tx_wait(struct tr_session *s, int timeout_ms)
 		int left = deadline < 0 ? -1 : (int)(deadline - now_ms());
 		if (deadline >= 0 && left <= 0)
 			break;
+		/* The doorbell is the receive side's too, and its arm drains it:
+		 * a tr_rx_wait on another thread may take the ring meant for
+		 * us, and the device rings once per arm. So no sleep longer
+		 * than a slice: a taken wake-up costs at most that. */
 		struct pollfd pfd = { .fd = s->app_evt, .events = POLLIN };
-		int n = poll(&pfd, 1, left);
+		int n = poll(&pfd, 1, left < 0 || left > TX_WAIT_SLICE_MS ? TX_WAIT_SLICE_MS : left);
 		if (n < 0 && errno != EINTR) {
 			ready = -errno;
 			break;
