@@ -132,9 +132,9 @@ static void print_checked(const struct tr_config *cfg, const struct tr_privdrop_
 {
 	char a[64], b[64], ip[INET6_ADDRSTRLEN];
 
-	printf("%s: esp %s mtu %u%s queues %u%s\n", cfg->name,
+	printf("%s: esp %s mtu %u%s queues %u offload %s\n", cfg->name,
 	       tr_esp_cipher_name(cfg->cipher), cfg->mtu,
-	       cfg->mtu_derived ? " (derived)" : "", cfg->queues, cfg->offload ? " offload" : "");
+	       cfg->mtu_derived ? " (derived)" : "", cfg->queues, cfg->offload ? "on" : "off");
 	for (unsigned i = 0; i < cfg->n_addr; i++)
 		printf("    inet%s %s/%u\n", cfg->addr[i].family == AF_INET6 ? "6" : "",
 		       inet_ntop(cfg->addr[i].family, &cfg->addr[i].v4, ip, sizeof(ip)),
