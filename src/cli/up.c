@@ -19,6 +19,7 @@
 #include "config/config.h"
 #include "cli/subcommands.h"
 #include "common/privdrop.h"
+#include "tunnel/route.h"
 #include "tunnel/tunnel.h"
 #include "tunroom/tunroom.h"
 
@@ -145,9 +146,23 @@ static void print_checked(const struct tr_config *cfg, const struct tr_privdrop_
 	       cfg->in.spi, cfg->replay_window, cfg->esn ? "on" : "off");
 	print_prefixes("peer-addresses", cfg->peer_addr, cfg->n_peer_addr,
 		       cfg->n_peer_addr ? "" : " (default: the networks of Address and Routes)");
-	if (cfg->n_routes)
-		print_prefixes("routes", cfg->routes, cfg->n_routes,
-			       cfg->table == TR_CONFIG_TABLE_OFF ? " (Table = off: not added)" : "");
+	if (cfg->n_routes) {
+		struct tr_route_plan rp;
+		char note[160], table[16] = "main";
+
+		tr_route_plan(cfg, &rp);
+		if (rp.table != 254)
+			snprintf(table, sizeof(table), "%u", rp.table);
+		if (!rp.table)
+			snprintf(note, sizeof(note), " (Table = off: not added)");
+		else if (rp.policy_table)
+			snprintf(note, sizeof(note), " (table %s; the default route in table %u by "
+				 "policy rules, the tunnel's datagrams marked %u)", table,
+				 rp.policy_table, rp.mark);
+		else
+			snprintf(note, sizeof(note), " (table %s)", table);
+		print_prefixes("routes", cfg->routes, cfg->n_routes, note);
+	}
 	if (cfg->keepalive)
 		printf("    persistent-keepalive %u s\n", cfg->keepalive);
 	if (cfg->fwmark)

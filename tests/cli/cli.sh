@@ -94,6 +94,11 @@ check_err 'OutSPI = 17' "'OutSPI' is set twice"
 check_err '[Peer]' 'unknown section \[Peer\]'
 sed 's/^Endpoint = .*/Endpoint = 192.0.2.2/' "$conf" >"$tmp/err.conf"
 expect 2 "err.conf:6: 'Endpoint' must be ADDRESS:PORT" "$TUNROOM" up -n "$tmp/err.conf"
+# Routes: -n says where they go, and the default route's policy table.
+{ cat "$conf"; echo 'Routes = 0.0.0.0/0, 203.0.113.0/24'; } >"$tmp/routes.conf"
+expect 0 '^    routes 0\.0\.0\.0/0, 203\.0\.113\.0/24 \(table main; the default route in table 4500 by policy rules, the tunnel.s datagrams marked 4500\)$' \
+	"$TUNROOM" up -n "$tmp/routes.conf"
+expect 0 '^tr0: esp aes128-gcm mtu [0-9]+ \(derived\) queues 1 offload on$' "$TUNROOM" up -n "$tmp/routes.conf"
 # User: looked up at check time; no such user, or root, is refused there.
 with_user() { sed "s/^\[Interface\]\$/[Interface]\nUser = $1/" "$conf" >"$tmp/user.conf"; chmod 600 "$tmp/user.conf"; }
 with_user nobody
