@@ -306,6 +306,19 @@ static void send_dtls(struct tr_ac_dp *dp, struct chan *ch, struct iovec *iov, u
 		int e = r < 0 ? errno : EIO;
 		if ((e == EAGAIN || e == ENOBUFS) && ++tries < SEND_TRIES && wait_writable(dp, ch))
 			continue;
+		if (recs[done] > 1 && e == EMSGSIZE) {
+			/* Records longer than the path MTU: the kernel cuts no
+			 * GSO run into IP fragments (EMSGSIZE on current kernels,
+			 * EINVAL on older ones: below), but fragments a lone
+			 * datagram.
+			 * This run goes datagram by datagram; GSO stays on. */
+			bool gso = ch->gso;
+			ch->gso = false;
+			send_dtls(dp, ch, (struct iovec *)mm[done].msg_hdr.msg_iov, recs[done]);
+			ch->gso = gso;
+			done++;
+			continue;
+		}
 		if (recs[done] > 1 && (e == EIO || e == EINVAL || e == ENOPROTOOPT)) {
 			/* The kernel or the route cannot segment after all: send
 			 * this run datagram by datagram, and no more GSO here. */
