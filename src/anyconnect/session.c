@@ -130,6 +130,8 @@ static void dp_log(void *arg, int level, const char *msg)
 
 /* ---- the control socket: `tunroom show` and `down` ---- */
 
+static int prefix_of(const char *mask);
+
 
 static void put_counter(void *arg, const char *name, uint64_t value)
 {
@@ -160,7 +162,8 @@ static int ctl_get(void *arg, struct tr_ctl_reply *r)
 	tr_ctl_put_u64(r, "uptime", (uint64_t)(time(NULL) - s->started));
 	tr_ctl_put_str(r, "server", s->server);
 	tr_ctl_put_str(r, "server_name", s->p.server_name[0] ? s->p.server_name : "?");
-	snprintf(buf, sizeof(buf), "%s/%s", s->p.addr4[0] ? s->p.addr4 : "-", s->p.mask4);
+	/* ADDRESS/PREFIX, as ip(8) and the 'up' line print it. */
+	snprintf(buf, sizeof(buf), "%s/%d", s->p.addr4, prefix_of(s->p.mask4));
 	tr_ctl_put_str(r, "address", s->p.addr4[0] ? buf : "-");
 	if (s->p.addr6[0])
 		tr_ctl_put_str(r, "address6", s->p.addr6);
