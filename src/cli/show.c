@@ -141,8 +141,8 @@ static void print_tunnel(struct pr *p, const char *name, struct reply *r, bool s
 		counters(p, r, "cstp_tx_", "CSTP TX");
 		counters(p, r, "dtls_rx_", "DTLS RX");
 		counters(p, r, "dtls_tx_", "DTLS TX");
-		counters(p, r, "ac_rx_", "RX");
-		counters(p, r, "ac_tx_", "TX");
+		counters(p, r, "ac_rx_", "Data plane RX");
+		counters(p, r, "ac_tx_", "Data plane TX");
 		/* Counters without a direction prefix go last, one per line. */
 		for (unsigned i = 0; i < r->n; i++) {
 			struct kv *kv = &r->kv[i];
