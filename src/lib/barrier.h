@@ -8,6 +8,8 @@
 #define TR_LIB_BARRIER_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 /* One load or store of a shared field, not reordered across acquire/release. */
 #define tr_load_once(p)       __atomic_load_n((p), __ATOMIC_RELAXED)
@@ -33,6 +35,49 @@
  * torn value, and neither is a data race. */
 #define tr_stat_add(p, n)     tr_store_once((p), tr_load_once(p) + (n))
 #define tr_stat_read(p)       tr_load_once(p)
+
+/* Seqlock: one writer publishes a small record (an address) to threads that
+ * read it without a lock and never make the writer wait. gen is odd while a
+ * write is under way. The record moves in 32-bit relaxed atomic words: a
+ * reader may copy a mix of old and new (then gen tells it to drop the copy),
+ * but no access is a data race. n is a multiple of 4, both records 4-aligned.
+ *
+ * Writer:  tr_seq_write(&gen, &rec, &new, sizeof(rec));
+ * Reader:  do { g = tr_seq_begin(&gen); tr_seq_copy(&mine, &rec, sizeof(mine)); }
+ *          while (tr_seq_retry(&gen, g));
+ * (or, not to wait: skip this turn when tr_seq_retry says so). */
+static inline void tr_seq_copy(void *dst, const void *src, size_t n)
+{
+	uint32_t *d = (uint32_t *)dst;
+	const uint32_t *s = (const uint32_t *)src;
+
+	for (size_t i = 0; i < n / 4; i++)
+		tr_store_once(&d[i], tr_load_once(&s[i]));
+}
+
+static inline void tr_seq_write(uint32_t *gen, void *rec, const void *from, size_t n)
+{
+	uint32_t g = tr_load_once(gen);
+
+	tr_store_once(gen, g + 1);
+	/* The words below are not seen before the odd gen. */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	tr_seq_copy(rec, from, n);
+	tr_store_release(gen, g + 2);
+}
+
+/* The generation a read starts from (odd: a write is under way). */
+static inline uint32_t tr_seq_begin(const uint32_t *gen)
+{
+	return tr_load_acquire(gen);
+}
+
+/* True if the copy taken since tr_seq_begin returned g may be torn. */
+static inline bool tr_seq_retry(const uint32_t *gen, uint32_t g)
+{
+	tr_smp_rmb();
+	return (g & 1) || tr_load_once(gen) != g;
+}
 
 static inline void tr_cpu_relax(void)
 {

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "lib/barrier.h"
 
 #include "tunnel/udp.h"
 #include "tunroom/esp.h"
@@ -141,6 +142,9 @@ struct tr_tunnel {
 	/* Roaming: rx -> tx (seqlock on roam_gen). */
 	uint32_t roam_gen;
 	union tr_sockaddr roam_to;
+	/* tx -> control, upkeep: tx writes udp.peer under this seqlock (it
+	 * reads its own copy plainly); others go through tr_tunnel_endpoint. */
+	uint32_t peer_gen;
 	/* Loop detection: the endpoint as tx knows it (tx's copy of udp.peer). */
 	struct tr_prefix src_ok[TR_TUNNEL_PREFIX_MAX];
 	unsigned n_src_ok;
@@ -174,6 +178,21 @@ static inline void tr_tunnel_poke(int fd)
 	if (write(fd, &one, sizeof(one)) < 0) {
 		/* saturated: a poke is pending already */
 	}
+}
+
+/* Where the tx thread sends now (it changes when the peer roams), for the
+ * other threads: a consistent copy in *out, which it returns. The tx thread
+ * itself reads t->udp.peer. */
+static inline const union tr_sockaddr *tr_tunnel_endpoint(const struct tr_tunnel *t,
+							  union tr_sockaddr *out)
+{
+	uint32_t g;
+
+	do {
+		g = tr_seq_begin(&t->peer_gen);
+		tr_seq_copy(out, &t->udp.peer, sizeof(*out));
+	} while (tr_seq_retry(&t->peer_gen, g));
+	return out;
 }
 
 void *tr_tunnel_tx_main(void *arg);

@@ -81,10 +81,7 @@ static bool source_ok(const struct tr_tunnel *t, const struct tr_pkt *p)
 static void roam(struct tr_tunnel *t, const union tr_sockaddr *from)
 {
 	t->udp.rx_peer = *from;
-	__atomic_store_n(&t->roam_gen, t->roam_gen + 1, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	t->roam_to = *from;
-	__atomic_store_n(&t->roam_gen, t->roam_gen + 1, __ATOMIC_RELEASE);
+	tr_seq_write(&t->roam_gen, &t->roam_to, from, sizeof(*from));
 	tr_stat_add(&t->rx.peer_roams, 1);
 	tr_tunnel_poke(t->upkeep_evt);
 	if (t->s)

@@ -96,7 +96,8 @@ int tr_tunnel_ctl_get(void *arg, struct tr_ctl_reply *r)
 	tr_ctl_put_u64(r, "pid", (uint64_t)getpid());
 	tr_ctl_put_u64(r, "uptime", (uint64_t)(time(NULL) - run->started));
 	tr_ctl_put_str(r, "listen", tr_sockaddr_str(&t->udp.local, buf, sizeof(buf)));
-	tr_ctl_put_str(r, "endpoint", tr_sockaddr_str(&t->udp.peer, buf, sizeof(buf)));
+	union tr_sockaddr ep;
+	tr_ctl_put_str(r, "endpoint", tr_sockaddr_str(tr_tunnel_endpoint(t, &ep), buf, sizeof(buf)));
 	/* Liveness: an authentic datagram (data, keepalive or hello) lately. */
 	if (last) {
 		uint64_t ago = (tr_tunnel_now_ms() - last) / 1000;

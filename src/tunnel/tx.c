@@ -61,13 +61,15 @@ static void tx_turn(struct tr_tunnel *t, uint32_t *roam_seen /* [TR_CONFIG_QUEUE
 	/* A move any queue's rx thread saw is every queue's. */
 	for (unsigned k = 0; k < t->n_all && k < TR_CONFIG_QUEUES_MAX; k++) {
 		struct tr_tunnel *x = &t->all[k];
-		uint32_t g = __atomic_load_n(&x->roam_gen, __ATOMIC_ACQUIRE);
+		uint32_t g = tr_seq_begin(&x->roam_gen);
+		union tr_sockaddr to;
+
 		if (g == roam_seen[k] || (g & 1))
 			continue;
-		union tr_sockaddr to = x->roam_to;
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		if (__atomic_load_n(&x->roam_gen, __ATOMIC_RELAXED) == g) {
-			t->udp.peer = to;
+		tr_seq_copy(&to, &x->roam_to, sizeof(to));
+		if (!tr_seq_retry(&x->roam_gen, g)) {
+			/* The control and upkeep threads read udp.peer too. */
+			tr_seq_write(&t->peer_gen, &t->udp.peer, &to, sizeof(to));
 			roam_seen[k] = g;
 		}
 	}

@@ -194,15 +194,14 @@ static void reserve(struct tr_upkeep *u, struct tr_tunnel *t, unsigned n)
 static void say_roams(struct tr_upkeep *u, struct tr_tunnel *t, unsigned n)
 {
 	for (unsigned q = 0; q < n && q < 16; q++) {
-		uint32_t g = LOADA(t[q].roam_gen);
+		uint32_t g = tr_seq_begin(&t[q].roam_gen);
 		union tr_sockaddr to;
 		char buf[64];
 
 		if (g == u->roam_gen[q] || (g & 1))
 			continue;
-		to = t[q].roam_to;
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		if (LOADR(t[q].roam_gen) != g)
+		tr_seq_copy(&to, &t[q].roam_to, sizeof(to));
+		if (tr_seq_retry(&t[q].roam_gen, g))
 			continue;
 		u->roam_gen[q] = g;
 		if (tr_udp_addr_equal(&to, &u->roam_last))
@@ -241,11 +240,12 @@ void tr_upkeep_run(struct tr_upkeep *u, struct tr_tunnel *t, unsigned n)
 	for (unsigned q = 0; q < n; q++)
 		loops += LOADR(t[q].tx.drop_loop);
 	if (loops && !u->loop_said) {
+		union tr_sockaddr ep;
 		char buf[64];
 		fprintf(stderr, "tunroom: %s: routing loop: the tunnel's own datagrams to %s come back "
 			"from the TUN device (a route sends the endpoint through the tunnel); dropped "
 			"and counted in tx_drop_loop. Route the endpoint outside (FwMark, Table)\n",
-			u->name, tr_sockaddr_str(&t[0].udp.peer, buf, sizeof(buf)));
+			u->name, tr_sockaddr_str(tr_tunnel_endpoint(&t[0], &ep), buf, sizeof(buf)));
 		u->loop_said = loops;
 	}
 	say_roams(u, t, n);
