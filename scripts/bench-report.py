@@ -40,8 +40,8 @@ COST_COLS = [
 RATIO_METRICS = {"tcp1_mbps": True, "tcp4_mbps": True, "udp64_kpps_loss0": True,
                  "udp64_kpps_loss1": True, "cpu_tunnel_s_per_gb": False,
                  "ping_idle_ms": False, "ping_busy_ms": False}
-# Side by side (issue 16): tunroom aes128-gcm beside the newest wireguard-go
-# and plain veth, with the ratios and the issue's targets for them.
+# Side by side: tunroom aes128-gcm beside the newest wireguard-go and plain
+# veth, with the ratios and the targets set for them.
 SIDE = [("TCP 1 stream Mbit/s", "tcp1_mbps", "%.0f", ">= 2x wg-go, >= 0.5x veth"),
         ("tunnel CPU s/GB (both ends)", "cpu_tunnel_s_per_gb", "%.2f", "<= 2.0 and <= 0.5x wg-go"),
         ("ping idle ms (1/s)", "ping_idle_ms", "%.3f", "<= 0.5x wg-go, veth + 0.3 ms"),
@@ -179,7 +179,7 @@ def main():
     def side_by_side():
         peers = [p for p in ("wgnew", "veth") if p in order]
         head = ["metric", label["tr128"]] + [label[p] for p in peers] + \
-            [f"tunroom / {p}" for p in peers] + ["issue 16 target"]
+            [f"tunroom / {p}" for p in peers] + ["target"]
         body = []
         for name, m, fmt, target in SIDE:
             a = med("tr128", m)
