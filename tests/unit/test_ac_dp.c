@@ -427,15 +427,21 @@ static void test_cstp_stalled(void **state)
 	f.p.cfd = -1;
 	assert_int_equal(tr_ac_dp_use(f.dp, TR_AC_CHAN_CSTP), 0);
 	/* Packets the loopback turns around until our sends back find the
-	 * server's receive buffer full. */
+	 * server's receive buffer full (a few hundred do that). The data
+	 * plane keeps reading meanwhile (with its ring full it drops), so a
+	 * send that finds the socket full waits until it has room. Giving up
+	 * after 100 ms of EAGAIN instead ended the loop early whenever a
+	 * loaded machine kept the rx thread off the CPU that long, and
+	 * rx_data > 100 below failed (about 1 run in 5 under load). */
 	for (uint32_t i = 0; i < 4000; i++) {
 		cstp_pkt(out, TR_AC_DATA, 1400);
 		ipv4(out + 8, 1400, i);
 		ssize_t r;
-		for (int k = 0; k < 100 && (r = gnutls_record_send(f.p.s, out, 1408)) == GNUTLS_E_AGAIN; k++)
-			usleep(1000);
-		if (r == GNUTLS_E_AGAIN)
-			break;
+		while ((r = gnutls_record_send(f.p.s, out, 1408)) == GNUTLS_E_AGAIN) {
+			struct pollfd pfd = { .fd = f.p.sfd, .events = POLLOUT };
+
+			assert_int_equal(poll(&pfd, 1, 10000), 1); /* none: it stopped reading */
+		}
 		assert_int_equal(r, 1408);
 	}
 	tr_ac_dp_stats(f.dp, &st);
