@@ -507,6 +507,12 @@ static int ctl_packets(struct sess *s, double now)
 	int r = 0;
 
 	while (tr_ac_dp_read_ctl(s->dp, &m) == 1) {
+		/* After the server's DISCONNECT the session ends: what follows
+		 * in the same batch (the reset of the connection it closed, a
+		 * TLS alert) is no news, and reporting it made the last line
+		 * 'TCP connection to the server lost' instead of the reason. */
+		if (r == -EPIPE)
+			continue;
 		if (m.type == TR_AC_EV_DOWN && m.chan == TR_AC_CHAN_CSTP) {
 			tr_ac_say(s->o, TR_AC_NORMAL, "TCP connection to the server lost (%s)",
 				  strerror(-m.err));
