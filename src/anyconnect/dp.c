@@ -726,6 +726,33 @@ static void rx_cstp(struct tr_ac_dp *dp, struct chan *ch)
 	}
 }
 
+/* One wait of a data thread, shared by both thread modes: the rx wake-up,
+ * each live channel's socket and, in one-thread mode, the egress ring's
+ * doorbell (egress_fd; -1 leaves it out, as poll skips negative fds); then
+ * whatever became readable is received. */
+static void wait_and_receive(struct tr_ac_dp *dp, struct chan *d, struct chan *c,
+			     int egress_fd, int timeout_ms)
+{
+	struct pollfd pfd[4] = {
+		{ .fd = dp->rx_wake, .events = POLLIN },
+		{ .fd = d && !LOAD(d->dead) ? d->fd : -1, .events = POLLIN },
+		{ .fd = c && !LOAD(c->dead) ? c->fd : -1, .events = POLLIN },
+		{ .fd = egress_fd, .events = POLLIN },
+	};
+	if (poll(pfd, 4, timeout_ms) <= 0)
+		return;
+	if (pfd[0].revents) {
+		uint64_t v;
+		if (read(dp->rx_wake, &v, sizeof(v)) < 0) {
+			/* not readable after all */
+		}
+	}
+	if (pfd[1].revents & (POLLIN | POLLERR))
+		rx_dtls(dp, d);
+	if (pfd[2].revents & (POLLIN | POLLERR | POLLHUP))
+		rx_cstp(dp, c);
+}
+
 static void *rx_main(void *arg)
 {
 	struct tr_ac_dp *dp = arg;
@@ -736,23 +763,7 @@ static void *rx_main(void *arg)
 		struct chan *c = __atomic_load_n(&dp->ch[TR_AC_CHAN_CSTP], __ATOMIC_SEQ_CST);
 		if (c && c->pending)
 			rx_cstp(dp, c);
-		struct pollfd pfd[3] = {
-			{ .fd = dp->rx_wake, .events = POLLIN },
-			{ .fd = d && !LOAD(d->dead) ? d->fd : -1, .events = POLLIN },
-			{ .fd = c && !LOAD(c->dead) ? c->fd : -1, .events = POLLIN },
-		};
-		if (poll(pfd, 3, 1000) <= 0)
-			continue;
-		if (pfd[0].revents) {
-			uint64_t v;
-			if (read(dp->rx_wake, &v, sizeof(v)) < 0) {
-				/* not readable after all */
-			}
-		}
-		if (pfd[1].revents & (POLLIN | POLLERR))
-			rx_dtls(dp, d);
-		if (pfd[2].revents & (POLLIN | POLLERR | POLLHUP))
-			rx_cstp(dp, c);
+		wait_and_receive(dp, d, c, -1, 1000);
 	}
 	return NULL;
 }
@@ -780,24 +791,7 @@ static void *one_main(void *arg)
 			break;
 		}
 		/* n = 0 armed the doorbell: poll may sleep. Else only look. */
-		struct pollfd pfd[4] = {
-			{ .fd = dp->rx_wake, .events = POLLIN },
-			{ .fd = d && !LOAD(d->dead) ? d->fd : -1, .events = POLLIN },
-			{ .fd = c && !LOAD(c->dead) ? c->fd : -1, .events = POLLIN },
-			{ .fd = tr_session_fd(dp->s), .events = POLLIN },
-		};
-		if (poll(pfd, 4, n ? 0 : 1000) <= 0)
-			continue;
-		if (pfd[0].revents) {
-			uint64_t v;
-			if (read(dp->rx_wake, &v, sizeof(v)) < 0) {
-				/* not readable after all */
-			}
-		}
-		if (pfd[1].revents & (POLLIN | POLLERR))
-			rx_dtls(dp, d);
-		if (pfd[2].revents & (POLLIN | POLLERR | POLLHUP))
-			rx_cstp(dp, c);
+		wait_and_receive(dp, d, c, tr_session_fd(dp->s), n ? 0 : 1000);
 	}
 	return NULL;
 }
