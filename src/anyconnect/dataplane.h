@@ -251,7 +251,7 @@ struct tr_ac_dp_stats {
 	uint64_t tx_drop_no_chan;          /* egress packets with no channel to carry them */
 	uint64_t tx_drop_too_big;          /* egress packets above what the channel takes */
 	uint64_t tx_copied_bytes;          /* payload bytes memcpy'd on egress (0 by design) */
-	uint64_t rx_drop_ring_full;        /* ingress packets dropped: ring full */
+	uint64_t rx_drop_ring_full;        /* ring full: DTLS waits, CSTP packets dropped */
 	uint64_t rx_drop_ctl_full;         /* control messages dropped: queue full */
 	uint64_t dpd_answered;             /* DPD requests answered by the data plane */
 };

@@ -35,6 +35,8 @@
 #define INQ 64             /* received control messages waiting */
 #define PENDING_MAX 65536u /* CSTP bytes that came with the CONNECT reply */
 #define SEND_TRIES 200     /* EAGAIN waits (10 ms each) before a batch is dropped */
+#define FULL_WAIT_MS 100   /* longest sleep on a full ingress ring (stop, swaps seen) */
+#define FULL_WAIT_ONE_MS 10 /* the same with one thread, which also serves egress */
 
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
@@ -68,6 +70,9 @@ struct tr_ac_dp {
 	int threads;                  /* how many started */
 	int mode;                     /* 1: one thread both ways; 2: tx and rx threads */
 	int rx_wake;                  /* eventfd: the rx thread looks at the channels again */
+	int tx_wake;                  /* eventfd: the tx thread looks at its queue (= rx_wake
+				       * with one thread) */
+	int ingress_full;             /* rx side: the last allocation found no room */
 	int ctl_evt;                  /* eventfd: control messages wait */
 	uint64_t tx_qs, rx_qs;        /* loop passes of each data thread */
 	struct chan *tx_hold;         /* the channel the tx thread uses now (hazard pointer) */
@@ -119,6 +124,15 @@ static const char *chan_name(unsigned c)
 	return c == TR_AC_CHAN_DTLS ? "DTLS" : "CSTP";
 }
 
+static void drain_evt(int fd)
+{
+	uint64_t v;
+
+	if (read(fd, &v, sizeof(v)) < 0) {
+		/* not readable after all */
+	}
+}
+
 static void poke(int fd)
 {
 	uint64_t one = 1;
@@ -128,10 +142,26 @@ static void poke(int fd)
 	}
 }
 
+/* The session fd is the application's end of the doorbell: writing to it
+ * rings the device, not our threads. So each data thread has an eventfd. */
 static void wake_threads(struct tr_ac_dp *dp)
 {
-	poke(tr_session_fd(dp->s));
-	poke(dp->rx_wake);
+	poke(dp->tx_wake);
+	if (dp->rx_wake != dp->tx_wake)
+		poke(dp->rx_wake);
+}
+
+/* Empties the session fd. The library leaves a doorbell ring on it that is
+ * not for the receive side (the device's "space freed" after tr_tx_wait)
+ * while the egress ring stays armed, and a poll on it would then return at
+ * once, again and again. Whoever polls it drains it and then looks at the
+ * ring: a ring for egress data that was drained here finds that data. */
+static void drain_bell(int fd)
+{
+	char buf[64];
+
+	for (int i = 0; i < 64 && recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0; i++) {
+	}
 }
 
 /* --- control queues ------------------------------------------------------- */
@@ -176,7 +206,7 @@ static int queue_out(struct tr_ac_dp *dp, unsigned chan, uint8_t type, const voi
 	}
 	pthread_mutex_unlock(&dp->mu);
 	if (!err)
-		poke(tr_session_fd(dp->s));
+		poke(dp->tx_wake);
 	return err;
 }
 
@@ -219,7 +249,11 @@ static bool wait_writable(struct tr_ac_dp *dp, struct chan *ch)
 {
 	struct chan *d = NULL, *c = NULL;
 
-	if (dp->mode == 1) {
+	/* A full ingress ring takes nothing: leave the sockets out, or their
+	 * data would end this poll at once and the tries would run out. */
+	if (dp->mode == 1 && dp->ingress_full && tr_tx_wait(dp->s, 0) == 1)
+		dp->ingress_full = 0;
+	if (dp->mode == 1 && !dp->ingress_full) {
 		d = __atomic_load_n(&dp->ch[TR_AC_CHAN_DTLS], __ATOMIC_SEQ_CST);
 		c = __atomic_load_n(&dp->ch[TR_AC_CHAN_CSTP], __ATOMIC_SEQ_CST);
 	}
@@ -492,11 +526,23 @@ static void *tx_main(void *arg)
 		if (LOAD(dp->out_pending))
 			send_queued(dp);
 		int n = tx_round(dp);
-		if (n == 0)
-			n = tr_rx_wait(dp->s, 200);
 		if (n < 0) {
 			dp_log(dp, TR_AC_LOG_ERR, "egress ring: %s", tr_strerror(n));
 			break;
+		}
+		if (n == 0) {
+			/* Empty: the session fd is armed. Our eventfd brings
+			 * control packets and stop. */
+			struct pollfd pfd[2] = {
+				{ .fd = tr_session_fd(dp->s), .events = POLLIN },
+				{ .fd = dp->tx_wake, .events = POLLIN },
+			};
+			if (poll(pfd, 2, 1000) > 0) {
+				if (pfd[0].revents)
+					drain_bell(pfd[0].fd);
+				if (pfd[1].revents)
+					drain_evt(dp->tx_wake);
+			}
 		}
 	}
 	return NULL;
@@ -532,9 +578,10 @@ static void rx_dtls(struct tr_ac_dp *dp, struct chan *ch)
 		 * slots per datagram. */
 		int n = tr_tx_allocate_burst(dp->s, dp->rx_plain_max, pkts, dp->rx_want);
 		if (n <= 0) {
-			/* The device is behind; the socket buffer holds what comes. */
+			/* The device is behind; the socket buffer holds what
+			 * comes while the loop waits for space (wait_ingress). */
 			tr_stat_add(&dp->st.rx_drop_ring_full, 1);
-			usleep(100);
+			dp->ingress_full = 1;
 			return;
 		}
 		memset(mm, 0, sizeof(mm[0]) * (unsigned)n);
@@ -654,7 +701,10 @@ static uint8_t *sink_room(void *arg, uint32_t len)
 		return tr_pkt_data(&dp->cur) + dp->cur_fill;
 	slot_flush(dp);
 	if (tr_tx_allocate(dp->s, CSTP_SLOT, &dp->cur)) {
+		/* Dropped: the rest of this read's records are in staging.
+		 * rx_cstp reads no more until the device frees space. */
 		tr_stat_add(&dp->st.rx_drop_ring_full, 1);
+		dp->ingress_full = 1;
 		return NULL;
 	}
 	dp->cur_open = 1;
@@ -721,7 +771,7 @@ static void rx_cstp(struct tr_ac_dp *dp, struct chan *ch)
 			chan_down(dp, ch, err);
 			return;
 		}
-		if ((uint32_t)r < n)
+		if ((uint32_t)r < n || dp->ingress_full)
 			return;
 	}
 }
@@ -733,6 +783,24 @@ static void rx_cstp(struct tr_ac_dp *dp, struct chan *ch)
 static void wait_and_receive(struct tr_ac_dp *dp, struct chan *d, struct chan *c,
 			     int egress_fd, int timeout_ms)
 {
+	if (dp->ingress_full) {
+		/* The sockets are readable but the ring has no room: sleep
+		 * until the device frees some (its release rings us), in
+		 * slices, so that stop and channel swaps are seen. With one
+		 * thread, egress work that waits (timeout 0) only checks, and
+		 * a shorter slice bounds how long egress waits meanwhile. */
+		int r = tr_tx_wait(dp->s, !timeout_ms ? 0 : egress_fd >= 0 ? FULL_WAIT_ONE_MS
+								  : FULL_WAIT_MS);
+		if (r < 0) {
+			dp_log(dp, TR_AC_LOG_ERR, "ingress ring: %s", tr_strerror(r));
+			STORE(dp->stop, 1);
+			return;
+		}
+		if (!r)
+			return;
+		dp->ingress_full = 0;
+		timeout_ms = 0;
+	}
 	struct pollfd pfd[4] = {
 		{ .fd = dp->rx_wake, .events = POLLIN },
 		{ .fd = d && !LOAD(d->dead) ? d->fd : -1, .events = POLLIN },
@@ -741,12 +809,10 @@ static void wait_and_receive(struct tr_ac_dp *dp, struct chan *d, struct chan *c
 	};
 	if (poll(pfd, 4, timeout_ms) <= 0)
 		return;
-	if (pfd[0].revents) {
-		uint64_t v;
-		if (read(dp->rx_wake, &v, sizeof(v)) < 0) {
-			/* not readable after all */
-		}
-	}
+	if (pfd[0].revents)
+		drain_evt(dp->rx_wake);
+	if (pfd[3].revents)
+		drain_bell(egress_fd);
 	if (pfd[1].revents & (POLLIN | POLLERR))
 		rx_dtls(dp, d);
 	if (pfd[2].revents & (POLLIN | POLLERR | POLLHUP))
@@ -1131,7 +1197,7 @@ int tr_ac_dp_new(struct tr_ac_dp **out, const struct tr_ac_dp_cfg *cfg)
 		return -ENOMEM;
 	dp->cfg = *cfg;
 	dp->use = TR_AC_CHAN_NONE;
-	dp->rx_wake = dp->ctl_evt = -1;
+	dp->rx_wake = dp->tx_wake = dp->ctl_evt = -1;
 	pthread_mutex_init(&dp->mu, NULL);
 	/* The server may send up to its own MTU (and DPD probes one byte
 	 * over it), which can exceed ours. */
@@ -1146,13 +1212,14 @@ int tr_ac_dp_new(struct tr_ac_dp **out, const struct tr_ac_dp_cfg *cfg)
 	err = tr_session_open(&dp->s, cfg->dev, &sc);
 	if (err)
 		goto fail;
+	dp->mode = cfg->threads ? (int)cfg->threads : sysconf(_SC_NPROCESSORS_ONLN) < 4 ? 1 : 2;
 	dp->rx_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	dp->tx_wake = dp->mode == 1 ? dp->rx_wake : eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	dp->ctl_evt = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (dp->rx_wake < 0 || dp->ctl_evt < 0) {
+	if (dp->rx_wake < 0 || dp->tx_wake < 0 || dp->ctl_evt < 0) {
 		err = -errno;
 		goto fail;
 	}
-	dp->mode = cfg->threads ? (int)cfg->threads : sysconf(_SC_NPROCESSORS_ONLN) < 4 ? 1 : 2;
 	err = -pthread_create(&dp->tx_thr, NULL, dp->mode == 1 ? one_main : tx_main, dp);
 	if (err)
 		goto fail;
@@ -1186,6 +1253,8 @@ void tr_ac_dp_free(struct tr_ac_dp *dp)
 	if (dp->cur_open)
 		tr_tx_abandon(dp->s, &dp->cur);
 	tr_session_close(dp->s);
+	if (dp->tx_wake >= 0 && dp->tx_wake != dp->rx_wake)
+		close(dp->tx_wake);
 	if (dp->rx_wake >= 0)
 		close(dp->rx_wake);
 	if (dp->ctl_evt >= 0)

@@ -23,6 +23,7 @@
 #include "anyconnect/dataplane.h"
 #include "gnutls_pair.h"
 #include "tunroom/memdev.h"
+#include "tunroom/port.h"
 
 #define MTU 1400
 
@@ -406,6 +407,115 @@ static double mono(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* A device that serves no ingress until the test drains it itself: the
+ * ingress ring fills and stays full. */
+struct held_dev {
+	struct tr_device dev;
+	struct tr_port *port;
+};
+
+static int held_start(struct tr_device *dev, struct tr_port *port)
+{
+	((struct held_dev *)dev)->port = port;
+	return 0;
+}
+
+static void held_stop(struct tr_device *dev, struct tr_port *port)
+{
+	(void)port;
+	((struct held_dev *)dev)->port = NULL;
+}
+
+static void held_destroy(struct tr_device *dev)
+{
+	(void)dev;
+}
+
+static const struct tr_device_ops held_ops = { "held", held_start, held_stop, held_destroy };
+
+/* Takes every packet the data plane committed: checks their numbers run on
+ * from *next, and frees the space (which rings the data plane if it waits). */
+static unsigned held_drain(struct held_dev *h, uint32_t *next)
+{
+	struct tr_port_slot sl;
+	unsigned got = 0;
+	uint32_t n;
+
+	while (tr_port_ingress_peek(h->port, &sl) == 1) {
+		assert_true(sl.len >= 32);
+		memcpy(&n, sl.data + 28, 4);
+		assert_int_equal(n, *next);
+		(*next)++;
+		got++;
+		tr_port_ingress_done(h->port);
+	}
+	tr_port_ingress_flush(h->port);
+	return got;
+}
+
+/* The ingress ring full: the data plane sleeps until the device frees
+ * space (no allocation retried meanwhile: the ring-full count stands
+ * still), the socket buffer holds the datagrams, and when space comes
+ * every one of them arrives, in order. */
+static void test_dtls_ring_full(void **state)
+{
+	static uint8_t out[2000];
+	struct held_dev h = { .dev = { &held_ops } };
+	struct tr_ac_dp_cfg cfg = { .dev = &h.dev, .mtu = MTU, .threads = g_threads,
+				    .ring_capacity = 1u << 17 };
+	struct tr_ac_dp *dp;
+	struct gt_pair p;
+	struct tr_ac_rec_keys tx, rx;
+	struct tr_ac_dp_stats st;
+	uint32_t sent = 0, next = 0;
+	unsigned got = 0;
+
+	(void)state;
+	assert_int_equal(tr_ac_dp_new(&dp, &cfg), 0);
+	assert_non_null(h.port);
+	assert_int_equal(gt_pair_open(&p, GT_DTLS_PRIO("AES-256-GCM"), 2), 0);
+	assert_int_equal(tr_ac_keys_from_gnutls(p.c, &tx, &rx), 0);
+	assert_int_equal(tr_ac_dp_set_dtls(dp, p.cfd, &tx, &rx), 0);
+	p.cfd = -1;
+	/* One datagram at a time until one finds the ring full (128 KiB
+	 * takes well under 200 of them). */
+	tr_ac_dp_stats(dp, &st);
+	while (!st.rx_drop_ring_full) {
+		assert_true(sent < 200);
+		out[0] = TR_AC_DATA;
+		ipv4(out + 1, 1000, sent);
+		assert_int_equal(gnutls_record_send(p.s, out, 1001), 1001);
+		sent++;
+		for (int i = 0; i < 2000; i++) {
+			tr_ac_dp_stats(dp, &st);
+			if (st.rx_drop_ring_full || st.chan[TR_AC_CHAN_DTLS].rx_data == sent)
+				break;
+			poll(NULL, 0, 1);
+		}
+	}
+	assert_true(st.chan[TR_AC_CHAN_DTLS].rx_data >= 20);
+	for (int i = 0; i < 10; i++, sent++) {
+		ipv4(out + 1, 1000, sent);
+		assert_int_equal(gnutls_record_send(p.s, out, 1001), 1001);
+	}
+	/* A poll of the socket every 100 us (what this replaced) would have
+	 * counted hundreds here. */
+	uint64_t full = st.rx_drop_ring_full;
+	poll(NULL, 0, 50);
+	tr_ac_dp_stats(dp, &st);
+	assert_int_equal(st.rx_drop_ring_full, full);
+	for (int i = 0; i < 2000 && next < sent; i++) {
+		got += held_drain(&h, &next);
+		if (next < sent)
+			poll(NULL, 0, 1);
+	}
+	assert_int_equal(got, sent);
+	tr_ac_dp_stats(dp, &st);
+	assert_int_equal(st.chan[TR_AC_CHAN_DTLS].rx_data, sent);
+	tr_ac_dp_free(dp);
+	gt_pair_close(&p);
+}
+
 /* The server stops reading: our CSTP sends block for good. Swapping in a
  * DTLS channel must not wait for that (two threads: the tx thread holds
  * only the CSTP channel), and closing the stuck CSTP channel must end the
@@ -428,7 +538,8 @@ static void test_cstp_stalled(void **state)
 	assert_int_equal(tr_ac_dp_use(f.dp, TR_AC_CHAN_CSTP), 0);
 	/* Packets the loopback turns around until our sends back find the
 	 * server's receive buffer full (a few hundred do that). The data
-	 * plane keeps reading meanwhile (with its ring full it drops), so a
+	 * plane keeps reading meanwhile (the rings, 4 MiB each way, take
+	 * what the server cannot: they never fill here), so a
 	 * send that finds the socket full waits until it has room. Giving up
 	 * after 100 ms of EAGAIN instead ended the loop early whenever a
 	 * loaded machine kept the rx thread off the CPU that long, and
@@ -522,6 +633,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_dtls_gso_pmtu, leave_ns),
 		cmocka_unit_test(test_cstp_tls13),
 		cmocka_unit_test(test_cstp_tls12),
+		cmocka_unit_test(test_dtls_ring_full),
 		cmocka_unit_test(test_cstp_stalled),
 		cmocka_unit_test(test_bad_args),
 	};
