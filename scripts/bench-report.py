@@ -37,6 +37,13 @@ COST_COLS = [
     ("heap allocs/pkt", "allocs_per_packet", "%.4g"),
     ("copied B/pkt/end", "copied_bytes_per_packet", "%.0f"),
 ]
+# Where the UDP search's datagrams were dropped, summed over each search.
+LOSS_COLS = [
+    ("UDP flat out: received kpps", "udp64_kpps_flood", "%.0f"),
+    ("dropped at the ns1 device (tx_dropped)", "udp_lost_dev1_tx_dropped", "%.0f"),
+    ("UDP RcvbufErrors ns2", "udp_lost_ns2_rcvbuf", "%.0f"),
+    ("UDP RcvbufErrors ns1", "udp_lost_ns1_rcvbuf", "%.0f"),
+]
 # The figures ratios are taken of, and whether more is better.
 RATIO_METRICS = {"tcp1_mbps": True, "tcp4_mbps": True, "udp64_kpps_loss0": True,
                  "udp64_kpps_loss1": True, "cpu_tunnel_s_per_gb": False,
@@ -216,6 +223,9 @@ def main():
                             else "TCP retr", retr)))
     print()
     print(table(COST_COLS))
+    if any(vals.get(t, {}).get("udp64_kpps_flood") for t in order):
+        print()
+        print(table(LOSS_COLS))
     for n in meta.get("notes", []):
         print(f"\nnote: {n}")
     if "tr128" in order:

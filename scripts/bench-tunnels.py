@@ -44,6 +44,8 @@ Per row and round (rows take turns, the first of each round rotating):
   udp64_sender_kpps    that sender flat out on the path: the ceiling; the veth
                        row's is the sender's own (udp64_sender_bound: 1 when
                        even flat out lost <= 1 %, so the path was not the limit)
+  udp_lost_*           drops over that search: tx_dropped of the path's device in
+                       ns1, UDP RcvbufErrors in ns1 and ns2
   allocs_per_packet    tunroom rows: heap allocation calls in both ends over the
                        TCP run per packet through the device (bench/alloccount.c,
                        LD_PRELOAD)
@@ -536,6 +538,23 @@ def dev_packets(row):
     return sum(int(x) for x in r.stdout.split()) if r.returncode == 0 else None
 
 
+def udp_drops(row):
+    """Where 64-byte probes can be dropped outside the sink: the sending
+    path's device in ns1 (a tunnel's TUN device whose reader fell behind),
+    and UDP receive buffers in each namespace (ns2 holds the receiving
+    tunnel's socket and the sink, ns1 the sending tunnel's)."""
+    out = {}
+    r = run("cat", f"/sys/class/net/{row.dev}/statistics/tx_dropped", ns=1, check=False)
+    if r.returncode == 0:
+        out["udp_lost_dev1_tx_dropped"] = int(r.stdout)
+    for n in (1, 2):
+        lines = [l.split() for l in run("cat", "/proc/net/snmp", ns=n, check=False).stdout.splitlines()
+                 if l.startswith("Udp:")]
+        if len(lines) == 2 and "RcvbufErrors" in lines[0]:
+            out[f"udp_lost_ns{n}_rcvbuf"] = int(lines[1][lines[0].index("RcvbufErrors")])
+    return out
+
+
 def measure(a, work, row, rnd, put):
     c0, (b0, _) = proc_ticks(row.pids), busy_ticks()
     al0, pk0 = alloc_count(work, row.id), dev_packets(row)
@@ -562,7 +581,12 @@ def measure(a, work, row, rnd, put):
         return
     cmd = [os.path.join(ROOT, "scripts", "bench-udp.py"), NS[1], NS[2], row.addr, "--blast", a.udpblast] + \
         (["--quick"] if a.quick else [])
+    d0 = udp_drops(row)
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    d1 = udp_drops(row)
+    for k in d0:
+        if k in d1:
+            put(rnd, row.id, k, d1[k] - d0[k])
     for line in r.stdout.splitlines():
         m, v = line.split()
         put(rnd, row.id, m, v)
