@@ -3,7 +3,10 @@
 """tunroom connect against openconnect, both clients of the same stock ocserv.
 
 usage: bench-anyconnect.py [--quick] [--rounds N] [--secs S] [--json FILE]
+                           [--rows ID,...] [--alt BUILD_DIR]
        (root; `make bench` runs it. Environment: BUILD, the build directory.)
+       --alt adds the rows trdtls@alt and trtls@alt: tunroom connect from
+       another build, taking turns with the others in each round (A/B).
 
 Two namespaces joined by a veth: the client side 192.0.2.1, ocserv on
 192.0.2.2:4443 (TCP and UDP), pool 198.18.2.0/24, ocserv's own address in it
@@ -22,6 +25,13 @@ Per row and round:
                          both runs, per GB moved
   ocserv_cpu_s_per_gb    the same for ocserv (main, sec-mod and the session's
                          worker: all processes of the ocserv we started)
+  client_up_pct, client_down_pct
+                         the client's CPU during each direction, % of one
+                         core (100 = a core busy all the time)
+  ocserv_up_pct, ocserv_down_pct
+                         ocserv's busiest process (the session's worker,
+                         one thread) during each direction, % of one core:
+                         near 100, ocserv is the ceiling of that run
   ping_ms                median RTT of 20 pings at 20/s, idle
 Medians over the rounds; ratios tunroom / openconnect per channel. ocserv may
 be the bottleneck (one worker process per session, GnuTLS records): its CPU
@@ -112,6 +122,11 @@ def family_ticks(root):
     return {p: ticks(p) for p in family(root)}
 
 
+def busiest(t0, t1):
+    """The most ticks one process of a family used between two snapshots."""
+    return max([t - t0.get(p, 0) for p, t in t1.items()] + [0])
+
+
 def cleanup():
     for p in procs:
         if p.poll() is None:
@@ -194,10 +209,11 @@ def start_client(a, work, rid, pin):
     pidf = f"{work}/{rid}.pid"
     if os.path.exists(pidf):
         os.unlink(pidf)
-    no_dtls = ["--no-dtls"] if rid.endswith("tls") and not rid.endswith("dtls") else []
+    no_dtls = ["--no-dtls"] if rid.split("@")[0].endswith("tls") and not rid.split("@")[0].endswith("dtls") \
+        else []
     env_cmd = ["env", f"TUNROOM_RUN_DIR={work}/run"]
     if rid.startswith("tr"):
-        cmd = env_cmd + [a.tunroom, "connect", "-b", "--pid-file", pidf, "-i", f"trb{PID % 10000}", "-s", "",
+        cmd = env_cmd + [tunroom_of(a, rid), "connect", "-b", "--pid-file", pidf, "-i", f"trb{PID % 10000}", "-s", "",
                          "--servercert", pin, "-u", "bench", "--passwd-on-stdin", "-q"] + no_dtls + \
             ["https://192.0.2.2:4443/"]
     else:
@@ -229,6 +245,44 @@ def start_client(a, work, rid, pin):
         if not ok:
             raise RuntimeError(f"{rid}: DTLS did not come up")
     return pid
+
+
+def tunroom_of(a, rid):
+    return a.alt_tunroom if rid.endswith("@alt") else a.tunroom
+
+
+def tr_counters(a, work, rid):
+    """The data plane's counters (tunroom show --json), {} if none."""
+    try:
+        r = run("env", f"TUNROOM_RUN_DIR={work}/run", tunroom_of(a, rid), "show", "--json", f"trb{PID % 10000}",
+                ns=1, check=False)
+        j = json.loads(r.stdout)[0]
+    except (ValueError, IndexError, KeyError, TypeError):
+        return {}
+    flat = {}
+
+    def walk(o):
+        if isinstance(o, dict):
+            for k, v in o.items():
+                if isinstance(v, int) and not isinstance(v, bool):
+                    flat[k] = v
+                else:
+                    walk(v)
+        elif isinstance(o, list):
+            for v in o:
+                walk(v)
+    walk(j)
+    return flat
+
+
+def per_call(c0, c1, ch):
+    """Records per send and per receive system call on channel ch."""
+    d = {k: c1.get(k, 0) - c0.get(k, 0) for k in c1}
+    out = {}
+    for way in ("tx", "rx"):
+        calls, recs = d.get(f"{ch}_{way}_syscalls", 0), d.get(f"{ch}_{way}_records", 0)
+        out[f"{way}_records_per_call"] = recs / calls if calls else None
+    return out
 
 
 def stop_client(pid):
@@ -263,17 +317,28 @@ def ping_ms():
 
 def measure(a, work, rid, pin, ocs):
     pid = start_client(a, work, rid, pin)
+    tr = rid.startswith("tr")
     try:
-        c0, s0 = ticks(pid), family_ticks(ocs.pid)
+        k0 = tr_counters(a, work, rid) if tr else {}
+        c0, s0, w0 = ticks(pid), family_ticks(ocs.pid), time.monotonic()
         up, b1 = iperf(a.secs, False)
+        c1, s1, w1 = ticks(pid), family_ticks(ocs.pid), time.monotonic()
         down, b2 = iperf(a.secs, True)
-        c1, s1 = ticks(pid), family_ticks(ocs.pid)
+        c2, s2, w2 = ticks(pid), family_ticks(ocs.pid), time.monotonic()
+        k1 = tr_counters(a, work, rid) if tr else {}
         gb = (b1 + b2) / 1e9
-        srv = sum(t - s0.get(p, 0) for p, t in s1.items())
+        srv = sum(t - s0.get(p, 0) for p, t in s2.items())
+        pct = lambda t, w: 100.0 * t / HZ / w if w > 0 else None
         res = {"up_mbps": up / 1e6, "down_mbps": down / 1e6,
-               "client_cpu_s_per_gb": (c1 - c0) / HZ / gb if gb else None,
+               "client_cpu_s_per_gb": (c2 - c0) / HZ / gb if gb else None,
                "ocserv_cpu_s_per_gb": srv / HZ / gb if gb else None,
+               "client_up_pct": pct(c1 - c0, w1 - w0), "client_down_pct": pct(c2 - c1, w2 - w1),
+               "ocserv_up_pct": pct(busiest(s0, s1), w1 - w0),
+               "ocserv_down_pct": pct(busiest(s1, s2), w2 - w1),
                "ping_ms": ping_ms()}
+        if tr:
+            ch = "cstp" if rid.split("@")[0] == "trtls" else "dtls"
+            res.update(per_call(k0, k1, ch))
     finally:
         stop_client(pid)
     time.sleep(0.5)
@@ -282,7 +347,11 @@ def measure(a, work, rid, pin, ocs):
 
 LABELS = {"trdtls": "tunroom connect, DTLS", "trtls": "tunroom connect, TLS (--no-dtls)",
           "ocdtls": "openconnect, DTLS", "octls": "openconnect, TLS (--no-dtls)"}
-METRICS = ["up_mbps", "down_mbps", "client_cpu_s_per_gb", "ocserv_cpu_s_per_gb", "ping_ms"]
+METRICS = ["up_mbps", "down_mbps", "client_cpu_s_per_gb", "ocserv_cpu_s_per_gb", "client_up_pct",
+           "client_down_pct", "ocserv_up_pct", "ocserv_down_pct", "ping_ms", "tx_records_per_call",
+           "rx_records_per_call"]
+# The issue's targets for tunroom connect against openconnect on one server.
+TARGET_THROUGHPUT, TARGET_CPU = 1.5, 0.3
 
 
 def main():
@@ -291,10 +360,19 @@ def main():
     p.add_argument("--rounds", type=int, default=None)
     p.add_argument("--secs", type=int, default=None)
     p.add_argument("--json", default=os.path.join(ROOT, "bench/results/anyconnect.json"))
+    p.add_argument("--rows", default=None, help="comma-separated row ids (default: all)")
+    p.add_argument("--alt", default=None, help="another build directory: A/B rows trdtls@alt, trtls@alt")
     a = p.parse_args()
     a.rounds = a.rounds or (1 if a.quick else 3)
     a.secs = a.secs or (2 if a.quick else 5)
-    a.tunroom = os.path.join(ROOT, os.environ.get("BUILD", "build"), "src/cli/tunroom")
+    a.tunroom = os.path.abspath(os.path.join(ROOT, os.environ.get("BUILD", "build"), "src/cli/tunroom"))
+    a.alt_tunroom = os.path.abspath(os.path.join(a.alt, "src/cli/tunroom")) if a.alt else None
+    labels = dict(LABELS)
+    if a.alt:
+        labels["trdtls@alt"] = "tunroom connect --alt, DTLS"
+        labels["trtls@alt"] = "tunroom connect --alt, TLS"
+    if a.rows:
+        labels = {r: labels[r] for r in a.rows.split(",")}
     if os.geteuid():
         log("bench-anyconnect: needs root (network namespaces)")
         return 77
@@ -302,19 +380,21 @@ def main():
         if not shutil.which(c):
             log(f"bench-anyconnect: {c} missing (scripts/deps.sh bench)")
             return 77
-    if not os.access(a.tunroom, os.X_OK):
-        log(f"bench-anyconnect: {a.tunroom} not built")
-        return 1
+    for t in (a.tunroom, a.alt_tunroom):
+        if t and not os.access(t, os.X_OK):
+            log(f"bench-anyconnect: {t} not built")
+            return 1
     work = tempfile.mkdtemp(prefix="tr-acb.")
     os.makedirs(f"{work}/run")
-    results = {rid: {m: [] for m in METRICS} for rid in LABELS}
+    results = {rid: {m: [] for m in METRICS} for rid in labels}
+    load0 = os.getloadavg()
     try:
         pin, ocs = setup(work)
-        rows = list(LABELS)
+        rows = list(labels)
         for rnd in range(a.rounds):
             order = rows[rnd % len(rows):] + rows[:rnd % len(rows)]
             for rid in order:
-                log(f"round {rnd + 1}/{a.rounds}: {LABELS[rid]}")
+                log(f"round {rnd + 1}/{a.rounds}: {labels[rid]}")
                 try:
                     res = measure(a, work, rid, pin, ocs)
                 except Exception as e:  # one row failing must not hide the others
@@ -326,28 +406,54 @@ def main():
     finally:
         cleanup()
         shutil.rmtree(work, ignore_errors=True)
+    load1 = os.getloadavg()
     med = {rid: {m: (statistics.median(v) if v else None) for m, v in ms.items()} for rid, ms in results.items()}
     fmt = lambda v, f: (f % v) if v is not None else "-"
     print(f"AnyConnect clients against one ocserv 1.1.6 (iperf3 -t {a.secs}, one TCP stream each way, "
           f"median of {a.rounds}, {os.cpu_count()} cores)")
     print(f"{'client':34} {'up Mbit/s':>10} {'down Mbit/s':>12} {'client CPU s/GB':>16} "
           f"{'ocserv CPU s/GB':>16} {'ping ms':>8}")
-    for rid in LABELS:
+    for rid in labels:
         m = med[rid]
-        print(f"{LABELS[rid]:34} {fmt(m['up_mbps'], '%.0f'):>10} {fmt(m['down_mbps'], '%.0f'):>12} "
+        print(f"{labels[rid]:34} {fmt(m['up_mbps'], '%.0f'):>10} {fmt(m['down_mbps'], '%.0f'):>12} "
               f"{fmt(m['client_cpu_s_per_gb'], '%.2f'):>16} {fmt(m['ocserv_cpu_s_per_gb'], '%.2f'):>16} "
               f"{fmt(m['ping_ms'], '%.3f'):>8}")
-    print("ratios tunroom / openconnect (throughput: higher is better; CPU per GB: lower is better)")
+    print("CPU during each direction, % of one core (ocserv: its busiest process, the session's worker; "
+          "near 100 = ocserv is the ceiling); records per system call (tunroom)")
+    print(f"{'client':34} {'client up':>10} {'client down':>12} {'ocserv up':>10} {'ocserv down':>12} "
+          f"{'tx rec/call':>12} {'rx rec/call':>12}")
+    for rid in labels:
+        m = med[rid]
+        print(f"{labels[rid]:34} {fmt(m['client_up_pct'], '%.0f'):>10} {fmt(m['client_down_pct'], '%.0f'):>12} "
+              f"{fmt(m['ocserv_up_pct'], '%.0f'):>10} {fmt(m['ocserv_down_pct'], '%.0f'):>12} "
+              f"{fmt(m['tx_records_per_call'], '%.1f'):>12} {fmt(m['rx_records_per_call'], '%.1f'):>12}")
+    print(f"load average before {load0[0]:.2f}, after {load1[0]:.2f}")
+
+    def ratio(x, y):
+        return x / y if x is not None and y else None
+    print(f"ratios tunroom / openconnect (targets: throughput >= {TARGET_THROUGHPUT}x, "
+          f"client CPU per GB <= {TARGET_CPU}x)")
     for ch, tr, oc in (("DTLS", "trdtls", "ocdtls"), ("TLS", "trtls", "octls")):
-        parts = []
-        for m in METRICS:
-            x, y = med[tr][m], med[oc][m]
-            parts.append(f"{m} {x / y:.2f}x" if x is not None and y else f"{m} -")
+        if tr not in med or oc not in med:
+            continue
+        r = {m: ratio(med[tr][m], med[oc][m]) for m in METRICS}
+        parts = [f"{m} {fmt(r[m], '%.2fx')}" for m in
+                 ("up_mbps", "down_mbps", "client_cpu_s_per_gb", "ocserv_cpu_s_per_gb", "ping_ms")]
+        met = lambda v, ok: "-" if v is None else "met" if ok(v) else "not met"
         print(f"  {ch}: " + ", ".join(parts))
+        print(f"  {ch} targets: throughput up {met(r['up_mbps'], lambda v: v >= TARGET_THROUGHPUT)}, "
+              f"down {met(r['down_mbps'], lambda v: v >= TARGET_THROUGHPUT)}; client CPU per GB "
+              f"{met(r['client_cpu_s_per_gb'], lambda v: v <= TARGET_CPU)}")
+    if a.alt:
+        print("A/B: tunroom (BUILD) / tunroom (--alt)")
+        for ch, x, y in (("DTLS", "trdtls", "trdtls@alt"), ("TLS", "trtls", "trtls@alt")):
+            if x in med and y in med:
+                print(f"  {ch}: " + ", ".join(f"{m} {fmt(ratio(med[x][m], med[y][m]), '%.2fx')}" for m in
+                                             ("up_mbps", "down_mbps", "client_cpu_s_per_gb")))
     os.makedirs(os.path.dirname(a.json), exist_ok=True)
     with open(a.json, "w") as f:
-        json.dump({"rounds": a.rounds, "secs": a.secs, "cores": os.cpu_count(), "labels": LABELS,
-                   "median": med, "all": results}, f, indent=1)
+        json.dump({"rounds": a.rounds, "secs": a.secs, "cores": os.cpu_count(), "labels": labels,
+                   "load": [load0[0], load1[0]], "median": med, "all": results}, f, indent=1)
     return 0
 
 
