@@ -73,6 +73,8 @@ struct tr_ac_dp {
 	int tx_wake;                  /* eventfd: the tx thread looks at its queue (= rx_wake
 				       * with one thread) */
 	int ingress_full;             /* rx side: the last allocation found no room */
+	int bell_woke;                /* tx side: the session fd ended the last wait */
+	int tx_was_idle;              /* tx side: the last tx_round found the ring empty */
 	int ctl_evt;                  /* eventfd: control messages wait */
 	uint64_t tx_qs, rx_qs;        /* loop passes of each data thread */
 	struct chan *tx_hold;         /* the channel the tx thread uses now (hazard pointer) */
@@ -151,11 +153,15 @@ static void wake_threads(struct tr_ac_dp *dp)
 		poke(dp->rx_wake);
 }
 
-/* Empties the session fd. The library leaves a doorbell ring on it that is
- * not for the receive side (the device's "space freed" after tr_tx_wait)
- * while the egress ring stays armed, and a poll on it would then return at
- * once, again and again. Whoever polls it drains it and then looks at the
- * ring: a ring for egress data that was drained here finds that data. */
+/* Empties the session fd. The library may leave a doorbell ring on it that
+ * is not for the receive side (the device's "space freed" after
+ * tr_tx_wait) while the egress ring stays armed, and a poll on it would
+ * then return at once, again and again. So a wake-up on it that found the
+ * egress ring empty, when it was empty (and so armed) before the wait too,
+ * drains it, and the ring is looked at once more: a ring for egress data
+ * that was drained here finds that data. Only then: a ring left over from
+ * data already taken is drained by the next arm anyway (tr_rx_receive), and
+ * a drain of our own per wake-up would cost a system call per batch. */
 static void drain_bell(int fd)
 {
 	char buf[64];
@@ -474,6 +480,19 @@ static void send_queued(struct tr_ac_dp *dp)
 	}
 }
 
+/* After tx_round returned n: true if the session fd woke us for nothing
+ * and was drained (drain_bell), so the ring must be looked at again. */
+static bool tx_stray_bell(struct tr_ac_dp *dp, int n)
+{
+	bool stray = n == 0 && dp->bell_woke && dp->tx_was_idle;
+
+	dp->bell_woke = 0;
+	dp->tx_was_idle = n == 0;
+	if (stray)
+		drain_bell(tr_session_fd(dp->s));
+	return stray;
+}
+
 /* One egress burst: sealed and sent on the channel in use. Returns how many
  * packets it took from the ring (0: empty, and the session fd is armed),
  * or a negative error (the ring is broken). Never waits for the ring. */
@@ -530,6 +549,8 @@ static void *tx_main(void *arg)
 			dp_log(dp, TR_AC_LOG_ERR, "egress ring: %s", tr_strerror(n));
 			break;
 		}
+		if (tx_stray_bell(dp, n))
+			continue;
 		if (n == 0) {
 			/* Empty: the session fd is armed. Our eventfd brings
 			 * control packets and stop. */
@@ -538,8 +559,7 @@ static void *tx_main(void *arg)
 				{ .fd = dp->tx_wake, .events = POLLIN },
 			};
 			if (poll(pfd, 2, 1000) > 0) {
-				if (pfd[0].revents)
-					drain_bell(pfd[0].fd);
+				dp->bell_woke = pfd[0].revents != 0;
 				if (pfd[1].revents)
 					drain_evt(dp->tx_wake);
 			}
@@ -811,8 +831,8 @@ static void wait_and_receive(struct tr_ac_dp *dp, struct chan *d, struct chan *c
 		return;
 	if (pfd[0].revents)
 		drain_evt(dp->rx_wake);
-	if (pfd[3].revents)
-		drain_bell(egress_fd);
+	if (egress_fd >= 0)
+		dp->bell_woke = pfd[3].revents != 0; /* one thread: ours */
 	if (pfd[1].revents & (POLLIN | POLLERR))
 		rx_dtls(dp, d);
 	if (pfd[2].revents & (POLLIN | POLLERR | POLLHUP))
@@ -856,6 +876,8 @@ static void *one_main(void *arg)
 			dp_log(dp, TR_AC_LOG_ERR, "egress ring: %s", tr_strerror(n));
 			break;
 		}
+		if (tx_stray_bell(dp, n))
+			continue;
 		/* n = 0 armed the doorbell: poll may sleep. Else only look. */
 		wait_and_receive(dp, d, c, tr_session_fd(dp->s), n ? 0 : 1000);
 	}
