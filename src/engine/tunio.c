@@ -254,7 +254,9 @@ static int tunio_writev(struct tr_tunio *io, const struct tr_tunio_vec *v, unsig
 		int *r = res ? res + done : local;
 
 #ifdef TR_HAVE_LIBURING
-		if (io->backend == TR_TUNIO_URING) {
+		/* One packet: a write(2) is one syscall too, without the
+		 * submission and completion around it. */
+		if (io->backend == TR_TUNIO_URING && chunk > 1) {
 			int err = uring_batch(io, v + done, chunk, true, r);
 
 			if (err < 0) {
@@ -327,7 +329,7 @@ int tr_tunio_readv(struct tr_tunio *io, const struct tr_tunio_vec *v, unsigned n
 		if (!v[i].cnt || v[i].cnt > TR_TUNIO_IOV_MAX || !v[i].iov)
 			return -EINVAL;
 #ifdef TR_HAVE_LIBURING
-	if (io->backend == TR_TUNIO_URING) {
+	if (io->backend == TR_TUNIO_URING && n > 1) { /* one: as for writes */
 		int err = uring_batch(io, v, n, false, r);
 
 		if (err < 0)
