@@ -32,6 +32,17 @@ struct tr_device;
 
 /* tr_session_config.flags */
 #define TR_SESSION_F_THREADSAFE 0x1u /* several threads call rx/tx: a mutex per ring */
+/* Run to completion: no device thread; the application's own threads do the
+ * device's I/O inside the rx and tx calls (the TUN device reads into egress
+ * slots when tr_rx_receive finds the ring empty, and writes ingress slots
+ * out inside tr_tx_commit). No hand-off and no wake-up between threads per
+ * batch: the mode for an application that lives in the device's process.
+ * Then tr_session_fd polls readable when the device has packets to read
+ * (not while the egress ring is full: release to make room), and
+ * tr_rx_wait sleeps on the device itself. Only devices that offer it (the
+ * TUN device: tunroom/tun.h); tr_session_open returns -EOPNOTSUPP for the
+ * others. Call tr_rx_* from one thread (or THREADSAFE) and tr_tx_* from one. */
+#define TR_SESSION_F_INLINE 0x2u
 
 struct tr_session_config {
 	uint32_t capacity;   /* bytes per ring, power of two; 0 = default */
@@ -60,7 +71,8 @@ int tr_session_config_check(const struct tr_session_config *cfg);
 
 /* Opens a session on a device (a memory device from tr_memdev_open(), or a TUN
  * device): the device creates and serves the ring memory. Returns 0, -EINVAL,
- * -ERANGE, -ENOMEM, -EPROTONOSUPPORT (ABI mismatch), or the device's error. */
+ * -ERANGE, -ENOMEM, -EPROTONOSUPPORT (ABI mismatch), -EOPNOTSUPP
+ * (TR_SESSION_F_INLINE on a device without it), or the device's error. */
 int tr_session_open(struct tr_session **out, struct tr_device *dev,
 		    const struct tr_session_config *cfg);
 
@@ -85,6 +97,11 @@ int tr_session_fd(const struct tr_session *s);
 uint32_t tr_session_head_room(const struct tr_session *s);
 uint32_t tr_session_tail_room(const struct tr_session *s);
 uint32_t tr_session_max_packet(const struct tr_session *s);
+
+/* Wakes a thread sleeping in tr_rx_wait (it returns 1, and the caller finds
+ * whatever made another thread wake it: a stop flag, a message). Safe from
+ * any thread and from a signal handler; never blocks. Returns 0 or -errno. */
+int tr_session_wake(struct tr_session *s);
 
 /* Copies the counters. */
 void tr_session_stats(const struct tr_session *s, struct tr_stats *out);

@@ -109,6 +109,7 @@ static int offload_start(struct tunport *tp, struct tr_port *port)
 
 	tp->vnet = d->vnet;
 	tp->tso = tp->tso_blocker = false;
+	tp->reads_hint = 1;
 	memset(&tp->gso_seen, 0, sizeof(tp->gso_seen));
 	if (!tp->vnet)
 		return 0;
@@ -119,7 +120,6 @@ static int offload_start(struct tunport *tp, struct tr_port *port)
 	 * stay bounded, so the ring holds packets, not voids. */
 	tp->slots_frac = cap / 8 / slot ? cap / 8 / slot : 1;
 	tp->batch_used_max = cap / 16;
-	tp->reads_hint = 1;
 	pthread_mutex_lock(&d->lock);
 	if (d->tso_ok && need && half >= need) {
 		tp->tso = true;
@@ -168,9 +168,12 @@ static void offload_stop(struct tunport *tp)
 	pthread_mutex_unlock(&d->lock);
 }
 
-static int tundev_start_port(struct tr_device *dev, struct tr_port *port)
+/* Everything a port needs but its thread: a free queue, the slot size, the
+ * offload layout, the I/O backend(s), the queue attached. With inl, no
+ * thread follows and the ingress half gets its own tunio (tundev.h).
+ * Returns the port's tunport in *out. */
+static int port_prepare(struct tundev *d, struct tr_port *port, bool inl, struct tunport **out)
 {
-	struct tundev *d = (struct tundev *)dev;
 	struct tunport *tp = NULL;
 	struct tr_nl *nl;
 	uint32_t mtu = 0;
@@ -199,28 +202,79 @@ static int tundev_start_port(struct tr_device *dev, struct tr_port *port)
 	err = tr_tunio_open(&tp->io, tp->fd, d->burst, d->io_want);
 	if (err)
 		goto err_offload;
+	tp->io_in = tp->io;
+	if (inl) {
+		struct tr_tunio *io_in;
+
+		err = tr_tunio_open(&io_in, tp->fd, d->burst, d->io_want);
+		if (err)
+			goto err_io;
+		tp->io_in = io_in;
+	}
 	d->io_name = tr_tunio_backend_name(tp->io);
 	err = queue_attach(tp, true);
 	if (err)
 		goto err_io;
 	tp->port = port;
+	tp->inl = inl;
 	tp->stop = 0;
 	tp->n_iov = 0;
-	tp->io_seen = 0; /* a new tunio counts from 0 */
-	err = -pthread_create(&tp->thread, NULL, tr_tunport_thread, tp);
-	if (err)
-		goto err_detach;
+	tp->io_seen = tp->io_in_seen = 0; /* a new tunio counts from 0 */
+	*out = tp;
 	return 0;
 
-err_detach:
-	tp->port = NULL;
-	queue_attach(tp, false);
 err_io:
+	if (tp->io_in != tp->io)
+		tr_tunio_close(tp->io_in);
 	tr_tunio_close(tp->io);
-	tp->io = NULL;
+	tp->io = tp->io_in = NULL;
 err_offload:
 	offload_stop(tp);
 	return err;
+}
+
+/* Undoes port_prepare once nothing runs on the port any more. */
+static void port_release(struct tunport *tp)
+{
+	queue_attach(tp, false);
+	if (tp->io_in != tp->io)
+		tr_tunio_close(tp->io_in);
+	tr_tunio_close(tp->io);
+	tp->io = tp->io_in = NULL;
+	offload_stop(tp);
+	tp->port = NULL;
+}
+
+static int tundev_start_port(struct tr_device *dev, struct tr_port *port)
+{
+	struct tunport *tp;
+	int err;
+
+	err = port_prepare((struct tundev *)dev, port, false, &tp);
+	if (err)
+		return err;
+	err = -pthread_create(&tp->thread, NULL, tr_tunport_thread, tp);
+	if (err)
+		port_release(tp);
+	return err;
+}
+
+static int tundev_start_port_inline(struct tr_device *dev, struct tr_port *port,
+				    struct tr_device_inline *out)
+{
+	struct tunport *tp;
+	int err;
+
+	err = port_prepare((struct tundev *)dev, port, true, &tp);
+	if (err)
+		return err;
+	*out = (struct tr_device_inline){
+		.ctx = tp,
+		.egress = tr_tunport_inline_egress,
+		.ingress = tr_tunport_inline_ingress,
+		.fd = tp->fd,
+	};
+	return 0;
 }
 
 static void tundev_stop_port(struct tr_device *dev, struct tr_port *port)
@@ -232,16 +286,14 @@ static void tundev_stop_port(struct tr_device *dev, struct tr_port *port)
 
 		if (tp->port != port)
 			continue;
-		/* Through the port's private descriptor: nothing the client
-		 * holds can make this block (docs/daemon.md). */
-		tr_store_release(&tp->stop, 1);
-		tr_port_kick(port);
-		pthread_join(tp->thread, NULL);
-		queue_attach(tp, false);
-		tr_tunio_close(tp->io);
-		tp->io = NULL;
-		offload_stop(tp);
-		tp->port = NULL;
+		if (!tp->inl) {
+			/* Through the port's private descriptor: nothing the
+			 * client holds can make this block (docs/daemon.md). */
+			tr_store_release(&tp->stop, 1);
+			tr_port_kick(port);
+			pthread_join(tp->thread, NULL);
+		}
+		port_release(tp);
 		return;
 	}
 }
@@ -262,6 +314,7 @@ static const struct tr_device_ops tundev_ops = {
 	.start_port = tundev_start_port,
 	.stop_port = tundev_stop_port,
 	.destroy = tundev_destroy,
+	.start_port_inline = tundev_start_port_inline,
 };
 
 #define TUNDEV_F_ALL (TR_TUNDEV_F_ATTACH | TR_TUNDEV_F_CREATE | TR_TUNDEV_F_PERSIST | \
@@ -466,7 +519,7 @@ TR_API int tr_tundev_stats(const struct tr_device *dev, struct tr_tundev_stats *
 		out->ingress_gso_packets += tr_load_once(&tp->st.ingress_gso_packets);
 		out->ingress_gso_segments += tr_load_once(&tp->st.ingress_gso_segments);
 		out->ingress_csum_trusted += tr_load_once(&tp->st.ingress_csum_trusted);
-		out->syscalls += tr_load_once(&tp->syscalls);
+		out->syscalls += tr_load_once(&tp->syscalls) + tr_load_once(&tp->syscalls_in);
 	}
 	return 0;
 }

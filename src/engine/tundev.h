@@ -17,6 +17,12 @@
  *   syscalls, which the one writer updates with STAT_ADD while
  *   tr_tundev_stats reads them relaxed from any thread (the thread folds
  *   tunio's own syscall count into syscalls as it runs: io_seen).
+ * - An inline port (TR_SESSION_F_INLINE) has no thread: its egress half
+ *   (eg*, the gso and vnet read state, io, syscalls, the egress counters)
+ *   belongs to the application thread that receives, its ingress half
+ *   (iov, res, in_*, runs, io_in, syscalls_in, the ingress counters) to
+ *   the one that commits. Each half has its own tunio, so they never share
+ *   an io_uring.
  */
 #ifndef TR_ENGINE_TUNDEV_H
 #define TR_ENGINE_TUNDEV_H
@@ -56,12 +62,16 @@ struct tunport {
 	struct tundev *d;
 	struct tr_port *port;   /* NULL: this queue is free */
 	int fd;                 /* the TUN queue; owned by d->tun */
-	struct tr_tunio *io;
+	struct tr_tunio *io;    /* egress reads (and ingress writes, with a thread) */
+	struct tr_tunio *io_in; /* ingress writes: io, or an inline port's own */
+	bool inl;               /* run to completion: no thread (see above) */
 	pthread_t thread;
 	int stop;
 	struct tunport_stats st;
 	uint64_t syscalls;      /* poll(2), TUNSETQUEUE and tunio's I/O calls */
 	uint64_t io_seen;       /* tunio's syscalls already added to syscalls */
+	uint64_t syscalls_in;   /* an inline port's io_in calls */
+	uint64_t io_in_seen;
 	/* Ingress batch: packets of committed slots, written in one go. */
 	struct iovec iov[TR_TUNDEV_BURST_MAX];
 	int res[TR_TUNDEV_BURST_MAX];
@@ -121,5 +131,10 @@ struct tundev {
 /* The data-path thread of one port (tunport.c); arg is its struct tunport.
  * Returns when stop is set or the port stopped. */
 void *tr_tunport_thread(void *arg);
+
+/* An inline port's two halves (struct tr_device_inline; ctx is the
+ * struct tunport): one egress batch, and every committed ingress slot. */
+int tr_tunport_inline_egress(void *ctx, int *ring_full);
+int tr_tunport_inline_ingress(void *ctx);
 
 #endif /* TR_ENGINE_TUNDEV_H */

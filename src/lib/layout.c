@@ -24,7 +24,7 @@ TR_API int tr_session_config_check(const struct tr_session_config *cfg)
 
 int tr_layout_compute(const struct tr_session_config *cfg, struct tr_layout *l)
 {
-	if (!cfg || cfg->flags & ~(uint32_t)TR_SESSION_F_THREADSAFE)
+	if (!cfg || cfg->flags & ~(uint32_t)(TR_SESSION_F_THREADSAFE | TR_SESSION_F_INLINE))
 		return -EINVAL;
 	uint32_t cap = cfg->capacity ? cfg->capacity : TR_SESSION_CAPACITY_DEFAULT;
 	uint32_t maxp = cfg->max_packet ? cfg->max_packet : TR_SESSION_MAX_PACKET_DEFAULT;

@@ -52,7 +52,8 @@ static int make_memory(const struct tr_layout *l, int *memfd, void **map)
 	 * the file under our mapping (SIGBUS) nor grow it. */
 	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
 		goto err_close;
-	*map = mmap(NULL, l->map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	/* Populated, as the application's mapping is (session.c). */
+	*map = mmap(NULL, l->map_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
 	if (*map == MAP_FAILED)
 		goto err_close;
 	*memfd = fd;

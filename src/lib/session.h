@@ -26,6 +26,13 @@ struct tr_session {
 	struct tr_stats st;
 	struct tr_device *dev; /* in-process device serving port, or NULL */
 	struct tr_port *port;
+	int wake_evt;          /* tr_session_wake() -> tr_rx_wait */
+	/* TR_SESSION_F_INLINE: the device's pumps (inl.egress NULL otherwise);
+	 * epfd is tr_session_fd(), watching inl.fd, muted (events 0) while
+	 * the egress ring is full so that a poller does not spin on it. */
+	struct tr_device_inline inl;
+	int epfd;
+	bool inl_full;         /* the last egress pump found no room (rx side) */
 };
 
 /* Pointer-based forms for the Wintun shim, which hands out data pointers

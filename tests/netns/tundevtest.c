@@ -6,12 +6,16 @@
  * ring (tr_rx_receive), IPv4 and IPv6, with and without head/tail room, both
  * I/O backends; an aggregated slot of three packets gives three replies; a
  * malformed member is a counted drop and the ring keeps working; then the
- * same through the Wintun-compatible API.
+ * same through the Wintun-compatible API. Each session case runs twice:
+ * served by the engine's thread, and run to completion in this thread
+ * (TR_SESSION_F_INLINE), where also the session fd and tr_session_wake are
+ * checked.
  * Usage: tundevtest  (exit 0 ok, 1 failure with a message)
  */
 #include <errno.h>
 #include <net/if.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +34,7 @@
 #define TIMEOUT_MS 3000
 
 static struct tr_device *g_dev; /* for the counters in a failure message */
+static uint32_t g_sflags;       /* session flags of this pass: 0 or TR_SESSION_F_INLINE */
 
 #define CHECK(cond, ...) do { if (!(cond)) { \
 	fprintf(stderr, "tundevtest:%d: %s: ", __LINE__, #cond); \
@@ -155,7 +160,8 @@ static unsigned send_multi(struct tr_session *s, uint16_t seq, unsigned n, int g
 
 static void session_round(struct tr_device *dev, uint32_t head, uint32_t tail)
 {
-	struct tr_session_config sc = { .capacity = 1u << 20, .head_room = head, .tail_room = tail };
+	struct tr_session_config sc = { .capacity = 1u << 20, .head_room = head, .tail_room = tail,
+					.flags = g_sflags };
 	struct tr_tundev_stats before, after;
 	struct tr_session *s;
 	struct tr_stats st;
@@ -228,7 +234,7 @@ static void tundev_rounds(uint32_t flags)
 	g_dev = dev;
 	snprintf(name, sizeof(name), "%s", tr_tundev_name(dev));
 	CHECK(if_nametoindex(name) == (unsigned)tr_tundev_ifindex(dev), "ifindex");
-	printf("%s (%s):\n", name, tr_tundev_io_backend(dev));
+	printf("%s (%s, %s):\n", name, tr_tundev_io_backend(dev), g_sflags ? "inline" : "thread");
 	session_round(dev, 0, 0);
 	session_round(dev, 64, 32);
 	/* A second session after the first closed reuses the queue. */
@@ -418,7 +424,8 @@ static void ring_holds_packets(void)
 	struct tr_tundev_config cfg = { .name = "trh%d", .mtu = 1500, .addresses = addrs,
 					.n_addresses = 1,
 					.flags = TR_TUNDEV_F_CREATE | TR_TUNDEV_F_OFFLOAD };
-	struct tr_session_config sc = { .capacity = 4u << 20, .head_room = 64, .tail_room = 64 };
+	struct tr_session_config sc = { .capacity = 4u << 20, .head_room = 64, .tail_room = 64,
+					.flags = g_sflags };
 	static struct tr_pkt held[HELD_MAX];
 	struct tr_session *s;
 	struct tr_device *dev;
@@ -461,8 +468,9 @@ static void ring_holds_packets(void)
 	static struct tr_pkt tx[HELD_MAX];
 	while (tx_held < HELD_MAX && tr_tx_allocate(s, 1500, &tx[tx_held]) == 0)
 		tx_held++;
-	printf("ring space: 4 MiB ring, TUN offloads %s: %u egress packets of 1500 bytes held, "
-	       "%u ingress allocations of 1500 bytes held\n", tr_tundev_offload(dev), n, tx_held);
+	printf("ring space (%s): 4 MiB ring, TUN offloads %s: %u egress packets of 1500 bytes "
+	       "held, %u ingress allocations of 1500 bytes held\n",
+	       g_sflags ? "inline" : "thread", tr_tundev_offload(dev), n, tx_held);
 	CHECK(n >= HELD_WANT, "egress: only %u packets of 1500 bytes in flight (want %u)", n,
 	      HELD_WANT);
 	CHECK(tx_held >= HELD_WANT, "ingress: only %u allocations of 1500 bytes (want %u)",
@@ -481,7 +489,7 @@ static void multi_queue(void)
 	const char *addrs[] = { DST4 "/24" };
 	struct tr_tundev_config cfg = { .name = "trq%d", .addresses = addrs, .n_addresses = 1,
 					.queues = 2, .flags = TR_TUNDEV_F_CREATE };
-	struct tr_session_config sc = { .capacity = 1u << 20 };
+	struct tr_session_config sc = { .capacity = 1u << 20, .flags = g_sflags };
 	struct tr_session *a, *b, *c;
 	struct tr_device *dev;
 	long deadline = now_ms() + TIMEOUT_MS;
@@ -531,7 +539,7 @@ static void link_deleted(void)
 	const char *addrs[] = { DST4 "/24" };
 	struct tr_tundev_config cfg = { .name = "trd0", .addresses = addrs, .n_addresses = 1,
 					.flags = TR_TUNDEV_F_CREATE };
-	struct tr_session_config sc = { .capacity = 1u << 20 };
+	struct tr_session_config sc = { .capacity = 1u << 20, .flags = g_sflags };
 	struct tr_session *s;
 	struct tr_device *dev;
 	struct tr_pkt pkt;
@@ -554,13 +562,90 @@ static void link_deleted(void)
 	printf("link deleted under a session: session over (%s)\n", tr_strerror(err));
 }
 
+static void *wake_later(void *arg)
+{
+	poll(NULL, 0, 50);
+	tr_session_wake(arg);
+	return NULL;
+}
+
+/* tr_session_wake ends a tr_rx_wait that has nothing to wait for well
+ * before its timeout, in both modes. */
+static void session_wake(struct tr_device *dev)
+{
+	struct tr_session_config sc = { .capacity = 1u << 20, .flags = g_sflags };
+	struct tr_session *s;
+	pthread_t th;
+	struct tr_pkt pkt;
+
+	CHECK(tr_session_open(&s, dev, &sc) == 0, "session");
+	while (tr_rx_receive(s, &pkt) == 0) /* router solicitations and the like */
+		tr_rx_release(s, &pkt);
+	long t0 = now_ms();
+	CHECK(pthread_create(&th, NULL, wake_later, s) == 0, "thread");
+	int w = tr_rx_wait(s, 5000);
+	long took = now_ms() - t0;
+	pthread_join(th, NULL);
+	CHECK(w == 1 && took < 4000, "tr_rx_wait returned %d after %ld ms", w, took);
+	tr_session_close(s);
+}
+
+/* Inline only: the session fd is the device's readiness. Requests are
+ * written inside the commit; the fd then polls readable for the replies
+ * (nothing was received yet: they wait in the kernel's TUN queue), and
+ * once they are all received and released, not readable. */
+static void inline_fd(struct tr_device *dev)
+{
+	struct tr_session_config sc = { .capacity = 1u << 20, .flags = TR_SESSION_F_INLINE };
+	struct tr_session *s;
+	struct tr_stats st;
+
+	CHECK(tr_session_open(&s, dev, &sc) == 0, "session");
+	struct pollfd pfd = { .fd = tr_session_fd(s), .events = POLLIN };
+	for (uint16_t i = 0; i < 4; i++)
+		send_one(s, false, (uint16_t)(5000 + i), 0, 0);
+	tr_session_stats(s, &st);
+	CHECK(st.wakeups_sent == 0, "%llu doorbell rings with no device thread",
+	      (unsigned long long)st.wakeups_sent);
+	CHECK(poll(&pfd, 1, TIMEOUT_MS) == 1 && pfd.revents & POLLIN,
+	      "session fd not readable with replies waiting");
+	expect_replies(s, 5000, 4, 0, 0);
+	/* Drain whatever else came (IPv6 neighbour traffic has no address
+	 * to come from here, but be safe), then the fd must go quiet. */
+	struct tr_pkt pkt;
+	while (tr_rx_receive(s, &pkt) == 0)
+		tr_rx_release(s, &pkt);
+	CHECK(poll(&pfd, 1, 0) == 0, "session fd readable with nothing to receive");
+	tr_session_close(s);
+	printf("inline: session fd readable exactly while replies wait, no doorbells\n");
+}
+
+static void mode_checks(void)
+{
+	const char *addrs[] = { DST4 "/24" };
+	struct tr_tundev_config cfg = { .name = "trk%d", .addresses = addrs, .n_addresses = 1,
+					.flags = TR_TUNDEV_F_CREATE };
+	struct tr_device *dev;
+
+	CHECK(tr_tundev_open(&dev, &cfg) == 0, "open");
+	session_wake(dev);
+	if (g_sflags)
+		inline_fd(dev);
+	tr_device_close(dev);
+	printf("tr_session_wake ends tr_rx_wait (%s)\n", g_sflags ? "inline" : "thread");
+}
+
 int main(void)
 {
-	ring_holds_packets();
-	multi_queue();
-	link_deleted();
-	tundev_rounds(0);
-	tundev_rounds(TR_TUNDEV_F_PLAIN_IO);
-	wintun_rounds();
+	for (int pass = 0; pass < 2; pass++) {
+		g_sflags = pass ? TR_SESSION_F_INLINE : 0;
+		ring_holds_packets();
+		multi_queue();
+		link_deleted();
+		mode_checks();
+		tundev_rounds(0);
+		tundev_rounds(TR_TUNDEV_F_PLAIN_IO);
+	}
+	wintun_rounds(); /* inline on a TUN adapter (wintun.c) */
 	return 0;
 }

@@ -361,9 +361,31 @@ static void full_and_empty(void **state)
 	tr_device_close(dev);
 }
 
+/* Run to completion needs a device that offers it: the memory device has
+ * its own thread, so it is refused, and the session API stays usable. */
+static void inline_needs_the_device(void **state)
+{
+	struct tr_device *dev = open_memdev(TR_MEMDEV_SINK, 0, 0);
+	struct tr_session_config cfg = { .capacity = CAP, .flags = TR_SESSION_F_INLINE };
+	struct tr_session *s = NULL;
+
+	(void)state;
+	assert_int_equal(tr_session_config_check(&cfg), 0);
+	assert_int_equal(tr_session_open(&s, dev, &cfg), -EOPNOTSUPP);
+	assert_null(s);
+	cfg.flags = 0;
+	assert_int_equal(tr_session_open(&s, dev, &cfg), 0);
+	/* tr_session_wake leaves a waiter nothing to wait for. */
+	assert_int_equal(tr_session_wake(s), 0);
+	assert_int_equal(tr_rx_wait(s, 5000), 1);
+	tr_session_close(s);
+	tr_device_close(dev);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(inline_needs_the_device),
 		cmocka_unit_test(config_limits),
 		cmocka_unit_test(rooms_hold_across_wrap),
 		cmocka_unit_test(offset_and_length_honoured),
