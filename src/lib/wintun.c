@@ -4,7 +4,12 @@
  * so releases and sends find their slot by pointer (session.c). The only
  * place in the library that sets errno, with the mapping wintun.h documents.
  * Wintun's functions may be called from several threads: sessions opened
- * here are THREADSAFE (a mutex per ring, as Wintun's own locks).
+ * here are THREADSAFE (a mutex per ring, as Wintun's own locks). On a
+ * device that offers it (the TUN device), a session runs to completion
+ * (TR_SESSION_F_INLINE): WintunSendPacket writes to the device in the
+ * caller's thread and WintunReceivePacket reads from it, as Wintun's own
+ * driver does its work in the caller's I/O; the read-wait event then polls
+ * the device itself. No engine thread, no hand-off between threads.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -130,7 +135,12 @@ TR_API WINTUN_SESSION_HANDLE WintunStartSessionWithPadding(WINTUN_ADAPTER_HANDLE
 		errno = ENOMEM;
 		return NULL;
 	}
+	cfg.flags |= TR_SESSION_F_INLINE;
 	err = tr_session_open(&ws->s, adapter->dev, &cfg);
+	if (err == -EOPNOTSUPP) {
+		cfg.flags &= ~(uint32_t)TR_SESSION_F_INLINE; /* a device with its own thread */
+		err = tr_session_open(&ws->s, adapter->dev, &cfg);
+	}
 	if (err) {
 		free(ws);
 		errno = wintun_errno(err);
