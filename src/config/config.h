@@ -77,6 +77,7 @@ struct tr_config {
 	bool offload;            /* TUN super-packets + UDP GSO send + UDP GRO receive (default on) */
 	bool zero_copy;          /* false: copy each packet out of/into the ring (baseline) */
 	bool plain_io;           /* IO = plain: TUN I/O by read/write, never io_uring */
+	bool inline_io;          /* Inline = on: the workers do the TUN I/O, no engine thread (default on) */
 	bool csum_full;          /* Checksums = full: verify received TCP checksums (default partial) */
 	uint32_t queues;         /* TUN queues, one worker pair each */
 	uint32_t ring_capacity;  /* bytes per ring, power of two */

@@ -367,6 +367,15 @@ static int p_zero_copy(struct tr_config_ctx *ctx, const struct tr_config_key *k,
 	return 0;
 }
 
+/* Inline = off: a TUN engine thread per queue between the rings and the
+ * device, as a tunroomd client gets, kept so the two can be compared. */
+static int p_inline(struct tr_config_ctx *ctx, const struct tr_config_key *k, const char *val)
+{
+	if (parse_bool(val, &ctx->cfg->inline_io))
+		return fail(ctx, "'%s' must be on or off, got '%.64s'", k->name, val);
+	return 0;
+}
+
 /* IO = plain: TUN reads and writes with read(2)/write(2) instead of
  * io_uring, slower but what valgrind can follow (scripts/valgrind.sh) and a
  * way round a kernel whose io_uring is disabled or broken. */
@@ -643,6 +652,7 @@ const struct tr_config_key tr_config_keys[K_COUNT] = {
 	[K_OFFLOAD]        = { "Offload",       SEC_INTERFACE, false, p_offload },
 	[K_ZERO_COPY]      = { "ZeroCopy",      SEC_INTERFACE, false, p_zero_copy },
 	[K_IO]             = { "IO",            SEC_INTERFACE, false, p_io },
+	[K_INLINE]         = { "Inline",        SEC_INTERFACE, false, p_inline },
 	[K_QUEUES]         = { "Queues",        SEC_INTERFACE, false, p_queues },
 	[K_RING_CAPACITY]  = { "RingCapacity",  SEC_INTERFACE, false, p_ring_capacity },
 	[K_SOCKET_BUFFER]  = { "SocketBuffer",  SEC_INTERFACE, false, p_socket_buffer },

@@ -33,6 +33,7 @@ void tr_config_init(struct tr_config_ctx *ctx, struct tr_config *cfg, const char
 	cfg->replay_window = TR_CONFIG_REPLAY_DEFAULT;
 	cfg->zero_copy = true;
 	cfg->offload = true;
+	cfg->inline_io = true;
 	cfg->socket_buffer = TR_CONFIG_SOCKBUF_DEFAULT;
 	cfg->cipher = TR_ESP_AES128_GCM;
 	cfg->listen.in.sin_port = htons(TR_CONFIG_PORT_DEFAULT);

@@ -85,7 +85,7 @@ static void roam(struct tr_tunnel *t, const union tr_sockaddr *from)
 	tr_stat_add(&t->rx.peer_roams, 1);
 	tr_tunnel_poke(t->upkeep_evt);
 	if (t->s)
-		tr_tunnel_poke(tr_session_fd(t->s)); /* the tx thread may sleep */
+		tr_session_wake(t->s); /* the tx thread may sleep in tr_rx_wait */
 }
 
 /* Liveness: when the last authentic datagram came, once per receive. */

@@ -59,9 +59,8 @@ void tr_tunnel_request_stop(struct tr_tunnel *t, int err)
 	}
 	/* Wake every egress thread out of tr_rx_wait as well. */
 	for (unsigned i = 0; i < n; i++)
-		if (first[i].s && write(tr_session_fd(first[i].s), &one, sizeof(one)) < 0) {
-			/* same */
-		}
+		if (first[i].s)
+			tr_session_wake(first[i].s);
 }
 
 static int ctl_stop(void *arg)
@@ -159,6 +158,9 @@ static int open_session(struct tr_tunnel *t, const struct tr_config *cfg, struct
 	struct tr_session_config sc = {
 		.capacity = cfg->ring_capacity, .head_room = head, .tail_room = tail,
 		.max_packet = t->dgram_max,
+		/* The tx worker reads TUN and the rx worker writes it
+		 * themselves: no engine thread, no wake-up between threads. */
+		.flags = cfg->inline_io ? TR_SESSION_F_INLINE : 0,
 	};
 	int err = tr_session_open(&t->s, dev, &sc);
 	if (err)

@@ -42,7 +42,7 @@ static void ask_tx(struct tr_tunnel *t, unsigned kind)
 	__atomic_fetch_or(&t->ctl_send, kind, __ATOMIC_RELEASE);
 	/* The tx thread sleeps in tr_rx_wait on the session fd. */
 	if (t->s)
-		tr_tunnel_poke(tr_session_fd(t->s));
+		tr_session_wake(t->s);
 }
 
 int tr_upkeep_open(struct tr_upkeep *u, const struct tr_config *cfg, const char *dir)

@@ -171,6 +171,23 @@ static void checksums_key(void **state)
 	assert_non_null(strstr(err, "'Checksums' must be full or partial"));
 }
 
+/* Inline: on by default, off on request, nothing else. */
+static void inline_key(void **state)
+{
+	struct tr_config cfg;
+	char err[TR_CONFIG_ERR_MAX];
+
+	(void)state;
+	assert_int_equal(parse(build("+I", ""), &cfg, err, sizeof(err)), 0);
+	assert_true(cfg.inline_io);
+	tr_config_wipe(&cfg);
+	assert_int_equal(parse(build("+I", "Inline = off"), &cfg, err, sizeof(err)), 0);
+	assert_false(cfg.inline_io);
+	tr_config_wipe(&cfg);
+	assert_int_not_equal(parse(build("+I", "Inline = maybe"), &cfg, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "'Inline' must be on or off"));
+}
+
 static void syntax_variants(void **state)
 {
 	(void)state;
@@ -757,6 +774,7 @@ int main(void)
 		cmocka_unit_test(good_file),
 		cmocka_unit_test(offload_switch),
 		cmocka_unit_test(checksums_key),
+		cmocka_unit_test(inline_key),
 		cmocka_unit_test(syntax_variants),
 		cmocka_unit_test(derived_mtu),
 		cmocka_unit_test(bad_values),
