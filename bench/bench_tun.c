@@ -53,6 +53,16 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* CPU time of the whole process (all its threads, kernel time included):
+ * on a shared machine it varies less than the wall clock does. */
+static double cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 static void die(const char *what, int err)
 {
 	fprintf(stderr, "bench_tun: %s: %s\n", what, strerror(err < 0 ? -err : err));
@@ -181,29 +191,39 @@ static void *ring_reflector(void *arg)
 			tr_rx_wait(r->s, 50);
 			continue;
 		}
-		for (int i = 0; i < n; i++) {
-			struct tr_pkt tx;
+		/* One allocation and one commit per burst. */
+		struct tr_pkt tx[BATCH];
+		uint32_t len = 0;
+		int k;
 
-			while (tr_tx_allocate(r->s, rx[i].len, &tx) == -EAGAIN)
-				sched_yield();
-			memcpy(tr_pkt_data(&tx), tr_pkt_data(&rx[i]), rx[i].len);
-			turn_around(tr_pkt_data(&tx), rx[i].len);
-			tx.len = rx[i].len;
-			tr_tx_commit(r->s, &tx, 0);
+		for (int i = 0; i < n; i++)
+			len = rx[i].len > len ? rx[i].len : len;
+		while ((k = tr_tx_allocate_burst(r->s, len, tx, (unsigned)n)) == 0)
+			tr_tx_wait(r->s, 50);
+		if (k < 0)
+			break;
+		for (int i = 0; i < k; i++) {
+			memcpy(tr_pkt_data(&tx[i]), tr_pkt_data(&rx[i]), rx[i].len);
+			turn_around(tr_pkt_data(&tx[i]), rx[i].len);
+			tx[i].len = rx[i].len;
 		}
+		tr_tx_commit_burst(r->s, tx, (unsigned)k, 0);
 		tr_rx_release_burst(r->s, rx, (unsigned)n);
 		r->packets += (uint64_t)n;
 	}
 	return NULL;
 }
 
-static struct result run_tunroom(uint32_t size, uint64_t count)
+/* inl: the session runs to completion (TR_SESSION_F_INLINE): the
+ * reflector thread does the TUN I/O itself; else the engine's thread does. */
+static struct result run_tunroom(uint32_t size, uint64_t count, bool inl)
 {
 	const char *addrs[] = { "198.18.0.1/24" };
 	struct tr_tundev_config cfg = { .name = "trb%d", .addresses = addrs, .n_addresses = 1,
 					.flags = TR_TUNDEV_F_CREATE };
 	struct tr_session_config sc = { .capacity = 1u << 22, .head_room = 64, .tail_room = 64,
-					.max_packet = 2048 };
+					.max_packet = 2048,
+					.flags = inl ? TR_SESSION_F_INLINE : 0 };
 	struct reflector r = { .fd = -1 };
 	struct tr_tundev_stats ds;
 	struct tr_device *dev;
@@ -295,7 +315,7 @@ static int cmp(const void *a, const void *b)
 #define RR_SRC "198.18.0.2"
 #define RR_DST "198.18.0.1"
 
-static double rr_wintun(unsigned burst, unsigned rounds)
+static double rr_wintun(unsigned burst, unsigned rounds, double *cpu_us)
 {
 	const char *addrs[] = { RR_DST "/24" };
 	struct tr_tundev_config cfg = { .name = "trr%d", .addresses = addrs, .n_addresses = 1,
@@ -310,7 +330,7 @@ static double rr_wintun(unsigned burst, unsigned rounds)
 	WINTUN_SESSION_HANDLE s = WintunStartSessionWithPadding(a, 0x400000, 64, 64);
 	if (!s)
 		die("wintun session", errno);
-	double t0 = now();
+	double t0 = now(), c0 = cpu_now();
 	for (unsigned r = 0; r < rounds; r++) {
 		for (unsigned i = 0; i < burst; i++) {
 			uint8_t *p = WintunAllocateSendPacket(s, 20 + 8 + ICMP_PAYLOAD);
@@ -333,13 +353,14 @@ static double rr_wintun(unsigned burst, unsigned rounds)
 		}
 	}
 	double rate = (double)burst * rounds / (now() - t0);
+	*cpu_us = (cpu_now() - c0) * 1e6 / ((double)burst * rounds);
 	WintunEndSession(s);
 	WintunCloseAdapter(a);
 	tr_device_close(dev);
 	return rate;
 }
 
-static double rr_plain(unsigned burst, unsigned rounds)
+static double rr_plain(unsigned burst, unsigned rounds, double *cpu_us)
 {
 	static uint8_t buf[2048], copy[2048];
 	struct tr_tun t;
@@ -351,7 +372,7 @@ static double rr_plain(unsigned burst, unsigned rounds)
 		die(tr_tun_strerror(err), 0);
 	link_setup(t.name);
 	int fd = t.fds[0];
-	double t0 = now();
+	double t0 = now(), c0 = cpu_now();
 	for (unsigned r = 0; r < rounds; r++) {
 		for (unsigned i = 0; i < burst; i++) {
 			size_t len = build_echo4(buf, RR_SRC, RR_DST, seq++);
@@ -371,8 +392,22 @@ static double rr_plain(unsigned burst, unsigned rounds)
 		}
 	}
 	double rate = (double)burst * rounds / (now() - t0);
+	*cpu_us = (cpu_now() - c0) * 1e6 / ((double)burst * rounds);
 	tr_tun_close(&t);
 	return rate;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median(double *v)
+{
+	qsort(v, REPS, sizeof(v[0]), cmp_double);
+	return v[REPS / 2];
 }
 
 static void rr_table(FILE *jf, bool quick)
@@ -381,35 +416,39 @@ static void rr_table(FILE *jf, bool quick)
 	unsigned total = quick ? 20000 : 100000;
 
 	printf("tun rr: ICMP echo round trips/s to the device's own address, Wintun API\n"
-	       "     (4 MiB, lead/trail 64) vs write/read/copy on the TUN fd, median of %d\n",
-	       REPS);
-	printf("%6s  %14s %14s  %7s\n", "burst", "wintun rt/s", "plain rt/s", "tr/plain");
+	       "     (4 MiB, lead/trail 64) vs write/read/copy on the TUN fd, median of %d;\n"
+	       "     cpu: process CPU microseconds per round trip (all threads)\n", REPS);
+	printf("%6s  %12s %8s  %12s %8s  %8s %8s\n", "burst", "wintun rt/s", "cpu us",
+	       "plain rt/s", "cpu us", "rt/s", "cpu");
 	for (unsigned bi = 0; bi < 2; bi++) {
-		struct result w[REPS] = { 0 }, p[REPS] = { 0 };
+		double w[REPS], p[REPS], wc[REPS], pc[REPS];
 		unsigned rounds = total / bursts[bi];
 
 		for (int r = 0; r < REPS; r++) {
-			w[r].pps = rr_wintun(bursts[bi], rounds);
-			p[r].pps = rr_plain(bursts[bi], rounds);
+			w[r] = rr_wintun(bursts[bi], rounds, &wc[r]);
+			p[r] = rr_plain(bursts[bi], rounds, &pc[r]);
 		}
-		qsort(w, REPS, sizeof(w[0]), cmp);
-		qsort(p, REPS, sizeof(p[0]), cmp);
-		printf("%6u  %14.0f %14.0f  %6.2fx\n", bursts[bi], w[REPS / 2].pps,
-		       p[REPS / 2].pps, w[REPS / 2].pps / p[REPS / 2].pps);
+		double mw = median(w), mp = median(p), mwc = median(wc), mpc = median(pc);
+		printf("%6u  %12.0f %8.2f  %12.0f %8.2f  %7.2fx %7.2fx\n", bursts[bi], mw, mwc, mp,
+		       mpc, mw / mp, mwc / mpc);
 		if (jf)
-			fprintf(jf, "%s{\"burst\":%u,\"wintun\":%.0f,\"plain\":%.0f}",
-				bi ? "," : "", bursts[bi], w[REPS / 2].pps, p[REPS / 2].pps);
+			fprintf(jf, "%s{\"burst\":%u,\"wintun\":%.0f,\"plain\":%.0f,"
+				"\"wintun_cpu_us\":%.3f,\"plain_cpu_us\":%.3f}",
+				bi ? "," : "", bursts[bi], mw, mp, mwc, mpc);
 	}
 }
 
 int main(int argc, char **argv)
 {
 	static const uint32_t sizes[] = { 64, 1400 };
-	struct result res[2][2][REPS] = { 0 };
+	/* [size][tunroom with the engine thread, inline, plain loop][rep] */
+	struct result res[2][3][REPS] = { 0 };
 	const char *json = NULL;
 	uint64_t count = 200000;
 	bool rr_only = false; /* --rr: the request/response table only */
-	int only = -1, only_size = -1; /* --only tunroom|plain, --size 64|1400: for profiling */
+	bool no_rr = false;   /* --no-rr: without it */
+	/* --only thread|inline|plain, --size 64|1400: for profiling */
+	int only = -1, only_size = -1;
 	struct tr_nl *nl;
 
 	for (int i = 1; i < argc; i++) {
@@ -417,14 +456,19 @@ int main(int argc, char **argv)
 			count = 30000;
 		else if (!strcmp(argv[i], "--json") && i + 1 < argc)
 			json = argv[++i];
-		else if (!strcmp(argv[i], "--only") && i + 1 < argc)
-			only = !strcmp(argv[++i], "plain");
+		else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
+			i++;
+			only = !strcmp(argv[i], "plain") ? 2 : !strcmp(argv[i], "inline") ? 1 : 0;
+		}
 		else if (!strcmp(argv[i], "--rr"))
 			rr_only = true;
+		else if (!strcmp(argv[i], "--no-rr"))
+			no_rr = true;
 		else if (!strcmp(argv[i], "--size") && i + 1 < argc)
 			only_size = strcmp(argv[++i], "64") ? 1 : 0;
 		else {
-			fprintf(stderr, "usage: bench_tun [--quick] [--rr] [--json FILE]\n");
+			fprintf(stderr, "usage: bench_tun [--quick] [--rr] [--json FILE] "
+				"[--no-rr] [--only thread|inline|plain] [--size 64|1400]\n");
 			return 2;
 		}
 	}
@@ -445,43 +489,54 @@ int main(int argc, char **argv)
 		for (int si = 0; si < 2; si++) {
 			if (only_size >= 0 && si != only_size)
 				continue;
-			if (only != 1)
-				res[si][0][r] = run_tunroom(sizes[si], count);
-			if (only != 0)
-				res[si][1][r] = run_plain(sizes[si], count);
+			if (only < 0 || only == 0)
+				res[si][0][r] = run_tunroom(sizes[si], count, false);
+			if (only < 0 || only == 1)
+				res[si][1][r] = run_tunroom(sizes[si], count, true);
+			if (only < 0 || only == 2)
+				res[si][2][r] = run_plain(sizes[si], count);
 		}
 
 	FILE *jf = json ? fopen(json, "w") : NULL;
 	if (jf)
 		fprintf(jf, "{\"bench\":\"tun\",\"unit\":\"kpps\",\"results\":[");
 	printf("tun: packets/s TUN -> ring -> app -> ring -> TUN vs read/copy/write on the TUN fd,\n"
-	       "     UDP turned around in a private namespace, %d in flight, median of %d\n",
-	       WINDOW, REPS);
-	printf("%6s  %14s %9s %9s  %14s %9s  %7s\n", "size", "tunroom kpps", "dev sc/p",
-	       "app sc/p", "plain kpps", "sc/p", "tr/plain");
+	       "     UDP turned around in a private namespace, %d in flight, median of %d.\n"
+	       "     thread: the engine's thread serves the rings; inline: the application's\n"
+	       "     thread does the TUN I/O (TR_SESSION_F_INLINE). sc/p: syscalls per packet,\n"
+	       "     device side + application side\n", WINDOW, REPS);
+	printf("%6s  %12s %8s  %12s %8s  %12s %6s  %7s %7s\n", "size", "thread kpps", "sc/p",
+	       "inline kpps", "sc/p", "plain kpps", "sc/p", "thr/pl", "inl/pl");
 	for (int si = 0; si < 2; si++) {
-		qsort(res[si][0], REPS, sizeof(struct result), cmp);
-		qsort(res[si][1], REPS, sizeof(struct result), cmp);
-		struct result *a = &res[si][0][REPS / 2], *b = &res[si][1][REPS / 2];
+		for (int k = 0; k < 3; k++)
+			qsort(res[si][k], REPS, sizeof(struct result), cmp);
+		struct result *a = &res[si][0][REPS / 2], *i = &res[si][1][REPS / 2],
+			      *b = &res[si][2][REPS / 2];
 		if (only_size >= 0 && si != only_size)
 			continue;
-		printf("%6u  %14.1f %9.2f %9.3f  %14.1f %9.2f  %6.2fx%s\n", sizes[si], a->pps / 1e3,
-		       a->dev_syscalls, a->app_syscalls, b->pps / 1e3, b->dev_syscalls,
-		       a->pps / b->pps, a->lost || b->lost ? "  (lost: see below)" : "");
-		if (a->lost || b->lost)
-			printf("        lost in the median runs: tunroom %llu, plain %llu\n",
-			       (unsigned long long)a->lost, (unsigned long long)b->lost);
+		printf("%6u  %12.1f %8.2f  %12.1f %8.2f  %12.1f %6.2f  %6.2fx %6.2fx%s\n",
+		       sizes[si], a->pps / 1e3, a->dev_syscalls + a->app_syscalls, i->pps / 1e3,
+		       i->dev_syscalls + i->app_syscalls, b->pps / 1e3, b->dev_syscalls,
+		       b->pps > 0 ? a->pps / b->pps : 0, b->pps > 0 ? i->pps / b->pps : 0,
+		       a->lost || i->lost || b->lost ? "  (lost: see below)" : "");
+		if (a->lost || i->lost || b->lost)
+			printf("        lost in the median runs: thread %llu, inline %llu, plain %llu\n",
+			       (unsigned long long)a->lost, (unsigned long long)i->lost,
+			       (unsigned long long)b->lost);
 		if (jf)
-			fprintf(jf, "%s{\"size\":%u,\"tunroom\":%.1f,\"plain\":%.1f,"
-				"\"tunroom_dev_syscalls_per_pkt\":%.3f,\"tunroom_app_syscalls_per_pkt\":%.3f,"
+			fprintf(jf, "%s{\"size\":%u,\"tunroom\":%.1f,\"tunroom_inline\":%.1f,"
+				"\"plain\":%.1f,\"tunroom_dev_syscalls_per_pkt\":%.3f,"
+				"\"tunroom_app_syscalls_per_pkt\":%.3f,"
+				"\"tunroom_inline_syscalls_per_pkt\":%.3f,"
 				"\"plain_syscalls_per_pkt\":%.3f}", si ? "," : "", sizes[si],
-				a->pps / 1e3, b->pps / 1e3, a->dev_syscalls, a->app_syscalls,
-				b->dev_syscalls);
+				a->pps / 1e3, i->pps / 1e3, b->pps / 1e3, a->dev_syscalls,
+				a->app_syscalls, i->dev_syscalls + i->app_syscalls, b->dev_syscalls);
 	}
 	/* Round trips in their own list: "results" stays packets/s by size. */
 	if (jf)
 		fprintf(jf, "],\"rr\":[");
-	rr_table(jf, count < 200000);
+	if (!no_rr)
+		rr_table(jf, count < 200000);
 	if (jf) {
 		fprintf(jf, "]}\n");
 		fclose(jf);

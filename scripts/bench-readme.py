@@ -186,6 +186,7 @@ def docs_block(doc):
     lines += ratio_lines(doc, [(f"tr128/{p}", n) for p, n in PEERS.items()] +
                          [("tr128/trcopy", "its own copy path"), ("tr128/troff", "itself with Offload = off"),
                           ("tr128/trfull", "itself with Checksums = full"),
+                          ("tr128/trthr", "itself with Inline = off (an engine thread per end)"),
                           ("trjumbo/trjcopy", f"its own copy path at MTU {doc.get('jumbo_inner_mtu')}"),
                           ("trjumbo/tr128", "itself at MTU 1400"),
                           ("trjumbo/vethj", f"plain veth, MTU {doc.get('jumbo_outer_mtu')}")])

@@ -99,7 +99,8 @@ def main():
     # at MTU 1400, and the jumbo rows against plain veth at the jumbo MTU.
     jumbo = {"vethj", "trjumbo", "trjcopy"}
     own = {("tr128", "trcopy"), ("tr128", "troff"), ("trjumbo", "trjcopy"), ("trjumbo", "tr128"),
-           ("trjcopy", "trcopy"), ("tr128", "trfull"), ("trb", "tr128")}
+           ("trjcopy", "trcopy"), ("tr128", "trfull"), ("tr128", "trthr"),
+           ("trb", "tr128")}
 
     def paired(t, p):
         if (t, p) in own:

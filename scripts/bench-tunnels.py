@@ -16,6 +16,9 @@ inner addresses from 198.18.0.0/15, all with inner MTU 1400:
   veth    plain veth, no tunnel: the ceiling     192.0.2.1 -> .2        -
   tr128   tunroom aes128-gcm (defaults)          198.18.0.1 -> .2       UDP 4600
   trfull  tunroom aes128-gcm, Checksums = full   198.18.0.5 -> .6       UDP 4601
+  trthr   tunroom aes128-gcm, Inline = off       198.18.0.21 -> .22     UDP 4603
+          (an engine thread per end between TUN
+          and the rings, as before run-to-completion)
   wgnew   wireguard-go 0.0.20250522 (newest,     198.18.0.13 -> .14     UDP 51820
           TUN TSO/GRO + UDP GSO/GRO), built from
           the vendored source (build.sh) with Go
@@ -738,6 +741,9 @@ def main():
         if want("trfull"):
             rows.append(tunroom_row(a, work, "trfull", "tunroom aes128-gcm, Checksums = full", "tr2", 4, 4601,
                                     ["Checksums = full"]))
+        if want("trthr"):
+            rows.append(tunroom_row(a, work, "trthr", "tunroom aes128-gcm, Inline = off", "tr4", 20, 4603,
+                                    ["Inline = off"]))
         if os.environ.get("BENCH_TUNROOM_B") and want("trb"):
             # A/B: another build's tunroom (an experiment's branch) as one more row.
             rows.append(tunroom_row(a, work, "trb", "tunroom aes128-gcm, build B (%s)" %
