@@ -193,11 +193,14 @@ TR_API int tr_port_error(const struct tr_port *p)
 	return tr_load_once(&p->error);
 }
 
-/* Stops the session for good and tells the application why. */
+/* Stops the session for good and tells the application why. A port run
+ * to completion has its egress and ingress halves on two threads, which may
+ * fail at once: the first error wins. */
 static int port_fail(struct tr_port *p, int err)
 {
-	if (!p->error) {
-		tr_store_once(&p->error, err);
+	int none = 0;
+
+	if (tr_cmpxchg(&p->error, &none, err)) {
 		if (err == -EPROTO)
 			tr_stat_add(&p->st.err_corrupt, 1);
 		tr_store_once(&p->eg.ctl->producer_closed, (uint32_t)-err);
@@ -205,7 +208,7 @@ static int port_fail(struct tr_port *p, int err)
 		tr_smp_mb();
 		tr_evt_signal(p->dev_bell);
 	}
-	return p->error;
+	return tr_load_once(&p->error);
 }
 
 /* The application closed its end: it stores a reason in the ingress
@@ -231,8 +234,8 @@ TR_API int tr_port_egress_reserve(struct tr_port *p, struct tr_pkt *pkt)
 	struct tr_abi_slot *s;
 	int err;
 
-	if (p->error)
-		return p->error;
+	if (tr_load_once(&p->error))
+		return tr_load_once(&p->error);
 	if (p->burst_n)
 		return -EINVAL; /* one kind of reservation at a time */
 	if (!p->reserved) {
@@ -285,8 +288,8 @@ TR_API int tr_port_egress_reserve_burst(struct tr_port *p, uint32_t size, struct
 	uint32_t slot_size, start;
 	unsigned i;
 
-	if (p->error)
-		return p->error;
+	if (tr_load_once(&p->error))
+		return tr_load_once(&p->error);
 	if (p->reserved || p->burst_n || !pkts || !n || !size || size > p->lay.max_packet)
 		return -EINVAL;
 	slot_size = TR_ALIGN(TR_SLOT_HDR + p->lay.head_room + size + p->lay.tail_room);
@@ -372,8 +375,8 @@ TR_API int tr_port_ingress_peek(struct tr_port *p, struct tr_port_slot *slot)
 	struct tr_slot_desc d;
 	int ret;
 
-	if (p->error)
-		return p->error;
+	if (tr_load_once(&p->error))
+		return tr_load_once(&p->error);
 	for (;;) {
 		ret = tr_ring_cons_peek(&p->in, &d);
 		if (ret < 0)
@@ -428,7 +431,7 @@ TR_API int tr_port_arm(struct tr_port *p, int want_space)
 	if (ready && tr_load_acquire(&p->in.ctl->producer) == p->in.tail)
 		port_check_peer(p);
 	tr_stat_add(&p->st.sleeps, !ready);
-	return ready || p->error;
+	return ready || tr_load_once(&p->error);
 }
 
 TR_API void tr_port_disarm(struct tr_port *p)
