@@ -64,40 +64,6 @@ int tr_evt_pair(int fds[2])
 		       ? -errno : 0;
 }
 
-int64_t tr_ring_index_of(const struct tr_ring *r, const void *slot, uint32_t from,
-			 uint32_t span)
-{
-	uintptr_t p = (uintptr_t)slot, base = (uintptr_t)r->data;
-
-	if (p < base || p >= base + r->capacity || (p - base) % TR_ABI_SLOT_ALIGN)
-		return -1;
-	uint32_t delta = ((uint32_t)(p - base) - (from & r->mask)) & r->mask;
-	if (delta >= span)
-		return -1;
-	return (uint32_t)(from + delta);
-}
-
-int tr_ring_prod_alloc(struct tr_ring *r, uint32_t size, struct tr_abi_slot **slot)
-{
-	if (size > r->capacity - (r->head - r->cons_seen)) {
-		/* Pairs with the consumer's store-release in tr_ring_cons_publish:
-		 * once we see the index, it has stopped reading those slots. */
-		uint32_t shm_cons = tr_load_acquire(&r->ctl->consumer);
-
-		/* The consumer only moves forward, never past what we published. */
-		if (shm_cons - r->cons_seen > r->pub - r->cons_seen)
-			return -EPROTO;
-		r->cons_seen = shm_cons;
-		if (size > r->capacity - (r->head - shm_cons))
-			return -EAGAIN;
-	}
-	/* A slot starts below capacity and is at most max_slot long: it ends
-	 * inside the slack, so it never wraps. */
-	*slot = tr_ring_slot_at(r, r->head);
-	r->head += size;
-	return 0;
-}
-
 int tr_ring_prod_advance(struct tr_ring *r)
 {
 	int n = 0;
@@ -134,42 +100,6 @@ void tr_ring_prod_publish(struct tr_ring *r)
 		tr_evt_signal(r->peer_evt);
 		tr_stat_add(&r->wakeups, 1);
 	}
-}
-
-int tr_ring_cons_peek(struct tr_ring *r, struct tr_slot_desc *d)
-{
-	if (r->tail == r->prod_seen) {
-		/* Pairs with the producer's store-release in tr_ring_prod_publish. */
-		uint32_t shm_prod = tr_load_acquire(&r->ctl->producer);
-
-		/* Forward only, and never more than capacity ahead of rel. */
-		if (shm_prod - r->rel > r->capacity ||
-		    shm_prod - r->rel < r->prod_seen - r->rel)
-			return -EPROTO;
-		r->prod_seen = shm_prod;
-		if (r->tail == shm_prod)
-			return 0;
-	}
-
-	struct tr_abi_slot *s = tr_ring_slot_at(r, r->tail);
-	uint32_t shm_size = tr_load_once(&s->size);
-	uint32_t shm_offset = tr_load_once(&s->offset);
-	uint32_t shm_length = tr_load_once(&s->length);
-	uint32_t shm_flags = tr_load_once(&s->flags);
-
-	if (shm_size < TR_SLOT_HDR || shm_size % TR_ABI_SLOT_ALIGN ||
-	    shm_size > r->max_slot || shm_size > r->prod_seen - r->tail)
-		return -EPROTO;
-	if ((uint64_t)shm_offset + shm_length > shm_size - TR_SLOT_HDR)
-		return -EPROTO;
-	if (shm_flags & ~(uint32_t)TR_SLOT_F_KNOWN ||
-	    shm_flags & (TR_SLOT_F_BUSY | TR_SLOT_F_RELEASED))
-		return -EPROTO;
-	*d = (struct tr_slot_desc){
-		.slot = s, .size = shm_size, .offset = shm_offset,
-		.length = shm_length, .flags = shm_flags,
-	};
-	return 1;
 }
 
 void tr_ring_cons_publish(struct tr_ring *r)
