@@ -38,6 +38,7 @@
 #ifndef TR_ANYCONNECT_DATAPLANE_H
 #define TR_ANYCONNECT_DATAPLANE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -117,6 +118,12 @@ struct tr_ac_dp_cfg {
 	 * and ring: a burst and its ACKs cost one wake-up); 0 = 1 on machines
 	 * with fewer than 4 CPUs, else 2. */
 	unsigned threads;
+	/* 0: the data threads do the TUN device's reads and writes themselves
+	 * (TR_SESSION_F_INLINE, run to completion: no engine thread, no
+	 * hand-off between threads per batch) where the device offers it, and
+	 * the device's engine thread otherwise (a memory device); 1: always
+	 * the engine thread, for comparison. */
+	unsigned engine_thread;
 	/* Called from any thread (data threads included, rarely: a channel
 	 * failed) with one line without newline. May be NULL. */
 	void (*log)(void *arg, int level, const char *msg);
@@ -129,6 +136,9 @@ struct tr_ac_dp;
  * channel is set) and returns the data plane. Returns 0, -EINVAL, -ENOMEM,
  * or the session's error. */
 int tr_ac_dp_new(struct tr_ac_dp **out, const struct tr_ac_dp_cfg *cfg);
+
+/* True if the data threads do the device's I/O themselves (cfg.engine_thread). */
+bool tr_ac_dp_inline(const struct tr_ac_dp *dp);
 
 /*
  * Installs (or replaces) the DTLS channel: udp_fd is a connected UDP socket

@@ -69,6 +69,7 @@ struct tr_ac_dp {
 	pthread_t tx_thr, rx_thr;
 	int threads;                  /* how many started */
 	int mode;                     /* 1: one thread both ways; 2: tx and rx threads */
+	bool inline_io;               /* the data threads do the device's I/O (no engine) */
 	int rx_wake;                  /* eventfd: the rx thread looks at the channels again */
 	int tx_wake;                  /* eventfd: the tx thread looks at its queue (= rx_wake
 				       * with one thread) */
@@ -484,7 +485,9 @@ static void send_queued(struct tr_ac_dp *dp)
  * and was drained (drain_bell), so the ring must be looked at again. */
 static bool tx_stray_bell(struct tr_ac_dp *dp, int n)
 {
-	bool stray = n == 0 && dp->bell_woke && dp->tx_was_idle;
+	/* Inline, the session fd polls the device itself (level-triggered):
+	 * no doorbell rings to drain. */
+	bool stray = n == 0 && dp->bell_woke && dp->tx_was_idle && !dp->inline_io;
 
 	dp->bell_woke = 0;
 	dp->tx_was_idle = n == 0;
@@ -1200,6 +1203,11 @@ void tr_ac_dp_stats_each(const struct tr_ac_dp *dp,
 	}
 }
 
+bool tr_ac_dp_inline(const struct tr_ac_dp *dp)
+{
+	return dp && dp->inline_io;
+}
+
 struct tr_session *tr_ac_dp_session(const struct tr_ac_dp *dp)
 {
 	return dp ? dp->s : NULL;
@@ -1231,7 +1239,20 @@ int tr_ac_dp_new(struct tr_ac_dp **out, const struct tr_ac_dp_cfg *cfg)
 		.tail_room = TR_AC_DP_TAIL_ROOM,
 		.max_packet = CSTP_SLOT > dp->rx_plain_max ? CSTP_SLOT : dp->rx_plain_max,
 	};
-	err = tr_session_open(&dp->s, cfg->dev, &sc);
+	/* Run to completion where the device offers it: our threads read
+	 * and write the TUN device inside receive and commit, so a batch
+	 * costs no hand-off to the engine thread and no wake-up back. */
+	if (!cfg->engine_thread) {
+		sc.flags = TR_SESSION_F_INLINE;
+		err = tr_session_open(&dp->s, cfg->dev, &sc);
+		dp->inline_io = !err;
+		if (err == -EOPNOTSUPP) {
+			sc.flags = 0;
+			err = tr_session_open(&dp->s, cfg->dev, &sc);
+		}
+	} else {
+		err = tr_session_open(&dp->s, cfg->dev, &sc);
+	}
 	if (err)
 		goto fail;
 	dp->mode = cfg->threads ? (int)cfg->threads : sysconf(_SC_NPROCESSORS_ONLN) < 4 ? 1 : 2;

@@ -29,6 +29,8 @@ for mode in dtls tls; do
 		[ "$(ac_show $name state)" = cstp ] || die "--no-dtls: state $(ac_show $name state)"
 		[ "$(ac_show $name dtls)" = "off (--no-dtls)" ] || die "--no-dtls: dtls $(ac_show $name dtls)"
 	fi
+	# The data threads do the TUN I/O themselves (no engine thread).
+	[ "$(ac_show $name inline)" = on ] || die "inline: $(ac_show $name inline)"
 	addr=$(ac_addr $name)
 	# Running without privileges: no capability, no new privileges, the
 	# TUN ioctl fence (seccomp filter).
