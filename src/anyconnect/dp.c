@@ -76,6 +76,7 @@ struct tr_ac_dp {
 	int ingress_full;             /* rx side: the last allocation found no room */
 	int bell_woke;                /* tx side: the session fd ended the last wait */
 	int tx_was_idle;              /* tx side: the last tx_round found the ring empty */
+	int tx_more;                  /* tx side: the last tx_round took a whole burst */
 	int ctl_evt;                  /* eventfd: control messages wait */
 	uint64_t tx_qs, rx_qs;        /* loop passes of each data thread */
 	struct chan *tx_hold;         /* the channel the tx thread uses now (hazard pointer) */
@@ -874,14 +875,23 @@ static void *one_main(void *arg)
 			rx_cstp(dp, c);
 		if (LOAD(dp->out_pending))
 			send_queued(dp);
-		int n = tx_round(dp);
+		/* Inline, an empty egress ring costs a read of the device (a
+		 * system call) to find out: look only when the last poll said
+		 * it has packets, or the last burst was whole (more may wait).
+		 * A download's loop came round for its socket each time and
+		 * read the TUN device in vain: 120,000 empty reads in 3 s. */
+		int n = 0;
+		if (!dp->inline_io || dp->bell_woke || dp->tx_more)
+			n = tx_round(dp);
 		if (n < 0) {
 			dp_log(dp, TR_AC_LOG_ERR, "egress ring: %s", tr_strerror(n));
 			break;
 		}
+		dp->tx_more = n == BURST;
 		if (tx_stray_bell(dp, n))
 			continue;
-		/* n = 0 armed the doorbell: poll may sleep. Else only look. */
+		/* n = 0 armed the doorbell (inline: the session fd polls the
+		 * device itself): poll may sleep. Else only look. */
 		wait_and_receive(dp, d, c, tr_session_fd(dp->s), n ? 0 : 1000);
 	}
 	return NULL;
@@ -1233,6 +1243,7 @@ int tr_ac_dp_new(struct tr_ac_dp **out, const struct tr_ac_dp_cfg *cfg)
 	 * over it), which can exceed ours. */
 	dp->rx_plain_max = (cfg->mtu > 1500 ? cfg->mtu : 1500) + 64;
 	dp->rx_want = 8;
+	dp->tx_more = 1; /* the first pass looks */
 	struct tr_session_config sc = {
 		.capacity = cfg->ring_capacity,
 		.head_room = TR_AC_DP_HEAD_ROOM,
