@@ -12,7 +12,11 @@ args=()
 START=$SECONDS
 
 echo "== ring (bench/bench_ring.c)"
-"$BUILD/bench/bench_ring" "${args[@]}" --json bench/results/ring.json
+# Producer and consumer on two CPUs when there are two: unpinned, the
+# scheduler decides run by run whether they share one (docs/benchmarks.md, "Ring").
+ring=()
+[ "$(nproc)" -ge 2 ] && ring=(--cpus 0,1)
+"$BUILD/bench/bench_ring" "${args[@]}" "${ring[@]}" --json bench/results/ring.json
 
 echo "== framing (bench/bench_framing.c)"
 "$BUILD/bench/bench_framing" "${args[@]}" --json bench/results/framing.json
