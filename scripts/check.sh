@@ -54,8 +54,12 @@ if setup "$TSAN" -Db_sanitize=thread -Db_lundef=false; then
 	# Not tunnel-load or tunnel-queues: they count lost datagrams, and the
 	# tunnel under TSan is slow enough to lose some on a busy machine.
 	# tunnel-roam: the peer's address passes rx -> tx -> show (seqlocks).
+	# ac-rekey: tunroom connect swaps DTLS channels under traffic (the
+	# data plane's hazard pointer and quiescence wait). Not ac-connect:
+	# it requires every thread to have dropped its capabilities, and
+	# TSan's own background thread starts before the drop.
 	run "$TSAN" "ThreadSanitizer" "${tsan_tests[@]}" tundev-echo tun-echo tundev-load daemon \
-		tunnel-cli tunnel-order tunnel-roam
+		tunnel-cli tunnel-order tunnel-roam ac-rekey
 	summary+=("$TSAN")
 	for t in $TSAN_KNOWN; do
 		echo "== ThreadSanitizer, known race, not counted: $t"

@@ -38,8 +38,9 @@
 #define FULL_WAIT_MS 100   /* longest sleep on a full ingress ring (stop, swaps seen) */
 #define FULL_WAIT_ONE_MS 10 /* the same with one thread, which also serves egress */
 
-#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
-#define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+/* Relaxed: flags and times other threads only look at (barrier.h). */
+#define LOAD(x) tr_load_once(&(x))
+#define STORE(x, v) tr_store_once(&(x), (v))
 
 struct chan {
 	int fd;
@@ -223,8 +224,7 @@ static void chan_down(struct tr_ac_dp *dp, struct chan *ch, int err)
 {
 	int zero = 0;
 
-	if (!__atomic_compare_exchange_n(&ch->dead, &zero, 1, false, __ATOMIC_SEQ_CST,
-					 __ATOMIC_SEQ_CST))
+	if (!tr_cmpxchg(&ch->dead, &zero, 1))
 		return;
 	dp_log(dp, TR_AC_LOG_INFO, "%s channel down: %s", chan_name(ch->kind), strerror(-err));
 	push_event(dp, ch->kind, TR_AC_EV_DOWN, err, NULL, 0);
@@ -239,9 +239,9 @@ static void chan_down(struct tr_ac_dp *dp, struct chan *ch, int err)
 static struct chan *tx_acquire(struct tr_ac_dp *dp, unsigned kind)
 {
 	for (;;) {
-		struct chan *ch = __atomic_load_n(&dp->ch[kind], __ATOMIC_SEQ_CST);
-		__atomic_store_n(&dp->tx_hold, ch, __ATOMIC_SEQ_CST);
-		if (__atomic_load_n(&dp->ch[kind], __ATOMIC_SEQ_CST) == ch)
+		struct chan *ch = tr_load_seq(&dp->ch[kind]);
+		tr_store_seq(&dp->tx_hold, ch);
+		if (tr_load_seq(&dp->ch[kind]) == ch)
 			return ch;
 	}
 }
@@ -262,8 +262,8 @@ static bool wait_writable(struct tr_ac_dp *dp, struct chan *ch)
 	if (dp->mode == 1 && dp->ingress_full && tr_tx_wait(dp->s, 0) == 1)
 		dp->ingress_full = 0;
 	if (dp->mode == 1 && !dp->ingress_full) {
-		d = __atomic_load_n(&dp->ch[TR_AC_CHAN_DTLS], __ATOMIC_SEQ_CST);
-		c = __atomic_load_n(&dp->ch[TR_AC_CHAN_CSTP], __ATOMIC_SEQ_CST);
+		d = tr_load_seq(&dp->ch[TR_AC_CHAN_DTLS]);
+		c = tr_load_seq(&dp->ch[TR_AC_CHAN_CSTP]);
 	}
 	struct pollfd pfd[3] = {
 		{ .fd = ch->fd, .events = POLLOUT },
@@ -276,7 +276,7 @@ static bool wait_writable(struct tr_ac_dp *dp, struct chan *ch)
 		rx_dtls(dp, d);
 	if (pfd[2].revents & (POLLIN | POLLERR | POLLHUP))
 		rx_cstp(dp, c);
-	return !LOAD(dp->stop) && __atomic_load_n(&dp->ch[ch->kind], __ATOMIC_ACQUIRE) == ch &&
+	return !LOAD(dp->stop) && tr_load_acquire(&dp->ch[ch->kind]) == ch &&
 	       !LOAD(ch->dead);
 }
 
@@ -536,8 +536,8 @@ static int tx_round(struct tr_ac_dp *dp)
 /* The top of each data thread's loop: it holds no channel here. */
 static void pass_tx(struct tr_ac_dp *dp)
 {
-	__atomic_store_n(&dp->tx_hold, NULL, __ATOMIC_SEQ_CST);
-	__atomic_add_fetch(&dp->tx_qs, 1, __ATOMIC_SEQ_CST);
+	tr_store_seq(&dp->tx_hold, NULL);
+	tr_add_seq(&dp->tx_qs, 1);
 }
 
 static void *tx_main(void *arg)
@@ -848,9 +848,9 @@ static void *rx_main(void *arg)
 	struct tr_ac_dp *dp = arg;
 
 	while (!LOAD(dp->stop)) {
-		__atomic_add_fetch(&dp->rx_qs, 1, __ATOMIC_SEQ_CST);
-		struct chan *d = __atomic_load_n(&dp->ch[TR_AC_CHAN_DTLS], __ATOMIC_SEQ_CST);
-		struct chan *c = __atomic_load_n(&dp->ch[TR_AC_CHAN_CSTP], __ATOMIC_SEQ_CST);
+		tr_add_seq(&dp->rx_qs, 1);
+		struct chan *d = tr_load_seq(&dp->ch[TR_AC_CHAN_DTLS]);
+		struct chan *c = tr_load_seq(&dp->ch[TR_AC_CHAN_CSTP]);
 		if (c && c->pending)
 			rx_cstp(dp, c);
 		wait_and_receive(dp, d, c, -1, 1000);
@@ -868,9 +868,9 @@ static void *one_main(void *arg)
 
 	while (!LOAD(dp->stop)) {
 		pass_tx(dp);
-		__atomic_add_fetch(&dp->rx_qs, 1, __ATOMIC_SEQ_CST);
-		struct chan *d = __atomic_load_n(&dp->ch[TR_AC_CHAN_DTLS], __ATOMIC_SEQ_CST);
-		struct chan *c = __atomic_load_n(&dp->ch[TR_AC_CHAN_CSTP], __ATOMIC_SEQ_CST);
+		tr_add_seq(&dp->rx_qs, 1);
+		struct chan *d = tr_load_seq(&dp->ch[TR_AC_CHAN_DTLS]);
+		struct chan *c = tr_load_seq(&dp->ch[TR_AC_CHAN_CSTP]);
 		if (c && c->pending)
 			rx_cstp(dp, c);
 		if (LOAD(dp->out_pending))
@@ -920,16 +920,16 @@ static void chan_free(struct chan *ch)
  * channel), and the tx thread too, or it holds another channel now. */
 static void quiesce(struct tr_ac_dp *dp, struct chan *old)
 {
-	uint64_t t0 = __atomic_load_n(&dp->tx_qs, __ATOMIC_SEQ_CST);
-	uint64_t r0 = __atomic_load_n(&dp->rx_qs, __ATOMIC_SEQ_CST);
+	uint64_t t0 = tr_load_seq(&dp->tx_qs);
+	uint64_t r0 = tr_load_seq(&dp->rx_qs);
 	bool tx_done = false, rx_done = false;
 
 	if (dp->threads < dp->mode || !old)
 		return;
 	for (int i = 0; !LOAD(dp->stop); i++) {
-		tx_done = tx_done || __atomic_load_n(&dp->tx_qs, __ATOMIC_SEQ_CST) != t0 ||
-			  __atomic_load_n(&dp->tx_hold, __ATOMIC_SEQ_CST) != old;
-		rx_done = rx_done || __atomic_load_n(&dp->rx_qs, __ATOMIC_SEQ_CST) != r0;
+		tx_done = tx_done || tr_load_seq(&dp->tx_qs) != t0 ||
+			  tr_load_seq(&dp->tx_hold) != old;
+		rx_done = rx_done || tr_load_seq(&dp->rx_qs) != r0;
 		if (tx_done && rx_done)
 			return;
 		if (i % 64 == 0)
@@ -941,7 +941,7 @@ static void quiesce(struct tr_ac_dp *dp, struct chan *old)
 /* Puts ch in place of the channel of its kind (NULL: none); frees the old. */
 static void swap_chan(struct tr_ac_dp *dp, unsigned kind, struct chan *ch)
 {
-	struct chan *old = __atomic_exchange_n(&dp->ch[kind], ch, __ATOMIC_SEQ_CST);
+	struct chan *old = tr_xchg(&dp->ch[kind], ch);
 
 	STORE(dp->last_rx[kind], 0);
 	STORE(dp->last_tx[kind], 0);
@@ -1056,7 +1056,7 @@ int tr_ac_dp_close(struct tr_ac_dp *dp, enum tr_ac_chan chan)
 {
 	if (!dp || (chan != TR_AC_CHAN_CSTP && chan != TR_AC_CHAN_DTLS))
 		return -EINVAL;
-	if (!__atomic_load_n(&dp->ch[chan], __ATOMIC_ACQUIRE))
+	if (!tr_load_acquire(&dp->ch[chan]))
 		return -ENOTCONN;
 	if (LOAD(dp->use) == (int)chan)
 		STORE(dp->use, TR_AC_CHAN_NONE);
@@ -1068,7 +1068,7 @@ int tr_ac_dp_use(struct tr_ac_dp *dp, enum tr_ac_chan chan)
 {
 	if (!dp || (chan != TR_AC_CHAN_CSTP && chan != TR_AC_CHAN_DTLS && chan != TR_AC_CHAN_NONE))
 		return -EINVAL;
-	if (chan != TR_AC_CHAN_NONE && !__atomic_load_n(&dp->ch[chan], __ATOMIC_ACQUIRE))
+	if (chan != TR_AC_CHAN_NONE && !tr_load_acquire(&dp->ch[chan]))
 		return -ENOTCONN;
 	STORE(dp->use, (int)chan);
 	return 0;
@@ -1082,7 +1082,7 @@ int tr_ac_dp_send_ctl(struct tr_ac_dp *dp, enum tr_ac_chan chan, uint8_t type,
 		return -EINVAL;
 	if (n > TR_AC_CTL_MAX)
 		return -EMSGSIZE;
-	if (!__atomic_load_n(&dp->ch[chan], __ATOMIC_ACQUIRE))
+	if (!tr_load_acquire(&dp->ch[chan]))
 		return -ENOTCONN;
 	return queue_out(dp, chan, type, payload, n);
 }
@@ -1169,7 +1169,7 @@ void tr_ac_dp_stats(const struct tr_ac_dp *dp, struct tr_ac_dp_stats *out)
 	src = (const uint64_t *)&dp->st;
 	dst = (uint64_t *)out;
 	for (size_t i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
-		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+		dst[i] = tr_load_once(&src[i]);
 }
 
 #define CH(f) { #f, offsetof(struct tr_ac_chan_stats, f) }
@@ -1295,7 +1295,7 @@ void tr_ac_dp_free(struct tr_ac_dp *dp)
 {
 	if (!dp)
 		return;
-	__atomic_store_n(&dp->stop, 1, __ATOMIC_SEQ_CST);
+	tr_store_seq(&dp->stop, 1);
 	if (dp->threads >= 1) {
 		wake_threads(dp);
 		pthread_join(dp->tx_thr, NULL);

@@ -36,6 +36,7 @@
 #include "common/privdrop.h"
 #include "common/tunfence.h"
 #include "ctl/server.h"
+#include "lib/barrier.h"
 #include "tunroom/tun.h"
 
 #define DTLS_HANDSHAKE_MS 5000
@@ -123,7 +124,7 @@ static void dp_log(void *arg, int level, const char *msg)
 {
 	struct sess *s = arg;
 
-	if (__atomic_load_n(&s->stopping, __ATOMIC_RELAXED) && level != TR_AC_LOG_ERR)
+	if (tr_load_once(&s->stopping) && level != TR_AC_LOG_ERR)
 		return;
 	tr_ac_say(s->o, level == TR_AC_LOG_ERR ? TR_AC_NORMAL : TR_AC_VERBOSE, "%s", msg);
 }
@@ -850,7 +851,7 @@ int tr_ac_session_run(const struct tr_ac_client_opts *o)
 		o->ready(o->ready_arg);
 	r = loop(s, sigfd);
 	s->st = ST_STOPPING;
-	__atomic_store_n(&s->stopping, 1, __ATOMIC_RELAXED);
+	tr_store_once(&s->stopping, 1);
 	if (r != -EPIPE)
 		bye(s);
 	if (o->script)

@@ -25,6 +25,14 @@
  * the loads before it. */
 #define tr_smp_rmb()          __atomic_thread_fence(__ATOMIC_ACQUIRE)
 #define tr_xchg(p, v)         __atomic_exchange_n((p), (v), __ATOMIC_SEQ_CST)
+/* Sequentially consistent load, store and add: handshakes where one thread
+ * stores X then loads Y while another stores Y then loads X (a hazard
+ * pointer against a swap, a pass counter against a quiescence wait), and
+ * each must see the other's store. Acquire/release cannot order a store
+ * before a later load; these are in one total order with tr_xchg. */
+#define tr_load_seq(p)        __atomic_load_n((p), __ATOMIC_SEQ_CST)
+#define tr_store_seq(p, v)    __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
+#define tr_add_seq(p, n)      __atomic_add_fetch((p), (n), __ATOMIC_SEQ_CST)
 /* Sets *p to v if it still holds *expected (else loads it into *expected). */
 #define tr_cmpxchg(p, expected, v) \
 	__atomic_compare_exchange_n((p), (expected), (v), false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)
