@@ -99,7 +99,7 @@ def main():
     # at MTU 1400, and the jumbo rows against plain veth at the jumbo MTU.
     jumbo = {"vethj", "trjumbo", "trjcopy"}
     own = {("tr128", "trcopy"), ("tr128", "troff"), ("trjumbo", "trjcopy"), ("trjumbo", "tr128"),
-           ("trjcopy", "trcopy"), ("tr128", "trfull"), ("tr128", "trthr"),
+           ("trjcopy", "trcopy"), ("tr128", "trfull"), ("tr128", "trthr"), ("tr128", "trduo"),
            ("trb", "tr128")}
 
     def paired(t, p):

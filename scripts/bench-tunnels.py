@@ -19,6 +19,8 @@ inner addresses from 198.18.0.0/15, all with inner MTU 1400:
   trthr   tunroom aes128-gcm, Inline = off       198.18.0.21 -> .22     UDP 4603
           (an engine thread per end between TUN
           and the rings, as before run-to-completion)
+  trduo   tunroom aes128-gcm, Workers = 2        198.18.0.25 -> .26     UDP 4604
+          (a send and a receive thread per end)
   wgnew   wireguard-go 0.0.20250522 (newest,     198.18.0.13 -> .14     UDP 51820
           TUN TSO/GRO + UDP GSO/GRO), built from
           the vendored source (build.sh) with Go
@@ -744,6 +746,9 @@ def main():
         if want("trthr"):
             rows.append(tunroom_row(a, work, "trthr", "tunroom aes128-gcm, Inline = off", "tr4", 20, 4603,
                                     ["Inline = off"]))
+        if want("trduo"):
+            rows.append(tunroom_row(a, work, "trduo", "tunroom aes128-gcm, Workers = 2", "tr5", 24, 4604,
+                                    ["Workers = 2"]))
         if os.environ.get("BENCH_TUNROOM_B") and want("trb"):
             # A/B: another build's tunroom (an experiment's branch) as one more row.
             rows.append(tunroom_row(a, work, "trb", "tunroom aes128-gcm, build B (%s)" %

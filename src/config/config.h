@@ -36,6 +36,7 @@
 #define TR_CONFIG_REPLAY_MIN        TR_ESP_REPLAY_MIN /* RFC 4303 §3.4.3 */
 #define TR_CONFIG_REPLAY_MAX        TR_ESP_REPLAY_MAX
 #define TR_CONFIG_QUEUES_MAX        16u
+#define TR_CONFIG_WORKERS_DEFAULT   1u  /* threads per queue (Workers); 2 with Inline = off */
 #define TR_CONFIG_MTU_MIN           68u   /* RFC 791: every IPv4 host takes 68 */
 #define TR_CONFIG_MTU_MIN_V6        1280u /* RFC 8200 §5 */
 #define TR_CONFIG_SOCKBUF_MAX       (1u << 30)
@@ -78,6 +79,7 @@ struct tr_config {
 	bool zero_copy;          /* false: copy each packet out of/into the ring (baseline) */
 	bool plain_io;           /* IO = plain: TUN I/O by read/write, never io_uring */
 	bool inline_io;          /* Inline = on: the workers do the TUN I/O, no engine thread (default on) */
+	uint32_t workers;        /* Workers: threads per queue, 1 (both directions) or 2 */
 	bool csum_full;          /* Checksums = full: verify received TCP checksums (default partial) */
 	uint32_t queues;         /* TUN queues, one worker pair each */
 	uint32_t ring_capacity;  /* bytes per ring, power of two */

@@ -410,6 +410,11 @@ static int p_queues(struct tr_config_ctx *ctx, const struct tr_config_key *k, co
 	return parse_range(ctx, k, val, 1, TR_CONFIG_QUEUES_MAX, &ctx->cfg->queues);
 }
 
+static int p_workers(struct tr_config_ctx *ctx, const struct tr_config_key *k, const char *val)
+{
+	return parse_range(ctx, k, val, 1, 2, &ctx->cfg->workers);
+}
+
 static int p_ring_capacity(struct tr_config_ctx *ctx, const struct tr_config_key *k, const char *val)
 {
 	uint64_t v;
@@ -653,6 +658,7 @@ const struct tr_config_key tr_config_keys[K_COUNT] = {
 	[K_ZERO_COPY]      = { "ZeroCopy",      SEC_INTERFACE, false, p_zero_copy },
 	[K_IO]             = { "IO",            SEC_INTERFACE, false, p_io },
 	[K_INLINE]         = { "Inline",        SEC_INTERFACE, false, p_inline },
+	[K_WORKERS]        = { "Workers",       SEC_INTERFACE, false, p_workers },
 	[K_QUEUES]         = { "Queues",        SEC_INTERFACE, false, p_queues },
 	[K_RING_CAPACITY]  = { "RingCapacity",  SEC_INTERFACE, false, p_ring_capacity },
 	[K_SOCKET_BUFFER]  = { "SocketBuffer",  SEC_INTERFACE, false, p_socket_buffer },

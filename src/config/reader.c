@@ -34,6 +34,7 @@ void tr_config_init(struct tr_config_ctx *ctx, struct tr_config *cfg, const char
 	cfg->zero_copy = true;
 	cfg->offload = true;
 	cfg->inline_io = true;
+	cfg->workers = TR_CONFIG_WORKERS_DEFAULT;
 	cfg->socket_buffer = TR_CONFIG_SOCKBUF_DEFAULT;
 	cfg->cipher = TR_ESP_AES128_GCM;
 	cfg->listen.in.sin_port = htons(TR_CONFIG_PORT_DEFAULT);

@@ -122,6 +122,16 @@ int tr_config_finish(struct tr_config_ctx *ctx)
 				       where(ctx, K_OUT_SPI));
 	}
 
+	/* One thread for both directions sleeps on the TUN queue itself: only
+	 * a session run to completion has it to offer. */
+	if (cfg->workers == 1 && !cfg->inline_io) {
+		if (ctx->key_line[K_WORKERS])
+			return fail_at(ctx, where(ctx, K_WORKERS), "'Workers = 1' needs 'Inline = on' "
+				       "(line %u): one thread per queue does the TUN I/O itself",
+				       where(ctx, K_INLINE));
+		cfg->workers = 2; /* the default follows Inline = off */
+	}
+
 	if (cfg->offload && !ctx->key_line[K_RING_CAPACITY])
 		cfg->ring_capacity = TR_CONFIG_RING_OFFLOAD_DEFAULT;
 

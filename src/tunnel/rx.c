@@ -20,6 +20,7 @@
 
 #include "lib/barrier.h"
 #include "tunnel/dataplane.h"
+#include "tunnel/work.h"
 
 /* Waits for a datagram or for stop, at most 200 ms (stop is also polled). */
 static void wait_readable(struct tr_tunnel *t)
@@ -84,8 +85,7 @@ static void roam(struct tr_tunnel *t, const union tr_sockaddr *from)
 	tr_seq_write(&t->roam_gen, &t->roam_to, from, sizeof(*from));
 	tr_stat_add(&t->rx.peer_roams, 1);
 	tr_tunnel_poke(t->upkeep_evt);
-	if (t->s)
-		tr_session_wake(t->s); /* the tx thread may sleep in tr_rx_wait */
+	tr_tunnel_wake_tx(t); /* the sending thread may sleep */
 }
 
 /* Liveness: when the last authentic datagram came, once per receive. */
@@ -168,33 +168,13 @@ static unsigned pieces_per_msg(uint32_t g)
 	return p < TR_UDP_GSO_SEGS_MAX ? p : TR_UDP_GSO_SEGS_MAX;
 }
 
-#define GRO_MAX_SLOTS (2 * TR_TUNNEL_GRO_SLOTS) /* the offered ones + slow-path extras */
-/* Back-to-back receives of one lone datagram each before the layout turns
- * to one slot per message (the peer does not coalesce, e.g. Offload = off). */
-#define GRO_SINGLES_STREAK 16
-/* ... and before it stops peeking at what comes next. */
-#define GRO_PEEK_STREAK 4
-
-/* One receive round with UDP_GRO: the slots, and which hold a datagram. */
-struct gro_round {
-	struct tr_pkt slot[GRO_MAX_SLOTS];
-	bool full[GRO_MAX_SLOTS];
-	uint8_t src[GRO_MAX_SLOTS];     /* 0: from the peer; i + 1: from message i's other source */
-	unsigned n;                     /* slots allocated (offered + extras) */
-	uint32_t piece;                 /* bytes offered per slot */
-	struct iovec iov[2 * TR_TUNNEL_GRO_SLOTS];
-	struct tr_udp_msg msg[TR_TUNNEL_GRO_SLOTS];
-	unsigned first[TR_TUNNEL_GRO_SLOTS], pieces[TR_TUNNEL_GRO_SLOTS];
-	bool in_step;                   /* a batch landed in place: G is right */
-};
-
 /*
  * Lays the allocated slots out as messages of up to p_max pieces of r->piece
  * bytes each. Every message must take a whole batch (or the kernel truncates
  * it), so one whose pieces fall short gets spill room behind them: region m
  * of the spill buffer for message m. Returns the number of messages.
  */
-static unsigned gro_lay_out(struct tr_tunnel *t, struct gro_round *r, unsigned p_max)
+static unsigned gro_lay_out(struct tr_tunnel *t, struct tr_gro_round *r, unsigned p_max)
 {
 	unsigned nm = 0, k = 0, v = 0;
 
@@ -228,7 +208,7 @@ static uint8_t *staged(struct tr_tunnel *t, unsigned i)
  * slots it and the later messages landed in can be written over. What went
  * past the pieces is at the region's start already: it moves back behind
  * room for the pieces, which are copied in front. */
-static void gro_stage(struct tr_tunnel *t, struct gro_round *r, unsigned i)
+static void gro_stage(struct tr_tunnel *t, struct tr_gro_round *r, unsigned i)
 {
 	const struct tr_udp_msg *m = &r->msg[i];
 	uint64_t room = (uint64_t)r->pieces[i] * r->piece;
@@ -254,7 +234,7 @@ static void gro_stage(struct tr_tunnel *t, struct gro_round *r, unsigned i)
  * tail returns to the ring whole). Leaves the round with no slots. Returns 0
  * or the commit's error, after asking the workers to stop.
  */
-static int gro_deliver(struct tr_tunnel *t, struct gro_round *r)
+static int gro_deliver(struct tr_tunnel *t, struct tr_gro_round *r)
 {
 	struct tr_pkt good[GRO_MAX_SLOTS];
 	unsigned ng = 0;
@@ -292,7 +272,7 @@ static int gro_deliver(struct tr_tunnel *t, struct gro_round *r)
  * holds is delivered and the rest goes on in fresh slots behind it (all
  * the round's messages are staged by then). What has no slot is counted.
  * Returns the next free slot. */
-static unsigned gro_place(struct tr_tunnel *t, struct gro_round *r, unsigned i, uint32_t seg,
+static unsigned gro_place(struct tr_tunnel *t, struct tr_gro_round *r, unsigned i, uint32_t seg,
 			  unsigned count, unsigned next, bool missed)
 {
 	const struct tr_udp_msg *m = &r->msg[i];
@@ -350,7 +330,7 @@ static unsigned gro_place(struct tr_tunnel *t, struct gro_round *r, unsigned i, 
  * slot per message after a streak of lone datagrams and back at the first
  * batch.
  */
-static void gro_sort(struct tr_tunnel *t, struct gro_round *r, unsigned c)
+static void gro_sort(struct tr_tunnel *t, struct tr_gro_round *r, unsigned c)
 {
 	unsigned next = 0;
 	bool moved = false;
@@ -407,7 +387,7 @@ static void gro_sort(struct tr_tunnel *t, struct gro_round *r, unsigned c)
 
 /* Allocates and lays out one round; returns the messages, 0 if the ring is
  * full, or a negative error. */
-static int gro_prepare(struct tr_tunnel *t, struct gro_round *r)
+static int gro_prepare(struct tr_tunnel *t, struct tr_gro_round *r)
 {
 	/* Lone datagrams: one whole slot each, as many messages as fit. Batches:
 	 * G-byte pieces, as many slots per message as a batch can have. */
@@ -455,110 +435,121 @@ static void ring_full_wait(struct tr_tunnel *t)
 	tr_tx_wait(t->s, 100);
 }
 
-static void rx_gro_main(struct tr_tunnel *t)
+/* One GRO round: returns datagrams received, 0 if none waited, -EAGAIN if
+ * the ring had no slot, or another negative error (stop asked for). */
+static int rx_gro_step(struct tr_tunnel *t, struct tr_rx_work *w)
 {
-	struct gro_round r;
-	bool peek = true;
+	struct tr_gro_round *r = &w->r;
 
-	while (!__atomic_load_n(&t->stop, __ATOMIC_RELAXED)) {
-		if (peek && !t->gro.no_peek)
-			gro_peek(t);
-		int nm = gro_prepare(t, &r);
+	if (w->peek && !t->gro.no_peek)
+		gro_peek(t);
+	int nm = gro_prepare(t, r);
 
-		if (nm < 0) {
-			tr_tunnel_request_stop(t, nm);
-			return;
-		}
-		if (nm == 0) {
-			ring_full_wait(t);
-			continue;
-		}
-		int c = tr_udp_recv_msgs(&t->udp, r.msg, (unsigned)nm);
-		if (c > 0)
-			gro_sort(t, &r, (unsigned)c);
-		/* Not while lone datagrams come back to back: a peer that does
-		 * not coalesce would pay a call per datagram for nothing. */
-		peek = !r.in_step && t->gro.singles < GRO_PEEK_STREAK;
+	if (nm <= 0)
+		return nm == 0 ? -EAGAIN : nm;
+	int c = tr_udp_recv_msgs(&t->udp, r->msg, (unsigned)nm);
+	if (c > 0)
+		gro_sort(t, r, (unsigned)c);
+	/* Not while lone datagrams come back to back: a peer that does
+	 * not coalesce would pay a call per datagram for nothing. */
+	w->peek = !r->in_step && t->gro.singles < GRO_PEEK_STREAK;
 
-		if (gro_deliver(t, &r))
-			return;
-		rx_seen(t);
-		if (c <= 0) {
-			/* An idle socket ends a streak: only back-to-back lone
-			 * datagrams mean a peer that does not coalesce. */
-			if (t->gro.singles < GRO_SINGLES_STREAK)
-				t->gro.singles = 0;
-			wait_readable(t);
-		}
+	int err = gro_deliver(t, r);
+	if (err)
+		return err;
+	rx_seen(t);
+	if (c <= 0) {
+		/* An idle socket ends a streak: only back-to-back lone
+		 * datagrams mean a peer that does not coalesce. */
+		if (t->gro.singles < GRO_SINGLES_STREAK)
+			t->gro.singles = 0;
+		return 0;
 	}
+	return c;
+}
+
+/* One recvmmsg into a burst of slots, one datagram each. Returns as
+ * rx_gro_step does. */
+static int rx_plain_step(struct tr_tunnel *t, struct tr_rx_work *w)
+{
+	struct tr_pkt *pkts = w->pkts, *good = w->good;
+	struct iovec *iov = w->iov;
+	struct tr_udp_msg *m = w->m;
+	int n = tr_tx_allocate_burst(t->s, t->dgram_max, pkts, TR_TUNNEL_BURST);
+
+	if (n <= 0)
+		return n == 0 ? -EAGAIN : n;
+	for (int i = 0; i < n; i++) {
+		iov[i].iov_base = t->bounce_rx ? t->bounce_rx + (size_t)i * t->bounce_size
+					       : tr_pkt_data(&pkts[i]);
+		iov[i].iov_len = pkts[i].len;
+	}
+	for (int i = 0; i < n; i++)
+		m[i] = (struct tr_udp_msg){ .iov = &iov[i], .iovlen = 1 };
+	int c = tr_udp_recv_msgs(&t->udp, m, (unsigned)n);
+	if (c < 0)
+		c = 0;
+	/* Unfilled slots are the latest allocations: abandoning them
+	 * last-first returns each one whole. */
+	for (int i = n - 1; i >= c; i--)
+		tr_tx_abandon(t->s, &pkts[i]);
+	if (c == 0)
+		return 0;
+	unsigned g = 0;
+	uint64_t bytes = 0;
+	for (int i = 0; i < c; i++) {
+		if (m[i].res >= 0) {
+			const union tr_sockaddr *from = m[i].other ? &m[i].from : NULL;
+			pkts[i].len = m[i].len;
+			if (t->bounce_rx ? decap_bounced(t, &pkts[i], iov[i].iov_base,
+							 (int32_t)m[i].len, from)
+					 : decap_one(t, &pkts[i], from)) {
+				bytes += pkts[i].len;
+				good[g++] = pkts[i];
+				continue;
+			}
+		}
+		tr_tx_abandon(t->s, &pkts[i]);
+	}
+	if (g) {
+		int err = tr_tx_commit_burst(t->s, good, g, 0);
+		if (err)
+			return err;
+	}
+	tr_stat_add(&t->rx.packets, g);
+	tr_stat_add(&t->rx.bytes, bytes);
+	rx_seen(t);
+	return c;
+}
+
+void tr_tunnel_rx_work_init(struct tr_rx_work *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->peek = true;
+}
+
+int tr_tunnel_rx_step(struct tr_tunnel *t, struct tr_rx_work *w)
+{
+	return t->udp.flags & TR_UDP_F_GRO ? rx_gro_step(t, w) : rx_plain_step(t, w);
 }
 
 void *tr_tunnel_rx_main(void *arg)
 {
 	struct tr_tunnel *t = arg;
-	struct tr_pkt pkts[TR_TUNNEL_BURST], good[TR_TUNNEL_BURST];
-	struct iovec iov[TR_TUNNEL_BURST];
-	struct tr_udp_msg m[TR_TUNNEL_BURST];
+	struct tr_rx_work w;
 
-	if (t->udp.flags & TR_UDP_F_GRO) {
-		rx_gro_main(t);
-		return NULL;
-	}
+	tr_tunnel_rx_work_init(&w);
 	while (!__atomic_load_n(&t->stop, __ATOMIC_RELAXED)) {
-		int n = tr_tx_allocate_burst(t->s, t->dgram_max, pkts, TR_TUNNEL_BURST);
+		int c = tr_tunnel_rx_step(t, &w);
 
-		if (n < 0) {
-			tr_tunnel_request_stop(t, n);
-			break;
-		}
-		if (n == 0) {
+		if (c == -EAGAIN) {
 			ring_full_wait(t);
-			continue;
-		}
-		for (int i = 0; i < n; i++) {
-			iov[i].iov_base = t->bounce_rx ? t->bounce_rx + (size_t)i * t->bounce_size
-						       : tr_pkt_data(&pkts[i]);
-			iov[i].iov_len = pkts[i].len;
-		}
-		for (int i = 0; i < n; i++)
-			m[i] = (struct tr_udp_msg){ .iov = &iov[i], .iovlen = 1 };
-		int c = tr_udp_recv_msgs(&t->udp, m, (unsigned)n);
-		if (c < 0)
-			c = 0;
-		/* Unfilled slots are the latest allocations: abandoning them
-		 * last-first returns each one whole. */
-		for (int i = n - 1; i >= c; i--)
-			tr_tx_abandon(t->s, &pkts[i]);
-		if (c == 0) {
+		} else if (c < 0) {
+			tr_tunnel_request_stop(t, c);
+			break;
+		} else if (c == 0) {
 			wait_readable(t);
-			continue;
 		}
-		unsigned g = 0;
-		uint64_t bytes = 0;
-		for (int i = 0; i < c; i++) {
-			if (m[i].res >= 0) {
-				const union tr_sockaddr *from = m[i].other ? &m[i].from : NULL;
-				pkts[i].len = m[i].len;
-				if (t->bounce_rx ? decap_bounced(t, &pkts[i], iov[i].iov_base,
-								 (int32_t)m[i].len, from)
-						 : decap_one(t, &pkts[i], from)) {
-					bytes += pkts[i].len;
-					good[g++] = pkts[i];
-					continue;
-				}
-			}
-			tr_tx_abandon(t->s, &pkts[i]);
-		}
-		if (g) {
-			int err = tr_tx_commit_burst(t->s, good, g, 0);
-			if (err) {
-				tr_tunnel_request_stop(t, err);
-				break;
-			}
-		}
-		tr_stat_add(&t->rx.packets, g);
-		tr_stat_add(&t->rx.bytes, bytes);
-		rx_seen(t);
 	}
 	return NULL;
 }

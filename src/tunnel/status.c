@@ -121,6 +121,7 @@ int tr_tunnel_ctl_get(void *arg, struct tr_ctl_reply *r)
 	tr_ctl_put_u64(r, "tail_room", tr_session_tail_room(t->s));
 	tr_ctl_put_str(r, "zero_copy", cfg->zero_copy ? "on" : "off");
 	tr_ctl_put_str(r, "inline", cfg->inline_io ? "on" : "off");
+	tr_ctl_put_u64(r, "workers", cfg->workers);
 	tr_ctl_put_str(r, "offload", offload_state(run, mode, sizeof(mode)));
 
 	if (run->nq > 1) {

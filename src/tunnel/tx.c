@@ -18,6 +18,7 @@
 #include "lib/barrier.h"
 #include "codec/esp_int.h"
 #include "tunnel/dataplane.h"
+#include "tunnel/work.h"
 
 /* RFC 4303 §2.6: next header names the inner protocol (IP-in-IP numbers). */
 static uint8_t next_header_of(const struct tr_pkt *p)
@@ -186,81 +187,85 @@ static unsigned send_segmented(struct tr_tunnel *t, struct iovec *iov, unsigned 
 	return sent;
 }
 
+int tr_tunnel_tx_step(struct tr_tunnel *t, struct tr_tx_work *w)
+{
+	struct tr_pkt *pkts = w->pkts;
+	struct iovec *iov = w->iov;
+	/* Offload = off keeps today's burst, so the two can be compared. */
+	unsigned burst = t->offload ? TR_TUNNEL_GSO_BURST : TR_TUNNEL_BURST;
+
+	tx_turn(t, w->roam_seen);
+	int n = tr_rx_receive_burst(t->s, pkts, burst);
+
+	if (n <= 0)
+		return n;
+	unsigned k = 0;
+	uint64_t bytes = 0;
+	/* Numbers beyond what the state file holds wait for upkeep. */
+	uint64_t limit = __atomic_load_n(&t->out_limit, __ATOMIC_ACQUIRE);
+	for (int i = 0; i < n; i++) {
+		uint8_t nh = next_header_of(&pkts[i]);
+
+		if (!nh) {
+			tr_stat_add(&t->tx.drop_not_ip, 1);
+			continue;
+		}
+		if (to_endpoint(t, &pkts[i])) {
+			tr_stat_add(&t->tx.drop_loop, 1);
+			continue;
+		}
+		if (t->sa_out->seq >= limit) {
+			uint64_t unsaved = tr_stat_read(&t->tx.drop_unsaved);
+
+			tr_stat_add(&t->tx.drop_unsaved, 1);
+			if (!unsaved || (unsaved + 1) % 1024 == 0)
+				tr_tunnel_poke(t->upkeep_evt);
+			continue;
+		}
+		struct tr_pkt *p = &pkts[i], bounce;
+		if (t->bounce_tx) { /* the copy-path baseline: out of the ring first */
+			uint8_t *b = t->bounce_tx + (size_t)k * t->bounce_size;
+			if (tr_pkt_init(&bounce, b, t->bounce_size, tr_pkt_headroom(p), p->len)) {
+				tr_stat_add(&t->tx.err_encap, 1); /* no room for it in the bounce buffer */
+				continue;
+			}
+			memcpy(tr_pkt_data(&bounce), tr_pkt_data(p), p->len);
+			tr_stat_add(&t->tx.copied_bytes, p->len);
+			p = &bounce;
+		}
+		if (tr_esp_encap(t->sa_out, p, nh)) {
+			tr_stat_add(&t->tx.err_encap, 1); /* counted by reason in the SA's stats */
+			continue;
+		}
+		iov[k].iov_base = tr_pkt_data(p);
+		iov[k].iov_len = p->len;
+		k++;
+	}
+	/* Only what the socket took counts as sent; refusals are drop_send. */
+	unsigned sent = (t->udp.flags & TR_UDP_F_GSO) && !t->tx.gso_off
+				? send_segmented(t, iov, k, &bytes) : send_all(t, iov, k, &bytes);
+	tr_stat_add(&t->tx.packets, sent);
+	tr_stat_add(&t->tx.bytes, bytes);
+	if (k)
+		t->tx_last_ms = tr_tunnel_now_ms();
+	tr_rx_release_burst(t->s, pkts, (unsigned)n);
+	return n;
+}
+
 void *tr_tunnel_tx_main(void *arg)
 {
 	struct tr_tunnel *t = arg;
-	struct tr_pkt pkts[TR_TUNNEL_GSO_BURST];
-	struct iovec iov[TR_TUNNEL_GSO_BURST];
-	/* Offload = off keeps today's burst, so the two can be compared. */
-	unsigned burst = t->offload ? TR_TUNNEL_GSO_BURST : TR_TUNNEL_BURST;
-	uint32_t roam_seen[TR_CONFIG_QUEUES_MAX] = { 0 };
+	struct tr_tx_work w = { 0 };
 
 	while (!__atomic_load_n(&t->stop, __ATOMIC_RELAXED)) {
-		tx_turn(t, roam_seen);
-		int n = tr_rx_receive_burst(t->s, pkts, burst);
+		int n = tr_tunnel_tx_step(t, &w);
 
+		if (n == 0)
+			n = tr_rx_wait(t->s, 200);
 		if (n < 0) {
 			tr_tunnel_request_stop(t, n);
 			break;
 		}
-		if (n == 0) {
-			int w = tr_rx_wait(t->s, 200);
-			if (w < 0) {
-				tr_tunnel_request_stop(t, w);
-				break;
-			}
-			continue;
-		}
-		unsigned k = 0;
-		uint64_t bytes = 0;
-		/* Numbers beyond what the state file holds wait for upkeep. */
-		uint64_t limit = __atomic_load_n(&t->out_limit, __ATOMIC_ACQUIRE);
-		for (int i = 0; i < n; i++) {
-			uint8_t nh = next_header_of(&pkts[i]);
-
-			if (!nh) {
-				tr_stat_add(&t->tx.drop_not_ip, 1);
-				continue;
-			}
-			if (to_endpoint(t, &pkts[i])) {
-				tr_stat_add(&t->tx.drop_loop, 1);
-				continue;
-			}
-			if (t->sa_out->seq >= limit) {
-				uint64_t unsaved = tr_stat_read(&t->tx.drop_unsaved);
-
-				tr_stat_add(&t->tx.drop_unsaved, 1);
-				if (!unsaved || (unsaved + 1) % 1024 == 0)
-					tr_tunnel_poke(t->upkeep_evt);
-				continue;
-			}
-			struct tr_pkt *p = &pkts[i], bounce;
-			if (t->bounce_tx) { /* the copy-path baseline: out of the ring first */
-				uint8_t *b = t->bounce_tx + (size_t)k * t->bounce_size;
-				if (tr_pkt_init(&bounce, b, t->bounce_size, tr_pkt_headroom(p), p->len)) {
-					tr_stat_add(&t->tx.err_encap, 1); /* no room for it in the bounce buffer */
-					continue;
-				}
-				memcpy(tr_pkt_data(&bounce), tr_pkt_data(p), p->len);
-				tr_stat_add(&t->tx.copied_bytes, p->len);
-				p = &bounce;
-			}
-			if (tr_esp_encap(t->sa_out, p, nh)) {
-				tr_stat_add(&t->tx.err_encap, 1); /* counted by reason in the SA's stats */
-				continue;
-			}
-			iov[k].iov_base = tr_pkt_data(p);
-			iov[k].iov_len = p->len;
-			k++;
-		}
-		/* Only what the socket took counts as sent; refusals are drop_send. */
-		unsigned sent = (t->udp.flags & TR_UDP_F_GSO) && !t->tx.gso_off
-					? send_segmented(t, iov, k, &bytes) : send_all(t, iov, k, &bytes);
-		tr_stat_add(&t->tx.packets, sent);
-		tr_stat_add(&t->tx.bytes, bytes);
-		if (k)
-			t->tx_last_ms = tr_tunnel_now_ms();
-		tr_rx_release_burst(t->s, pkts, (unsigned)n);
 	}
 	return NULL;
 }

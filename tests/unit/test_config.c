@@ -188,6 +188,29 @@ static void inline_key(void **state)
 	assert_non_null(strstr(err, "'Inline' must be on or off"));
 }
 
+/* Workers: one thread per queue by default, two on request; one needs the
+ * session run to completion, so Inline = off alone means two. */
+static void workers_key(void **state)
+{
+	struct tr_config cfg;
+	char err[TR_CONFIG_ERR_MAX];
+
+	(void)state;
+	assert_int_equal(parse(build("+I", ""), &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.workers, 1);
+	tr_config_wipe(&cfg);
+	assert_int_equal(parse(build("+I", "Workers = 2"), &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.workers, 2);
+	tr_config_wipe(&cfg);
+	assert_int_equal(parse(build("+I", "Inline = off"), &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.workers, 2);
+	tr_config_wipe(&cfg);
+	assert_int_not_equal(parse(build("+I", "Workers = 3"), &cfg, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "'Workers'"));
+	assert_int_not_equal(parse(build("+I", "Workers = 1\nInline = off"), &cfg, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "'Workers = 1' needs 'Inline = on'"));
+}
+
 static void syntax_variants(void **state)
 {
 	(void)state;
@@ -775,6 +798,7 @@ int main(void)
 		cmocka_unit_test(offload_switch),
 		cmocka_unit_test(checksums_key),
 		cmocka_unit_test(inline_key),
+		cmocka_unit_test(workers_key),
 		cmocka_unit_test(syntax_variants),
 		cmocka_unit_test(derived_mtu),
 		cmocka_unit_test(bad_values),

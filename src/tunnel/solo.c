@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Workers = 1: one thread per queue does both directions, as OpenVPN and
+ * openconnect do, but in bursts and in place. With the session run to
+ * completion (Inline = on) a packet then never changes threads inside the
+ * tunnel: a datagram read, decrypted and written to TUN, and whatever the
+ * kernel answers at once (a TCP ACK, an echo reply from this host) is read
+ * back and sent by the same thread without a wake-up.
+ *
+ * The loop runs each step while it makes progress and sleeps in one poll
+ * on the socket, the TUN queue (the session fd), the stop and the wake-up
+ * descriptors when neither does. After a receive that delivered packets
+ * the send step runs once more even if TUN did not say so: what the kernel
+ * answered inside the write is already queued.
+ */
+#include <errno.h>
+#include <poll.h>
+
+#include "lib/barrier.h"
+#include "tunnel/dataplane.h"
+#include "tunnel/work.h"
+
+/* Longest sleep: tx_turn's timers (keepalives) are checked this often, as
+ * in the two-thread loop's tr_rx_wait. */
+#define SOLO_IDLE_MS 200
+
+static void drain(int fd)
+{
+	uint64_t v;
+
+	if (read(fd, &v, sizeof(v)) < 0) {
+		/* EAGAIN: someone took it */
+	}
+}
+
+void *tr_tunnel_solo_main(void *arg)
+{
+	struct tr_tunnel *t = arg;
+	struct tr_tx_work tw = { 0 };
+	struct tr_rx_work rw;
+	bool tx_ready = true, rx_ready = true;
+	int err = 0;
+
+	tr_tunnel_rx_work_init(&rw);
+	while (!__atomic_load_n(&t->stop, __ATOMIC_RELAXED)) {
+		bool moved = false;
+
+		if (tx_ready) {
+			int n = tr_tunnel_tx_step(t, &tw);
+
+			if (n < 0) {
+				err = n;
+				break;
+			}
+			tx_ready = n > 0;
+			moved |= n > 0;
+		}
+		if (rx_ready) {
+			int c = tr_tunnel_rx_step(t, &rw);
+
+			if (c < 0 && c != -EAGAIN) {
+				err = c;
+				break;
+			}
+			/* -EAGAIN: no ingress slot. Run to completion frees
+			 * them inside each commit, so only a burst of abandoned
+			 * slots can leave the ring full: look again soon. */
+			rx_ready = c != 0;
+			if (c > 0) {
+				moved = true;
+				tx_ready = true; /* answers the kernel queued inside the write */
+			}
+		}
+		if (moved)
+			continue;
+		struct pollfd pfd[4] = {
+			{ .fd = t->udp.fd, .events = POLLIN },
+			{ .fd = tr_session_fd(t->s), .events = POLLIN },
+			{ .fd = t->stop_evt, .events = POLLIN },
+			{ .fd = t->solo_evt, .events = POLLIN },
+		};
+		int r = poll(pfd, 4, rx_ready ? 1 : SOLO_IDLE_MS);
+
+		if (r < 0 && errno != EINTR) {
+			err = -errno;
+			break;
+		}
+		if (pfd[3].revents & POLLIN)
+			drain(t->solo_evt);
+		rx_ready |= (pfd[0].revents & POLLIN) != 0;
+		/* The send step also runs its timers (keepalives) and what the
+		 * control thread asked for: on a timeout and a wake-up too. */
+		tx_ready = r == 0 || (pfd[1].revents | pfd[3].revents) != 0;
+	}
+	if (err)
+		tr_tunnel_request_stop(t, err);
+	return NULL;
+}
