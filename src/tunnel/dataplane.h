@@ -67,7 +67,7 @@ struct tr_rx_stats {
 struct tr_gro {
 	uint32_t g;        /* bytes per slot piece now */
 	uint32_t g_full;   /* the ESP datagram of a full-MTU inner packet */
-	uint32_t singles;  /* back-to-back lone datagrams; GRO_SINGLES_STREAK = one slot per message */
+	uint32_t singles;  /* back-to-back lone datagrams; GRO_SINGLES_STREAK = two slots per message */
 	bool no_peek;      /* test only: let a wrong guess stand until a batch misses */
 	uint8_t *spill;    /* TR_TUNNEL_GRO_MSGS x TR_UDP_GRO_MSG_MAX: room past each message's
 			    * slots, and where the slow path stages each message whole */

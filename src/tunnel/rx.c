@@ -389,17 +389,20 @@ static void gro_sort(struct tr_tunnel *t, struct tr_gro_round *r, unsigned c)
  * full, or a negative error. */
 static int gro_prepare(struct tr_tunnel *t, struct tr_gro_round *r)
 {
-	/* Lone datagrams: one whole slot each, as many messages as fit. Batches:
-	 * G-byte pieces, as many slots per message as a batch can have. */
+	/* Lone datagrams: two G-byte pieces each, as many messages as fit: a
+	 * pair (a sender clocked by single ACKs sends runs of one or two)
+	 * lands in place too; an unused second piece goes back as a void
+	 * slot. Batches: G-byte pieces, as many per message as a batch can
+	 * have. */
 	bool singles = t->gro.singles >= GRO_SINGLES_STREAK;
-	unsigned p = singles ? 1 : pieces_per_msg(t->gro.g);
+	unsigned p = singles ? 2 : pieces_per_msg(t->gro.g);
 	unsigned want = singles ? TR_TUNNEL_GRO_MSGS : TR_TUNNEL_GRO_SLOTS / p * p;
 	int n = tr_tx_allocate_burst(t->s, t->dgram_max, r->slot, want);
 
 	if (n <= 0)
 		return n;
 	r->n = (unsigned)n;
-	r->piece = singles ? t->dgram_max : t->gro.g;
+	r->piece = t->gro.g;
 	r->in_step = false;
 	memset(r->full, 0, sizeof(r->full));
 	memset(r->src, 0, sizeof(r->src));

@@ -17,7 +17,8 @@
 
 #define GRO_MAX_SLOTS (2 * TR_TUNNEL_GRO_SLOTS) /* the offered ones + slow-path extras */
 /* Back-to-back receives of one lone datagram each before the layout turns
- * to one slot per message (the peer does not coalesce, e.g. Offload = off). */
+ * to two slots per message (the peer does not coalesce, e.g. Offload = off,
+ * or sends runs of one or two). */
 #define GRO_SINGLES_STREAK 16
 /* ... and before it stops peeking at what comes next. */
 #define GRO_PEEK_STREAK 4
