@@ -14,6 +14,7 @@
 #define TUNROOM_TUNROOM_H
 
 #include <errno.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -110,6 +111,18 @@ void tr_session_stats(const struct tr_session *s, struct tr_stats *out);
  * most timeout_ms (-1 forever). Returns 1 if data waits, 0 on timeout,
  * -EPIPE if the session is over, -EPROTO if the ring is corrupt. */
 int tr_rx_wait(struct tr_session *s, int timeout_ms);
+
+/* tr_rx_wait for a thread that also sleeps on descriptors of its own (a
+ * VPN's one data thread: its socket, a stop event): waits until the session
+ * may have packets or was woken (tr_session_wake), or one of fds (at most
+ * TR_RX_WAIT_FDS_MAX) is ready, whose revents it fills. Unlike tr_rx_wait
+ * it reads nothing from an inline device first: call it after a receive
+ * found nothing. With TR_SESSION_F_INLINE this is cheaper than polling
+ * tr_session_fd(), which registers a waiter the kernel calls on every
+ * packet it queues. Returns 1 if the session is ready (receive), 0 if not
+ * (timeout, or only fds: see their revents), -EPIPE, -EPROTO, -EINVAL. */
+#define TR_RX_WAIT_FDS_MAX 8
+int tr_rx_wait_fds(struct tr_session *s, struct pollfd *fds, unsigned nfds, int timeout_ms);
 
 /* Takes the next packet from the egress ring as a view with head_room before
  * and tail_room after its data, at least. The view stays valid until released.

@@ -479,76 +479,107 @@ static void wake_drain(struct tr_session *s, const struct pollfd *pfd)
 	}
 }
 
-/* Inline: data in the ring or from the device now, else sleep on the
- * device's descriptor (not while the ring is full: then only a release,
- * on this thread or another, makes progress, so look again every
- * millisecond) and on tr_session_wake(). */
-static int rx_wait_inline(struct tr_session *s, int timeout_ms)
+/* Sleeps on the session -- its device (inline: the TUN queue itself, not
+ * while the egress ring is full; else the doorbell) and tr_session_wake --
+ * and on the caller's extra descriptors, whose revents it fills. A full
+ * inline ring can only make progress by a release, on this thread or
+ * another, so it looks again after a millisecond. Returns 1 if the session
+ * woke (or its ring is full: look again), 0 if not, or -errno. */
+static int rx_sleep(struct tr_session *s, struct pollfd *extra, unsigned n_extra,
+		    int timeout_ms, bool full)
 {
-	lock(s, &s->rx_lock);
-	int ready = tr_load_once(&s->error);
+	struct pollfd pfd[2 + TR_RX_WAIT_FDS_MAX];
+	bool inl = s->inl.egress != NULL;
 
-	if (!ready && tr_load_acquire(&s->rx.ctl->producer) != s->rx.tail)
-		ready = 1;
-	if (!ready)
-		ready = rx_pump(s);
-	bool full = s->inl_full;
-	unlock(s, &s->rx_lock);
-	if (ready)
-		return ready;
-	struct pollfd pfd[2] = {
-		{ .fd = s->wake_evt, .events = POLLIN },
-		{ .fd = full ? -1 : s->inl.fd, .events = POLLIN },
-	};
-	if (full && (timeout_ms < 0 || timeout_ms > 1))
+	pfd[0] = (struct pollfd){ .fd = s->wake_evt, .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = !inl ? s->app_evt : full ? -1 : s->inl.fd, .events = POLLIN };
+	for (unsigned i = 0; i < n_extra; i++)
+		pfd[2 + i] = extra[i];
+	if (inl && full && (timeout_ms < 0 || timeout_ms > 1))
 		timeout_ms = 1;
-	tr_stat_add(&s->st.sleeps, 1);
-	int n = poll(pfd, 2, timeout_ms);
+	tr_stat_add(&s->st.sleeps, inl); /* the doorbell's arm counted the other kind */
+	int n = poll(pfd, 2 + n_extra, timeout_ms);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
+	for (unsigned i = 0; i < n_extra; i++)
+		extra[i].revents = pfd[2 + i].revents;
 	wake_drain(s, &pfd[0]);
-	/* POLLERR/POLLHUP (the link went away) count as ready: the next
-	 * receive's read finds out and stops the session with the reason.
-	 * A full ring says "look again" after its slice. */
-	return n > 0 || full ? 1 : 0;
+	/* POLLERR/POLLHUP on the device (the link went away) count too: the
+	 * next receive finds out and stops the session with the reason. */
+	return (pfd[0].revents | pfd[1].revents) || (inl && full) ? 1 : 0;
+}
+
+/* Before sleeping: 1 if packets wait in the egress ring (inline: after one
+ * read from the device if pump), an error, or 0 to sleep (armed, for a
+ * device thread to signal). *full: inline ring full. */
+static int rx_ready(struct tr_session *s, bool pump, bool *full)
+{
+	int ready;
+
+	lock(s, &s->rx_lock);
+	ready = tr_load_once(&s->error);
+	if (!ready && s->inl.egress) {
+		if (tr_load_acquire(&s->rx.ctl->producer) != s->rx.tail)
+			ready = 1;
+		else if (pump)
+			ready = rx_pump(s);
+	} else if (!ready) {
+		ready = rx_arm(s) ? 1 : check_device(s);
+	}
+	*full = s->inl_full;
+	unlock(s, &s->rx_lock);
+	return ready;
+}
+
+/* After a wake-up on the doorbell: the device may have stopped. */
+static int rx_woke(struct tr_session *s, int woke)
+{
+	if (woke <= 0 || s->inl.egress)
+		return woke;
+	lock(s, &s->rx_lock);
+	int err = check_device(s);
+	unlock(s, &s->rx_lock);
+	return err ? err : 1;
 }
 
 TR_API int tr_rx_wait(struct tr_session *s, int timeout_ms)
 {
-	if (s->inl.egress)
-		return rx_wait_inline(s, timeout_ms);
-	/* tail belongs to whoever holds the rx lock: spin on a snapshot. */
-	lock(s, &s->rx_lock);
-	uint32_t tail = s->rx.tail;
-	unlock(s, &s->rx_lock);
-	for (int spin = 0; spin < 256; spin++) {
-		if (tr_load_acquire(&s->rx.ctl->producer) != tail)
-			return 1;
-		tr_cpu_relax();
-	}
-	lock(s, &s->rx_lock);
-	int ready = tr_load_once(&s->error);
+	bool full;
+	int ready;
 
-	if (!ready)
-		ready = rx_arm(s) ? 1 : check_device(s);
-	unlock(s, &s->rx_lock);
+	if (!s->inl.egress) {
+		/* tail belongs to whoever holds the rx lock: spin on a snapshot. */
+		lock(s, &s->rx_lock);
+		uint32_t tail = s->rx.tail;
+		unlock(s, &s->rx_lock);
+		for (int spin = 0; spin < 256; spin++) {
+			if (tr_load_acquire(&s->rx.ctl->producer) != tail)
+				return 1;
+			tr_cpu_relax();
+		}
+	}
+	ready = rx_ready(s, true, &full);
 	if (ready)
 		return ready;
+	return rx_woke(s, rx_sleep(s, NULL, 0, timeout_ms, full));
+}
 
-	struct pollfd pfd[2] = {
-		{ .fd = s->app_evt, .events = POLLIN },
-		{ .fd = s->wake_evt, .events = POLLIN },
-	};
-	int n = poll(pfd, 2, timeout_ms);
-	if (n < 0)
-		return errno == EINTR ? 0 : -errno;
-	if (n == 0)
-		return 0;
-	wake_drain(s, &pfd[1]);
-	lock(s, &s->rx_lock);
-	ready = check_device(s);
-	unlock(s, &s->rx_lock);
-	return ready ? ready : 1;
+TR_API int tr_rx_wait_fds(struct tr_session *s, struct pollfd *fds, unsigned nfds,
+			  int timeout_ms)
+{
+	bool full;
+	int ready;
+
+	if (!s || nfds > TR_RX_WAIT_FDS_MAX || (nfds && !fds))
+		return -EINVAL;
+	for (unsigned i = 0; i < nfds; i++)
+		fds[i].revents = 0;
+	/* No read from an inline device here: the caller's receive just
+	 * found nothing, and the TUN queue's readiness is in the poll. */
+	ready = rx_ready(s, false, &full);
+	if (ready)
+		return ready;
+	return rx_woke(s, rx_sleep(s, fds, nfds, timeout_ms, full));
 }
 
 /* Marks each slot released, then moves rel over the released prefix: the

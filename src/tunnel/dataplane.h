@@ -117,7 +117,6 @@ struct tr_tunnel {
 	bool offload;        /* Offload = on: bigger egress bursts, UDP GSO/GRO as granted */
 	struct tr_gro gro;
 	int stop_evt;        /* eventfd: written once to stop both workers */
-	int solo_evt;        /* Workers = 1: eventfd that wakes the queue's one thread, else -1 */
 	int stop;            /* set before stop_evt is written */
 	int error;           /* first fatal error of a worker, 0 if none */
 	struct tr_tx_stats tx;
@@ -196,12 +195,11 @@ static inline const union tr_sockaddr *tr_tunnel_endpoint(const struct tr_tunnel
 	return out;
 }
 
-/* Wakes the thread that sends (a hello to send, a new peer address). */
+/* Wakes the thread that sends (a hello to send, a new peer address): it
+ * sleeps in tr_rx_wait or, with Workers = 1, tr_rx_wait_fds. */
 static inline void tr_tunnel_wake_tx(struct tr_tunnel *t)
 {
-	if (t->solo_evt >= 0)
-		tr_tunnel_poke(t->solo_evt);
-	else if (t->s)
+	if (t->s)
 		tr_session_wake(t->s);
 }
 

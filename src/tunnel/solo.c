@@ -7,9 +7,9 @@
  * kernel answers at once (a TCP ACK, an echo reply from this host) is read
  * back and sent by the same thread without a wake-up.
  *
- * The loop runs each step while it makes progress and sleeps in one poll
- * on the socket, the TUN queue (the session fd), the stop and the wake-up
- * descriptors when neither does. After a receive that delivered packets
+ * The loop runs each step while it makes progress and sleeps when neither
+ * does, in one tr_rx_wait_fds: on the TUN queue, tr_session_wake (upkeep's
+ * hellos), the socket and stop. After a receive that delivered packets
  * the send step runs once more even if TUN did not say so: what the kernel
  * answered inside the write is already queued.
  */
@@ -23,15 +23,6 @@
 /* Longest sleep: tx_turn's timers (keepalives) are checked this often, as
  * in the two-thread loop's tr_rx_wait. */
 #define SOLO_IDLE_MS 200
-
-static void drain(int fd)
-{
-	uint64_t v;
-
-	if (read(fd, &v, sizeof(v)) < 0) {
-		/* EAGAIN: someone took it */
-	}
-}
 
 void *tr_tunnel_solo_main(void *arg)
 {
@@ -73,24 +64,20 @@ void *tr_tunnel_solo_main(void *arg)
 		}
 		if (moved)
 			continue;
-		struct pollfd pfd[4] = {
+		struct pollfd pfd[2] = {
 			{ .fd = t->udp.fd, .events = POLLIN },
-			{ .fd = tr_session_fd(t->s), .events = POLLIN },
 			{ .fd = t->stop_evt, .events = POLLIN },
-			{ .fd = t->solo_evt, .events = POLLIN },
 		};
-		int r = poll(pfd, 4, rx_ready ? 1 : SOLO_IDLE_MS);
+		int r = tr_rx_wait_fds(t->s, pfd, 2, rx_ready ? 1 : SOLO_IDLE_MS);
 
-		if (r < 0 && errno != EINTR) {
-			err = -errno;
+		if (r < 0) {
+			err = r;
 			break;
 		}
-		if (pfd[3].revents & POLLIN)
-			drain(t->solo_evt);
 		rx_ready |= (pfd[0].revents & POLLIN) != 0;
 		/* The send step also runs its timers (keepalives) and what the
-		 * control thread asked for: on a timeout and a wake-up too. */
-		tx_ready = r == 0 || (pfd[1].revents | pfd[3].revents) != 0;
+		 * control thread asked for: after a wake-up and a timeout too. */
+		tx_ready = r > 0 || !(pfd[0].revents | pfd[1].revents);
 	}
 	if (err)
 		tr_tunnel_request_stop(t, err);

@@ -151,24 +151,15 @@ static int open_device(struct run *run)
 }
 
 /* Queue q's workers: a tx and an rx thread, or with Workers = 1 one
- * thread for both (solo.c) and its wake-up descriptor. Returns 0 or -errno;
- * on failure nothing of queue q runs. */
+ * thread for both (solo.c). Returns 0 or -errno; on failure nothing of
+ * queue q runs. */
 static int start_workers(struct run *run, unsigned q, pthread_t *tx, pthread_t *rx)
 {
 	struct tr_tunnel *x = &run->t[q];
 	int err;
 
-	if (run->cfg->workers == 1) {
-		x->solo_evt = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (x->solo_evt < 0)
-			return -errno;
-		err = -pthread_create(tx, NULL, tr_tunnel_solo_main, x);
-		if (err) {
-			close(x->solo_evt);
-			x->solo_evt = -1;
-		}
-		return err;
-	}
+	if (run->cfg->workers == 1)
+		return -pthread_create(tx, NULL, tr_tunnel_solo_main, x);
 	err = -pthread_create(tx, NULL, tr_tunnel_tx_main, x);
 	if (err)
 		return err;
@@ -181,17 +172,11 @@ static int start_workers(struct run *run, unsigned q, pthread_t *tx, pthread_t *
 }
 
 /* After tr_tunnel_request_stop: waits for queue q's workers. */
-static void join_workers(struct run *run, unsigned q, pthread_t tx, pthread_t rx)
+static void join_workers(struct run *run, pthread_t tx, pthread_t rx)
 {
-	struct tr_tunnel *x = &run->t[q];
-
 	pthread_join(tx, NULL);
-	if (x->solo_evt < 0) {
+	if (run->cfg->workers != 1)
 		pthread_join(rx, NULL);
-		return;
-	}
-	close(x->solo_evt);
-	x->solo_evt = -1;
 }
 
 static int open_session(struct tr_tunnel *t, const struct tr_config *cfg, struct tr_device *dev)
@@ -424,7 +409,6 @@ int tr_tunnel_run(const struct tr_config *cfg, const struct tr_tunnel_opts *opts
 	t->stop_evt = -1;
 	t->upkeep_evt = -1;
 	for (unsigned q = 0; q < run->nq; q++) {
-		run->t[q].solo_evt = -1;
 		run->t[q].q = q;
 		run->t[q].all = run->t;
 		run->t[q].n_all = run->nq;
@@ -513,7 +497,7 @@ int tr_tunnel_run(const struct tr_config *cfg, const struct tr_tunnel_opts *opts
 	if (err) {
 		tr_tunnel_request_stop(t, 0);
 		for (unsigned q = 0; q < started; q++)
-			join_workers(run, q, tx[q], rx[q]);
+			join_workers(run, tx[q], rx[q]);
 		goto err_teardown;
 	}
 	fprintf(stderr, "tunroom: %s up: esp %s, %s io, mtu %u%s\n", tr_tundev_name(run->dev),
@@ -534,7 +518,7 @@ int tr_tunnel_run(const struct tr_config *cfg, const struct tr_tunnel_opts *opts
 	/* Teardown: mark dead (stop), drain (join the workers), free. */
 	tr_tunnel_request_stop(t, 0);
 	for (unsigned q = 0; q < run->nq; q++)
-		join_workers(run, q, tx[q], rx[q]);
+		join_workers(run, tx[q], rx[q]);
 	err = t->error;
 	for (unsigned q = 0; q < run->nq; q++)
 		if (err == -EPIPE && tr_session_error(run->t[q].s))

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "icmp.h"
 #include "tunroom/device.h"
@@ -587,6 +588,33 @@ static void session_wake(struct tr_device *dev)
 	long took = now_ms() - t0;
 	pthread_join(th, NULL);
 	CHECK(w == 1 && took < 4000, "tr_rx_wait returned %d after %ld ms", w, took);
+
+	/* tr_rx_wait_fds: a descriptor of the caller's own is reported in
+	 * its revents (0: the session itself has nothing), a wake-up is the
+	 * session's (1), and too many descriptors are refused. */
+	int pp[2];
+	CHECK(pipe(pp) == 0, "pipe");
+	CHECK(write(pp[1], "x", 1) == 1, "pipe write");
+	struct pollfd extra[TR_RX_WAIT_FDS_MAX + 1] = { { .fd = pp[0], .events = POLLIN } };
+	/* The kernel's own traffic on a new link (router solicitations) may
+	 * make the session ready, and a doorbell rung for an earlier packet
+	 * may wake it once for nothing: take what came and look again. */
+	for (int tries = 0; tries < 20; tries++) {
+		w = tr_rx_wait_fds(s, extra, 1, 5000);
+		if (w != 1)
+			break;
+		while (tr_rx_receive(s, &pkt) == 0)
+			tr_rx_release(s, &pkt);
+	}
+	CHECK(w == 0 && (extra[0].revents & POLLIN), "wait_fds: %d, revents %#x", w,
+	      extra[0].revents);
+	CHECK(tr_session_wake(s) == 0, "wake");
+	extra[0].fd = -1;
+	w = tr_rx_wait_fds(s, extra, 1, 5000);
+	CHECK(w == 1 && !extra[0].revents, "wait_fds after a wake-up: %d", w);
+	CHECK(tr_rx_wait_fds(s, extra, TR_RX_WAIT_FDS_MAX + 1, 0) == -EINVAL, "too many fds");
+	close(pp[0]);
+	close(pp[1]);
 	tr_session_close(s);
 }
 
