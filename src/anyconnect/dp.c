@@ -603,7 +603,7 @@ static void rx_dtls(struct tr_ac_dp *dp, struct chan *ch)
 		int n = tr_tx_allocate_burst(dp->s, dp->rx_plain_max, pkts, dp->rx_want);
 		if (n <= 0) {
 			/* The device is behind; the socket buffer holds what
-			 * comes while the loop waits for space (wait_ingress). */
+			 * comes while the loop waits for space (wait_and_receive). */
 			tr_stat_add(&dp->st.rx_drop_ring_full, 1);
 			dp->ingress_full = 1;
 			return;
