@@ -139,6 +139,8 @@ int tr_ac_dp_new(struct tr_ac_dp **out, const struct tr_ac_dp_cfg *cfg);
 
 /* True if the data threads do the device's I/O themselves (cfg.engine_thread). */
 bool tr_ac_dp_inline(const struct tr_ac_dp *dp);
+/* How many data threads run (cfg.threads, or what 0 chose): 1 or 2. */
+unsigned tr_ac_dp_threads(const struct tr_ac_dp *dp);
 
 /*
  * Installs (or replaces) the DTLS channel: udp_fd is a connected UDP socket

@@ -1218,6 +1218,11 @@ bool tr_ac_dp_inline(const struct tr_ac_dp *dp)
 	return dp && dp->inline_io;
 }
 
+unsigned tr_ac_dp_threads(const struct tr_ac_dp *dp)
+{
+	return dp ? (unsigned)dp->mode : 0;
+}
+
 struct tr_session *tr_ac_dp_session(const struct tr_ac_dp *dp)
 {
 	return dp ? dp->s : NULL;
