@@ -36,6 +36,7 @@ COST_COLS = [
     ("tunroom-counted syscalls/MB", "tr_syscalls_per_mb", "%.0f"),
     ("heap allocs/pkt", "allocs_per_packet", "%.4g"),
     ("copied B/pkt/end", "copied_bytes_per_packet", "%.0f"),
+    ("void slots/pkt", "void_slots_per_packet", "%.2f"),
 ]
 # Where the UDP search's datagrams were dropped, summed over each search.
 LOSS_COLS = [

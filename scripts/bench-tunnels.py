@@ -49,6 +49,9 @@ Per row and round (rows take turns, the first of each round rotating):
   udp64_sender_kpps    that sender flat out on the path: the ceiling; the veth
                        row's is the sender's own (udp64_sender_bound: 1 when
                        even flat out lost <= 1 %, so the path was not the limit)
+  void_slots_per_packet  tunroom rows: empty slots of offload reads published as
+                       void slots (tun_egress_hole_voids), per packet the tunnels
+                       sent, whole run
   udp_lost_*           drops over that search: tx_dropped of the path's device in
                        ns1, UDP RcvbufErrors in ns1 and ns2
   allocs_per_packet    tunroom rows: heap allocation calls in both ends over the
@@ -815,9 +818,13 @@ def main():
                 if pk:
                     put(0, row.id, "copied_bytes_per_packet",
                         "%.1f" % ((st.get("rx_copied_bytes", 0) + st.get("tx_copied_bytes", 0)) / pk))
-                for k in ("tun_csum_trusted", "tun_gro_segments"):
+                for k in ("tun_csum_trusted", "tun_gro_segments", "tun_egress_hole_voids"):
                     if k in st:
                         put(0, row.id, "count_" + k, st[k])
+                # Empty slots of offload reads published as voids, per packet
+                # the tunnels sent: each is a slot header written and read.
+                if st.get("tx_packets") and "tun_egress_hole_voids" in st:
+                    put(0, row.id, "void_slots_per_packet", "%.2f" % (st["tun_egress_hole_voids"] / st["tx_packets"]))
         fres.close()
         with open(os.path.join(work, "labels.tsv"), "w") as f:
             for r in rows:
