@@ -555,7 +555,10 @@ static void *tx_main(void *arg)
 		}
 		if (tx_stray_bell(dp, n))
 			continue;
-		if (n == 0) {
+		/* Inline, a burst short of whole emptied the ring, and one more
+		 * look would be a read of the device that mostly finds nothing:
+		 * poll (level-triggered on the device) instead. */
+		if (n == 0 || (dp->inline_io && n < BURST)) {
 			/* Empty: the session fd is armed. Our eventfd brings
 			 * control packets and stop. */
 			struct pollfd pfd[2] = {
