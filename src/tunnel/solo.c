@@ -74,7 +74,10 @@ void *tr_tunnel_solo_main(void *arg)
 			err = r;
 			break;
 		}
-		rx_ready |= (pfd[0].revents & POLLIN) != 0;
+		/* POLLERR: an ICMP error (IP_RECVERR) waits on the socket. Only
+		 * a receive reports and drains it; until one does, every poll
+		 * returns at once and the loop would spin. */
+		rx_ready |= (pfd[0].revents & (POLLIN | POLLERR)) != 0;
 		/* The send step also runs its timers (keepalives) and what the
 		 * control thread asked for: after a wake-up and a timeout too. */
 		tx_ready = r > 0 || !(pfd[0].revents | pfd[1].revents);

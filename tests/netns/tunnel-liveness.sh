@@ -6,6 +6,7 @@
 # with latest_rx at most 1 s. Once a is stopped (SIGSTOP), b says silent
 # after 3 intervals. Then inner-source filtering: a packet a's kernel sends
 # with a source outside b's PeerAddresses is dropped (rx_drop_source).
+# Last, with a down, b's refused keepalives do not make it spin.
 # usage: tunnel-liveness.sh TUNROOM
 source "$(dirname "$0")/lib.sh"
 require_root
@@ -43,4 +44,19 @@ n1 ip addr add 198.18.7.1/32 dev tr0
 n1 ping -c 3 -i 0.2 -W 1 -I 198.18.7.1 198.18.0.2 >/dev/null 2>&1 && die "a spoofed source got an answer"
 [ $(( $(counter b rx_drop_source) - src0 )) -ge 3 ] || { diag; die "rx_drop_source rose by $(( $(counter b rx_drop_source) - src0 )), want 3"; }
 n1 ping -c 1 -W 1 198.18.0.2 >/dev/null || die "the tunnel address itself is dropped"
+
+# a gone: b's keepalives draw ICMP port unreachable, which IP_RECVERR queues on
+# b's socket (POLLERR until a receive drains it). b must sleep between them,
+# not poll in a loop: idle, its worker sleeps a few times a second (200 ms
+# timeouts and the keepalives), a loop on POLLERR hundreds of thousands.
+pretty "a down: b's keepalives are refused; b still sleeps"
+down a
+unr0=$(counter b tx_err_unreachable)
+sl0=$(counter b ring_sleeps)
+sleep 2.5
+unr=$(( $(counter b tx_err_unreachable) - unr0 ))
+sl=$(( $(counter b ring_sleeps) - sl0 ))
+[ "$unr" -ge 1 ] || { diag; die "no ICMP error counted in 2.5 s of keepalives to a closed port"; }
+[ "$sl" -le 1000 ] || { diag; die "b's worker went to sleep $sl times in 2.5 idle seconds (a loop on the socket's POLLERR?)"; }
+pretty "b: $unr ICMP errors, $sl sleeps in 2.5 s"
 pretty "PASS"
