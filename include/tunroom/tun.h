@@ -2,7 +2,9 @@
 /*
  * tunroom/tun.h - the TUN device: a struct tr_device that serves sessions
  * against a Linux TUN interface (IFF_TUN | IFF_NO_PI), in-process, one thread
- * per session. Open it, then tr_session_open() on it.
+ * per session -- or none: a session opened with TR_SESSION_F_INLINE runs to
+ * completion in the application's own threads (tunroom/tunroom.h). Open it,
+ * then tr_session_open() on it.
  *
  * Egress: the thread reads the TUN descriptor straight into the next egress
  * slot at the session's head room and publishes it. Ingress: it writes each

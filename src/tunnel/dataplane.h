@@ -3,6 +3,8 @@
  * The running tunnel, shared by its threads: tx.c (OS -> wire), rx.c
  * (wire -> OS) and tunnel.c (setup, control socket, teardown). Each counter
  * has exactly one writing thread; the control thread reads them relaxed.
+ * "The tx thread" and "the rx thread" below name the two roles: with
+ * Workers = 1 (solo.c) one thread plays both, which every rule here allows.
  */
 #ifndef TR_TUNNEL_DATAPLANE_H
 #define TR_TUNNEL_DATAPLANE_H
@@ -101,7 +103,7 @@ struct tr_prefix {
 
 struct tr_tunnel {
 	/* Queues = N: one of these per queue (TUN queue, ring session, UDP
-	 * socket, SA pair, a tx and an rx thread), in all[0..n_all). What is
+	 * socket, SA pair, its workers), in all[0..n_all). What is
 	 * shared (stop, limits) is kept equal in each by its one writer. */
 	unsigned q;
 	struct tr_tunnel *all;

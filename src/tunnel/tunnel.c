@@ -505,7 +505,8 @@ int tr_tunnel_run(const struct tr_config *cfg, const struct tr_tunnel_opts *opts
 		run->nq > 1 ? ", multi-queue" : "");
 	if (run->nq > 1)
 		fprintf(stderr, "tunroom: %s: %u queues, SPIs 0x%08x.. out and 0x%08x.. in, one UDP "
-			"socket and a thread pair each\n", cfg->name, run->nq, cfg->out.spi, cfg->in.spi);
+			"socket and %s each\n", cfg->name, run->nq, cfg->out.spi, cfg->in.spi,
+			cfg->workers == 1 ? "one worker thread" : "a thread pair");
 	if (cfg->offload && !(t->udp.flags & TR_UDP_F_GSO))
 		fprintf(stderr, "tunroom: UDP GSO not available: one datagram per message\n");
 	if (cfg->offload && cfg->zero_copy && !(t->udp.flags & TR_UDP_F_GRO))

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # Queues = 2 on both ends (issue 15 item 6): two TUN queues, two UDP sockets
 # on one port steered by SPI, two SA pairs (SPIs +0 and +1, per-queue keys),
-# a thread pair each. Many UDP flows both ways: every datagram arrives, and
+# their workers each. Many UDP flows both ways: every datagram arrives, and
 # both queues carry some of them on each end, in both directions.
 # usage: tunnel-queues.sh TUNROOM
 source "$(dirname "$0")/lib.sh"
