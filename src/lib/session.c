@@ -521,8 +521,8 @@ static int rx_ready(struct tr_session *s, bool pump, bool *full)
 	if (!ready && s->inl.egress) {
 		if (tr_load_acquire(&s->rx.ctl->producer) != s->rx.tail)
 			ready = 1;
-		else if (pump)
-			ready = rx_pump(s);
+		else if (pump && (ready = rx_pump(s)) > 0)
+			ready = 1; /* as documented: not how many the read moved */
 	} else if (!ready) {
 		ready = rx_arm(s) ? 1 : check_device(s);
 	}
