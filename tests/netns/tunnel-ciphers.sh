@@ -2,7 +2,10 @@
 # SPDX-License-Identifier: MIT
 # Each cipher end to end: IPv4 tiny and MTU-sized (DF set) and IPv6 pings
 # through the tunnel, counters on both sides, then `tunroom down` on one side
-# and SIGTERM on the other: both exit 0 and remove their device.
+# and SIGTERM on the other: both exit 0 and remove their device. The same
+# with the copy path (ZeroCopy = off) and the two other thread layouts: an
+# engine thread per end (Inline = off) and a send and a receive thread
+# (Workers = 2) instead of the default one worker running to completion.
 # usage: tunnel-ciphers.sh TUNROOM
 source "$(dirname "$0")/lib.sh"
 require_root
@@ -11,13 +14,16 @@ TUNROOM=$1
 source "$(dirname "$0")/tunnel-lib.sh"
 
 topology
-# The last round is the copy-path baseline (ZeroCopy = off): same results.
-for cipher in aes128-gcm aes256-gcm aes128-cbc-sha1 aes256-cbc-sha256 copy-path; do
+# The last rounds: the copy-path baseline and the other thread layouts.
+for round in aes128-gcm aes256-gcm aes128-cbc-sha1 aes256-cbc-sha256 copy-path engine-thread \
+	two-workers; do
+	cipher=$round inline=on workers=1
 	TR_IFACE_EXTRA=
-	if [ "$cipher" = copy-path ]; then
-		cipher=aes128-gcm
-		TR_IFACE_EXTRA="ZeroCopy = off"
-	fi
+	case $round in
+	copy-path) cipher=aes128-gcm TR_IFACE_EXTRA="ZeroCopy = off" ;;
+	engine-thread) cipher=aes128-gcm TR_IFACE_EXTRA="Inline = off" inline=off workers=2 ;;
+	two-workers) cipher=aes128-gcm TR_IFACE_EXTRA="Workers = 2" workers=2 ;;
+	esac
 	pretty "cipher $cipher $TR_IFACE_EXTRA"
 	keys "$cipher"
 	conf a
@@ -36,8 +42,10 @@ for cipher in aes128-gcm aes256-gcm aes128-cbc-sha1 aes256-cbc-sha256 copy-path;
 		[ "$auth" -eq 0 ] || die "$cipher: side $side rx_err_auth=$auth"
 	done
 	[ "$(counter a cipher)" = "$cipher" ] || die "show does not name $cipher"
+	[ "$(counter a inline)" = "$inline" ] || die "$round: show says inline $(counter a inline)"
+	[ "$(counter a workers)" = "$workers" ] || die "$round: show says workers $(counter a workers)"
 	copied=$(counter a tx_copied_bytes)
-	if [ -n "$TR_IFACE_EXTRA" ]; then
+	if [ "$round" = copy-path ]; then
 		[ "$copied" -gt 0 ] || die "ZeroCopy = off copied nothing"
 	else
 		[ "$copied" -eq 0 ] || die "zero-copy path copied $copied bytes"
@@ -47,4 +55,4 @@ for cipher in aes128-gcm aes256-gcm aes128-cbc-sha1 aes256-cbc-sha256 copy-path;
 	wait "$UP_PID_b" || die "$cipher: SIGTERM exit status $?"
 	ip -n "$(ns_name 2)" link show tr0 >/dev/null 2>&1 && die "$cipher: tr0 left behind after SIGTERM"
 done
-echo "PASS: 4 ciphers and the copy path, IPv4 and IPv6, tiny and MTU-sized, down and SIGTERM"
+echo "PASS: 4 ciphers, the copy path, Inline = off and Workers = 2, IPv4 and IPv6, tiny and MTU-sized, down and SIGTERM"
