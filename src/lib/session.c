@@ -504,6 +504,13 @@ static int rx_sleep(struct tr_session *s, struct pollfd *extra, unsigned n_extra
 	for (unsigned i = 0; i < n_extra; i++)
 		extra[i].revents = pfd[2 + i].revents;
 	wake_drain(s, &pfd[0]);
+	/* The doorbell is the tx side's too: a ring for ingress space (after
+	 * a tr_tx_wait) would otherwise stay there while this side is still
+	 * armed (rx_arm drains only when it re-arms) and make every later
+	 * poll return at once: a busy loop until egress data came. What it
+	 * rang for is looked at by the caller's next receive. */
+	if (!inl && pfd[1].revents & POLLIN)
+		tr_evt_drain(s->app_evt);
 	/* POLLERR/POLLHUP on the device (the link went away) count too: the
 	 * next receive finds out and stops the session with the reason. */
 	return (pfd[0].revents | pfd[1].revents) || (inl && full) ? 1 : 0;
