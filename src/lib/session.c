@@ -104,6 +104,7 @@ TR_API int tr_session_attach(struct tr_session **out, int memfd, int app_evt, in
 		     s->lay.max_slot, dev_evt);
 	pthread_mutex_init(&s->rx_lock, NULL);
 	pthread_mutex_init(&s->tx_lock, NULL);
+	pthread_mutex_init(&s->ep_lock, NULL);
 	*out = s;
 	return 0;
 err_unmap:
@@ -207,17 +208,19 @@ TR_API void tr_session_close(struct tr_session *s)
 		close(s->epfd);
 	pthread_mutex_destroy(&s->rx_lock);
 	pthread_mutex_destroy(&s->tx_lock);
+	pthread_mutex_destroy(&s->ep_lock);
 	free(s);
 }
 
 /* The device's descriptor joins the epoll set only when the application
  * asks for tr_session_fd(): a registered waiter costs the kernel a wake-up
  * call on every packet it queues (4 % of a request/response round trip),
- * and tr_rx_wait() does not need it. Under the rx lock, with inline_mute. */
+ * and tr_rx_wait() does not need it. Any thread may ask, THREADSAFE or not:
+ * under ep_lock, which inline_mute takes while the fd is not added yet. */
 static int inline_fd(struct tr_session *s)
 {
 	if (!tr_load_acquire(&s->ep_added)) {
-		lock(s, &s->rx_lock);
+		pthread_mutex_lock(&s->ep_lock);
 		if (!s->ep_added) {
 			struct epoll_event ev = { .events = tr_load_once(&s->inl_full) ? 0 : EPOLLIN };
 
@@ -227,7 +230,7 @@ static int inline_fd(struct tr_session *s)
 			(void)epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->inl.fd, &ev);
 			tr_store_release(&s->ep_added, 1);
 		}
-		unlock(s, &s->rx_lock);
+		pthread_mutex_unlock(&s->ep_lock);
 	}
 	return s->epfd;
 }
@@ -382,14 +385,28 @@ static int rx_arm(struct tr_session *s)
 static void inline_mute(struct tr_session *s, bool full)
 {
 	struct epoll_event ev = { .events = full ? 0 : EPOLLIN };
+	int added;
 
 	if (s->inl_full == full)
 		return;
 	/* Read by inline_fd on whichever thread asks for the fd first. */
 	tr_store_once(&s->inl_full, full);
+	added = tr_load_acquire(&s->ep_added);
+	if (!added) {
+		/* tr_session_fd() on another thread may be adding it right now
+		 * with the state it read before ours: once it is done (the
+		 * lock), it is added and ours is set below; if it comes after
+		 * us, it reads ours. Without the lock, a release racing the
+		 * add could leave the fd muted with room in the ring: a poller
+		 * then sleeps with packets waiting. Only on a change, and only
+		 * until the fd is added. */
+		pthread_mutex_lock(&s->ep_lock);
+		added = tr_load_once(&s->ep_added);
+		pthread_mutex_unlock(&s->ep_lock);
+	}
 	/* Cannot fail for a descriptor we added; if it did, a poller would
 	 * only wake for nothing (or once more) until the next change. */
-	if (tr_load_acquire(&s->ep_added))
+	if (added)
 		(void)epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->inl.fd, &ev);
 }
 

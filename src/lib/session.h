@@ -33,6 +33,7 @@ struct tr_session {
 	struct tr_device_inline inl;
 	int epfd;
 	int ep_added;          /* inl.fd is in epfd (the first tr_session_fd) */
+	pthread_mutex_t ep_lock; /* the adding, against a mute on the rx thread (inline_mute) */
 	bool inl_full;         /* the last egress pump found no room (rx side) */
 };
 
