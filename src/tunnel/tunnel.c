@@ -187,7 +187,12 @@ static int open_session(struct tr_tunnel *t, const struct tr_config *cfg, struct
 	t->dgram_max = cfg->mtu + head + tail;
 	struct tr_session_config sc = {
 		.capacity = cfg->ring_capacity, .head_room = head, .tail_room = tail,
-		.max_packet = t->dgram_max,
+		/* With Offload, a TUN read spans ~47 slots and a small packet
+		 * leaves the rest empty; the device sends such a run as one
+		 * void slot of at most the ring's largest slot, which follows
+		 * max_packet. At dgram_max that was one void per empty slot
+		 * (15 per 64-byte packet, each its own header and skip). */
+		.max_packet = cfg->offload ? TR_SESSION_MAX_PACKET_DEFAULT : t->dgram_max,
 		/* The tx worker reads TUN and the rx worker writes it
 		 * themselves: no engine thread, no wake-up between threads. */
 		.flags = cfg->inline_io ? TR_SESSION_F_INLINE : 0,
