@@ -87,11 +87,18 @@ int tr_session_attach(struct tr_session **out, int memfd, int app_evt, int dev_e
 		      uint32_t flags);
 
 /* Ends the session: stops its device side if it has one, unmaps, closes.
- * Packets not yet released or committed are dropped. NULL does nothing. */
+ * Packets not yet released or committed are dropped. NULL does nothing.
+ * No other thread may be inside a call on the session, nor enter one: a
+ * thread asleep in tr_rx_wait is woken (tr_session_wake), then joined,
+ * before this. (With TR_SESSION_F_INLINE the device's I/O state goes too,
+ * which a thread still in a receive or commit would be using.) */
 void tr_session_close(struct tr_session *s);
 
 /* The pollable descriptor: POLLIN means "look at the egress ring again". It
- * only fires after tr_rx_receive() returned -EAGAIN (which arms it). */
+ * only fires after tr_rx_receive() returned -EAGAIN (which arms it). With
+ * TR_SESSION_F_INLINE it is an epoll descriptor, readable while the device
+ * has packets to read and the egress ring has room, armed or not; read or
+ * write nothing on it. Any thread may ask for it. */
 int tr_session_fd(const struct tr_session *s);
 
 /* Rooms and limits the session was opened with. */
