@@ -24,10 +24,12 @@ extern "C" {
 struct tr_device_inline {
 	void *ctx;
 	/* Moves packets waiting on the OS side into the egress ring (one
-	 * batch). Returns how many (0: none waiting, or *ring_full set: no
-	 * room until the application releases), or a negative errno when the
-	 * port stopped (tr_port_error says why). */
-	int (*egress)(void *ctx, int *ring_full);
+	 * batch, of at most max reads: the receiver asked for max packets,
+	 * and reading ahead of that costs a read that may find nothing).
+	 * Returns how many (0: none waiting, or *ring_full set: no room until
+	 * the application releases), or a negative errno when the port
+	 * stopped (tr_port_error says why). */
+	int (*egress)(void *ctx, unsigned max, int *ring_full);
 	/* Hands every committed ingress slot to the OS. Returns slots taken,
 	 * or a negative errno when the port stopped. */
 	int (*ingress)(void *ctx);

@@ -89,6 +89,7 @@ struct tunport {
 	unsigned slots_frac;     /* slots a batch may reserve (an eighth of the ring) */
 	uint32_t batch_used_max; /* egress bytes in use above which a batch is one read */
 	unsigned reads_hint;     /* reads the next batch makes at most */
+	unsigned reads_cap;      /* inline: and at most this many (0: no cap) */
 	struct tr_gso gso;
 	struct tr_gso_stats gso_seen; /* part of gso.st already folded into st.gso */
 	uint8_t vh[TR_TUNDEV_BURST_MAX][TR_VNET_HDR_LEN];
@@ -134,7 +135,7 @@ void *tr_tunport_thread(void *arg);
 
 /* An inline port's two halves (struct tr_device_inline; ctx is the
  * struct tunport): one egress batch, and every committed ingress slot. */
-int tr_tunport_inline_egress(void *ctx, int *ring_full);
+int tr_tunport_inline_egress(void *ctx, unsigned max, int *ring_full);
 int tr_tunport_inline_ingress(void *ctx);
 
 #endif /* TR_ENGINE_TUNDEV_H */

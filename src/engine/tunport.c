@@ -205,6 +205,8 @@ static int egress_burst(struct tunport *tp, bool *ring_full, bool *tun_empty)
 
 	*ring_full = *tun_empty = false;
 	unsigned want = tp->reads_hint < tp->d->burst ? tp->reads_hint : tp->d->burst;
+	if (tp->reads_cap && want > tp->reads_cap)
+		want = tp->reads_cap;
 	n = tr_port_egress_reserve_burst(p, tp->eg_size, pk, want ? want : 1);
 	if (n < 0)
 		return n;
@@ -394,6 +396,8 @@ static int egress_burst_vnet(struct tunport *tp, bool *ring_full, bool *tun_empt
 	reads = vnet_reads(tp, m);
 	if (reads > tp->reads_hint)
 		reads = tp->reads_hint;
+	if (tp->reads_cap && reads > tp->reads_cap)
+		reads = tp->reads_cap;
 	n = tr_port_egress_reserve_burst(p, tp->eg_size, pk, reads * m);
 	if (n < 0)
 		return n;
@@ -459,13 +463,15 @@ static void io_fold_stats(struct tunport *tp)
  * from TUN into the egress ring, as the thread below would, and its
  * committing thread writes the ingress ring out. No wake-up crosses a
  * thread: the application sleeps on the TUN descriptor itself. */
-int tr_tunport_inline_egress(void *ctx, int *ring_full)
+int tr_tunport_inline_egress(void *ctx, unsigned max, int *ring_full)
 {
 	struct tunport *tp = ctx;
 	bool full, empty;
 	int n;
 
+	tp->reads_cap = max ? max : 1;
 	n = tp->vnet ? egress_burst_vnet(tp, &full, &empty) : egress_burst(tp, &full, &empty);
+	tp->reads_cap = 0;
 	io_fold_stats(tp);
 	*ring_full = full;
 	return n;

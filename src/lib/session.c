@@ -410,12 +410,18 @@ static void inline_mute(struct tr_session *s, bool full)
 		(void)epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->inl.fd, &ev);
 }
 
-/* Inline: one batch from the device into the egress ring, in this thread.
- * Returns packets moved, or the session's error once the port stopped. */
-static int rx_pump(struct tr_session *s)
+/* tr_rx_wait's look at the device: it does not know how many the caller
+ * will take, so a whole batch. */
+#define RX_PUMP_WAIT 256u
+
+/* Inline: one batch from the device into the egress ring, in this thread,
+ * of at most max reads (what the receiver asked for: Wintun's receive asks
+ * for one, and a read ahead would mostly find nothing). Returns packets
+ * moved, or the session's error once the port stopped. */
+static int rx_pump(struct tr_session *s, unsigned max)
 {
 	int full = 0;
-	int n = s->inl.egress(s->inl.ctx, &full);
+	int n = s->inl.egress(s->inl.ctx, max, &full);
 
 	if (n < 0) {
 		int err = check_device(s);
@@ -445,7 +451,7 @@ static int rx_receive_locked(struct tr_session *s, struct tr_pkt *pkts, unsigned
 			if (got || pumped)
 				break;
 			pumped = true;
-			ret = rx_pump(s);
+			ret = rx_pump(s, n);
 			if (ret < 0)
 				return ret;
 			if (ret == 0)
@@ -545,7 +551,7 @@ static int rx_ready(struct tr_session *s, bool pump, bool *full)
 	if (!ready && s->inl.egress) {
 		if (tr_load_acquire(&s->rx.ctl->producer) != s->rx.tail)
 			ready = 1;
-		else if (pump && (ready = rx_pump(s)) > 0)
+		else if (pump && (ready = rx_pump(s, RX_PUMP_WAIT)) > 0)
 			ready = 1; /* as documented: not how many the read moved */
 	} else if (!ready) {
 		ready = rx_arm(s) ? 1 : check_device(s);
