@@ -326,19 +326,20 @@ static int check_device(struct tr_session *s)
 /* ---- rx: the egress ring ---- */
 
 /* A void egress slot (the device's empty read between two full ones) is
- * released as soon as it is seen: at once if everything before it is, else
- * marked for the release walk. */
-static void rx_skip_void(struct tr_session *s, struct tr_slot_desc *d)
+ * released as soon as it is seen: at once if everything before it is (the
+ * caller publishes), else marked for the release walk. Returns true if it
+ * moved the released prefix. */
+static bool rx_skip_void(struct tr_session *s, struct tr_slot_desc *d)
 {
 	struct tr_ring *r = &s->rx;
 
 	if (r->tail == r->rel) {
 		r->tail = r->rel += d->size;
-		tr_ring_cons_publish(r);
-	} else {
-		tr_store_once(&d->slot->flags, TR_SLOT_F_VOID | TR_SLOT_F_RELEASED);
-		r->tail += d->size;
+		return true;
 	}
+	tr_store_once(&d->slot->flags, TR_SLOT_F_VOID | TR_SLOT_F_RELEASED);
+	r->tail += d->size;
+	return false;
 }
 
 /* Checks one egress slot beyond what ring.c checks: the device must honour
@@ -346,11 +347,17 @@ static void rx_skip_void(struct tr_session *s, struct tr_slot_desc *d)
 static int rx_take(struct tr_session *s, struct tr_pkt *pkt)
 {
 	struct tr_slot_desc d;
+	bool freed = false;
 	int ret;
 
+	/* A run of voids is given back with one publish (a store and a full
+	 * barrier), not one each: with TSO reads a small packet is followed
+	 * by a void, so at 64 bytes nearly every packet brought one. */
 	while ((ret = tr_ring_cons_peek(&s->rx, &d)) == 1 && d.flags == TR_SLOT_F_VOID &&
 	       !d.length)
-		rx_skip_void(s, &d);
+		freed |= rx_skip_void(s, &d);
+	if (freed)
+		tr_ring_cons_publish(&s->rx);
 	if (ret <= 0)
 		return ret;
 	if (d.flags || d.offset < s->lay.head_room ||
