@@ -396,7 +396,7 @@ static int gro_prepare(struct tr_tunnel *t, struct tr_gro_round *r)
 	 * have. */
 	bool singles = t->gro.singles >= GRO_SINGLES_STREAK;
 	unsigned p = singles ? 2 : pieces_per_msg(t->gro.g);
-	unsigned want = singles ? TR_TUNNEL_GRO_MSGS : TR_TUNNEL_GRO_SLOTS / p * p;
+	unsigned want = singles ? 2 * GRO_SINGLES_MSGS : TR_TUNNEL_GRO_SLOTS / p * p;
 	int n = tr_tx_allocate_burst(t->s, t->dgram_max, r->slot, want);
 
 	if (n <= 0)
@@ -454,8 +454,11 @@ static int rx_gro_step(struct tr_tunnel *t, struct tr_rx_work *w)
 	if (c > 0)
 		gro_sort(t, r, (unsigned)c);
 	/* Not while lone datagrams come back to back: a peer that does
-	 * not coalesce would pay a call per datagram for nothing. */
-	w->peek = !r->in_step && t->gro.singles < GRO_PEEK_STREAK;
+	 * not coalesce would pay a call per datagram for nothing. But after
+	 * a round of several messages in the lone-datagram layout, a batch
+	 * may be next (a flow waking up): one call to find out. */
+	w->peek = (!r->in_step && t->gro.singles < GRO_PEEK_STREAK) ||
+		  (t->gro.singles >= GRO_SINGLES_STREAK && c > 1);
 
 	int err = gro_deliver(t, r);
 	if (err)

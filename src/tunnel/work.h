@@ -22,6 +22,12 @@
 #define GRO_SINGLES_STREAK 16
 /* ... and before it stops peeking at what comes next. */
 #define GRO_PEEK_STREAK 4
+/* That layout offers this many messages of two slots each: few enough that
+ * a TCP flow waking from idle (slow start: runs of 2, 4, 8, 16, 20
+ * datagrams, all queued while the one worker was busy sending) misses its
+ * slots in a few messages, not a whole round of them, before the layout
+ * turns back to batches. */
+#define GRO_SINGLES_MSGS 8
 
 /* One receive round with UDP_GRO: the slots, and which hold a datagram. */
 struct tr_gro_round {
