@@ -61,6 +61,13 @@ if setup "$TSAN" -Db_sanitize=thread -Db_lundef=false; then
 	run "$TSAN" "ThreadSanitizer" "${tsan_tests[@]}" tundev-echo tun-echo tundev-load daemon \
 		tunnel-cli tunnel-order tunnel-roam ac-rekey
 	summary+=("$TSAN")
+	# The defaults run one worker per queue; with two, the session's
+	# inline pumps run on two threads at once: that too, without a report.
+	echo "== ThreadSanitizer, Workers = 2 ($TSAN, log tsan-workers2)"
+	rm -f "$TSAN/meson-logs/tsan-workers2.json"
+	TR_IFACE_EXTRA="Workers = 2" meson test -C "$TSAN" --print-errorlogs --logbase tsan-workers2 \
+		tunnel-order || status=1
+	summary+=("$TSAN/meson-logs/tsan-workers2.json")
 	for t in $TSAN_KNOWN; do
 		echo "== ThreadSanitizer, known race, not counted: $t"
 		meson test -C "$TSAN" --logbase tsan-known "$t" >/dev/null 2>&1 &&

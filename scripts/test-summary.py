@@ -4,7 +4,8 @@
 
 A build dir with no log (its build failed) counts as one failure, so that a
 broken build can never look like a clean run. An argument skip:NAME counts
-one skipped test (a step the caller could not run, having said why)."""
+one skipped test (a step the caller could not run, having said why); one
+ending in .json is a log of its own (meson test --logbase), read the same."""
 import json
 import os
 import sys
@@ -14,7 +15,7 @@ for d in sys.argv[1:]:
     if d.startswith("skip:"):
         skipped += 1
         continue
-    log = os.path.join(d, "meson-logs", "testlog.json")
+    log = d if d.endswith(".json") else os.path.join(d, "meson-logs", "testlog.json")
     if not os.path.exists(log):
         print(f"no test log in {d}: counted as a failure")
         failed += 1

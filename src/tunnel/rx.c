@@ -454,11 +454,8 @@ static int rx_gro_step(struct tr_tunnel *t, struct tr_rx_work *w)
 	if (c > 0)
 		gro_sort(t, r, (unsigned)c);
 	/* Not while lone datagrams come back to back: a peer that does
-	 * not coalesce would pay a call per datagram for nothing. But after
-	 * a round of several messages in the lone-datagram layout, a batch
-	 * may be next (a flow waking up): one call to find out. */
-	w->peek = (!r->in_step && t->gro.singles < GRO_PEEK_STREAK) ||
-		  (t->gro.singles >= GRO_SINGLES_STREAK && c > 1);
+	 * not coalesce would pay a call per datagram for nothing. */
+	w->peek = !r->in_step && t->gro.singles < GRO_PEEK_STREAK;
 
 	int err = gro_deliver(t, r);
 	if (err)

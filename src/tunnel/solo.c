@@ -23,6 +23,10 @@
 /* Longest sleep: tx_turn's timers (keepalives) are checked this often, as
  * in the two-thread loop's tr_rx_wait. */
 #define SOLO_IDLE_MS 200
+/* While TUN keeps the send step busy the loop never polls, so a socket
+ * that became readable meanwhile would wait until TUN ran dry: after this
+ * many sending bursts in a row, one receive looks anyway. */
+#define SOLO_TX_STREAK 16
 
 void *tr_tunnel_solo_main(void *arg)
 {
@@ -30,6 +34,7 @@ void *tr_tunnel_solo_main(void *arg)
 	struct tr_tx_work tw = { 0 };
 	struct tr_rx_work rw;
 	bool tx_ready = true, rx_ready = true;
+	unsigned tx_streak = 0;
 	int err = 0;
 
 	tr_tunnel_rx_work_init(&rw);
@@ -45,6 +50,8 @@ void *tr_tunnel_solo_main(void *arg)
 			}
 			tx_ready = n > 0;
 			moved |= n > 0;
+			if (n > 0 && !rx_ready && ++tx_streak >= SOLO_TX_STREAK)
+				rx_ready = true;
 		}
 		if (rx_ready) {
 			int c = tr_tunnel_rx_step(t, &rw);
@@ -57,6 +64,7 @@ void *tr_tunnel_solo_main(void *arg)
 			 * them inside each commit, so only a burst of abandoned
 			 * slots can leave the ring full: look again soon. */
 			rx_ready = c != 0;
+			tx_streak = 0;
 			if (c > 0) {
 				moved = true;
 				tx_ready = true; /* answers the kernel queued inside the write */
