@@ -512,9 +512,9 @@ static void wake_drain(struct tr_session *s, const struct pollfd *pfd)
 /* Sleeps on the session -- its device (inline: the TUN queue itself, not
  * while the egress ring is full; else the doorbell) and tr_session_wake --
  * and on the caller's extra descriptors, whose revents it fills. A full
- * inline ring can only make progress by a release, on this thread or
- * another, so it looks again after a millisecond. Returns 1 if the session
- * woke (or its ring is full: look again), 0 if not, or -errno. */
+ * inline ring makes progress only by a release on another thread, and the
+ * release that makes room wakes us (rx_release_locked). Returns 1 if the
+ * session woke, 0 if not, or -errno. */
 static int rx_sleep(struct tr_session *s, struct pollfd *extra, unsigned n_extra,
 		    int timeout_ms, bool full)
 {
@@ -525,8 +525,6 @@ static int rx_sleep(struct tr_session *s, struct pollfd *extra, unsigned n_extra
 	pfd[1] = (struct pollfd){ .fd = !inl ? s->app_evt : full ? -1 : s->inl.fd, .events = POLLIN };
 	for (unsigned i = 0; i < n_extra; i++)
 		pfd[2 + i] = extra[i];
-	if (inl && full && (timeout_ms < 0 || timeout_ms > 1))
-		timeout_ms = 1;
 	tr_stat_add(&s->st.sleeps, inl); /* the doorbell's arm counted the other kind */
 	int n = poll(pfd, 2 + n_extra, timeout_ms);
 	if (n < 0)
@@ -543,7 +541,7 @@ static int rx_sleep(struct tr_session *s, struct pollfd *extra, unsigned n_extra
 		tr_evt_drain(s->app_evt);
 	/* POLLERR/POLLHUP on the device (the link went away) count too: the
 	 * next receive finds out and stops the session with the reason. */
-	return (pfd[0].revents | pfd[1].revents) || (inl && full) ? 1 : 0;
+	return (pfd[0].revents | pfd[1].revents) ? 1 : 0;
 }
 
 /* Before sleeping: 1 if packets wait in the egress ring (inline: after one
@@ -674,8 +672,12 @@ static int rx_release_locked(struct tr_session *s, struct tr_pkt *pkts, unsigned
 	}
 	if (r->rel != old) {
 		tr_ring_cons_publish(r);
-		if (s->inl_full)
-			inline_mute(s, false); /* room again: device data may come in */
+		if (s->inl_full) {
+			/* Room again: device data may come in, and a thread in
+			 * tr_rx_wait that slept on a full ring may read it. */
+			inline_mute(s, false);
+			tr_session_wake(s);
+		}
 	}
 	return ret;
 }

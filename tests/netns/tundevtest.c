@@ -665,6 +665,66 @@ static void inline_fd(struct tr_device *dev)
 	printf("inline: session fd readable exactly while replies wait, no doorbells\n");
 }
 
+struct waiter {
+	struct tr_session *s;
+	int released;        /* set by the main thread just before its release */
+	int ret, early;
+	long took;
+};
+
+static void *wait_full(void *arg)
+{
+	struct waiter *w = arg;
+	long t0 = now_ms();
+
+	w->ret = tr_rx_wait(w->s, 5000);
+	w->early = !__atomic_load_n(&w->released, __ATOMIC_ACQUIRE);
+	w->took = now_ms() - t0;
+	return NULL;
+}
+
+/* Inline only: with the egress ring full (every slot received and held),
+ * a thread in tr_rx_wait sleeps until another thread's release makes room,
+ * and that release wakes it (it used to look again every millisecond). */
+static void inline_full_wake(struct tr_device *dev)
+{
+	struct tr_session_config sc = { .capacity = 1u << 17,
+					.flags = TR_SESSION_F_INLINE | TR_SESSION_F_THREADSAFE };
+	static struct tr_pkt held[256];
+	struct tr_session *s;
+	unsigned n = 0;
+	uint16_t seq = 7000;
+
+	CHECK(tr_session_open(&s, dev, &sc) == 0, "session");
+	/* 128 KiB of 1,400-byte replies: the ring is full well before 128. */
+	for (int i = 0; i < 128; i++) {
+		struct tr_pkt p;
+
+		CHECK(tr_tx_allocate(s, 1400, &p) == 0, "allocate");
+		p.len = (uint32_t)build_echo4_sized(tr_pkt_data(&p), seq++, 1400);
+		CHECK(tr_tx_commit(s, &p, 0) == 0, "commit");
+	}
+	long deadline = now_ms() + TIMEOUT_MS;
+	while (n < 256 && now_ms() < deadline) {
+		if (tr_rx_receive(s, &held[n]) == 0)
+			n++;
+		else if (n > 8)
+			break; /* empty: nothing came, or the ring is full */
+	}
+	CHECK(n > 8 && n < 128, "%u replies held: the ring should have filled", n);
+	struct waiter w = { .s = s };
+	pthread_t th;
+	CHECK(pthread_create(&th, NULL, wait_full, &w) == 0, "thread");
+	poll(NULL, 0, 100);
+	__atomic_store_n(&w.released, 1, __ATOMIC_RELEASE);
+	CHECK(tr_rx_release_burst(s, held, n) == 0, "release");
+	pthread_join(th, NULL);
+	CHECK(!w.early, "a wait on a full ring returned %d before any release", w.ret);
+	CHECK(w.ret == 1 && w.took < 4000, "a wait on a full ring: %d after %ld ms", w.ret, w.took);
+	tr_session_close(s);
+	printf("inline: a full ring's waiter is woken by the release (%ld ms)\n", w.took);
+}
+
 static void mode_checks(void)
 {
 	const char *addrs[] = { DST4 "/24" };
@@ -674,8 +734,10 @@ static void mode_checks(void)
 
 	CHECK(tr_tundev_open(&dev, &cfg) == 0, "open");
 	session_wake(dev);
-	if (g_sflags)
+	if (g_sflags) {
 		inline_fd(dev);
+		inline_full_wake(dev);
+	}
 	tr_device_close(dev);
 	printf("tr_session_wake ends tr_rx_wait (%s)\n", g_sflags ? "inline" : "thread");
 }
