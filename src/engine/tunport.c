@@ -189,11 +189,12 @@ static int ingress_burst(struct tunport *tp)
  * packet last time plus one (TUN was drained then; a steady burst then
  * costs one empty read), twice as many when all did, and one read after
  * a batch of one (request/response: a single read goes as a plain read(2),
- * tunio.c). A read that finds TUN empty still costs the kernel an issue
- * and a failed completion: a fixed batch of 64 spent a fifth of the time
- * in them at 64 B. *ring_full says the ring had no room (sleep for space,
- * not for TUN data), *tun_empty that TUN ran dry. Returns packets moved,
- * or a negative error that ends the port. */
+ * tunio.c); inline, never more than the receiver asked for (reads_cap). A
+ * read that finds TUN empty still costs the kernel an issue and a failed
+ * completion, and a fixed batch of 64 made most of them at 64 B.
+ * *ring_full says the ring had no room (sleep for space, not for TUN
+ * data), *tun_empty that TUN ran dry. Returns packets moved, or a negative
+ * error that ends the port. */
 static int egress_burst(struct tunport *tp, bool *ring_full, bool *tun_empty)
 {
 	struct tr_port *p = tp->port;
