@@ -214,10 +214,10 @@ TR_API void tr_session_close(struct tr_session *s)
 
 /* The device's descriptor joins the epoll set only when the application
  * asks for tr_session_fd(): a registered waiter costs the kernel a wake-up
- * call on every packet it queues (2-3 % of the samples of bench_tun --rr, in the wake-up under
- * the queue's sock_def_readable),
- * and tr_rx_wait() does not need it. Any thread may ask, THREADSAFE or not:
- * under ep_lock, which inline_mute takes while the fd is not added yet. */
+ * call on every packet it queues (2-3 % of the samples of bench_tun --rr,
+ * under the queue's sock_def_readable), and tr_rx_wait() does not need it.
+ * Any thread may ask, THREADSAFE or not: under ep_lock, which inline_mute
+ * takes while the fd is not added yet. */
 static int inline_fd(struct tr_session *s)
 {
 	if (!tr_load_acquire(&s->ep_added)) {
