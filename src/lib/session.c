@@ -137,7 +137,6 @@ static int start_inline(struct tr_session *s, struct tr_device *dev, struct tr_p
 		s->inl = (struct tr_device_inline){ 0 };
 		return err;
 	}
-	s->flags |= TR_SESSION_F_INLINE;
 	return 0;
 }
 
@@ -239,7 +238,7 @@ static int inline_fd(struct tr_session *s)
 TR_API int tr_session_fd(const struct tr_session *s)
 {
 	/* A getter to the caller; the registration it may do is invisible. */
-	if (s->flags & TR_SESSION_F_INLINE)
+	if (s->inl.egress)
 		return inline_fd((struct tr_session *)(uintptr_t)s);
 	return s->app_evt;
 }

@@ -197,14 +197,6 @@ static inline const union tr_sockaddr *tr_tunnel_endpoint(const struct tr_tunnel
 	return out;
 }
 
-/* Wakes the thread that sends (a hello to send, a new peer address): it
- * sleeps in tr_rx_wait or, with Workers = 1, tr_rx_wait_fds. */
-static inline void tr_tunnel_wake_tx(struct tr_tunnel *t)
-{
-	if (t->s)
-		tr_session_wake(t->s);
-}
-
 void *tr_tunnel_tx_main(void *arg);
 void *tr_tunnel_rx_main(void *arg);
 /* Asks both workers to stop; err (negative) is kept as the reason if first. */

@@ -85,7 +85,7 @@ static void roam(struct tr_tunnel *t, const union tr_sockaddr *from)
 	tr_seq_write(&t->roam_gen, &t->roam_to, from, sizeof(*from));
 	tr_stat_add(&t->rx.peer_roams, 1);
 	tr_tunnel_poke(t->upkeep_evt);
-	tr_tunnel_wake_tx(t); /* the sending thread may sleep */
+	tr_session_wake(t->s); /* the sending thread may sleep */
 }
 
 /* Liveness: when the last authentic datagram came, once per receive. */

@@ -40,8 +40,9 @@
 static void ask_tx(struct tr_tunnel *t, unsigned kind)
 {
 	__atomic_fetch_or(&t->ctl_send, kind, __ATOMIC_RELEASE);
-	/* The sending thread may sleep (tr_rx_wait, or solo.c's poll). */
-	tr_tunnel_wake_tx(t);
+	/* The sending thread may sleep (tr_rx_wait, or solo.c's tr_rx_wait_fds). */
+	if (t->s)
+		tr_session_wake(t->s);
 }
 
 int tr_upkeep_open(struct tr_upkeep *u, const struct tr_config *cfg, const char *dir)
