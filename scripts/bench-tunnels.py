@@ -3,6 +3,7 @@
 """Tunnels side by side, measured in interleaved rounds between two namespaces.
 
 usage: bench-tunnels.py [--quick] [--rounds N] [--only "ID ..."] [--out DIR] [--keep]
+                        [--profile] [--machine-profile]
        (root; `make bench` runs it. Environment: BUILD (build dir, default
        build), WIREGUARD_GO (a newest wireguard-go binary to use instead of
        building one), BENCH_ONLY, BENCH_ROUNDS, BENCH_OUT as the options.)
@@ -59,7 +60,9 @@ Per row and round (rows take turns, the first of each round rotating):
                        LD_PRELOAD)
 With --profile (a full `make bench`): where tunroom aes128-gcm spends its time
 under TCP and a 64-byte UDP flood, perf stat per thread and perf record's top
-symbols, into OUT/profile-tcp.txt and OUT/profile-udp64.txt.
+symbols, into OUT/profile-tcp.txt and OUT/profile-udp64.txt; and for every
+row, the whole machine's CPU seconds per GB of a TCP stream split by process
+(perf record -a), into OUT/profile-machine.txt (alone: --machine-profile).
 Machine load: load average before and after, and the share of CPU time busy
 in a 2 s window before anything of ours runs (other users of the machine).
 Writes OUT/latest.json through scripts/bench-report.py (tables and ratios on
@@ -654,6 +657,54 @@ def profile(a, work, row, kind, win=4):
     log(f"profile in {os.path.join(a.out, f'profile-{kind}.txt')}")
 
 
+def machine_profile(a, work, rows, win=4, hz=997):
+    """Where a TCP stream's CPU goes on the whole machine, per row: perf record
+    -a while iperf3 runs, samples per process turned into CPU seconds per GB
+    received, and each busy process's top kernel symbols. The plain veth row
+    is the yardstick: what the TCP endpoints alone cost."""
+    out = [f"# CPU seconds per GB received, whole machine, a {win} s window of iperf3 -c (one stream) per row",
+           "# (scripts/bench-tunnels.py --machine-profile; perf record -a -e cpu-clock -F %d)" % hz]
+    for row in rows:
+        d = os.path.join(work, "mprof-" + row.id)
+        os.makedirs(d)
+        job = subprocess.Popen(("ip", "netns", "exec", NS[1], "iperf3", "-c", row.addr, "-t", str(win + 3), "-J"),
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                               start_new_session=True)
+        procs.append((job, "machine profile load"))
+        time.sleep(1)
+        run("perf", "record", "-a", "-F", str(hz), "-e", "cpu-clock", "-o", f"{d}/perf.data", "--",
+            "sleep", str(win), check=False, timeout=win + 60)
+        try:
+            bps = json.loads(job.communicate(timeout=win + 30)[0])["end"]["sum_received"]["bits_per_second"]
+        except (ValueError, KeyError, subprocess.TimeoutExpired):
+            note(f"machine profile of {row.label}: iperf3 failed")
+            continue
+        gb = bps * win / 8e9
+        rep = lambda *x: run("perf", "report", "-i", f"{d}/perf.data", "--stdio", "-g", "none", "-n", *x,
+                             check=False, timeout=300).stdout
+        out.append(f"## {row.label}: {bps / 1e6:.0f} Mbit/s in the window")
+        busy, lines = 0.0, []
+        for l in rep("--sort", "pid").splitlines():
+            f = l.split()
+            if len(f) >= 3 and not l.startswith("#") and f[0].endswith("%"):
+                s = int(f[1]) / hz
+                tid, comm = f[2].split(":", 1) if ":" in f[2] else ("?", f[2])
+                if comm.startswith("swapper"):
+                    lines.append(f"  {'idle':24s} {s / gb:6.2f} s/GB")
+                    continue
+                busy += s
+                if s / gb >= 0.05:
+                    lines.append(f"  {comm + ' ' + tid:24s} {s / gb:6.2f} s/GB")
+        out.append(f"  {'busy, all processes':24s} {busy / gb:6.2f} s/GB")
+        out += lines
+        out.append("  top symbols, all processes but idle (share of all samples):")
+        top = [l.strip() for l in rep("--sort", "comm,dso,sym").splitlines()
+               if l.split() and l.split()[0].endswith("%") and not l.startswith("#") and "swapper" not in l]
+        out += ["    " + l for l in top[:30]]
+    open(os.path.join(a.out, "profile-machine.txt"), "w").write("\n".join(out) + "\n")
+    log(f"machine profile in {os.path.join(a.out, 'profile-machine.txt')}")
+
+
 def charts(a, work):
     gp = f"""set terminal pngcairo size 1000,600 noenhanced
 set style data histograms
@@ -700,6 +751,8 @@ def main():
     ap.add_argument("--out", default=os.environ.get("BENCH_OUT", os.path.join(ROOT, "bench", "results")))
     ap.add_argument("--keep", action="store_true", default=bool(os.environ.get("BENCH_KEEP")))
     ap.add_argument("--profile", action="store_true", help="perf profile of tunroom aes128-gcm")
+    ap.add_argument("--machine-profile", action="store_true",
+                    help="whole-machine CPU per GB of each row's TCP stream, per process (perf record -a)")
     a = ap.parse_args()
     a.build = os.environ.get("BUILD", "build")
     a.tunroom = os.path.join(ROOT, a.build, "src", "cli", "tunroom")
@@ -811,6 +864,8 @@ def main():
         if a.profile and tr and shutil.which("perf"):
             for kind in ("tcp", "udp64") if a.udpblast else ("tcp",):
                 profile(a, work, tr, kind)
+        if (a.machine_profile or a.profile) and shutil.which("perf"):
+            machine_profile(a, work, rows)
         for row in rows:
             if row.tr_dev:
                 st = tunroom_show(a, work, row.tr_dev)
