@@ -23,6 +23,8 @@ Per row and round:
                          and back (-R), received rate
   client_cpu_s_per_gb    utime+stime of the client process (all threads) over
                          both runs, per GB moved
+  client_up_s_per_gb, client_down_s_per_gb
+                         the same for each direction alone
   ocserv_cpu_s_per_gb    the same for ocserv (main, sec-mod and the session's
                          worker: all processes of the ocserv we started)
   client_up_pct, client_down_pct
@@ -331,6 +333,8 @@ def measure(a, work, rid, pin, ocs):
         pct = lambda t, w: 100.0 * t / HZ / w if w > 0 else None
         res = {"up_mbps": up / 1e6, "down_mbps": down / 1e6,
                "client_cpu_s_per_gb": (c2 - c0) / HZ / gb if gb else None,
+               "client_up_s_per_gb": (c1 - c0) / HZ / (b1 / 1e9) if b1 else None,
+               "client_down_s_per_gb": (c2 - c1) / HZ / (b2 / 1e9) if b2 else None,
                "ocserv_cpu_s_per_gb": srv / HZ / gb if gb else None,
                "client_up_pct": pct(c1 - c0, w1 - w0), "client_down_pct": pct(c2 - c1, w2 - w1),
                "ocserv_up_pct": pct(busiest(s0, s1), w1 - w0),
@@ -347,7 +351,8 @@ def measure(a, work, rid, pin, ocs):
 
 LABELS = {"trdtls": "tunroom connect, DTLS", "trtls": "tunroom connect, TLS (--no-dtls)",
           "ocdtls": "openconnect, DTLS", "octls": "openconnect, TLS (--no-dtls)"}
-METRICS = ["up_mbps", "down_mbps", "client_cpu_s_per_gb", "ocserv_cpu_s_per_gb", "client_up_pct",
+METRICS = ["up_mbps", "down_mbps", "client_cpu_s_per_gb", "client_up_s_per_gb", "client_down_s_per_gb",
+           "ocserv_cpu_s_per_gb", "client_up_pct",
            "client_down_pct", "ocserv_up_pct", "ocserv_down_pct", "ping_ms", "tx_records_per_call",
            "rx_records_per_call"]
 # The targets for tunroom connect against openconnect on one server.
@@ -449,7 +454,8 @@ def main():
         for ch, x, y in (("DTLS", "trdtls", "trdtls@alt"), ("TLS", "trtls", "trtls@alt")):
             if x in med and y in med:
                 print(f"  {ch}: " + ", ".join(f"{m} {fmt(ratio(med[x][m], med[y][m]), '%.2fx')}" for m in
-                                             ("up_mbps", "down_mbps", "client_cpu_s_per_gb")))
+                                             ("up_mbps", "down_mbps", "client_cpu_s_per_gb",
+                                              "client_up_s_per_gb", "client_down_s_per_gb")))
     os.makedirs(os.path.dirname(a.json), exist_ok=True)
     with open(a.json, "w") as f:
         json.dump({"rounds": a.rounds, "secs": a.secs, "cores": os.cpu_count(), "labels": labels,

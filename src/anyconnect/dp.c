@@ -37,6 +37,11 @@
 #define SEND_TRIES 200     /* EAGAIN waits (10 ms each) before a batch is dropped */
 #define FULL_WAIT_MS 100   /* longest sleep on a full ingress ring (stop, swaps seen) */
 #define FULL_WAIT_ONE_MS 10 /* the same with one thread, which also serves egress */
+/* One thread: tr_rx_wait_fds returns at once, the sockets unpolled, while
+ * the egress ring has packets (with the engine thread, all through an
+ * upload); after this many such waits in a row the sockets are polled
+ * anyway, so that the server's ACKs and DPD requests are read meanwhile. */
+#define SOCK_SKIPS_MAX 16
 
 /* Relaxed: flags and times other threads only look at (barrier.h). */
 #define LOAD(x) tr_load_once(&(x))
@@ -75,9 +80,9 @@ struct tr_ac_dp {
 	int tx_wake;                  /* eventfd: the tx thread looks at its queue (= rx_wake
 				       * with one thread) */
 	int ingress_full;             /* rx side: the last allocation found no room */
-	int bell_woke;                /* tx side: the session fd ended the last wait */
-	int tx_was_idle;              /* tx side: the last tx_round found the ring empty */
-	int tx_more;                  /* tx side: the last tx_round took a whole burst */
+	int bell_woke;                /* one thread: the session ended the last wait */
+	int tx_more;                  /* one thread: the last tx_round took a whole burst */
+	unsigned sock_skips;          /* one thread: waits in a row that left the sockets unseen */
 	int ctl_evt;                  /* eventfd: control messages wait */
 	uint64_t tx_qs, rx_qs;        /* loop passes of each data thread */
 	struct chan *tx_hold;         /* the channel the tx thread uses now (hazard pointer) */
@@ -148,7 +153,9 @@ static void poke(int fd)
 }
 
 /* The session fd is the application's end of the doorbell: writing to it
- * rings the device, not our threads. So each data thread has an eventfd. */
+ * rings the device, not our threads. So each data thread has an eventfd
+ * (the waits below would take tr_session_wake too, but the rx thread of
+ * two does not wait on the session). */
 static void wake_threads(struct tr_ac_dp *dp)
 {
 	poke(dp->tx_wake);
@@ -156,22 +163,15 @@ static void wake_threads(struct tr_ac_dp *dp)
 		poke(dp->rx_wake);
 }
 
-/* Empties the session fd. The library may leave a doorbell ring on it that
- * is not for the receive side (the device's "space freed" after
- * tr_tx_wait) while the egress ring stays armed, and a poll on it would
- * then return at once, again and again. So a wake-up on it that found the
- * egress ring empty, when it was empty (and so armed) before the wait too,
- * drains it, and the ring is looked at once more: a ring for egress data
- * that was drained here finds that data. Only then: a ring left over from
- * data already taken is drained by the next arm anyway (tr_rx_receive), and
- * a drain of our own per wake-up would cost a system call per batch. */
-static void drain_bell(int fd)
-{
-	char buf[64];
-
-	for (int i = 0; i < 64 && recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0; i++) {
-	}
-}
+/* The egress waits. Not a poll on tr_session_fd(): inline, that is an
+ * epoll descriptor, and the first call registers a waiter on the TUN queue
+ * that the kernel then calls for every packet it queues (2-3 % of the
+ * samples in bench_tun --rr), whether anyone sleeps or not.
+ * tr_rx_wait_fds sleeps on the queue itself, only while it sleeps, and on
+ * our descriptors in the same poll. Without inline it also empties the
+ * doorbell of a ring meant for tr_tx_wait's side, which a plain poll on the
+ * session fd found again and again (it returned at once until egress data
+ * came; this file drained such stray rings itself before). */
 
 /* --- control queues ------------------------------------------------------- */
 
@@ -482,21 +482,6 @@ static void send_queued(struct tr_ac_dp *dp)
 	}
 }
 
-/* After tx_round returned n: true if the session fd woke us for nothing
- * and was drained (drain_bell), so the ring must be looked at again. */
-static bool tx_stray_bell(struct tr_ac_dp *dp, int n)
-{
-	/* Inline, the session fd polls the device itself (level-triggered):
-	 * no doorbell rings to drain. */
-	bool stray = n == 0 && dp->bell_woke && dp->tx_was_idle && !dp->inline_io;
-
-	dp->bell_woke = 0;
-	dp->tx_was_idle = n == 0;
-	if (stray)
-		drain_bell(tr_session_fd(dp->s));
-	return stray;
-}
-
 /* One egress burst: sealed and sent on the channel in use. Returns how many
  * packets it took from the ring (0: empty, and the session fd is armed),
  * or a negative error (the ring is broken). Never waits for the ring. */
@@ -553,23 +538,20 @@ static void *tx_main(void *arg)
 			dp_log(dp, TR_AC_LOG_ERR, "egress ring: %s", tr_strerror(n));
 			break;
 		}
-		if (tx_stray_bell(dp, n))
-			continue;
 		/* Inline, a burst short of whole emptied the ring, and one more
 		 * look would be a read of the device that mostly finds nothing:
-		 * poll (level-triggered on the device) instead. */
+		 * wait (level-triggered on the device) instead. */
 		if (n == 0 || (dp->inline_io && n < BURST)) {
-			/* Empty: the session fd is armed. Our eventfd brings
+			/* Empty: the session is armed. Our eventfd brings
 			 * control packets and stop. */
-			struct pollfd pfd[2] = {
-				{ .fd = tr_session_fd(dp->s), .events = POLLIN },
-				{ .fd = dp->tx_wake, .events = POLLIN },
-			};
-			if (poll(pfd, 2, 1000) > 0) {
-				dp->bell_woke = pfd[0].revents != 0;
-				if (pfd[1].revents)
-					drain_evt(dp->tx_wake);
+			struct pollfd pfd = { .fd = dp->tx_wake, .events = POLLIN };
+			int r = tr_rx_wait_fds(dp->s, &pfd, 1, 1000);
+			if (r < 0) {
+				dp_log(dp, TR_AC_LOG_ERR, "egress ring: %s", tr_strerror(r));
+				break;
 			}
+			if (pfd.revents)
+				drain_evt(dp->tx_wake);
 		}
 	}
 	return NULL;
@@ -804,11 +786,11 @@ static void rx_cstp(struct tr_ac_dp *dp, struct chan *ch)
 }
 
 /* One wait of a data thread, shared by both thread modes: the rx wake-up,
- * each live channel's socket and, in one-thread mode, the egress ring's
- * doorbell (egress_fd; -1 leaves it out, as poll skips negative fds); then
- * whatever became readable is received. */
-static void wait_and_receive(struct tr_ac_dp *dp, struct chan *d, struct chan *c,
-			     int egress_fd, int timeout_ms)
+ * each live channel's socket and, in one-thread mode (egress), the session
+ * (tr_rx_wait_fds); then whatever became readable is received. Returns 0,
+ * or the session's error (one thread: the session is over). */
+static int wait_and_receive(struct tr_ac_dp *dp, struct chan *d, struct chan *c,
+			    bool egress, int timeout_ms)
 {
 	if (dp->ingress_full) {
 		/* The sockets are readable but the ring has no room: sleep
@@ -816,34 +798,46 @@ static void wait_and_receive(struct tr_ac_dp *dp, struct chan *d, struct chan *c
 		 * slices, so that stop and channel swaps are seen. With one
 		 * thread, egress work that waits (timeout 0) only checks, and
 		 * a shorter slice bounds how long egress waits meanwhile. */
-		int r = tr_tx_wait(dp->s, !timeout_ms ? 0 : egress_fd >= 0 ? FULL_WAIT_ONE_MS
-								  : FULL_WAIT_MS);
+		int r = tr_tx_wait(dp->s, !timeout_ms ? 0 : egress ? FULL_WAIT_ONE_MS
+								   : FULL_WAIT_MS);
 		if (r < 0) {
 			dp_log(dp, TR_AC_LOG_ERR, "ingress ring: %s", tr_strerror(r));
 			STORE(dp->stop, 1);
-			return;
+			return 0;
 		}
 		if (!r)
-			return;
+			return 0;
 		dp->ingress_full = 0;
 		timeout_ms = 0;
 	}
-	struct pollfd pfd[4] = {
+	struct pollfd pfd[3] = {
 		{ .fd = dp->rx_wake, .events = POLLIN },
 		{ .fd = d && !LOAD(d->dead) ? d->fd : -1, .events = POLLIN },
 		{ .fd = c && !LOAD(c->dead) ? c->fd : -1, .events = POLLIN },
-		{ .fd = egress_fd, .events = POLLIN },
 	};
-	if (poll(pfd, 4, timeout_ms) <= 0)
-		return;
+	if (egress) {
+		int r = tr_rx_wait_fds(dp->s, pfd, 3, timeout_ms);
+		if (r < 0)
+			return r;
+		dp->bell_woke = r;
+		/* The session ready and no socket: maybe unpolled (the ring had
+		 * packets already), maybe idle. After a run of these, look. */
+		if (!r || pfd[0].revents | pfd[1].revents | pfd[2].revents) {
+			dp->sock_skips = 0;
+		} else if (++dp->sock_skips >= SOCK_SKIPS_MAX) {
+			dp->sock_skips = 0;
+			(void)poll(pfd, 3, 0); /* on failure revents stay 0 */
+		}
+	} else if (poll(pfd, 3, timeout_ms) <= 0) {
+		return 0;
+	}
 	if (pfd[0].revents)
 		drain_evt(dp->rx_wake);
-	if (egress_fd >= 0)
-		dp->bell_woke = pfd[3].revents != 0; /* one thread: ours */
 	if (pfd[1].revents & (POLLIN | POLLERR))
 		rx_dtls(dp, d);
 	if (pfd[2].revents & (POLLIN | POLLERR | POLLHUP))
 		rx_cstp(dp, c);
+	return 0;
 }
 
 static void *rx_main(void *arg)
@@ -856,7 +850,7 @@ static void *rx_main(void *arg)
 		struct chan *c = tr_load_seq(&dp->ch[TR_AC_CHAN_CSTP]);
 		if (c && c->pending)
 			rx_cstp(dp, c);
-		wait_and_receive(dp, d, c, -1, 1000);
+		wait_and_receive(dp, d, c, false, 1000);
 	}
 	return NULL;
 }
@@ -891,11 +885,14 @@ static void *one_main(void *arg)
 			break;
 		}
 		dp->tx_more = n == BURST;
-		if (tx_stray_bell(dp, n))
-			continue;
-		/* n = 0 armed the doorbell (inline: the session fd polls the
-		 * device itself): poll may sleep. Else only look. */
-		wait_and_receive(dp, d, c, tr_session_fd(dp->s), n ? 0 : 1000);
+		dp->bell_woke = 0;
+		/* n = 0 armed the doorbell (inline: the wait polls the device
+		 * itself): it may sleep. Else only look. */
+		n = wait_and_receive(dp, d, c, true, n ? 0 : 1000);
+		if (n < 0) {
+			dp_log(dp, TR_AC_LOG_ERR, "egress ring: %s", tr_strerror(n));
+			break;
+		}
 	}
 	return NULL;
 }
