@@ -42,6 +42,7 @@ struct tr_tx_stats {
 	uint64_t drop_unsaved;    /* no sequence number reserved in the state file yet */
 	uint64_t control;         /* keepalives and hellos sent */
 	uint64_t drop_loop;       /* to our own endpoint: the tunnel's datagrams routed into it */
+	uint64_t send_waits;      /* the socket's send buffer was full: waited for room */
 };
 
 /* Written by the ingress (rx) thread only. */
@@ -61,6 +62,7 @@ struct tr_rx_stats {
 	uint64_t drop_source;     /* inner source address outside PeerAddresses */
 	uint64_t drop_peer;       /* from another address:port, and not authentic */
 	uint64_t peer_roams;      /* authentic from a new address:port: the peer moved there */
+	uint64_t send_wait_receives; /* Workers = 1: receives done while a send waited for room */
 };
 
 /* Offload = on, receiving: a batch of gso_size G lands datagram k in slot k

@@ -11,7 +11,10 @@
  * does, in one tr_rx_wait_fds: on the TUN queue, tr_session_wake (upkeep's
  * hellos), the socket and stop. After a receive that delivered packets
  * the send step runs once more even if TUN did not say so: what the kernel
- * answered inside the write is already queued.
+ * answered inside the write is already queued. While the socket cannot
+ * take a burst the send step waits for it, and receives meanwhile
+ * (tx.c's wait_writable): a path slower than TUN would otherwise hold the
+ * receive back for as long as sending stays blocked.
  */
 #include <errno.h>
 #include <poll.h>
@@ -38,6 +41,7 @@ void *tr_tunnel_solo_main(void *arg)
 	int err = 0;
 
 	tr_tunnel_rx_work_init(&rw);
+	tw.rx = &rw;
 	while (!__atomic_load_n(&t->stop, __ATOMIC_RELAXED)) {
 		bool moved = false;
 
@@ -50,8 +54,14 @@ void *tr_tunnel_solo_main(void *arg)
 			}
 			tx_ready = n > 0;
 			moved |= n > 0;
-			if (n > 0 && !rx_ready && ++tx_streak >= SOLO_TX_STREAK)
+			if (tw.rx_moved) {
+				/* it received while the socket was full: more may wait */
+				tw.rx_moved = false;
 				rx_ready = true;
+				tx_streak = 0;
+			} else if (n > 0 && !rx_ready && ++tx_streak >= SOLO_TX_STREAK) {
+				rx_ready = true;
+			}
 		}
 		if (rx_ready) {
 			int c = tr_tunnel_rx_step(t, &rw);

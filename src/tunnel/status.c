@@ -159,6 +159,7 @@ int tr_tunnel_ctl_get(void *arg, struct tr_ctl_reply *r)
 	tr_ctl_put_u64(r, "rx_drop_next_header", rx.drop_next_header);
 	tr_ctl_put_u64(r, "rx_drop_ring_full", rx.drop_ring_full);
 	tr_ctl_put_u64(r, "rx_ring_full_waits", rx.ring_full_waits);
+	tr_ctl_put_u64(r, "rx_send_wait_receives", rx.send_wait_receives);
 	tr_ctl_put_u64(r, "rx_drop_malformed_inner", ds.ingress_drop_malformed);
 	tr_ctl_put_u64(r, "rx_err_tun_write", ds.ingress_err_write);
 	tr_ctl_put_u64(r, "rx_copied_bytes", rx.copied_bytes);
@@ -181,6 +182,7 @@ int tr_tunnel_ctl_get(void *arg, struct tr_ctl_reply *r)
 	tr_ctl_put_u64(r, "tx_drop_send", tx.drop_send);
 	tr_ctl_put_u64(r, "tx_drop_unsaved", tx.drop_unsaved);
 	tr_ctl_put_u64(r, "tx_drop_loop", tx.drop_loop);
+	tr_ctl_put_u64(r, "tx_send_waits", tx.send_waits);
 	tr_ctl_put_u64(r, "tx_control", tx.control);
 	tr_ctl_put_u64(r, "peer_roams", rx.peer_roams);
 	tr_ctl_put_u64(r, "peer_restarts", run->up.peer_restarts);

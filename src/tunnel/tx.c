@@ -82,11 +82,59 @@ static void tx_turn(struct tr_tunnel *t, uint32_t *roam_seen /* [TR_CONFIG_QUEUE
 		tr_tunnel_send_control(t, TR_CTL_KEEPALIVE);
 }
 
-static void wait_writable(struct tr_tunnel *t)
-{
-	struct pollfd pfd = { .fd = t->udp.fd, .events = POLLOUT };
+/* Longest wait for the socket to take more: a stop request is also seen. */
+#define WRITABLE_WAIT_MS 100
 
-	poll(&pfd, 1, 100);
+/*
+ * The socket's send buffer is full: waits until it takes more, at most
+ * WRITABLE_WAIT_MS. With Workers = 1 (w->rx set) this thread is the queue's
+ * only receiver too, and sending can stay blocked for as long as the path
+ * is slower than TUN: datagrams that arrive meanwhile are received here, in
+ * the same poll, or they would wait (and overflow the receive buffer) until
+ * sending let go. POLLERR (an ICMP error queued, IP_RECVERR) runs the
+ * receive too: it is what drains the error queue, which would otherwise
+ * make every poll return at once.
+ */
+static void wait_writable(struct tr_tunnel *t, struct tr_tx_work *w)
+{
+	uint64_t until = tr_tunnel_now_ms() + WRITABLE_WAIT_MS;
+
+	tr_stat_add(&t->tx.send_waits, 1);
+	if (!w->rx) {
+		struct pollfd pfd = { .fd = t->udp.fd, .events = POLLOUT };
+
+		poll(&pfd, 1, WRITABLE_WAIT_MS);
+		return;
+	}
+	for (;;) {
+		uint64_t now = tr_tunnel_now_ms();
+		struct pollfd pfd[2] = {
+			{ .fd = t->udp.fd, .events = POLLIN | POLLOUT },
+			{ .fd = t->stop_evt, .events = POLLIN },
+		};
+
+		if (now >= until || __atomic_load_n(&t->stop, __ATOMIC_RELAXED))
+			return;
+		if (poll(pfd, 2, (int)(until - now)) <= 0 || pfd[1].revents ||
+		    (pfd[0].revents & POLLOUT))
+			return; /* the caller sends again (or sees stop) */
+		if (!(pfd[0].revents & (POLLIN | POLLERR)))
+			return; /* POLLHUP/POLLNVAL: the send reports it */
+		int c = tr_tunnel_rx_step(t, w->rx);
+
+		if (c == -EAGAIN) {
+			/* No ingress slot (the device is behind): the
+			 * datagram stays readable, so sleep a millisecond
+			 * on stop alone rather than poll it again at once. */
+			poll(&pfd[1], 1, 1);
+		} else if (c < 0) {
+			tr_tunnel_request_stop(t, c);
+			return;
+		} else if (c > 0) {
+			tr_stat_add(&t->rx.send_wait_receives, 1);
+			w->rx_moved = true;
+		}
+	}
 }
 
 /* An ICMP error the kernel kept for the socket (IP_RECVERR) is reported by
@@ -102,7 +150,8 @@ static bool icmp_report(int err)
 /* Sends iov[0..n): what the socket cannot take now is waited for (bounded),
  * what it refuses is dropped and counted. Returns the datagrams the socket
  * took (a stop request leaves the rest unsent, and uncounted as sent). */
-static unsigned send_all(struct tr_tunnel *t, struct iovec *iov, unsigned n, uint64_t *bytes)
+static unsigned send_all(struct tr_tunnel *t, struct tr_tx_work *w, struct iovec *iov, unsigned n,
+			 uint64_t *bytes)
 {
 	unsigned off = 0, sent = 0, retried = ~0u, tries = 0;
 
@@ -115,7 +164,7 @@ static unsigned send_all(struct tr_tunnel *t, struct iovec *iov, unsigned n, uin
 			off += (unsigned)r;
 			sent += (unsigned)r;
 		} else if (r == -EAGAIN) {
-			wait_writable(t);
+			wait_writable(t, w);
 		} else if (icmp_report(r) && (retried != off || tries < ICMP_RETRIES)) {
 			/* About an earlier datagram: this one did not go yet. */
 			tries = retried == off ? tries + 1 : 1;
@@ -140,8 +189,8 @@ static void gso_give_up(struct tr_tunnel *t, int err)
 /* Sends iov[0..n) as runs of equal datagrams, one UDP_SEGMENT message per
  * run, in as few sendmmsg calls as the socket takes. Returns the datagrams
  * the socket took, and adds their bytes to *bytes. */
-static unsigned send_segmented(struct tr_tunnel *t, struct iovec *iov, unsigned n,
-			       uint64_t *bytes)
+static unsigned send_segmented(struct tr_tunnel *t, struct tr_tx_work *w, struct iovec *iov,
+			       unsigned n, uint64_t *bytes)
 {
 	struct tr_udp_msg m[TR_TUNNEL_GSO_BURST];
 	uint32_t max = tr_udp_gso_max_payload(&t->udp);
@@ -166,18 +215,18 @@ static unsigned send_segmented(struct tr_tunnel *t, struct iovec *iov, unsigned 
 			}
 			off += (unsigned)r;
 		} else if (r == -EAGAIN) {
-			wait_writable(t);
+			wait_writable(t, w);
 		} else if (icmp_report(r) && (retried != off || tries < ICMP_RETRIES)) {
 			tries = retried == off ? tries + 1 : 1;
 			retried = off;
 		} else if (m[off].seg && tr_udp_gso_refused(r)) {
 			gso_give_up(t, r);
 			/* The messages left are consecutive in iov: send them plainly. */
-			return sent + send_all(t, m[off].iov, n - (unsigned)(m[off].iov - iov), bytes);
+			return sent + send_all(t, w, m[off].iov, n - (unsigned)(m[off].iov - iov), bytes);
 		} else if (m[off].seg && r == -EMSGSIZE) {
 			/* Segments longer than the route's MTU: the kernel cuts
 			 * no GSO run into IP fragments, but may a lone datagram. */
-			sent += send_all(t, m[off].iov, m[off].iovlen, bytes);
+			sent += send_all(t, w, m[off].iov, m[off].iovlen, bytes);
 			off++;
 		} else {
 			tr_stat_add(&t->tx.drop_send, m[off].iovlen); /* all of the run failed */
@@ -243,7 +292,8 @@ int tr_tunnel_tx_step(struct tr_tunnel *t, struct tr_tx_work *w)
 	}
 	/* Only what the socket took counts as sent; refusals are drop_send. */
 	unsigned sent = (t->udp.flags & TR_UDP_F_GSO) && !t->tx.gso_off
-				? send_segmented(t, iov, k, &bytes) : send_all(t, iov, k, &bytes);
+				? send_segmented(t, w, iov, k, &bytes)
+				: send_all(t, w, iov, k, &bytes);
 	tr_stat_add(&t->tx.packets, sent);
 	tr_stat_add(&t->tx.bytes, bytes);
 	if (k)

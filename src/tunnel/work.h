@@ -42,11 +42,19 @@ struct tr_gro_round {
 	bool in_step;                   /* a batch landed in place: G is right */
 };
 
+struct tr_rx_work;
+
 /* The egress worker's burst. */
 struct tr_tx_work {
 	struct tr_pkt pkts[TR_TUNNEL_GSO_BURST];
 	struct iovec iov[TR_TUNNEL_GSO_BURST];
 	uint32_t roam_seen[TR_CONFIG_QUEUES_MAX]; /* the roam_gen of each queue last taken */
+	/* Workers = 1: the receive this thread also serves while the socket
+	 * cannot take a burst; rx_moved says it received there (the solo
+	 * loop then looks at the socket again soon). NULL: a thread of its own
+	 * receives. */
+	struct tr_rx_work *rx;
+	bool rx_moved;
 };
 
 /* The ingress worker's burst, either kind. */
