@@ -6,14 +6,9 @@
 # (DTLS run) and SIGTERM (TLS run, dropped to -U nobody) end the session with
 # a BYE the server logs.
 # usage: ac-connect.sh TUNROOM
-source "$(dirname "$0")/lib.sh"
-require_root
-require_tun
 TUNROOM=$1
 source "$(dirname "$0")/ac-lib.sh"
-require_ocserv
-trap cleanup EXIT
-ac_setup </dev/null
+ac_begin </dev/null
 ac_data 10
 
 for mode in dtls tls; do

@@ -7,15 +7,9 @@
 # (after the login: then a BYE frees the server's session). A stop signal
 # during a login that hangs ends it at once.
 # usage: ac-fail.sh TUNROOM
-source "$(dirname "$0")/lib.sh"
-require_root
 TUNROOM=$1
 source "$(dirname "$0")/ac-lib.sh"
-command -v ocserv >/dev/null || skip "ocserv not installed (scripts/deps.sh check)"
-command -v certtool >/dev/null || skip "certtool not installed (gnutls-bin)"
-command -v openssl >/dev/null || skip "openssl not installed"
-trap cleanup EXIT
-ac_setup </dev/null
+ac_begin </dev/null
 
 # refuses WHAT PATTERN PASSWORD tunroom-connect-args...: exit 1, one line
 # on stderr matching PATTERN, nothing on stdout.

@@ -7,16 +7,10 @@
 # the session carries on over CSTP (TLS); once UDP passes again a new DTLS
 # handshake takes the data back. A ping runs across both switches.
 # usage: ac-fallback.sh TUNROOM
-source "$(dirname "$0")/lib.sh"
-require_root
-require_tun
 TUNROOM=$1
 source "$(dirname "$0")/ac-lib.sh"
-require_ocserv
-command -v nft >/dev/null || skip "nft not installed (nftables)"
-trap cleanup EXIT
 AC_DPD=2 # seconds: DTLS is given up after 4 s of silence
-ac_setup </dev/null
+ac_begin nft:nftables </dev/null
 
 block() {
 	n1 nft add table inet tr_acfb

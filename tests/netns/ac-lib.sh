@@ -1,19 +1,25 @@
 # SPDX-License-Identifier: MIT
-# AnyConnect tests' common part, sourced after lib.sh: two namespaces joined
+# AnyConnect tests' common part (it sources lib.sh): two namespaces joined
 # by a veth, a stock ocserv in namespace 2 with a self-signed certificate
-# made here, and the client's helpers.
+# made here, and the client's helpers. A test sets TUNROOM (and any AC_*
+# knob ac_write_conf reads), sources this and calls ac_begin.
 #
 #          namespace 1 (client)                    namespace 2 (server)
 #   tunroom connect / openconnect                  ocserv, vpns0 198.19.77.1
 #          veth 203.0.113.1/24  <---------------->  veth 203.0.113.2/24
 #   tunnel address from the pool 198.19.77.0/24
 #
+#   ac_begin [CMD[:PACKAGE]]...  skips (exit 77) without root, TUN, ocserv
+#       and its tools, or a CMD the test needs (PACKAGE: where it comes
+#       from); cleans up on exit; then ac_setup with stdin
 #   ac_setup [ocserv.conf extra lines]  everything above, ocserv running; sets
 #       WORK, PIN, SERVER (https://203.0.113.2:4443), OCS_PID
 #   ac_connect NAME [args]  tunroom connect -b in namespace 1, device NAME,
 #       pinned, password on stdin, no script; returns when it carries traffic
 #   ac_show NAME KEY        one value of `tunroom show NAME --json`
 #   ac_down NAME            tunroom down NAME
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 SRV=203.0.113.2
 CLI=203.0.113.1
 POOL_GW=198.19.77.1
@@ -24,6 +30,21 @@ require_ocserv() {
 	command -v ocserv >/dev/null || skip "ocserv not installed (scripts/deps.sh check)"
 	command -v certtool >/dev/null || skip "certtool not installed (gnutls-bin)"
 	command -v ocpasswd >/dev/null || skip "ocpasswd not installed (ocserv)"
+	command -v openssl >/dev/null || skip "openssl not installed" # ac_cert's pin
+}
+
+ac_begin() { # [CMD[:PACKAGE]]...; ocserv.conf extra lines on stdin
+	local need pkg
+	require_root
+	require_tun
+	require_ocserv
+	for need in "$@"; do
+		pkg=
+		[[ $need == *:* ]] && pkg=" (${need#*:})"
+		command -v "${need%%:*}" >/dev/null || skip "${need%%:*} not installed$pkg"
+	done
+	trap cleanup EXIT
+	ac_setup
 }
 
 ac_write_conf() { # extra lines on stdin are appended

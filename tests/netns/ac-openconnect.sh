@@ -4,15 +4,9 @@
 # same time, from the same namespace, each on its own device: both carry
 # pings (bound to their device), and neither disturbs the other.
 # usage: ac-openconnect.sh TUNROOM
-source "$(dirname "$0")/lib.sh"
-require_root
-require_tun
 TUNROOM=$1
 source "$(dirname "$0")/ac-lib.sh"
-require_ocserv
-command -v openconnect >/dev/null || skip "openconnect not installed"
-trap cleanup EXIT
-ac_setup </dev/null
+ac_begin openconnect </dev/null
 
 # openconnect's script: address and link only; routes stay tunroom's.
 cat >"$WORK/oc-script.sh" <<'SCRIPT'

@@ -6,14 +6,9 @@
 # restarts, forgetting the session: the client exits with one line (the
 # server's DISCONNECT, or the cookie refused by the new ocserv).
 # usage: ac-reconnect.sh TUNROOM
-source "$(dirname "$0")/lib.sh"
-require_root
-require_tun
 TUNROOM=$1
 source "$(dirname "$0")/ac-lib.sh"
-require_ocserv
-trap cleanup EXIT
-ac_setup </dev/null
+ac_begin </dev/null
 
 ac_connect acrc
 ac_wait_state acrc dtls 10 || die "DTLS did not come up: $(tunroom1 show acrc)"

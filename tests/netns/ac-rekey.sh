@@ -8,14 +8,9 @@
 # threads (a test hook; machines under 4 CPUs pick one, which the other ac-*
 # tests run): a swap must wait for both, the tx thread by its hazard pointer.
 # usage: ac-rekey.sh TUNROOM
-source "$(dirname "$0")/lib.sh"
-require_root
-require_tun
 TUNROOM=$1
 source "$(dirname "$0")/ac-lib.sh"
-require_ocserv
-trap cleanup EXIT
-ac_setup </dev/null
+ac_begin </dev/null
 ac_data 10
 
 export TUNROOM_TEST_DTLS_REKEY=3 TUNROOM_TEST_AC_THREADS=2

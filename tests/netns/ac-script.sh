@@ -7,14 +7,9 @@
 # runs from a helper that kept root's capabilities. IPv6: the server's
 # address for the client reaches the script, and IPv6 crosses the tunnel.
 # usage: ac-script.sh TUNROOM
-source "$(dirname "$0")/lib.sh"
-require_root
-require_tun
 TUNROOM=$1
 source "$(dirname "$0")/ac-lib.sh"
-require_ocserv
-trap cleanup EXIT
-ac_setup <<'CONF'
+ac_begin <<'CONF'
 dns = 192.0.2.53
 default-domain = example.test
 route = 198.51.100.0/255.255.255.0

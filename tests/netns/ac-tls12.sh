@@ -5,15 +5,10 @@
 # up; and with --no-dtls the data plane's TLS 1.2 records (explicit nonce)
 # carry the data. 2 MiB each way, checked by SHA-256, in both runs.
 # usage: ac-tls12.sh TUNROOM
-source "$(dirname "$0")/lib.sh"
-require_root
-require_tun
 TUNROOM=$1
 source "$(dirname "$0")/ac-lib.sh"
-require_ocserv
-trap cleanup EXIT
 AC_TLS_PRIO="NORMAL:%SERVER_PRECEDENCE:%COMPAT:-VERS-TLS-ALL:+VERS-TLS1.2"
-ac_setup </dev/null
+ac_begin </dev/null
 ac_data 2
 
 for mode in dtls cstp; do

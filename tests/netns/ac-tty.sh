@@ -4,15 +4,9 @@
 # is asked on the terminal (a pty from script(1)) before it detaches, and
 # the session then runs in a session of its own, without the terminal.
 # usage: ac-tty.sh TUNROOM
-source "$(dirname "$0")/lib.sh"
-require_root
-require_tun
 TUNROOM=$1
 source "$(dirname "$0")/ac-lib.sh"
-require_ocserv
-command -v script >/dev/null || skip "script(1) not installed (bsdutils)"
-trap cleanup EXIT
-ac_setup </dev/null
+ac_begin script:bsdutils </dev/null
 
 # The password goes in once the prompt is up (typed ahead, the terminal
 # would echo it: the prompt turns echo off only when it asks).

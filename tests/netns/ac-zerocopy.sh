@@ -8,20 +8,15 @@
 # second may copy more than the first by less than 0.001 per packet (in
 # practice 0). A negative control first proves the shim counts.
 # usage: ac-zerocopy.sh TUNROOM COPYCOUNT_SO COPYCTL
-source "$(dirname "$0")/lib.sh"
-require_root
-require_tun
 TUNROOM=$1
 SHIM=$2
 CTL=$3
 source "$(dirname "$0")/ac-lib.sh"
-require_ocserv
 libs=$(ldd "$TUNROOM" "$CTL")
 if grep -q 'libasan\|libubsan' <<<"$libs"; then
 	skip "sanitizer build: the LD_PRELOAD shim cannot sit in front of ASan's runtime"
 fi
-trap cleanup EXIT
-ac_setup </dev/null
+ac_begin </dev/null
 
 pretty "negative control: 1000 x 1 KiB memcpy/memmove under the shim"
 LD_PRELOAD=$SHIM TR_COPYCOUNT_FILE=$WORK/copies.ctl "$CTL" >/dev/null
