@@ -88,24 +88,50 @@ static int next_ctl(struct tr_ac_dp *dp, struct tr_ac_ctl_msg *m)
 	return 0;
 }
 
+/* A DTLS session with a GnuTLS server (dgram as gt_pair_open takes it)
+ * whose client end becomes dp's DTLS channel. */
+static void dtls_chan(struct tr_ac_dp *dp, struct gt_pair *p, const char *prio, int dgram)
+{
+	struct tr_ac_rec_keys tx, rx;
+
+	assert_int_equal(gt_pair_open(p, prio, dgram), 0);
+	assert_int_equal(tr_ac_keys_from_gnutls(p->c, &tx, &rx), 0);
+	assert_int_equal(tr_ac_dp_set_dtls(dp, p->cfd, &tx, &rx), 0);
+	p->cfd = -1; /* the data plane's now */
+}
+
+/* The server sends count MTU-sized packets numbered from first, then each
+ * must come back whole, in order. */
+static void dtls_burst(gnutls_session_t s, uint32_t first, uint32_t count)
+{
+	static uint8_t out[MTU + 1], in[2000];
+
+	out[0] = TR_AC_DATA;
+	for (uint32_t i = 0; i < count; i++) {
+		ipv4(out + 1, MTU, first + i);
+		assert_int_equal(gnutls_record_send(s, out, MTU + 1), MTU + 1);
+	}
+	for (uint32_t i = 0; i < count; i++) {
+		ipv4(out + 1, MTU, first + i);
+		assert_int_equal(gt_recv(s, in, sizeof(in)), MTU + 1);
+		assert_memory_equal(in, out, MTU + 1);
+	}
+}
+
 /* DTLS: the server's packets come back; DPD is answered; keepalive goes out. */
 static void test_dtls_echo(void **state)
 {
 	static uint8_t out[2000], in[2000];
 	struct fixture f;
-	struct tr_ac_rec_keys tx, rx;
 	struct tr_ac_dp_stats st;
 	struct tr_ac_ctl_msg m;
 	struct timespec ts;
 
 	(void)state;
 	dp_open(&f);
-	assert_int_equal(gt_pair_open(&f.p, GT_DTLS_PRIO("AES-256-GCM"), 1), 0);
-	assert_int_equal(tr_ac_keys_from_gnutls(f.p.c, &tx, &rx), 0);
 	assert_int_equal(tr_ac_dp_use(f.dp, TR_AC_CHAN_DTLS), -ENOTCONN);
 	assert_int_equal(tr_ac_dp_last_rx(f.dp, TR_AC_CHAN_DTLS, &ts), -ENOENT);
-	assert_int_equal(tr_ac_dp_set_dtls(f.dp, f.p.cfd, &tx, &rx), 0);
-	f.p.cfd = -1; /* the data plane's now */
+	dtls_chan(f.dp, &f.p, GT_DTLS_PRIO("AES-256-GCM"), 1);
 	assert_int_equal(tr_ac_dp_use(f.dp, TR_AC_CHAN_DTLS), 0);
 
 	for (uint32_t i = 0; i < 300; i++) {
@@ -162,24 +188,17 @@ static void test_dtls_swap(void **state)
 	static uint8_t out[2000], in[2000];
 	struct fixture f;
 	struct gt_pair p2;
-	struct tr_ac_rec_keys tx, rx;
 
 	(void)state;
 	dp_open(&f);
-	assert_int_equal(gt_pair_open(&f.p, GT_DTLS_PRIO("AES-128-GCM"), 1), 0);
-	assert_int_equal(tr_ac_keys_from_gnutls(f.p.c, &tx, &rx), 0);
-	assert_int_equal(tr_ac_dp_set_dtls(f.dp, f.p.cfd, &tx, &rx), 0);
-	f.p.cfd = -1;
+	dtls_chan(f.dp, &f.p, GT_DTLS_PRIO("AES-128-GCM"), 1);
 	assert_int_equal(tr_ac_dp_use(f.dp, TR_AC_CHAN_DTLS), 0);
 	out[0] = TR_AC_DATA;
 	ipv4(out + 1, 500, 1);
 	assert_int_equal(gnutls_record_send(f.p.s, out, 501), 501);
 	assert_int_equal(gt_recv(f.p.s, in, sizeof(in)), 501);
 
-	assert_int_equal(gt_pair_open(&p2, GT_DTLS_PRIO("AES-256-GCM"), 1), 0);
-	assert_int_equal(tr_ac_keys_from_gnutls(p2.c, &tx, &rx), 0);
-	assert_int_equal(tr_ac_dp_set_dtls(f.dp, p2.cfd, &tx, &rx), 0);
-	p2.cfd = -1;
+	dtls_chan(f.dp, &p2, GT_DTLS_PRIO("AES-256-GCM"), 1);
 	for (uint32_t i = 0; i < 50; i++) {
 		ipv4(out + 1, 600 + i, i);
 		assert_int_equal(gnutls_record_send(p2.s, out, 601 + i), (ssize_t)(601 + i));
@@ -199,32 +218,19 @@ static void test_dtls_swap(void **state)
  * UDP GSO messages (one record per datagram still, or GnuTLS would refuse). */
 static void test_dtls_gso(void **state)
 {
-	static uint8_t out[2000], in[2000];
 	struct fixture f;
-	struct tr_ac_rec_keys tx, rx;
 	struct tr_ac_dp_stats st = { 0 };
 	uint32_t n = 0;
 
 	(void)state;
 	dp_open(&f);
-	assert_int_equal(gt_pair_open(&f.p, GT_DTLS_PRIO("AES-256-GCM"), 2), 0);
-	assert_int_equal(tr_ac_keys_from_gnutls(f.p.c, &tx, &rx), 0);
-	assert_int_equal(tr_ac_dp_set_dtls(f.dp, f.p.cfd, &tx, &rx), 0);
-	f.p.cfd = -1;
+	dtls_chan(f.dp, &f.p, GT_DTLS_PRIO("AES-256-GCM"), 2);
 	assert_int_equal(tr_ac_dp_use(f.dp, TR_AC_CHAN_DTLS), 0);
 	/* Until a burst went out segmented (scheduling decides how the echoes
 	 * bunch up; one round nearly always does it). */
 	for (int round = 0; round < 20 && !st.chan[TR_AC_CHAN_DTLS].tx_gso_sends; round++) {
-		for (uint32_t i = 0; i < 30; i++) {
-			out[0] = TR_AC_DATA;
-			ipv4(out + 1, MTU, n + i);
-			assert_int_equal(gnutls_record_send(f.p.s, out, MTU + 1), MTU + 1);
-		}
-		for (uint32_t i = 0; i < 30; i++, n++) {
-			ipv4(out + 1, MTU, n);
-			assert_int_equal(gt_recv(f.p.s, in, sizeof(in)), MTU + 1);
-			assert_memory_equal(in, out, MTU + 1);
-		}
+		dtls_burst(f.p.s, n, 30);
+		n += 30;
 		tr_ac_dp_stats(f.dp, &st);
 	}
 	/* The tx thread counts after sendmmsg returns, which may be after
@@ -262,9 +268,7 @@ static int leave_ns(void **state)
 
 static void test_dtls_gso_pmtu(void **state)
 {
-	static uint8_t out[2000], in[2000];
 	struct fixture f;
-	struct tr_ac_rec_keys tx, rx;
 	struct tr_ac_dp_stats st;
 	struct ifreq ifr = { .ifr_name = "lo" };
 	int home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC), sk;
@@ -287,23 +291,10 @@ static void test_dtls_gso_pmtu(void **state)
 	close(sk);
 
 	dp_open(&f);
-	assert_int_equal(gt_pair_open(&f.p, GT_DTLS_PRIO("AES-256-GCM"), 2), 0);
-	assert_int_equal(tr_ac_keys_from_gnutls(f.p.c, &tx, &rx), 0);
-	assert_int_equal(tr_ac_dp_set_dtls(f.dp, f.p.cfd, &tx, &rx), 0);
-	f.p.cfd = -1;
+	dtls_chan(f.dp, &f.p, GT_DTLS_PRIO("AES-256-GCM"), 2);
 	assert_int_equal(tr_ac_dp_use(f.dp, TR_AC_CHAN_DTLS), 0);
-	for (uint32_t round = 0, n = 0; round < 3; round++) {
-		for (uint32_t i = 0; i < 30; i++) {
-			out[0] = TR_AC_DATA;
-			ipv4(out + 1, MTU, n + i);
-			assert_int_equal(gnutls_record_send(f.p.s, out, MTU + 1), MTU + 1);
-		}
-		for (uint32_t i = 0; i < 30; i++, n++) {
-			ipv4(out + 1, MTU, n);
-			assert_int_equal(gt_recv(f.p.s, in, sizeof(in)), MTU + 1);
-			assert_memory_equal(in, out, MTU + 1);
-		}
-	}
+	for (uint32_t round = 0; round < 3; round++)
+		dtls_burst(f.p.s, round * 30, 30);
 	tr_ac_dp_stats(f.dp, &st);
 	assert_int_equal(st.chan[TR_AC_CHAN_DTLS].tx_err_send, 0);
 	dp_close(&f);
@@ -465,7 +456,6 @@ static void test_dtls_ring_full(void **state)
 				    .ring_capacity = 1u << 17 };
 	struct tr_ac_dp *dp;
 	struct gt_pair p;
-	struct tr_ac_rec_keys tx, rx;
 	struct tr_ac_dp_stats st;
 	uint32_t sent = 0, next = 0;
 	unsigned got = 0;
@@ -473,10 +463,7 @@ static void test_dtls_ring_full(void **state)
 	(void)state;
 	assert_int_equal(tr_ac_dp_new(&dp, &cfg), 0);
 	assert_non_null(h.port);
-	assert_int_equal(gt_pair_open(&p, GT_DTLS_PRIO("AES-256-GCM"), 2), 0);
-	assert_int_equal(tr_ac_keys_from_gnutls(p.c, &tx, &rx), 0);
-	assert_int_equal(tr_ac_dp_set_dtls(dp, p.cfd, &tx, &rx), 0);
-	p.cfd = -1;
+	dtls_chan(dp, &p, GT_DTLS_PRIO("AES-256-GCM"), 2);
 	/* One datagram at a time until one finds the ring full (128 KiB
 	 * takes well under 200 of them). */
 	tr_ac_dp_stats(dp, &st);
