@@ -416,22 +416,21 @@ def main():
     fmt = lambda v, f: (f % v) if v is not None else "-"
     print(f"AnyConnect clients against one ocserv 1.1.6 (iperf3 -t {a.secs}, one TCP stream each way, "
           f"median of {a.rounds}, {os.cpu_count()} cores)")
-    print(f"{'client':34} {'up Mbit/s':>10} {'down Mbit/s':>12} {'client CPU s/GB':>16} "
-          f"{'ocserv CPU s/GB':>16} {'ping ms':>8}")
-    for rid in labels:
-        m = med[rid]
-        print(f"{labels[rid]:34} {fmt(m['up_mbps'], '%.0f'):>10} {fmt(m['down_mbps'], '%.0f'):>12} "
-              f"{fmt(m['client_cpu_s_per_gb'], '%.2f'):>16} {fmt(m['ocserv_cpu_s_per_gb'], '%.2f'):>16} "
-              f"{fmt(m['ping_ms'], '%.3f'):>8}")
-    print("CPU during each direction, % of one core (ocserv: its busiest process, the session's worker; "
-          "near 100 = ocserv is the ceiling); records per system call (tunroom)")
-    print(f"{'client':34} {'client up':>10} {'client down':>12} {'ocserv up':>10} {'ocserv down':>12} "
-          f"{'tx rec/call':>12} {'rx rec/call':>12}")
-    for rid in labels:
-        m = med[rid]
-        print(f"{labels[rid]:34} {fmt(m['client_up_pct'], '%.0f'):>10} {fmt(m['client_down_pct'], '%.0f'):>12} "
-              f"{fmt(m['ocserv_up_pct'], '%.0f'):>10} {fmt(m['ocserv_down_pct'], '%.0f'):>12} "
-              f"{fmt(m['tx_records_per_call'], '%.1f'):>12} {fmt(m['rx_records_per_call'], '%.1f'):>12}")
+
+    def table(cols):
+        """A header and a row per client: cols are (heading, width, metric, format)."""
+        print(f"{'client':34} " + " ".join(f"{h:>{w}}" for h, w, _, _ in cols))
+        for rid in labels:
+            print(f"{labels[rid]:34} " + " ".join(f"{fmt(med[rid][m], f):>{w}}" for _, w, m, f in cols))
+    table([("up Mbit/s", 10, "up_mbps", "%.0f"), ("down Mbit/s", 12, "down_mbps", "%.0f"),
+           ("client CPU s/GB", 16, "client_cpu_s_per_gb", "%.2f"),
+           ("ocserv CPU s/GB", 16, "ocserv_cpu_s_per_gb", "%.2f"), ("ping ms", 8, "ping_ms", "%.3f")])
+    print("Each direction: client CPU per GB; CPU, % of one core (ocserv: its busiest process, the session's "
+          "worker; near 100 = ocserv is the ceiling); records per system call (tunroom)")
+    table([("up s/GB", 8, "client_up_s_per_gb", "%.2f"), ("down s/GB", 10, "client_down_s_per_gb", "%.2f"),
+           ("client up", 10, "client_up_pct", "%.0f"), ("client down", 12, "client_down_pct", "%.0f"),
+           ("ocserv up", 10, "ocserv_up_pct", "%.0f"), ("ocserv down", 12, "ocserv_down_pct", "%.0f"),
+           ("tx rec/call", 12, "tx_records_per_call", "%.1f"), ("rx rec/call", 12, "rx_records_per_call", "%.1f")])
     print(f"load average before {load0[0]:.2f}, after {load1[0]:.2f}")
 
     def ratio(x, y):
