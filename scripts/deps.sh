@@ -6,6 +6,9 @@ set -euo pipefail
 
 build_pkgs=(meson ninja-build pkg-config gcc libc6-dev libssl-dev liburing-dev libmnl-dev libseccomp-dev libsystemd-dev
   libgnutls28-dev libxml2-dev)
+# AES-GCM through Intel's ipsec-mb (src/codec/aead_imb.h): Debian builds it
+# for amd64 only; elsewhere tunroom builds with OpenSSL alone.
+[ "$(dpkg --print-architecture 2>/dev/null)" = amd64 ] && build_pkgs+=(libipsec-mb-dev)
 # clang only recommends libclang-rt (libFuzzer, the sanitizer runtimes); we
 # install without recommends, so name it.
 check_pkgs=(libcmocka-dev g++ binutils iproute2 iputils-ping python3 python3-cryptography clang libclang-rt-14-dev valgrind

@@ -33,6 +33,10 @@ enum tr_esp_cipher {
 /* Extended (64-bit) sequence numbers, RFC 4303 §2.2.1: only the low half is
  * sent; the high half enters the ICV (and the GCM AAD, RFC 4106 §5). */
 #define TR_ESP_F_ESN 0x1u
+/* AES-GCM with OpenSSL even where tunroom is built with Intel's ipsec-mb
+ * and would use it (the faster default on CPUs with AVX2 or AVX-512):
+ * for comparisons, or to keep to one crypto library. */
+#define TR_ESP_F_OPENSSL 0x2u
 
 #define TR_ESP_REPLAY_DEFAULT 1024u  /* replay_window 0 means this */
 #define TR_ESP_REPLAY_MIN     32u    /* RFC 4303 §3.4.3 minimum */
@@ -92,6 +96,10 @@ int tr_esp_encap(struct tr_esp_sa *sa, struct tr_pkt *pkt, uint8_t next_header);
 int tr_esp_decap(struct tr_esp_sa *sa, struct tr_pkt *pkt, uint8_t *next_header);
 
 void tr_esp_sa_stats(const struct tr_esp_sa *sa, struct tr_esp_stats *out);
+
+/* What seals and opens this SA's packets: "ipsec-mb avx512",
+ * "ipsec-mb avx2", "openssl" or "openssl evp" (GCM), "openssl cbc+hmac". */
+const char *tr_esp_sa_crypto(const struct tr_esp_sa *sa);
 
 /* Bytes encap pushes: SPI 4 + sequence 4 + IV (8 GCM, 16 CBC). */
 uint32_t tr_esp_head_room(enum tr_esp_cipher c);

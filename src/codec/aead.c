@@ -16,6 +16,7 @@
 #include <openssl/rand.h>
 
 #include "codec/aead.h"
+#include "codec/aead_imb.h"
 
 /* The provider's own cipher functions, from its dispatch table. */
 struct prov_fns {
@@ -33,6 +34,7 @@ struct tr_aead {
 	EVP_CIPHER *cipher; /* holds the provider (and so its functions) alive */
 	size_t key_len;
 	int direct;
+	struct tr_aead_imb *imb; /* ipsec-mb: when set, nothing of OpenSSL's below */
 	/* direct path */
 	struct prov_fns f;
 	void *penc, *pdec;  /* provider contexts, keyed once */
@@ -268,6 +270,51 @@ static int direct_setup(struct tr_aead *a, const char *name, const uint8_t *key)
 	return 0;
 }
 
+/*
+ * ipsec-mb must give OpenSSL's bytes too: the same throwaway-key check as
+ * direct_selftest, against EVP, with a length that ends in a partial block.
+ */
+static int imb_selftest(const struct tr_aead *a, enum tr_aead_alg alg)
+{
+	uint8_t key[32], nonce[TR_AEAD_NONCE_LEN], aad[12], x[45], y[45], t1[16], t2[16];
+	struct tr_aead_imb *g = NULL;
+	EVP_CIPHER_CTX *e = NULL;
+	int ok = 0;
+
+	if (RAND_bytes(key, sizeof(key)) != 1 || RAND_bytes(nonce, sizeof(nonce)) != 1 ||
+	    RAND_bytes(aad, sizeof(aad)) != 1 || RAND_bytes(x, sizeof(x)) != 1)
+		return 0;
+	memcpy(y, x, sizeof(x));
+	e = evp_ctx_new(a->cipher, key, 1);
+	if (!e || tr_aead_imb_new(&g, alg, key))
+		goto out;
+	tr_aead_imb_seal(g, nonce, aad, sizeof(aad), x, sizeof(x), t1);
+	if (evp_seal(e, nonce, aad, sizeof(aad), y, sizeof(y), t2) || memcmp(x, y, sizeof(x)) ||
+	    memcmp(t1, t2, sizeof(t1)))
+		goto out;
+	t2[0] ^= 1;
+	if (tr_aead_imb_open(g, nonce, aad, sizeof(aad), y, sizeof(y), t2) != -EACCES)
+		goto out;
+	ok = !tr_aead_imb_open(g, nonce, aad, sizeof(aad), x, sizeof(x), t1);
+out:
+	tr_aead_imb_free(g);
+	EVP_CIPHER_CTX_free(e);
+	OPENSSL_cleanse(key, sizeof(key));
+	return ok;
+}
+
+/* ipsec-mb where it is built in, the CPU suits it and it agrees with
+ * OpenSSL; 0 leaves the context to OpenSSL. */
+static int imb_setup(struct tr_aead *a, enum tr_aead_alg alg, const uint8_t *key)
+{
+	struct tr_aead_imb *g;
+
+	if (!imb_selftest(a, alg) || tr_aead_imb_new(&g, alg, key))
+		return 0;
+	a->imb = g;
+	return 1;
+}
+
 int tr_aead_new(struct tr_aead **out, enum tr_aead_alg alg, const uint8_t *key,
 		size_t key_len, unsigned flags)
 {
@@ -279,7 +326,7 @@ int tr_aead_new(struct tr_aead **out, enum tr_aead_alg alg, const uint8_t *key,
 		return -EINVAL;
 	*out = NULL;
 	name = alg_name(alg, &want);
-	if (!name || !key || key_len != want || (flags & ~TR_AEAD_F_EVP))
+	if (!name || !key || key_len != want || (flags & ~(TR_AEAD_F_EVP | TR_AEAD_F_OPENSSL)))
 		return -EINVAL;
 	a = OPENSSL_zalloc(sizeof(*a));
 	if (!a)
@@ -288,7 +335,9 @@ int tr_aead_new(struct tr_aead **out, enum tr_aead_alg alg, const uint8_t *key,
 	a->cipher = EVP_CIPHER_fetch(NULL, name, NULL);
 	if (!a->cipher)
 		goto err;
-	if (!(flags & TR_AEAD_F_EVP) && direct_setup(a, name, key)) {
+	if (!(flags & (TR_AEAD_F_EVP | TR_AEAD_F_OPENSSL)) && imb_setup(a, alg, key)) {
+		/* OpenSSL's contexts are not needed. */
+	} else if (!(flags & TR_AEAD_F_EVP) && direct_setup(a, name, key)) {
 		a->direct = 1;
 	} else {
 		a->enc = evp_ctx_new(a->cipher, key, 1);
@@ -307,7 +356,8 @@ void tr_aead_free(struct tr_aead *a)
 {
 	if (!a)
 		return;
-	/* Provider and EVP frees cleanse the key schedules. */
+	/* Provider, EVP and ipsec-mb frees cleanse the key schedules. */
+	tr_aead_imb_free(a->imb);
 	if (a->penc)
 		a->f.freectx(a->penc);
 	if (a->pdec)
@@ -323,6 +373,15 @@ int tr_aead_is_direct(const struct tr_aead *a)
 	return a && a->direct;
 }
 
+const char *tr_aead_impl(const struct tr_aead *a)
+{
+	if (!a)
+		return "none";
+	if (a->imb)
+		return strcmp(tr_aead_imb_arch(a->imb), "avx512") ? "ipsec-mb avx2" : "ipsec-mb avx512";
+	return a->direct ? "openssl" : "openssl evp";
+}
+
 static int args_ok(const struct tr_aead *a, const uint8_t *nonce, const uint8_t *aad,
 		   size_t aad_len, const uint8_t *buf, size_t len, const uint8_t *tag)
 {
@@ -336,6 +395,10 @@ int tr_aead_seal(struct tr_aead *a, const uint8_t nonce[TR_AEAD_NONCE_LEN],
 {
 	if (!args_ok(a, nonce, aad, aad_len, buf, len, tag))
 		return -EINVAL;
+	if (a->imb) {
+		tr_aead_imb_seal(a->imb, nonce, aad, aad_len, buf, len, tag);
+		return 0;
+	}
 	return a->direct ? direct_seal(&a->f, a->penc, nonce, aad, aad_len, buf, len, tag)
 			 : evp_seal(a->enc, nonce, aad, aad_len, buf, len, tag);
 }
@@ -346,6 +409,8 @@ int tr_aead_open(struct tr_aead *a, const uint8_t nonce[TR_AEAD_NONCE_LEN],
 {
 	if (!args_ok(a, nonce, aad, aad_len, buf, len, tag))
 		return -EINVAL;
+	if (a->imb)
+		return tr_aead_imb_open(a->imb, nonce, aad, aad_len, buf, len, tag);
 	return a->direct ? direct_open(&a->f, a->pdec, nonce, aad, aad_len, buf, len, tag)
 			 : evp_open(a->dec, nonce, aad, aad_len, buf, len, tag);
 }

@@ -106,6 +106,13 @@ TR_API const char *tr_esp_cipher_name(enum tr_esp_cipher c)
 	return s ? s->name : NULL;
 }
 
+TR_API const char *tr_esp_sa_crypto(const struct tr_esp_sa *sa)
+{
+	if (!sa)
+		return "none";
+	return sa->aead ? tr_aead_impl(sa->aead) : "openssl cbc+hmac";
+}
+
 TR_API uint32_t tr_esp_key_len(enum tr_esp_cipher c)
 {
 	const struct suite *s = suite_of(c);
@@ -303,7 +310,7 @@ TR_API int tr_esp_sa_alloc(struct tr_esp_sa **out, const struct tr_esp_sa_config
 	if (!out)
 		return -EINVAL;
 	*out = NULL;
-	if (!cfg || !(s = suite_of(cfg->cipher)) || cfg->spi == 0 || (cfg->flags & ~(TR_ESP_F_ESN | TR_ESP_F_EVP)))
+	if (!cfg || !(s = suite_of(cfg->cipher)) || cfg->spi == 0 || (cfg->flags & ~(TR_ESP_F_ESN | TR_ESP_F_OPENSSL | TR_ESP_F_EVP)))
 		return -EINVAL;
 	if (!cfg->key || cfg->key_len != (uint32_t)s->aes_key_len + s->salt_len)
 		return -EINVAL;
@@ -335,7 +342,9 @@ TR_API int tr_esp_sa_alloc(struct tr_esp_sa **out, const struct tr_esp_sa_config
 		/* GCM: keyed once, per packet only the nonce (aead.h). */
 		err = tr_aead_new(&sa->aead, cfg->cipher == TR_ESP_AES128_GCM ? TR_AEAD_AES128_GCM
 									  : TR_AEAD_AES256_GCM,
-				  cfg->key, s->aes_key_len, (cfg->flags & TR_ESP_F_EVP) ? TR_AEAD_F_EVP : 0);
+				  cfg->key, s->aes_key_len,
+				  ((cfg->flags & TR_ESP_F_EVP) ? TR_AEAD_F_EVP : 0) |
+				  ((cfg->flags & TR_ESP_F_OPENSSL) ? TR_AEAD_F_OPENSSL : 0));
 		if (err)
 			goto err_free;
 		err = -EIO;

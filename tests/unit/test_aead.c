@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * AES-GCM wrapper (codec/aead.h): the published GCM test cases (McGrew and
- * Viega, "The Galois/Counter Mode of Operation", Appendix B) through both
- * paths, direct provider calls and EVP; every damaged input refused; the
- * two paths agree at every length; bad arguments refused.
+ * Viega, "The Galois/Counter Mode of Operation", Appendix B) through every
+ * path: ipsec-mb where built in, direct provider calls and EVP; every
+ * damaged input refused; the paths agree at every length; bad arguments
+ * refused.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -14,6 +15,22 @@
 #include <cmocka.h>
 
 #include "codec/aead.h"
+
+/* Each way a context can be made: the default (ipsec-mb where built in and
+ * the CPU has AVX2, else OpenSSL direct), OpenSSL direct, EVP. */
+static const unsigned modes[] = { 0, TR_AEAD_F_OPENSSL, TR_AEAD_F_EVP };
+#define N_MODES (sizeof(modes) / sizeof(modes[0]))
+
+/* What the default must pick: a build with ipsec-mb that quietly fell back
+ * to OpenSSL (a failed self-test) would cost every packet. */
+static const char *default_impl(void)
+{
+#ifdef TR_HAVE_IPSEC_MB
+	if (__builtin_cpu_supports("avx2"))
+		return "ipsec-mb";
+#endif
+	return "openssl";
+}
 
 static size_t unhex(const char *s, uint8_t *out)
 {
@@ -60,7 +77,9 @@ static const struct kat kats[] = {
 static void known_answers(void **state)
 {
 	(void)state;
-	for (unsigned flags = 0; flags <= TR_AEAD_F_EVP; flags += TR_AEAD_F_EVP) {
+	for (size_t m = 0; m < N_MODES; m++) {
+		unsigned flags = modes[m];
+
 		for (size_t k = 0; k < sizeof(kats) / sizeof(kats[0]); k++) {
 			const struct kat *v = &kats[k];
 			uint8_t key[32], iv[12], aad[32], pt[64], want[64], tag[16], buf[64], got[16];
@@ -72,9 +91,14 @@ static void known_answers(void **state)
 			assert_int_equal(unhex(v->ct, want), len);
 			unhex(v->tag, tag);
 			assert_int_equal(tr_aead_new(&a, v->alg, key, key_len, flags), 0);
-			/* The direct path is the point of this file: on a stock
-			 * OpenSSL 3 it must be found, or every packet pays. */
-			assert_int_equal(tr_aead_is_direct(a), !flags);
+			/* The fast paths are the point of this file: on a stock
+			 * OpenSSL 3 the direct one must be found, and ipsec-mb
+			 * taken where built in, or every packet pays. */
+			assert_int_equal(tr_aead_is_direct(a), flags == TR_AEAD_F_OPENSSL ||
+				(!flags && !strcmp(default_impl(), "openssl")));
+			if (!flags)
+				assert_int_equal(strncmp(tr_aead_impl(a), default_impl(),
+							 strlen(default_impl())), 0);
 
 			memcpy(buf, pt, len);
 			assert_int_equal(tr_aead_seal(a, iv, aad_len ? aad : NULL, aad_len, buf, len, got), 0);
@@ -102,10 +126,10 @@ static void damaged(void **state)
 	(void)state;
 	for (int i = 0; i < 100; i++)
 		pt[i] = (uint8_t)(i * 3);
-	for (unsigned flags = 0; flags <= TR_AEAD_F_EVP; flags += TR_AEAD_F_EVP) {
+	for (size_t m = 0; m < N_MODES; m++) {
 		struct tr_aead *a;
 
-		assert_int_equal(tr_aead_new(&a, TR_AEAD_AES128_GCM, key, 16, flags), 0);
+		assert_int_equal(tr_aead_new(&a, TR_AEAD_AES128_GCM, key, 16, modes[m]), 0);
 		memcpy(ct, pt, sizeof(pt));
 		assert_int_equal(tr_aead_seal(a, nonce, aad, 8, ct, sizeof(ct), tag), 0);
 		for (int where = 0; where < 4; where++) {
@@ -131,14 +155,15 @@ static void damaged(void **state)
 	}
 }
 
-/* Direct and EVP agree at every length a packet can have (and around the
- * 16-byte block and the stitched AES-NI path's 96-byte chunks). */
-static void paths_agree(void **state)
+/* The default and the direct path each agree with EVP at every length a
+ * packet can have (and around the 16-byte block, the stitched AES-NI path's
+ * 96-byte chunks and ipsec-mb's 256-byte and 16-block ones), up to jumbo. */
+static void agree_with_evp(unsigned flags)
 {
-	uint8_t key[32], nonce[12] = { 0 }, aad[12], x[1600], y[1600], tx[16], ty[16];
+	static uint8_t x[9100], y[9100];
+	uint8_t key[32], nonce[12] = { 0 }, aad[12], tx[16], ty[16];
 	struct tr_aead *d, *e;
 
-	(void)state;
 	for (int i = 0; i < 32; i++)
 		key[i] = (uint8_t)(i * 11 + 3);
 	for (int i = 0; i < 12; i++)
@@ -146,9 +171,9 @@ static void paths_agree(void **state)
 	for (int alg = TR_AEAD_AES128_GCM; alg <= TR_AEAD_AES256_GCM; alg++) {
 		size_t kl = alg == TR_AEAD_AES128_GCM ? 16 : 32;
 
-		assert_int_equal(tr_aead_new(&d, (enum tr_aead_alg)alg, key, kl, 0), 0);
+		assert_int_equal(tr_aead_new(&d, (enum tr_aead_alg)alg, key, kl, flags), 0);
 		assert_int_equal(tr_aead_new(&e, (enum tr_aead_alg)alg, key, kl, TR_AEAD_F_EVP), 0);
-		for (size_t len = 0; len <= sizeof(x); len += len < 300 ? 1 : 37) {
+		for (size_t len = 0; len <= sizeof(x); len += len < 300 ? 1 : len < 1600 ? 37 : 997) {
 			for (size_t i = 0; i < len; i++)
 				x[i] = y[i] = (uint8_t)(i ^ len);
 			nonce[0] = (uint8_t)len;
@@ -167,6 +192,13 @@ static void paths_agree(void **state)
 		tr_aead_free(d);
 		tr_aead_free(e);
 	}
+}
+
+static void paths_agree(void **state)
+{
+	(void)state;
+	agree_with_evp(0);
+	agree_with_evp(TR_AEAD_F_OPENSSL);
 }
 
 static void bad_arguments(void **state)
@@ -190,6 +222,7 @@ static void bad_arguments(void **state)
 	assert_int_equal(tr_aead_seal(a, nonce, NULL, 0, buf, 16, NULL), -EINVAL);
 	assert_int_equal(tr_aead_open(a, nonce, NULL, 0, buf, (size_t)1 << 40, tag), -EINVAL);
 	assert_int_equal(tr_aead_is_direct(NULL), 0);
+	assert_string_equal(tr_aead_impl(NULL), "none");
 	tr_aead_free(a);
 	tr_aead_free(NULL);
 }
