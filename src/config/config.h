@@ -81,6 +81,7 @@ struct tr_config {
 	bool inline_io;          /* Inline = on: the workers do the TUN I/O, no engine thread (default on) */
 	uint32_t workers;        /* Workers: threads per queue, 1 (both directions) or 2 */
 	bool csum_full;          /* Checksums = full: verify received TCP checksums (default partial) */
+	bool crypto_openssl;     /* Crypto = openssl: AES-GCM by OpenSSL even where ipsec-mb is built in */
 	uint32_t queues;         /* TUN queues, one worker pair each */
 	uint32_t ring_capacity;  /* bytes per ring, power of two */
 	uint32_t socket_buffer;  /* SO_RCVBUF/SO_SNDBUF bytes; 0 = kernel default */

@@ -390,6 +390,20 @@ static int p_io(struct tr_config_ctx *ctx, const struct tr_config_key *k, const 
 	return 0;
 }
 
+/* Crypto = auto (default): AES-GCM through ipsec-mb where tunroom has it and
+ * the CPU suits it, else OpenSSL. openssl: OpenSSL always. The wire is the
+ * same either way, so the two ends may differ. */
+static int p_crypto(struct tr_config_ctx *ctx, const struct tr_config_key *k, const char *val)
+{
+	if (!strcmp(val, "auto"))
+		ctx->cfg->crypto_openssl = false;
+	else if (!strcmp(val, "openssl"))
+		ctx->cfg->crypto_openssl = true;
+	else
+		return fail(ctx, "'%s' must be auto or openssl, got '%.64s'", k->name, val);
+	return 0;
+}
+
 /* Checksums = partial (default): packets ESP authenticated go to TUN marked
  * checksum-verified (TR_TUNDEV_F_TRUST_CSUM), as kernel WireGuard does after
  * decrypting. full: the engine verifies every TCP checksum before it
@@ -664,6 +678,7 @@ const struct tr_config_key tr_config_keys[K_COUNT] = {
 	[K_SOCKET_BUFFER]  = { "SocketBuffer",  SEC_INTERFACE, false, p_socket_buffer },
 	[K_USER]           = { "User",          SEC_INTERFACE, false, p_user },
 	[K_CHECKSUMS]      = { "Checksums",     SEC_INTERFACE, false, p_checksums },
+	[K_CRYPTO]         = { "Crypto",        SEC_INTERFACE, false, p_crypto },
 	[K_CIPHER]         = { "Cipher",        SEC_SA,        false, p_cipher },
 	[K_ENDPOINT]       = { "Endpoint",      SEC_SA,        false, p_endpoint },
 	[K_OUT_SPI]        = { "OutSPI",        SEC_SA,        false, p_spi },

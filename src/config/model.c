@@ -58,7 +58,7 @@ void tr_config_sa(const struct tr_config *cfg, bool inbound, struct tr_esp_sa_co
 		.auth_key = d->auth_key_len ? d->auth_key : NULL,
 		.auth_key_len = (uint32_t)d->auth_key_len,
 		.replay_window = cfg->replay_window,
-		.flags = cfg->esn ? TR_ESP_F_ESN : 0,
+		.flags = (cfg->esn ? TR_ESP_F_ESN : 0) | (cfg->crypto_openssl ? TR_ESP_F_OPENSSL : 0),
 	};
 }
 

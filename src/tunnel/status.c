@@ -116,6 +116,7 @@ int tr_tunnel_ctl_get(void *arg, struct tr_ctl_reply *r)
 	put_hex32(r, "in_spi", cfg->in.spi);
 	tr_ctl_put_u64(r, "replay_window", cfg->replay_window);
 	tr_ctl_put_str(r, "esn", cfg->esn ? "on" : "off");
+	tr_ctl_put_str(r, "crypto", tr_esp_sa_crypto(t->sa_out));
 	tr_ctl_put_str(r, "io", tr_tundev_io_backend(run->dev));
 	tr_ctl_put_u64(r, "head_room", tr_session_head_room(t->s));
 	tr_ctl_put_u64(r, "tail_room", tr_session_tail_room(t->s));

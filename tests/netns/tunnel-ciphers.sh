@@ -6,6 +6,8 @@
 # with the copy path (ZeroCopy = off) and the two other thread layouts: an
 # engine thread per end (Inline = off) and a send and a receive thread
 # (Workers = 2) instead of the default one worker running to completion.
+# And one end sealing with OpenSSL against the other on the default AES-GCM
+# code (Crypto = auto: ipsec-mb where built in): the wire is the same.
 # usage: tunnel-ciphers.sh TUNROOM
 source "$(dirname "$0")/lib.sh"
 require_root
@@ -16,17 +18,19 @@ source "$(dirname "$0")/tunnel-lib.sh"
 topology
 # The last rounds: the copy-path baseline and the other thread layouts.
 for round in aes128-gcm aes256-gcm aes128-cbc-sha1 aes256-cbc-sha256 copy-path engine-thread \
-	two-workers; do
+	two-workers mixed-crypto; do
 	cipher=$round inline=on workers=1
 	TR_IFACE_EXTRA=
+	a_extra=
 	case $round in
 	copy-path) cipher=aes128-gcm TR_IFACE_EXTRA="ZeroCopy = off" ;;
 	engine-thread) cipher=aes128-gcm TR_IFACE_EXTRA="Inline = off" inline=off workers=2 ;;
 	two-workers) cipher=aes128-gcm TR_IFACE_EXTRA="Workers = 2" workers=2 ;;
+	mixed-crypto) cipher=aes256-gcm a_extra="Crypto = openssl" ;;
 	esac
-	pretty "cipher $cipher $TR_IFACE_EXTRA"
+	pretty "cipher $cipher $TR_IFACE_EXTRA $a_extra"
 	keys "$cipher"
-	conf a
+	TR_IFACE_EXTRA="$TR_IFACE_EXTRA${a_extra:+$'\n'$a_extra}" conf a
 	conf b
 	up a
 	up b
@@ -44,6 +48,11 @@ for round in aes128-gcm aes256-gcm aes128-cbc-sha1 aes256-cbc-sha256 copy-path e
 	[ "$(counter a cipher)" = "$cipher" ] || die "show does not name $cipher"
 	[ "$(counter a inline)" = "$inline" ] || die "$round: show says inline $(counter a inline)"
 	[ "$(counter a workers)" = "$workers" ] || die "$round: show says workers $(counter a workers)"
+	case $cipher,$a_extra,$(counter a crypto) in
+	*-gcm,,ipsec-mb*|*-gcm,,openssl|*-gcm,Crypto*,openssl|*-sha*,,"openssl cbc+hmac") ;;
+	*) die "$round: show says crypto '$(counter a crypto)'" ;;
+	esac
+	[ "$round" = mixed-crypto ] && b_crypto=$(counter b crypto)
 	copied=$(counter a tx_copied_bytes)
 	if [ "$round" = copy-path ]; then
 		[ "$copied" -gt 0 ] || die "ZeroCopy = off copied nothing"
@@ -55,4 +64,4 @@ for round in aes128-gcm aes256-gcm aes128-cbc-sha1 aes256-cbc-sha256 copy-path e
 	wait "$UP_PID_b" || die "$cipher: SIGTERM exit status $?"
 	ip -n "$(ns_name 2)" link show tr0 >/dev/null 2>&1 && die "$cipher: tr0 left behind after SIGTERM"
 done
-echo "PASS: 4 ciphers, the copy path, Inline = off and Workers = 2, IPv4 and IPv6, tiny and MTU-sized, down and SIGTERM"
+echo "PASS: 4 ciphers, the copy path, Inline = off and Workers = 2, OpenSSL against $b_crypto, IPv4 and IPv6, tiny and MTU-sized, down and SIGTERM"

@@ -171,6 +171,30 @@ static void checksums_key(void **state)
 	assert_non_null(strstr(err, "'Checksums' must be full or partial"));
 }
 
+/* Crypto: auto (the default) or openssl, which reaches both SAs' flags. */
+static void crypto_key(void **state)
+{
+	struct tr_esp_sa_config sa;
+	struct tr_config cfg;
+	char err[TR_CONFIG_ERR_MAX];
+
+	(void)state;
+	assert_int_equal(parse(build("+I", "Crypto = auto"), &cfg, err, sizeof(err)), 0);
+	assert_false(cfg.crypto_openssl);
+	tr_config_sa(&cfg, true, &sa);
+	assert_int_equal(sa.flags & TR_ESP_F_OPENSSL, 0);
+	tr_config_wipe(&cfg);
+	assert_int_equal(parse(build("+I", "Crypto = openssl"), &cfg, err, sizeof(err)), 0);
+	assert_true(cfg.crypto_openssl);
+	tr_config_sa(&cfg, false, &sa);
+	assert_int_equal(sa.flags, TR_ESP_F_OPENSSL);
+	tr_config_sa(&cfg, true, &sa);
+	assert_int_equal(sa.flags, TR_ESP_F_OPENSSL);
+	tr_config_wipe(&cfg);
+	assert_int_not_equal(parse(build("+I", "Crypto = gnutls"), &cfg, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "'Crypto' must be auto or openssl, got 'gnutls'"));
+}
+
 /* Inline: on by default, off on request, nothing else. */
 static void inline_key(void **state)
 {
@@ -797,6 +821,7 @@ int main(void)
 		cmocka_unit_test(good_file),
 		cmocka_unit_test(offload_switch),
 		cmocka_unit_test(checksums_key),
+		cmocka_unit_test(crypto_key),
 		cmocka_unit_test(inline_key),
 		cmocka_unit_test(workers_key),
 		cmocka_unit_test(syntax_variants),
