@@ -94,23 +94,17 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Seconds since the last authenticated record on chan, counted from since
- * when nothing came yet. */
-static double rx_age(struct sess *s, enum tr_ac_chan chan, double since, double now)
+/* Seconds since the last record on chan that last (tr_ac_dp_last_rx: the
+ * last that authenticated; tr_ac_dp_last_tx: the last sent) reports,
+ * counted from when the channel came up if none since. */
+static double chan_age(struct sess *s,
+		       int (*last)(const struct tr_ac_dp *, enum tr_ac_chan, struct timespec *),
+		       enum tr_ac_chan chan, double now)
 {
+	double since = chan == TR_AC_CHAN_DTLS ? s->dtls_since : s->cstp_since;
 	struct timespec ts;
 
-	if (tr_ac_dp_last_rx(s->dp, chan, &ts))
-		return now - since;
-	double t = (double)ts.tv_sec + ts.tv_nsec / 1e9;
-	return now - (t > since ? t : since);
-}
-
-static double tx_age(struct sess *s, enum tr_ac_chan chan, double since, double now)
-{
-	struct timespec ts;
-
-	if (tr_ac_dp_last_tx(s->dp, chan, &ts))
+	if (last(s->dp, chan, &ts))
 		return now - since;
 	double t = (double)ts.tv_sec + ts.tv_nsec / 1e9;
 	return now - (t > since ? t : since);
@@ -184,11 +178,12 @@ static int ctl_get(void *arg, struct tr_ctl_reply *r)
 	tr_ctl_put_u64(r, "dtls_dpd", (uint64_t)s->p.dtls_dpd);
 	tr_ctl_put_u64(r, "keepalive", (uint64_t)s->p.keepalive);
 	if (s->dp && s->st != ST_RECONNECTING) {
-		snprintf(buf, sizeof(buf), "%.0f", rx_age(s, TR_AC_CHAN_CSTP, s->cstp_since, now));
+		snprintf(buf, sizeof(buf), "%.0f",
+			 chan_age(s, tr_ac_dp_last_rx, TR_AC_CHAN_CSTP, now));
 		tr_ctl_put_str(r, "cstp_last_rx", buf);
 		if (s->dtls_up) {
 			snprintf(buf, sizeof(buf), "%.0f",
-				 rx_age(s, TR_AC_CHAN_DTLS, s->dtls_since, now));
+				 chan_age(s, tr_ac_dp_last_rx, TR_AC_CHAN_DTLS, now));
 			tr_ctl_put_str(r, "dtls_last_rx", buf);
 		}
 	}
@@ -470,7 +465,7 @@ static int timers(struct sess *s, double now)
 	int dpd = s->p.dpd, ddpd = s->p.dtls_dpd;
 
 	if (dpd > 0) {
-		double age = rx_age(s, TR_AC_CHAN_CSTP, s->cstp_since, now);
+		double age = chan_age(s, tr_ac_dp_last_rx, TR_AC_CHAN_CSTP, now);
 		if (age > 2.0 * dpd + 5)
 			return -ECONNRESET;
 		if (age >= dpd && now - s->cstp_dpd_sent >= dpd) {
@@ -478,10 +473,11 @@ static int timers(struct sess *s, double now)
 			s->cstp_dpd_sent = now;
 		}
 	}
-	if (s->p.keepalive > 0 && tx_age(s, TR_AC_CHAN_CSTP, s->cstp_since, now) >= s->p.keepalive)
+	if (s->p.keepalive > 0 &&
+	    chan_age(s, tr_ac_dp_last_tx, TR_AC_CHAN_CSTP, now) >= s->p.keepalive)
 		send_ctl(s, TR_AC_CHAN_CSTP, TR_AC_KEEPALIVE);
 	if (s->dtls_up && ddpd > 0) {
-		double age = rx_age(s, TR_AC_CHAN_DTLS, s->dtls_since, now);
+		double age = chan_age(s, tr_ac_dp_last_rx, TR_AC_CHAN_DTLS, now);
 		if (age >= 2.0 * ddpd) {
 			char why[64];
 			snprintf(why, sizeof(why), "silent for %.0f s", age);
@@ -492,7 +488,7 @@ static int timers(struct sess *s, double now)
 		}
 	}
 	if (s->dtls_up && s->p.dtls_keepalive > 0 &&
-	    tx_age(s, TR_AC_CHAN_DTLS, s->dtls_since, now) >= s->p.dtls_keepalive)
+	    chan_age(s, tr_ac_dp_last_tx, TR_AC_CHAN_DTLS, now) >= s->p.dtls_keepalive)
 		send_ctl(s, TR_AC_CHAN_DTLS, TR_AC_KEEPALIVE);
 	/* Rekey: a fresh handshake on a new socket replaces the channel. */
 	if (s->dtls_up && !s->dtls_busy && s->p.dtls_rekey_time > 0 &&
