@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -61,6 +62,17 @@ static double cpu_now(void)
 
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* User-mode CPU time of the process: the share of cpu_now() spent outside
+ * the kernel, where the ring code runs (split by the kernel's accounting,
+ * so approximate). */
+static double usr_now(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6;
 }
 
 static void die(const char *what, int err)
@@ -315,7 +327,7 @@ static int cmp(const void *a, const void *b)
 #define RR_SRC "198.18.0.2"
 #define RR_DST "198.18.0.1"
 
-static double rr_wintun(unsigned burst, unsigned rounds, double *cpu_us)
+static double rr_wintun(unsigned burst, unsigned rounds, double *cpu_us, double *usr_us)
 {
 	const char *addrs[] = { RR_DST "/24" };
 	struct tr_tundev_config cfg = { .name = "trr%d", .addresses = addrs, .n_addresses = 1,
@@ -327,10 +339,10 @@ static double rr_wintun(unsigned burst, unsigned rounds, double *cpu_us)
 	if ((err = tr_tundev_open(&dev, &cfg)))
 		die(tr_tundev_strerror(err), 0);
 	WINTUN_ADAPTER_HANDLE a = tr_wintun_adapter_from_device(dev);
-	WINTUN_SESSION_HANDLE s = WintunStartSessionWithPadding(a, 0x400000, 64, 64);
+	WINTUN_SESSION_HANDLE s = WintunStartSessionWithPadding(a, getenv("RRCAP") ? (uint32_t)strtoul(getenv("RRCAP"), 0, 0) : 0x400000, 64, 64);
 	if (!s)
 		die("wintun session", errno);
-	double t0 = now(), c0 = cpu_now();
+	double t0 = now(), c0 = cpu_now(), u0 = usr_now();
 	for (unsigned r = 0; r < rounds; r++) {
 		for (unsigned i = 0; i < burst; i++) {
 			uint8_t *p = WintunAllocateSendPacket(s, 20 + 8 + ICMP_PAYLOAD);
@@ -354,13 +366,14 @@ static double rr_wintun(unsigned burst, unsigned rounds, double *cpu_us)
 	}
 	double rate = (double)burst * rounds / (now() - t0);
 	*cpu_us = (cpu_now() - c0) * 1e6 / ((double)burst * rounds);
+	*usr_us = (usr_now() - u0) * 1e6 / ((double)burst * rounds);
 	WintunEndSession(s);
 	WintunCloseAdapter(a);
 	tr_device_close(dev);
 	return rate;
 }
 
-static double rr_plain(unsigned burst, unsigned rounds, double *cpu_us)
+static double rr_plain(unsigned burst, unsigned rounds, double *cpu_us, double *usr_us)
 {
 	static uint8_t buf[2048], copy[2048];
 	struct tr_tun t;
@@ -372,7 +385,7 @@ static double rr_plain(unsigned burst, unsigned rounds, double *cpu_us)
 		die(tr_tun_strerror(err), 0);
 	link_setup(t.name);
 	int fd = t.fds[0];
-	double t0 = now(), c0 = cpu_now();
+	double t0 = now(), c0 = cpu_now(), u0 = usr_now();
 	for (unsigned r = 0; r < rounds; r++) {
 		for (unsigned i = 0; i < burst; i++) {
 			size_t len = build_echo4(buf, RR_SRC, RR_DST, seq++);
@@ -393,6 +406,7 @@ static double rr_plain(unsigned burst, unsigned rounds, double *cpu_us)
 	}
 	double rate = (double)burst * rounds / (now() - t0);
 	*cpu_us = (cpu_now() - c0) * 1e6 / ((double)burst * rounds);
+	*usr_us = (usr_now() - u0) * 1e6 / ((double)burst * rounds);
 	tr_tun_close(&t);
 	return rate;
 }
@@ -410,31 +424,43 @@ static double median(double *v)
 	return v[REPS / 2];
 }
 
-static void rr_table(FILE *jf, bool quick)
+/* only: -1 both, 2 the plain loop, 3 Wintun; burst: 0 both, else that one;
+ * total: round trips per run, 0 for the default. */
+static void rr_table(FILE *jf, bool quick, int only, unsigned burst, unsigned total)
 {
 	static const unsigned bursts[] = { 1, 32 };
-	unsigned total = quick ? 20000 : 100000;
+
+	if (!total)
+		total = quick ? 20000 : 100000;
 
 	printf("tun rr: ICMP echo round trips/s to the device's own address, Wintun API\n"
 	       "     (4 MiB, lead/trail 64) vs write/read/copy on the TUN fd, median of %d;\n"
-	       "     cpu: process CPU microseconds per round trip (all threads)\n", REPS);
-	printf("%6s  %12s %8s  %12s %8s  %8s %8s\n", "burst", "wintun rt/s", "cpu us",
-	       "plain rt/s", "cpu us", "rt/s", "cpu");
+	       "     cpu: process CPU microseconds per round trip (all threads), usr: the\n"
+	       "     part of it in user mode\n", REPS);
+	printf("%6s  %12s %7s %7s  %12s %7s %7s  %7s %7s\n", "burst", "wintun rt/s", "cpu us",
+	       "usr us", "plain rt/s", "cpu us", "usr us", "rt/s", "cpu");
 	for (unsigned bi = 0; bi < 2; bi++) {
-		double w[REPS], p[REPS], wc[REPS], pc[REPS];
+		double w[REPS] = { 0 }, p[REPS] = { 0 }, wc[REPS] = { 0 }, pc[REPS] = { 0 };
+		double wu[REPS] = { 0 }, pu[REPS] = { 0 };
 		unsigned rounds = total / bursts[bi];
 
+		if (burst && burst != bursts[bi])
+			continue;
 		for (int r = 0; r < REPS; r++) {
-			w[r] = rr_wintun(bursts[bi], rounds, &wc[r]);
-			p[r] = rr_plain(bursts[bi], rounds, &pc[r]);
+			if (only != 2)
+				w[r] = rr_wintun(bursts[bi], rounds, &wc[r], &wu[r]);
+			if (only != 3)
+				p[r] = rr_plain(bursts[bi], rounds, &pc[r], &pu[r]);
 		}
 		double mw = median(w), mp = median(p), mwc = median(wc), mpc = median(pc);
-		printf("%6u  %12.0f %8.2f  %12.0f %8.2f  %7.2fx %7.2fx\n", bursts[bi], mw, mwc, mp,
-		       mpc, mw / mp, mwc / mpc);
+		double mwu = median(wu), mpu = median(pu);
+		printf("%6u  %12.0f %7.2f %7.2f  %12.0f %7.2f %7.2f  %6.2fx %6.2fx\n", bursts[bi], mw,
+		       mwc, mwu, mp, mpc, mpu, mp > 0 ? mw / mp : 0, mpc > 0 ? mwc / mpc : 0);
 		if (jf)
 			fprintf(jf, "%s{\"burst\":%u,\"wintun\":%.0f,\"plain\":%.0f,"
-				"\"wintun_cpu_us\":%.3f,\"plain_cpu_us\":%.3f}",
-				bi ? "," : "", bursts[bi], mw, mp, mwc, mpc);
+				"\"wintun_cpu_us\":%.3f,\"plain_cpu_us\":%.3f,"
+				"\"wintun_usr_us\":%.3f,\"plain_usr_us\":%.3f}",
+				bi ? "," : "", bursts[bi], mw, mp, mwc, mpc, mwu, mpu);
 	}
 }
 
@@ -447,8 +473,10 @@ int main(int argc, char **argv)
 	uint64_t count = 200000;
 	bool rr_only = false; /* --rr: the request/response table only */
 	bool no_rr = false;   /* --no-rr: without it */
-	/* --only thread|inline|plain, --size 64|1400: for profiling */
+	/* --only thread|inline|plain|wintun, --size 64|1400, --burst 1|32,
+	 * --rounds N (round trips per --rr run): for profiling one path */
 	int only = -1, only_size = -1;
+	unsigned rr_burst = 0, rr_total = 0;
 	struct tr_nl *nl;
 
 	for (int i = 1; i < argc; i++) {
@@ -458,17 +486,23 @@ int main(int argc, char **argv)
 			json = argv[++i];
 		else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
 			i++;
-			only = !strcmp(argv[i], "plain") ? 2 : !strcmp(argv[i], "inline") ? 1 : 0;
+			only = !strcmp(argv[i], "wintun") ? 3 : !strcmp(argv[i], "plain") ? 2
+			       : !strcmp(argv[i], "inline") ? 1 : 0;
 		}
 		else if (!strcmp(argv[i], "--rr"))
 			rr_only = true;
 		else if (!strcmp(argv[i], "--no-rr"))
 			no_rr = true;
+		else if (!strcmp(argv[i], "--burst") && i + 1 < argc)
+			rr_burst = (unsigned)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
+			rr_total = (unsigned)atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--size") && i + 1 < argc)
 			only_size = strcmp(argv[++i], "64") ? 1 : 0;
 		else {
 			fprintf(stderr, "usage: bench_tun [--quick] [--rr] [--json FILE] "
-				"[--no-rr] [--only thread|inline|plain] [--size 64|1400]\n");
+				"[--no-rr] [--only thread|inline|plain|wintun] [--size 64|1400] "
+				"[--burst 1|32] [--rounds N]\n");
 			return 2;
 		}
 	}
@@ -482,7 +516,7 @@ int main(int argc, char **argv)
 		tr_nl_close(nl);
 	}
 	if (rr_only) {
-		rr_table(NULL, count < 200000);
+		rr_table(NULL, count < 200000, only, rr_burst, rr_total);
 		return 0;
 	}
 	for (int r = 0; r < REPS; r++)
@@ -536,7 +570,7 @@ int main(int argc, char **argv)
 	if (jf)
 		fprintf(jf, "],\"rr\":[");
 	if (!no_rr)
-		rr_table(jf, count < 200000);
+		rr_table(jf, count < 200000, only, rr_burst, rr_total);
 	if (jf) {
 		fprintf(jf, "]}\n");
 		fclose(jf);
