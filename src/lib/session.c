@@ -346,7 +346,7 @@ static bool rx_skip_void(struct tr_session *s, struct tr_slot_desc *d)
  * the rooms this session asked for and may not use ingress-only flags. */
 static int rx_take(struct tr_session *s, struct tr_pkt *pkt)
 {
-	struct tr_slot_desc d;
+	struct tr_slot_desc d = { 0 }; /* filled when peek returns 1; gcc cannot tell */
 	bool freed = false;
 	int ret;
 
@@ -425,7 +425,7 @@ static void inline_mute(struct tr_session *s, bool full)
  * of at most max reads (what the receiver asked for: Wintun's receive asks
  * for one, and a read ahead would mostly find nothing). Returns packets
  * moved, or the session's error once the port stopped. */
-static int rx_pump(struct tr_session *s, unsigned max)
+static inline __attribute__((always_inline)) int rx_pump(struct tr_session *s, unsigned max)
 {
 	int full = 0;
 	int n = s->inl.egress(s->inl.ctx, max, &full);
@@ -439,7 +439,9 @@ static int rx_pump(struct tr_session *s, unsigned max)
 	return n;
 }
 
-static int rx_receive_locked(struct tr_session *s, struct tr_pkt *pkts, unsigned n)
+static inline __attribute__((always_inline)) int rx_receive_locked(struct tr_session *s,
+								     struct tr_pkt *pkts,
+								     unsigned n)
 {
 	bool pumped = false;
 	unsigned got = 0;
@@ -494,7 +496,11 @@ TR_API int tr_rx_receive_burst(struct tr_session *s, struct tr_pkt *pkts, unsign
 
 TR_API int tr_rx_receive(struct tr_session *s, struct tr_pkt *pkt)
 {
-	int ret = tr_rx_receive_burst(s, pkt, 1);
+	/* Not through tr_rx_receive_burst: one frame less above an inline
+	 * session's read(2) (tunio.c, write_one). */
+	lock(s, &s->rx_lock);
+	int ret = rx_receive_locked(s, pkt, 1);
+	unlock(s, &s->rx_lock);
 
 	return ret == 1 ? 0 : ret == 0 ? -EAGAIN : ret;
 }
@@ -897,8 +903,9 @@ static int tx_finish(struct tr_session *s, struct tr_pkt *pkt, uint32_t flags)
  * it are committed and published, it and the ones after it stay allocated
  * and the caller's, to fix and commit or abandon (docs/ring-abi.md,
  * "Bursts that fail part-way"). */
-static int tx_commit_locked(struct tr_session *s, struct tr_pkt *pkts, unsigned n,
-			    uint32_t flags)
+static inline __attribute__((always_inline)) int tx_commit_locked(struct tr_session *s,
+								    struct tr_pkt *pkts,
+								    unsigned n, uint32_t flags)
 {
 	int err = 0;
 	unsigned i;
