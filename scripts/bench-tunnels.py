@@ -605,6 +605,49 @@ def measure(a, work, row, rnd, put):
         log("   ", r.stderr.strip().splitlines()[-1])
 
 
+# Stages of a sample's call chain, first match wins: the kernel work inside
+# each kind of system call (inner TCP receive runs inside a TUN write, the
+# peer's UDP receive inside our send over veth), then the leaf's library.
+STAGES = (
+    (("tcp_v4_rcv", "tcp_v6_rcv"), "inner TCP/IP receive (inside TUN writes: the endpoint's work)"),
+    (("tun_chr_write_iter",), "TUN writes (inner IP, copy)"),
+    (("tun_chr_read_iter",), "TUN reads (copy)"),
+    (("udp_sendmsg", "udpv6_sendmsg"), "UDP sends (copy, GSO, veth, the peer's UDP receive)"),
+    (("udp_recvmsg", "udpv6_recvmsg"), "UDP receives (copy)"),
+    (("do_sys_poll", "do_epoll_wait"), "waiting (poll)"),
+    (("io_uring_enter", "io_submit_sqes"), "io_uring (other than the reads and writes)"),
+)
+
+
+def stages(data):
+    """Share of samples per stage, from perf script's call chains."""
+    r = run("perf", "script", "-i", data, "-F", "tid,ip,sym,dso", check=False, timeout=600)
+    count, total = {}, 0
+    for block in r.stdout.split("\n\n"):
+        frames = [l.strip() for l in block.strip().splitlines()[1:] if l.strip()]
+        if not frames:
+            continue
+        total += 1
+        chain = " ".join(frames)
+        leaf = frames[0]
+        for marks, name in STAGES:
+            if any(" " + m + "+" in chain or " " + m + " " in chain for m in marks):
+                break
+        else:
+            if "libcrypto" in leaf or "libIPSec_MB" in leaf:
+                name = "crypto library (" + ("ipsec-mb" if "libIPSec_MB" in leaf else "OpenSSL") + ")"
+            elif "kernel" in leaf:
+                name = "other kernel work"
+            elif "/tunroom)" in leaf or "(tunroom" in leaf or leaf.endswith("tunroom)"):
+                name = "tunroom's own code"
+            else:
+                name = "other userspace (" + leaf.rsplit("(", 1)[-1].rstrip(")").rsplit("/", 1)[-1] + ")"
+        count[name] = count.get(name, 0) + 1
+    if not total:
+        return ["   (no samples)"]
+    return ["%7.1f%%  %s" % (100 * n / total, k) for k, n in sorted(count.items(), key=lambda x: -x[1])]
+
+
 def profile(a, work, row, kind, win=4):
     """perf stat per thread and perf record's top symbols, both ends, under load."""
     d = os.path.join(work, "prof-" + kind)
@@ -633,16 +676,18 @@ def profile(a, work, row, kind, win=4):
     out = [f"# {row.label}, {kind}: a {win} s window of each, both ends (scripts/bench-tunnels.py --profile)",
            "## perf stat --per-thread -e task-clock,raw_syscalls:sys_enter"]
     out += [l for l in open(f"{d}/stat").read().splitlines() if l.strip() and not l.startswith("#")]
-    out.append("## perf record -e cpu-clock: inclusive share (children, self) of tunroom's and libcrypto's functions")
+    out.append("## perf record -e cpu-clock: inclusive share (children, self) of tunroom's and its crypto libraries' functions")
     agg = {}
     for l in rep("--children", "--sort", "dso,sym").splitlines():
         f = l.split()
         if len(f) >= 5 and not l.startswith("#") and f[0].endswith("%") and not f[4].startswith("0x") and \
-                (f[2] == "tunroom" or f[2].startswith("libcrypto")):
+                (f[2] == "tunroom" or f[2].startswith("libcrypto") or f[2].startswith("libIPSec_MB")):
             k = f[2] + " " + f[4]
             c, s = agg.get(k, (0.0, 0.0))
             agg[k] = (c + float(f[0][:-1]), s + float(f[1][:-1]))
     out += ["%7.2f%% %7.2f%%  %s" % (c, s, k) for k, (c, s) in sorted(agg.items(), key=lambda x: -x[1][0])[:40]]
+    out.append("## perf record -e cpu-clock: share of samples per stage (what each sample's call chain was doing)")
+    out += stages(f"{d}/perf.data")
     out.append("## perf record -e cpu-clock: share of samples per thread")
     threads = [l for l in rep("--no-children", "--sort", "pid").splitlines() if l.strip() and not l.startswith("#")]
     out += threads[:12]
