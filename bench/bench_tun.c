@@ -43,6 +43,9 @@ struct result {
 	double pps;
 	double dev_syscalls; /* per packet, device side (engine thread or baseline loop) */
 	double app_syscalls; /* per packet, application side (tunroom only) */
+	double gen_us;       /* CPU microseconds per packet, the UDP generator's thread */
+	double refl_us;      /* the same, the reflecting thread (plain: the whole loop;
+			      * inline: application and TUN I/O; thread: the application) */
 	uint64_t lost;
 };
 
@@ -61,6 +64,14 @@ static double cpu_now(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static double thread_cpu(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
@@ -100,7 +111,7 @@ static void turn_around(uint8_t *p, uint32_t len)
 
 /* The traffic: a connected UDP socket, WINDOW packets in flight. Returns
  * packets per second; *lost counts packets that never came back. */
-static double generate(uint32_t size, uint64_t count, uint64_t *lost)
+static double generate(uint32_t size, uint64_t count, uint64_t *lost, double *cpu)
 {
 	struct sockaddr_in me = { .sin_family = AF_INET }, peer = { .sin_family = AF_INET,
 								     .sin_port = htons(9000) };
@@ -130,6 +141,7 @@ static double generate(uint32_t size, uint64_t count, uint64_t *lost)
 		im[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iv[i], .msg_iovlen = 1 } };
 	}
 	t0 = last = now();
+	*cpu = thread_cpu();
 	while (got + *lost < count) {
 		unsigned want = (unsigned)(WINDOW - inflight);
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
@@ -164,6 +176,7 @@ static double generate(uint32_t size, uint64_t count, uint64_t *lost)
 		}
 	}
 	double t = now() - t0;
+	*cpu = thread_cpu() - *cpu;
 	close(fd);
 	return (double)got / t;
 }
@@ -187,12 +200,14 @@ struct reflector {
 	int fd;
 	int stop;
 	uint64_t syscalls, packets;
+	double cpu; /* this thread's CPU seconds */
 };
 
 static void *ring_reflector(void *arg)
 {
 	struct reflector *r = arg;
 	struct tr_pkt rx[BATCH];
+	double c0 = thread_cpu();
 
 	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
 		int n = tr_rx_receive_burst(r->s, rx, BATCH);
@@ -223,6 +238,7 @@ static void *ring_reflector(void *arg)
 		tr_rx_release_burst(r->s, rx, (unsigned)n);
 		r->packets += (uint64_t)n;
 	}
+	r->cpu = thread_cpu() - c0;
 	return NULL;
 }
 
@@ -248,8 +264,10 @@ static struct result run_tunroom(uint32_t size, uint64_t count, bool inl)
 		die(tr_tundev_strerror(err), 0);
 	if ((err = tr_session_open(&r.s, dev, &sc)))
 		die("session", err);
+	double gen;
+
 	pthread_create(&th, NULL, ring_reflector, &r);
-	res.pps = generate(size, count, &res.lost);
+	res.pps = generate(size, count, &res.lost, &gen);
 	__atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
 	pthread_join(th, NULL);
 	tr_session_stats(r.s, &st);
@@ -260,6 +278,8 @@ static struct result run_tunroom(uint32_t size, uint64_t count, bool inl)
 	 * side: its sleeps (one poll each) and eventfd wake-ups. */
 	res.dev_syscalls = (double)ds.syscalls / (double)(r.packets ? r.packets : 1);
 	res.app_syscalls = (double)(st.sleeps + st.wakeups_sent) / (double)(r.packets ? r.packets : 1);
+	res.gen_us = gen * 1e6 / (double)(r.packets ? r.packets : 1);
+	res.refl_us = r.cpu * 1e6 / (double)(r.packets ? r.packets : 1);
 	return res;
 }
 
@@ -267,6 +287,7 @@ static void *plain_reflector(void *arg)
 {
 	struct reflector *r = arg;
 	static uint8_t buf[2048], copy[2048 + 128];
+	double c0 = thread_cpu();
 
 	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
 		struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
@@ -286,6 +307,7 @@ static void *plain_reflector(void *arg)
 		if (write(r->fd, copy + 64, (size_t)n) == n)
 			r->packets++;
 	}
+	r->cpu = thread_cpu() - c0;
 	return NULL;
 }
 
@@ -302,12 +324,16 @@ static struct result run_plain(uint32_t size, uint64_t count)
 		die(tr_tun_strerror(err), 0);
 	link_setup(t.name);
 	r.fd = t.fds[0];
+	double gen;
+
 	pthread_create(&th, NULL, plain_reflector, &r);
-	res.pps = generate(size, count, &res.lost);
+	res.pps = generate(size, count, &res.lost, &gen);
 	__atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
 	pthread_join(th, NULL);
 	tr_tun_close(&t);
 	res.dev_syscalls = (double)r.syscalls / (double)(r.packets ? r.packets : 1);
+	res.gen_us = gen * 1e6 / (double)(r.packets ? r.packets : 1);
+	res.refl_us = r.cpu * 1e6 / (double)(r.packets ? r.packets : 1);
 	return res;
 }
 
@@ -538,7 +564,9 @@ int main(int argc, char **argv)
 	       "     UDP turned around in a private namespace, %d in flight, median of %d.\n"
 	       "     thread: the engine's thread serves the rings; inline: the application's\n"
 	       "     thread does the TUN I/O (TR_SESSION_F_INLINE). sc/p: syscalls per packet,\n"
-	       "     device side + application side\n", WINDOW, REPS);
+	       "     device side + application side. cpu us/pkt: thread CPU time per packet\n"
+	       "     of the UDP generator and of the reflecting thread (thread: the\n"
+	       "     application's only, not the engine's)\n", WINDOW, REPS);
 	printf("%6s  %12s %8s  %12s %8s  %12s %6s  %7s %7s\n", "size", "thread kpps", "sc/p",
 	       "inline kpps", "sc/p", "plain kpps", "sc/p", "thr/pl", "inl/pl");
 	for (int si = 0; si < 2; si++) {
@@ -557,6 +585,11 @@ int main(int argc, char **argv)
 			printf("        lost in the median runs: thread %llu, inline %llu, plain %llu\n",
 			       (unsigned long long)a->lost, (unsigned long long)i->lost,
 			       (unsigned long long)b->lost);
+		/* Which thread bounds the rate: on two cores the generator and
+		 * the reflecting thread each have one. */
+		printf("        cpu us/pkt: generator %.2f %.2f %.2f; reflecting thread %.2f %.2f %.2f"
+		       " (thread, inline, plain)\n", a->gen_us, i->gen_us, b->gen_us, a->refl_us,
+		       i->refl_us, b->refl_us);
 		if (jf)
 			fprintf(jf, "%s{\"size\":%u,\"tunroom\":%.1f,\"tunroom_inline\":%.1f,"
 				"\"plain\":%.1f,\"tunroom_dev_syscalls_per_pkt\":%.3f,"
