@@ -8,15 +8,12 @@
 # and GRO slow-path batches. Not a test (not in meson): a measurement.
 # usage: bench-offload.sh TUNROOM [SECONDS [ROUNDS [MODES]]]
 #   MODES: words A-B (side a's Offload, side b's), default "on-on off-off"
-source "$(dirname "$0")/lib.sh"
-require_root
-require_tun
-command -v iperf3 >/dev/null || skip "iperf3 not installed (scripts/deps.sh bench)"
 TUNROOM=$1
 T=${2:-8}
 ROUNDS=${3:-3}
 MODES=${4:-on-on off-off}
 source "$(dirname "$0")/tunnel-lib.sh"
+command -v iperf3 >/dev/null || skip "iperf3 not installed (scripts/deps.sh bench)"
 
 both() { echo $(($(counter a "$1") + $(counter b "$1"))); }
 ticks() { awk '{ s += $14 + $15 } END { print s }' "/proc/$UP_PID_a/stat" "/proc/$UP_PID_b/stat"; }

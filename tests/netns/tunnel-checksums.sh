@@ -12,9 +12,6 @@
 # the ends disagree (a partial, b full): data still verifies, since senders
 # always write full checksums.
 # usage: tunnel-checksums.sh TUNROOM
-source "$(dirname "$0")/lib.sh"
-require_root
-require_tun
 TUNROOM=$1
 source "$(dirname "$0")/tunnel-lib.sh"
 

@@ -9,9 +9,6 @@
 # And one end sealing with OpenSSL against the other on the default AES-GCM
 # code (Crypto = auto: ipsec-mb where built in): the wire is the same.
 # usage: tunnel-ciphers.sh TUNROOM
-source "$(dirname "$0")/lib.sh"
-require_root
-require_tun
 TUNROOM=$1
 source "$(dirname "$0")/tunnel-lib.sh"
 

@@ -5,9 +5,6 @@
 # --json) reports it, `down` ends the daemon and removes device and socket, and
 # a config readable by others is refused even for root.
 # usage: tunnel-cli.sh TUNROOM
-source "$(dirname "$0")/lib.sh"
-require_root
-require_tun
 TUNROOM=$1
 source "$(dirname "$0")/tunnel-lib.sh"
 

@@ -11,9 +11,6 @@
 #  3. TUN device deleted under a running tunnel: tunroom exits on its own,
 #     within seconds, with a message naming the device, and leaves nothing.
 # usage: tunnel-faults.sh TUNROOM ESPFLOOD
-source "$(dirname "$0")/lib.sh"
-require_root
-require_tun
 TUNROOM=$1
 ESPFLOOD=$2
 source "$(dirname "$0")/tunnel-lib.sh"

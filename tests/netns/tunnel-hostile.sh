@@ -5,9 +5,6 @@
 # counted in exactly one drop counter, tunnel keeps working), a replayed
 # datagram (dropped, counted), and a bad config line (FILE:LINE message).
 # usage: tunnel-hostile.sh TUNROOM
-source "$(dirname "$0")/lib.sh"
-require_root
-require_tun
 TUNROOM=$1
 RAW=$(dirname "$(readlink -f "$0")")/udpraw.py
 source "$(dirname "$0")/tunnel-lib.sh"

@@ -1,11 +1,14 @@
 # SPDX-License-Identifier: MIT
-# Helpers for the tunnel tests, sourced after lib.sh. Topology:
+# Helpers for the tunnel tests. A test sets TUNROOM (the binary, its first
+# argument) and sources this, which sources lib.sh (unless the test did),
+# skips without root or TUN, and makes WORK (removed on exit). Topology:
 #
 #   ns 1: tr0 198.18.0.1/30 fd00:7272::1/64     ns 2: tr0 198.18.0.2/30 fd00:7272::2/64
 #         veth 192.0.2.1/24  ====== ESP in UDP 4500 ======  veth 192.0.2.2/24
-#
-# TUNROOM (the binary) comes as the first argument of the test script.
 
+declare -F require_root >/dev/null || source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+require_root
+require_tun
 TUNROOM=${TUNROOM:?set TUNROOM to the tunroom binary}
 TR_NETNS_DIR=$(dirname "${BASH_SOURCE[0]}")
 WORK=$(mktemp -d)

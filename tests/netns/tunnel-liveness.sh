@@ -8,9 +8,6 @@
 # with a source outside b's PeerAddresses is dropped (rx_drop_source).
 # Last, with a down, b's refused keepalives do not make it spin.
 # usage: tunnel-liveness.sh TUNROOM
-source "$(dirname "$0")/lib.sh"
-require_root
-require_tun
 TUNROOM=$1
 source "$(dirname "$0")/tunnel-lib.sh"
 

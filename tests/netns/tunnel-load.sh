@@ -5,9 +5,6 @@
 # then `tunroom down` on one side and SIGTERM on the other while a flood still
 # runs: both exit 0 and leave no device and no control socket behind.
 # usage: tunnel-load.sh TUNROOM
-source "$(dirname "$0")/lib.sh"
-require_root
-require_tun
 TUNROOM=$1
 source "$(dirname "$0")/tunnel-lib.sh"
 

@@ -18,9 +18,6 @@
 # calls. Then Offload = off: the same transfers, GSO/GRO counters 0. Last, an
 # IPv6 outer path with a CBC cipher: the first guess of G right there too.
 # usage: tunnel-offload.sh TUNROOM
-source "$(dirname "$0")/lib.sh"
-require_root
-require_tun
 TUNROOM=$1
 source "$(dirname "$0")/tunnel-lib.sh"
 

@@ -15,9 +15,6 @@
 # the slow path (rx_gro_slow > 0) and moved messages behind a batch that
 # outgrew its slot (rx_gro_moved > 0), or this test did not test it.
 # usage: tunnel-order.sh TUNROOM
-source "$(dirname "$0")/lib.sh"
-require_root
-require_tun
 TUNROOM=$1
 source "$(dirname "$0")/tunnel-lib.sh"
 

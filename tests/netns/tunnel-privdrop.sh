@@ -6,9 +6,6 @@
 # same name all still work. Without User the process stays uid 0 but holds no
 # capability. An unknown User is refused before anything is set up.
 # usage: tunnel-privdrop.sh TUNROOM
-source "$(dirname "$0")/lib.sh"
-require_root
-require_tun
 TUNROOM=$1
 source "$(dirname "$0")/tunnel-lib.sh"
 # Log lines start with a UTC timestamp outside the journal.

@@ -5,9 +5,6 @@
 # their workers each. Many UDP flows both ways: every datagram arrives, and
 # both queues carry some of them on each end, in both directions.
 # usage: tunnel-queues.sh TUNROOM
-source "$(dirname "$0")/lib.sh"
-require_root
-require_tun
 TUNROOM=$1
 source "$(dirname "$0")/tunnel-lib.sh"
 

@@ -7,9 +7,6 @@
 # it restarted. Then ESP datagrams captured before the last restart are sent
 # to the restarted end again: none may be delivered (anti-replay kept).
 # usage: tunnel-restart.sh TUNROOM
-source "$(dirname "$0")/lib.sh"
-require_root
-require_tun
 TUNROOM=$1
 source "$(dirname "$0")/tunnel-lib.sh"
 RAW=$(dirname "$(readlink -f "$0")")/udpraw.py

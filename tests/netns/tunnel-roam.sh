@@ -10,13 +10,10 @@
 #
 #   ns 1 (a) 198.51.100.1 -- 198.51.100.254 ns 3 (NAT) 192.0.2.254 -- 192.0.2.2 ns 2 (b)
 # usage: tunnel-roam.sh TUNROOM
-source "$(dirname "$0")/lib.sh"
-require_root
-require_tun
-command -v nft >/dev/null || skip "nft not found (apt-get install nftables)"
-command -v conntrack >/dev/null || skip "conntrack not found (apt-get install conntrack)"
 TUNROOM=$1
 source "$(dirname "$0")/tunnel-lib.sh"
+command -v nft >/dev/null || skip "nft not found (apt-get install nftables)"
+command -v conntrack >/dev/null || skip "conntrack not found (apt-get install conntrack)"
 RAW=$(dirname "$(readlink -f "$0")")/udpraw.py
 
 ns_add 1

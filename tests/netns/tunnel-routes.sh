@@ -12,9 +12,6 @@
 #
 #   ns 1 (a) 192.0.2.1 ---- 192.0.2.2 ns 2 (b), also 203.0.113.2 (endpoint) and 198.51.100.7
 # usage: tunnel-routes.sh TUNROOM
-source "$(dirname "$0")/lib.sh"
-require_root
-require_tun
 TUNROOM=$1
 source "$(dirname "$0")/tunnel-lib.sh"
 # Each check greps a command's whole output (grep -q on a pipe can end it

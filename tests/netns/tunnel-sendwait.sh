@@ -11,9 +11,6 @@
 # between sending bursts held each probe for seconds and let the socket
 # buffer overflow.
 # usage: tunnel-sendwait.sh TUNROOM
-source "$(dirname "$0")/lib.sh"
-require_root
-require_tun
 TUNROOM=$1
 source "$(dirname "$0")/tunnel-lib.sh"
 

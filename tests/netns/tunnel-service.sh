@@ -9,9 +9,6 @@
 #    and none when it does (the journal stamps them);
 #  - SIGHUP does not stop the tunnel, and says so.
 # usage: tunnel-service.sh TUNROOM
-source "$(dirname "$0")/lib.sh"
-require_root
-require_tun
 TUNROOM=$1
 source "$(dirname "$0")/tunnel-lib.sh"
 

@@ -8,9 +8,6 @@
 # negative control first proves the shim counts, so the test cannot pass
 # vacuously.
 # usage: tunnel-zerocopy.sh TUNROOM COPYCOUNT_SO COPYCTL [CIPHER]
-source "$(dirname "$0")/lib.sh"
-require_root
-require_tun
 TUNROOM=$1
 SHIM=$2
 CTL=$3
