@@ -67,13 +67,6 @@ raw_udp() {
 	pretty "raw UDP: b got '$got'"
 }
 
-expect() { # SIDE KEY OP VALUE
-	local v
-	v=$(counter "$1" "$2")
-	[ "$v" "$3" "$4" ] || { diag; die "side $1: $2 = $v, want $3 $4"; }
-	echo "side $1: $2 = $v"
-}
-
 topology
 keys aes128-gcm
 command -v nstat >/dev/null || skip "nstat (iproute2) not found"

@@ -89,6 +89,15 @@ t = json.load(sys.stdin)[0]
 print(t["stats"].get(sys.argv[1], t.get(sys.argv[1], "missing")))' "$2"
 }
 
+# expect SIDE KEY OP VALUE: counter KEY of SIDE passes [ counter OP VALUE ]
+# (-gt, -eq, =, ...), else diag and fail; says what it found.
+expect() { # SIDE KEY OP VALUE
+	local v
+	v=$(counter "$1" "$2")
+	[ "$v" "$3" "$4" ] || { diag; die "side $1: $2 = $v, want $3 $4"; }
+	echo "side $1: $2 = $v"
+}
+
 # down SIDE: tunroom down, then the process must exit 0 and tr0 be gone.
 down() {
 	local side=$1 ns=1 pid

@@ -87,13 +87,6 @@ run() {
 	udp
 }
 
-expect() { # SIDE KEY OP VALUE
-	local v
-	v=$(counter "$1" "$2")
-	[ "$v" "$3" "$4" ] || { diag; die "side $1: $2 = $v, want $3 $4"; }
-	echo "side $1: $2 = $v"
-}
-
 topology
 keys aes128-gcm
 
