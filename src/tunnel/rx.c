@@ -326,9 +326,9 @@ static unsigned gro_place(struct tr_tunnel *t, struct tr_gro_round *r, unsigned 
  * batch after a streak of lone datagrams, offered one slot), it and every
  * later message are staged, then laid out one after the other from its first
  * slot on, extra slots taken behind the round. It also steers the next
- * layout: G follows the size of a batch that missed; the layout turns to one
- * slot per message after a streak of lone datagrams and back at the first
- * batch.
+ * layout: G follows the size of a batch that missed; the layout turns to two
+ * slots per message after a streak of lone datagrams and back at the first
+ * batch (or a quiet socket, rx_gro_step).
  */
 static void gro_sort(struct tr_tunnel *t, struct tr_gro_round *r, unsigned c)
 {
@@ -444,6 +444,16 @@ static int rx_gro_step(struct tr_tunnel *t, struct tr_rx_work *w)
 {
 	struct tr_gro_round *r = &w->r;
 
+	/* The lone-datagram layout outlives the gaps between one worker's
+	 * bursts, but not a pause of the peer: a flow that starts or wakes
+	 * after one sends batches (a slow start, all queued at once while a
+	 * Workers = 1 thread was sending), and laid out for lone datagrams
+	 * every one of them would miss its slots. */
+	if (w->quiet_ms && t->gro.singles >= GRO_SINGLES_STREAK &&
+	    tr_tunnel_now_ms() - w->quiet_ms >= GRO_QUIET_MS) {
+		t->gro.singles = 0;
+		w->peek = true;
+	}
 	if (w->peek && !t->gro.no_peek)
 		gro_peek(t);
 	int nm = gro_prepare(t, r);
@@ -453,22 +463,27 @@ static int rx_gro_step(struct tr_tunnel *t, struct tr_rx_work *w)
 	int c = tr_udp_recv_msgs(&t->udp, r->msg, (unsigned)nm);
 	if (c > 0)
 		gro_sort(t, r, (unsigned)c);
-	/* Not while lone datagrams come back to back: a peer that does
-	 * not coalesce would pay a call per datagram for nothing. */
-	w->peek = !r->in_step && t->gro.singles < GRO_PEEK_STREAK;
-
 	int err = gro_deliver(t, r);
 	if (err)
 		return err;
 	rx_seen(t);
 	if (c <= 0) {
 		/* An idle socket ends a streak: only back-to-back lone
-		 * datagrams mean a peer that does not coalesce. */
+		 * datagrams mean a peer that does not coalesce. The
+		 * lone-datagram layout itself ends only if the quiet lasts
+		 * (above): the socket is empty at the end of every burst. */
 		if (t->gro.singles < GRO_SINGLES_STREAK)
 			t->gro.singles = 0;
-		return 0;
+		else if (!w->quiet_ms)
+			w->quiet_ms = tr_tunnel_now_ms();
+	} else {
+		w->quiet_ms = 0;
 	}
-	return c;
+	/* Not while lone datagrams come back to back: a peer that does
+	 * not coalesce would pay a call per datagram for nothing. Once a
+	 * streak ended, the next receive peeks. */
+	w->peek = !r->in_step && t->gro.singles < GRO_PEEK_STREAK;
+	return c > 0 ? c : 0;
 }
 
 /* One recvmmsg into a burst of slots, one datagram each. Returns as

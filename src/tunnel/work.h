@@ -22,11 +22,16 @@
 #define GRO_SINGLES_STREAK 16
 /* ... and before it stops peeking at what comes next. */
 #define GRO_PEEK_STREAK 4
+/* Quiet on the socket, in ms, that ends the lone-datagram layout: longer
+ * than the gaps between one worker's bursts under load, short enough that
+ * a flow waking from idle finds batch slots (the next receive peeks). */
+#define GRO_QUIET_MS 2
 /* That layout offers this many messages of two slots each: few enough that
- * a TCP flow waking from idle (slow start: runs of 2, 4, 8, 16, 20
- * datagrams, all queued while the one worker was busy sending) misses its
- * slots in a few messages, not a whole round of them, before the layout
- * turns back to batches. */
+ * batches coming without a pause before them (a sender that sent runs of
+ * one, then of 2, 4, 8, 16, 20 datagrams, all queued while the one worker
+ * was busy sending) miss their slots in a few messages, not a whole round
+ * of them, before the layout turns back to batches. After a pause
+ * (GRO_QUIET_MS) they find batch slots. */
 #define GRO_SINGLES_MSGS 8
 
 /* One receive round with UDP_GRO: the slots, and which hold a datagram. */
@@ -64,6 +69,7 @@ struct tr_rx_work {
 	struct tr_udp_msg m[TR_TUNNEL_BURST];
 	struct tr_gro_round r; /* Offload = on */
 	bool peek;             /* MSG_PEEK before the next GRO round */
+	uint64_t quiet_ms;     /* lone-datagram layout: when the socket was first found empty, or 0 */
 };
 
 /* One burst OS -> wire (control datagrams and keepalives due first).

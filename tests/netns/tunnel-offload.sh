@@ -110,14 +110,16 @@ for side in a b; do
 	# A change of traffic (ACK batches, then data of the other flow) may
 	# cost one slow batch while G follows, and messages behind one that
 	# outgrew its slots move with it; copies happen only there (each byte
-	# staged, then placed), and misses are rare. With one worker per end
-	# (Workers = 1) a flow waking from idle can land a few batches of its
-	# slow start in the lone-datagram layout (up to 25 of ~350 batches in
-	# the runs measured): at most a tenth.
+	# staged, then placed), and misses are rare: a pair of ACKs coalesced
+	# while lone datagrams were laid out, a lone datagram longer than G.
+	# A flow waking from idle finds batch slots (the lone-datagram layout
+	# ends with a quiet socket); before it did, with one worker per end,
+	# its slow start landed in that layout, 6-30 slow of ~400 batches.
+	# Now 0-1 in the runs measured: at most 3 and a fiftieth.
 	slow=$(counter $side rx_gro_slow) batches=$(counter $side rx_gro_batches)
 	moved=$(counter $side rx_gro_moved)
 	expect $side rx_copied_bytes -le $(((slow + moved) * 2 * 65535))
-	[ $((slow * 10)) -le "$batches" ] || { diag; die "side $side: $slow slow of $batches batches"; }
+	[ $((slow * 50)) -le $((batches + 150)) ] || { diag; die "side $side: $slow slow of $batches batches"; }
 done
 # The TUN half: both sides read TSO super-packets (a sends the IPv4 file, b
 # the IPv6 one) split into slots, and wrote coalesced runs to their TUN.
