@@ -3,6 +3,7 @@
  * AES-GCM through ipsec-mb (aead_imb.h says when and why).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,8 @@
 #include "codec/aead_imb.h"
 
 #ifdef TR_HAVE_IPSEC_MB
+
+#include <stdbool.h>
 
 #include <intel-ipsec-mb.h>
 
@@ -21,40 +24,64 @@ struct tr_aead_imb {
 	const char *arch;
 };
 
+/*
+ * The library's choice of code for this CPU, made once per process. Its
+ * manager only dispatches: the GCM functions it hands out take no manager,
+ * so they are copied out and the manager freed. Doing this per context
+ * would cost ~75 copies of the manager's templates each time (the
+ * zero-copy test counts them), for the same answer. Read-only after
+ * pthread_once, so it is shared without locks.
+ */
+struct imb_code {
+	int err; /* 0, -ENOMEM, or -EOPNOTSUPP (no AVX2) */
+	const char *arch;
+	aes_gcm_pre_t pre128, pre256;
+	aes_gcm_enc_dec_t enc128, dec128, enc256, dec256;
+};
+
+static struct imb_code code;
+static pthread_once_t code_once = PTHREAD_ONCE_INIT;
+
+static void code_load(void)
+{
+	IMB_ARCH arch = IMB_ARCH_NONE;
+	IMB_MGR *m = alloc_mb_mgr(0);
+
+	if (!m) {
+		code.err = -ENOMEM;
+		return;
+	}
+	init_mb_mgr_auto(m, &arch);
+	if (arch == IMB_ARCH_AVX2 || arch == IMB_ARCH_AVX512) {
+		code = (struct imb_code){
+			.arch = arch == IMB_ARCH_AVX512 ? "avx512" : "avx2",
+			.pre128 = m->gcm128_pre, .pre256 = m->gcm256_pre,
+			.enc128 = m->gcm128_enc, .dec128 = m->gcm128_dec,
+			.enc256 = m->gcm256_enc, .dec256 = m->gcm256_dec,
+		};
+	} else {
+		code.err = -EOPNOTSUPP;
+	}
+	free_mb_mgr(m);
+}
+
 int tr_aead_imb_new(struct tr_aead_imb **out, enum tr_aead_alg alg, const uint8_t *key)
 {
 	struct tr_aead_imb *g;
-	IMB_ARCH arch = IMB_ARCH_NONE;
-	IMB_MGR *m;
+	bool aes128 = alg == TR_AEAD_AES128_GCM;
 
 	*out = NULL;
-	/* The manager only chooses the code for this CPU: the GCM functions
-	 * it hands out take no manager, so it is freed once they are copied. */
-	m = alloc_mb_mgr(0);
-	if (!m)
-		return -ENOMEM;
-	init_mb_mgr_auto(m, &arch);
-	if (arch != IMB_ARCH_AVX2 && arch != IMB_ARCH_AVX512) {
-		free_mb_mgr(m);
-		return -EOPNOTSUPP;
-	}
+	pthread_once(&code_once, code_load);
+	if (code.err)
+		return code.err;
 	g = aligned_alloc(64, (sizeof(*g) + 63) & ~(size_t)63);
-	if (!g) {
-		free_mb_mgr(m);
+	if (!g)
 		return -ENOMEM;
-	}
 	memset(g, 0, sizeof(*g));
-	g->arch = arch == IMB_ARCH_AVX512 ? "avx512" : "avx2";
-	if (alg == TR_AEAD_AES128_GCM) {
-		m->gcm128_pre(key, &g->key);
-		g->enc = m->gcm128_enc;
-		g->dec = m->gcm128_dec;
-	} else {
-		m->gcm256_pre(key, &g->key);
-		g->enc = m->gcm256_enc;
-		g->dec = m->gcm256_dec;
-	}
-	free_mb_mgr(m);
+	g->arch = code.arch;
+	g->enc = aes128 ? code.enc128 : code.enc256;
+	g->dec = aes128 ? code.dec128 : code.dec256;
+	(aes128 ? code.pre128 : code.pre256)(key, &g->key);
 	*out = g;
 	return 0;
 }
