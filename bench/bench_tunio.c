@@ -13,7 +13,9 @@
  * checksum, which ip_rcv drops at once, so the kernel's work behind the
  * write is as small as it gets and the I/O itself is most of what is
  * timed) by N write(2) calls or one io_uring_enter. Also an empty read
- * (-EAGAIN) each way. Nanoseconds per packet, median of the rounds.
+ * (-EAGAIN) each way, io_uring set up other ways for 64 reads, and what a
+ * syscall or an io_uring request that does nothing costs. Nanoseconds per
+ * packet, median of the rounds.
  * A benchmark, not a test: it prints figures and asserts nothing.
  *
  * usage: bench_tunio [--quick] [--size BYTES]   (root: creates a namespace)
@@ -228,6 +230,81 @@ static void measure(struct rig *g, unsigned n, unsigned rounds, bool write, bool
 		printf("        (%u rounds moved fewer than %u packets)\n", short_reads, n);
 }
 
+/* io_uring set up other ways than tunio.c's, for N=64 queued reads: to see
+ * whether a setting makes a TUN read cheaper than read(2) on this kernel.
+ * 0: as tunio.c (COOP_TASKRUN, fixed file, RWF_NOWAIT); 1: the descriptor
+ * not registered; 2: registered buffers (READ_FIXED); 3: SINGLE_ISSUER |
+ * DEFER_TASKRUN instead of COOP_TASKRUN. */
+static void uring_variants(struct rig *g, unsigned rounds)
+{
+#ifdef TR_HAVE_LIBURING
+	static const char *names[] = { "as tunio.c", "no fixed file", "registered buffers",
+				       "DEFER_TASKRUN" };
+	static double v[5][ROUNDS_MAX];
+	const unsigned n = 64;
+	struct io_uring ring[4];
+
+	for (int c = 0; c < 4; c++) {
+		struct io_uring_params p = {
+			.flags = c == 3 ? IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN
+					: IORING_SETUP_COOP_TASKRUN,
+		};
+		struct iovec all = { g->bufs, sizeof(g->bufs) };
+
+		if (io_uring_queue_init_params(NMAX, &ring[c], &p) < 0 ||
+		    io_uring_register_files(&ring[c], &g->fd, 1) < 0 ||
+		    (c == 2 && io_uring_register_buffers(&ring[c], &all, 1) < 0)) {
+			printf("%-22s (io_uring variant %s: cannot set up)\n", "", names[c]);
+			return;
+		}
+	}
+	for (unsigned r = 0; r < rounds; r++) {
+		fill(g, n);
+		double t0 = now_ns();
+		take(g, RAW, n);
+		v[0][r] = (now_ns() - t0) / n;
+		for (int c = 0; c < 4; c++) {
+			struct io_uring_cqe *cqe;
+			unsigned head, k = 0;
+
+			fill(g, n);
+			t0 = now_ns();
+			for (unsigned i = 0; i < n; i++) {
+				struct io_uring_sqe *sqe = io_uring_get_sqe(&ring[c]);
+
+				if (c == 2)
+					io_uring_prep_read_fixed(sqe, 0, g->bufs[i], sizeof(g->bufs[i]),
+								 (uint64_t)-1, 0);
+				else
+					io_uring_prep_read(sqe, c == 1 ? g->fd : 0, g->bufs[i],
+							   sizeof(g->bufs[i]), (uint64_t)-1);
+				sqe->rw_flags = RWF_NOWAIT;
+				if (c != 1)
+					sqe->flags |= IOSQE_FIXED_FILE;
+			}
+			io_uring_submit_and_wait(&ring[c], n);
+			io_uring_for_each_cqe(&ring[c], head, cqe)
+				k++;
+			io_uring_cq_advance(&ring[c], k);
+			v[1 + c][r] = (now_ns() - t0) / n;
+			while (take(g, RAW, 1)) /* a short round leaves the rest: empty it */
+				;
+		}
+	}
+	double base = median(v[0], rounds);
+	for (int c = 0; c < 4; c++) {
+		double x = median(v[1 + c], rounds);
+
+		printf("%-22s %5u  %9.0f %9s %9.0f  %7.2fx  io_uring %s\n",
+		       c ? "" : "read, 64 queued", n, base, "", x, x / base, names[c]);
+		io_uring_queue_exit(&ring[c]);
+	}
+#else
+	(void)g;
+	(void)rounds;
+#endif
+}
+
 /* The floors: a syscall that does nothing (getppid), and io_uring's cost
  * per request for a request that does nothing (NOP, n per enter). */
 static double null_syscall_ns(unsigned rounds)
@@ -319,6 +396,7 @@ int main(int argc, char **argv)
 			       r[1], r[2], r[2] / r[0]);
 		}
 	}
+	uring_variants(&g, rounds);
 	printf("%-22s %5s  %9.0f %9s %9.0f\n", "nothing (getppid, NOP)", "1",
 	       null_syscall_ns(rounds), "", uring_nop_ns(1, rounds));
 	for (unsigned i = 2; i < sizeof(ns) / sizeof(ns[0]); i++)
