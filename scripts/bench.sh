@@ -24,6 +24,11 @@ echo "== framing (bench/bench_framing.c)"
 echo "== tun (bench/bench_tun.c)"
 "$BUILD/bench/bench_tun" "${args[@]}" --json bench/results/tun.json
 
+echo "== tunio (bench/bench_tunio.c)"
+# What one TUN read or write costs by syscall and through io_uring
+# (docs/benchmarks.md, "Issue 14").
+"$BUILD/bench/bench_tunio" "${args[@]}"
+
 echo "== codec (bench/bench_codec.c)"
 "$BUILD/bench/bench_codec" "${args[@]}"
 
