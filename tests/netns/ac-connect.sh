@@ -4,7 +4,7 @@
 # each way, checked by SHA-256, first over DTLS, then with --no-dtls (all
 # over TLS); `tunroom show` says which channel carried it; `tunroom down`
 # (DTLS run) and SIGTERM (TLS run, dropped to -U nobody) end the session with
-# a BYE the server logs.
+# a BYE the server logs. No epoll set of the client watches the TUN queue.
 # usage: ac-connect.sh TUNROOM
 TUNROOM=$1
 source "$(dirname "$0")/ac-lib.sh"
@@ -54,6 +54,17 @@ for mode in dtls tls; do
 		[ "$(ac_show $name dtls_tx_records)" -eq 0 ] || die "--no-dtls sent DTLS records"
 	fi
 	pid=$(cat "$WORK/$name.pid")
+	# No epoll set of ours watches the TUN queue: the kernel calls a
+	# registered waiter on every packet it queues, sleeping or not (a poll
+	# on tr_session_fd() registers one; tr_rx_wait_fds does not).
+	for fd in /proc/$pid/fd/*; do
+		[ "$(readlink "$fd")" = "anon_inode:[eventpoll]" ] || continue
+		while read -r key tfd _; do
+			if [ "$key" = tfd: ] && [ "$(readlink "/proc/$pid/fd/$tfd")" = /dev/net/tun ]; then
+				die "$mode: epoll fd ${fd##*/} watches the TUN queue (fd $tfd)"
+			fi
+		done <"/proc/$pid/fdinfo/${fd##*/}"
+	done
 	if [ $mode = dtls ]; then
 		pretty "$mode: tunroom down"
 		tunroom1 down $name || die "$mode: tunroom down failed"
