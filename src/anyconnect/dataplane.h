@@ -141,6 +141,9 @@ int tr_ac_dp_new(struct tr_ac_dp **out, const struct tr_ac_dp_cfg *cfg);
 bool tr_ac_dp_inline(const struct tr_ac_dp *dp);
 /* How many data threads run (cfg.threads, or what 0 chose): 1 or 2. */
 unsigned tr_ac_dp_threads(const struct tr_ac_dp *dp);
+/* What seals the channel that carries data now (tr_ac_aead_impl), or
+ * "none". Control thread only: it is the one that swaps channels. */
+const char *tr_ac_dp_crypto(const struct tr_ac_dp *dp);
 
 /*
  * Installs (or replaces) the DTLS channel: udp_fd is a connected UDP socket

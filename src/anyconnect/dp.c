@@ -1223,6 +1223,17 @@ unsigned tr_ac_dp_threads(const struct tr_ac_dp *dp)
 	return dp ? (unsigned)dp->mode : 0;
 }
 
+const char *tr_ac_dp_crypto(const struct tr_ac_dp *dp)
+{
+	int c = dp ? LOAD(dp->use) : TR_AC_CHAN_NONE;
+	const struct chan *ch;
+
+	if (c != TR_AC_CHAN_CSTP && c != TR_AC_CHAN_DTLS)
+		return "none";
+	ch = tr_load_acquire(&dp->ch[c]);
+	return ch ? tr_ac_aead_impl(&ch->tx) : "none";
+}
+
 struct tr_session *tr_ac_dp_session(const struct tr_ac_dp *dp)
 {
 	return dp ? dp->s : NULL;

@@ -154,6 +154,11 @@ uint32_t tr_ac_tls_ct_off(const struct tr_ac_aead *a)
 	return tr_ac_tls_head(a);
 }
 
+const char *tr_ac_aead_impl(const struct tr_ac_aead *a)
+{
+	return a->fast ? tr_aead_impl(a->fast) : "openssl evp";
+}
+
 uint32_t tr_ac_rec_tail(const struct tr_ac_aead *a)
 {
 	return TR_AC_TAG + (a->version == TR_AC_VERSION_TLS13 ? 1 : 0);

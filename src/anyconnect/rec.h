@@ -62,6 +62,9 @@ void tr_ac_aead_free(struct tr_ac_aead *a);
 uint32_t tr_ac_dtls_head(const struct tr_ac_aead *a);
 uint32_t tr_ac_tls_head(const struct tr_ac_aead *a);
 uint32_t tr_ac_rec_tail(const struct tr_ac_aead *a);
+/* What seals and opens a's records: tr_aead_impl()'s name for AES-GCM
+ * ("ipsec-mb avx512", "openssl", ...), "openssl evp" for the others. */
+const char *tr_ac_aead_impl(const struct tr_ac_aead *a);
 
 /*
  * DTLS seal: p's data is the payload (an IP packet); pushes the AnyConnect

@@ -193,6 +193,8 @@ static int ctl_get(void *arg, struct tr_ctl_reply *r)
 		tr_ctl_put_str(r, "inline", tr_ac_dp_inline(s->dp) ? "on" : "off");
 	if (s->dp)
 		tr_ctl_put_u64(r, "data_threads", tr_ac_dp_threads(s->dp));
+	if (s->dp)
+		tr_ctl_put_str(r, "crypto", tr_ac_dp_crypto(s->dp));
 	tr_ctl_put_u64(r, "reconnects", s->reconnects);
 	tr_ctl_put_u64(r, "dtls_handshakes", s->dtls_handshakes);
 	tr_ctl_put_u64(r, "dtls_handshake_failures", s->dtls_handshake_failures);

@@ -26,6 +26,11 @@ for mode in dtls tls; do
 	fi
 	# The data threads do the TUN I/O themselves (no engine thread).
 	[ "$(ac_show $name inline)" = on ] || die "inline: $(ac_show $name inline)"
+	# ocserv negotiates AES-GCM: ipsec-mb or OpenSSL called directly seals it.
+	case $(ac_show $name crypto) in
+	ipsec-mb*|openssl) ;;
+	*) die "crypto: $(ac_show $name crypto)" ;;
+	esac
 	addr=$(ac_addr $name)
 	# Running without privileges: no capability, no new privileges, the
 	# TUN ioctl fence (seccomp filter).
