@@ -6,7 +6,9 @@
  * (the test creates it when the traffic starts), so one-time set-up (a
  * crypto library filling its tables) is told apart from the data path;
  * without TR_COPYCOUNT_ARM, WINDOW is TOTAL. */
+#ifndef _GNU_SOURCE /* meson passes it; built alone, RTLD_NEXT needs it */
 #define _GNU_SOURCE
+#endif
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <stdatomic.h>
