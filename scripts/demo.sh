@@ -108,6 +108,10 @@ s = json.load(sys.stdin)[0]["stats"]
 pk = s["tx_packets"] + s["rx_packets"]
 cp = s["tx_copied_bytes"] + s["rx_copied_bytes"]
 print(f"userspace payload bytes copied per packet (ESP, side a, {pk} packets): {cp / max(pk, 1):.1f}")')
+crypto=$(TUNROOM_RUN_DIR=$work/run-a "$TUNROOM" show --json tr0 | python3 -c '
+import json, sys
+t = json.load(sys.stdin)[0]
+print(t.get("crypto", t["stats"].get("crypto", "?")))')
 # Stopped as a user would (the cleanup's SIGTERM would log after the report).
 TUNROOM_RUN_DIR=$work/run-a "$TUNROOM" down tr0
 TUNROOM_RUN_DIR=$work/run-b "$TUNROOM" down tr0
@@ -119,8 +123,9 @@ report() {
 	echo "== report (one run on a shared machine; make bench measures properly)"
 	printf '%-38s %10s\n' "path" "Mbit/s"
 	printf '%-38s %10s\n' "plain veth (no tunnel)" "$veth"
-	printf '%-38s %10s  (%s of veth)\n' "tunroom up: ESP $CIPHER, zero-copy" "$tun" \
-		"$(python3 -c 'import sys; print(f"{float(sys.argv[2]) / float(sys.argv[1]) * 100:.0f}%")' "$veth" "$tun")"
+	printf '%-38s %10s  (%s of veth; sealed by %s)\n' "tunroom up: ESP $CIPHER, zero-copy" "$tun" \
+		"$(python3 -c 'import sys; print(f"{float(sys.argv[2]) / float(sys.argv[1]) * 100:.0f}%")' "$veth" "$tun")" \
+		"$crypto"
 	printf '%-38s %s\n' "tunroom connect: AnyConnect" "$ac_row"
 	echo "$copies"
 }
