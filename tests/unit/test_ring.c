@@ -401,6 +401,26 @@ static void inline_needs_the_device(void **state)
 	tr_device_close(dev);
 }
 
+/* s has nothing to receive and one stale doorbell ring at most: of 20
+ * short tr_rx_waits, at most two may return ready (the stale ring's, and
+ * one spare); every other one must sleep out its timeout, not return at
+ * once for ever. */
+static void waits_sleep(struct tr_session *s)
+{
+	struct tr_pkt one;
+	int woke = 0;
+
+	for (int i = 0; i < 20; i++) {
+		int w = tr_rx_wait(s, 10);
+
+		assert_true(w >= 0);
+		woke += w;
+		assert_int_equal(tr_rx_receive(s, &one), -EAGAIN);
+	}
+	if (woke > 2)
+		fail_msg("tr_rx_wait returned ready %d times of 20 with nothing to receive", woke);
+}
+
 /* The doorbell rings for both directions. A ring for ingress space that
  * comes while the receive side is armed must not make tr_rx_wait return at
  * once for ever after (a busy loop until egress data came): it wakes once,
@@ -411,7 +431,7 @@ static void rx_wait_after_tx_wait(void **state)
 	struct tr_session *s = open_session(dev, 0, 0, 0);
 	static struct tr_pkt p[4096];
 	struct tr_pkt one;
-	int n = 0, woke = 0;
+	int n = 0;
 
 	(void)state;
 	assert_int_equal(tr_rx_receive(s, &one), -EAGAIN); /* armed for egress */
@@ -424,15 +444,7 @@ static void rx_wait_after_tx_wait(void **state)
 	assert_int_equal(tr_tx_commit_burst(s, p, (unsigned)n, 0), 0);
 	/* The sink takes them and rings for the space we wait for. */
 	assert_int_equal(tr_tx_wait(s, 5000), 1);
-	for (int i = 0; i < 20; i++) {
-		int w = tr_rx_wait(s, 10);
-
-		assert_true(w >= 0);
-		woke += w;
-		assert_int_equal(tr_rx_receive(s, &one), -EAGAIN);
-	}
-	if (woke > 2)
-		fail_msg("tr_rx_wait returned ready %d times of 20 with nothing to receive", woke);
+	waits_sleep(s);
 	tr_session_close(s);
 	tr_device_close(dev);
 }
@@ -453,7 +465,7 @@ static void late_ring_after_take(void **state)
 	struct tr_port *port;
 	struct tr_session *s;
 	struct tr_pkt e, one;
-	int dfd[2], woke = 0;
+	int dfd[2];
 	char bell = 1;
 
 	(void)state;
@@ -472,15 +484,7 @@ static void late_ring_after_take(void **state)
 	assert_int_equal(tr_rx_release(s, &one), 0);
 	assert_int_equal(tr_rx_receive(s, &one), -EAGAIN); /* re-armed, bell drained */
 	assert_int_equal(send(dfd[0], &bell, 1, MSG_DONTWAIT), 1); /* the late ring */
-	for (int i = 0; i < 20; i++) {
-		int w = tr_rx_wait(s, 10);
-
-		assert_true(w >= 0);
-		woke += w;
-		assert_int_equal(tr_rx_receive(s, &one), -EAGAIN);
-	}
-	if (woke > 2)
-		fail_msg("tr_rx_wait returned ready %d times of 20 with nothing to receive", woke);
+	waits_sleep(s);
 	tr_session_close(s);
 	tr_port_close(port);
 }
