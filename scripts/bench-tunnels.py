@@ -722,7 +722,11 @@ def machine_profile(a, work, rows, win=4, hz=997):
         try:
             bps = json.loads(job.communicate(timeout=win + 30)[0])["end"]["sum_received"]["bits_per_second"]
         except (ValueError, KeyError, subprocess.TimeoutExpired):
-            note(f"machine profile of {row.label}: iperf3 failed")
+            bps = 0
+        if not bps:
+            # Not a division by zero below: this runs before the results
+            # are written, and would lose the whole run's measurements.
+            note(f"machine profile of {row.label}: iperf3 failed or moved nothing")
             continue
         gb = bps * win / 8e9
         rep = lambda *x: run("perf", "report", "-i", f"{d}/perf.data", "--stdio", "-g", "none", "-n", *x,
