@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,11 +19,15 @@
 #include <intel-ipsec-mb.h>
 
 struct tr_aead_imb {
-	/* First: the library wants the expanded keys 64-byte aligned. */
+	/* First: the library wants the expanded keys 64-byte aligned, and
+	 * its header asks for that only where LINUX is defined (the
+	 * library's own build, not ours): here the type is byte-aligned and
+	 * aligned_alloc(64) in tr_aead_imb_new is what aligns it. */
 	struct gcm_key_data key;
 	aes_gcm_enc_dec_t enc, dec;
 	const char *arch;
 };
+_Static_assert(offsetof(struct tr_aead_imb, key) == 0, "key must stay first (64-byte aligned)");
 
 /*
  * The library's choice of code for this CPU, made once per process. Its
