@@ -119,6 +119,8 @@ python3 -c "import sys; sys.exit(not float('$worst') <= $PROBE_MAX_MS)" ||
 # With a receive thread of its own (Workers = 2) nobody receives in the waits.
 if [ "$(counter a workers)" = 1 ]; then
 	[ "$during" -gt 0 ] || { diag; die "no receive while sending waited (rx_send_wait_receives = 0)"; }
+else
+	[ "$during" -eq 0 ] || { diag; die "Workers = 2: the send thread received ($during times)"; }
 fi
 # Still a working tunnel once the flood is over (the shaper's queue drains).
 n1 tc qdisc del dev "tr-$$-va" root
