@@ -49,30 +49,30 @@ struct result {
 	uint64_t lost;
 };
 
-static double now(void)
+static double clock_s(clockid_t id)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static double now(void)
+{
+	return clock_s(CLOCK_MONOTONIC);
 }
 
 /* CPU time of the whole process (all its threads, kernel time included):
  * on a shared machine it varies less than the wall clock does. */
 static double cpu_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+	return clock_s(CLOCK_PROCESS_CPUTIME_ID);
 }
 
+/* CPU time of the calling thread alone. */
 static double thread_cpu(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+	return clock_s(CLOCK_THREAD_CPUTIME_ID);
 }
 
 /* User-mode CPU time of the process: the share of cpu_now() spent outside
