@@ -629,7 +629,9 @@ def stages(data):
             continue
         total += 1
         chain = " ".join(frames)
-        leaf = frames[0]
+        # DWARF unwinding lists inlined functions as frames of their own
+        # with "(inlined)" for a library: the leaf is the first real one.
+        leaf = next((f for f in frames if not f.endswith("(inlined)")), frames[0])
         for marks, name in STAGES:
             if any(" " + m + "+" in chain or " " + m + " " in chain for m in marks):
                 break
