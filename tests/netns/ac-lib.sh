@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
-# AnyConnect tests' common part (it sources lib.sh): two namespaces joined
-# by a veth, a stock ocserv in namespace 2 with a self-signed certificate
-# made here, and the client's helpers. A test sets TUNROOM (and any AC_*
+# AnyConnect tests' common part (it sources lib.sh unless the caller did):
+# two namespaces joined by a veth, a stock ocserv in namespace 2 with a
+# self-signed certificate made here, and the client's helpers. A test sets TUNROOM (and any AC_*
 # knob ac_write_conf reads), sources this and calls ac_begin.
 #
 #          namespace 1 (client)                    namespace 2 (server)
@@ -18,7 +18,9 @@
 #       pinned, password on stdin, no script; returns when it carries traffic
 #   ac_show NAME KEY        one value of `tunroom show NAME --json`
 #   ac_down NAME            tunroom down NAME
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# Not again where the caller did (scripts/demo.sh): that would forget the
+# namespaces and processes it made so far, and cleanup would leave them.
+declare -F require_root >/dev/null || source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 SRV=203.0.113.2
 CLI=203.0.113.1
