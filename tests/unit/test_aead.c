@@ -28,7 +28,10 @@ static const unsigned modes[] = { 0, TR_AEAD_F_OPENSSL, TR_AEAD_F_EVP };
 static const char *default_impl(void)
 {
 #ifdef TR_HAVE_IPSEC_MB
-	if (__builtin_cpu_supports("avx2"))
+	/* What ipsec-mb's AVX2 code needs (IMB_CPUFLAGS_AVX2): AVX2 alone
+	 * is not enough, a VM may hide AES-NI. */
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2") &&
+	    __builtin_cpu_supports("aes") && __builtin_cpu_supports("pclmul"))
 		return "ipsec-mb";
 #endif
 	return "openssl";
