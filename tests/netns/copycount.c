@@ -25,7 +25,6 @@ typedef void *(*copy_fn)(void *, const void *, size_t);
 
 static atomic_ulong copies, in_window;
 static atomic_int armed;
-static const char *arm_path;
 static copy_fn real_memcpy;
 static copy_fn real_memmove;
 /* dlsym may itself copy (and so call back into us) before it returns: the
@@ -64,17 +63,18 @@ static copy_fn resolve(copy_fn *slot, const char *name)
 	return f;
 }
 
-__attribute__((constructor)) static void setup(void)
-{
-	arm_path = getenv("TR_COPYCOUNT_ARM");
-}
-
 /* Copies of COPY_MIN bytes or more are rare on a zero-copy path, so one
- * access(2) each until the window opens costs nothing that matters. */
+ * getenv and access(2) each until the window opens costs nothing that
+ * matters. getenv here, not in a constructor of ours: another library's
+ * constructor may copy before ours runs, and would open the window for
+ * good (counting the set-up against the data path). */
 static int window_open(void)
 {
+	const char *arm_path;
+
 	if (atomic_load_explicit(&armed, memory_order_relaxed))
 		return 1;
+	arm_path = getenv("TR_COPYCOUNT_ARM");
 	if (arm_path && access(arm_path, F_OK) != 0)
 		return 0;
 	atomic_store_explicit(&armed, 1, memory_order_relaxed);
