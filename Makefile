@@ -18,8 +18,9 @@ $(BUILD)/build.ninja:
 deps:
 	scripts/deps.sh check
 
-# Unit, header and namespace tests, once in a normal build and once under
-# ASan+UBSan. The last line printed is "N passed, M failed, K skipped".
+# Unit, header and namespace tests in a normal build and under ASan+UBSan,
+# then ThreadSanitizer and the libFuzzer smoke run (scripts/check.sh).
+# The last line printed is "N passed, M failed, K skipped".
 check:
 	@scripts/deps.sh check
 	@BUILD=$(BUILD) ASAN=$(ASAN) scripts/check.sh
