@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * What a tunnel must remember across a restart with the same static keys
- * (docs/config.md, "Restarts"): per SA pair, the outbound sequence numbers
- * reserved so far and the inbound numbers it may have delivered. One small
- * file, /var/lib/tunroom/NAME.state (mode 0600), written and synced before the
+ * (docs/config.md, "Restarts"): per direction's keys, the outbound sequence
+ * numbers reserved so far and the inbound numbers it may have delivered.
+ * Each direction is matched alone, and the last few other keys of each are
+ * kept too, so a run with one key changed (a typo, say) and then the old
+ * config again never sends a number twice under one key. One small file,
+ * /var/lib/tunroom/NAME.state (mode 0600), written and synced before the
  * numbers it covers are used.
  *
  * The file holds two copies of the record, a sector apart, written in turn
@@ -20,21 +23,35 @@ struct tr_config;
 
 #define TR_STATE_DIR_DEFAULT "/var/lib/tunroom"
 
+/* Keys remembered per direction: the ones in use and the last three others. */
+#define TR_STATE_KEYS 4
+
+/* One direction's keys: a fingerprint of its cipher, ESN, SPI and keys (all
+ * zero: unused) and the limit for them. */
+struct tr_state_key {
+	uint8_t fp[16];
+	uint64_t limit;
+};
+
 struct tr_state {
 	int fd;
 	uint64_t gen;        /* of the newest record on disk */
-	uint8_t fp[16];      /* fingerprint of the keys and SPIs the record is for */
 	/* As on disk: outbound numbers <= out_limit may have been used; inbound
 	 * numbers <= in_limit may have been delivered. */
 	uint64_t out_limit, in_limit;
+	bool out_known, in_known; /* the record had this direction's keys */
+	/* Per direction, [0] the keys in use (fingerprint, limit), then others
+	 * the file remembers, carried into every record written. */
+	struct tr_state_key out[TR_STATE_KEYS], in[TR_STATE_KEYS];
 	char path[256];
 };
 
 /*
  * Opens (creating dir 0700 and the file 0600 if needed) DIR/NAME.state and
- * loads it. A missing, unreadable or foreign record (other keys, SPIs,
- * cipher or ESN) leaves both limits 0 and *why says why in a few words ("new",
- * "for other keys", "damaged"); *why is NULL when a record was loaded.
+ * loads it. A direction whose keys, SPI, cipher or ESN the file does not
+ * know starts at limit 0; *why says why in a few words ("new", "damaged",
+ * "for other keys", "for other outbound keys", "for other inbound keys");
+ * *why is NULL when both directions were known.
  * Returns 0 or -errno (st->fd stays -1).
  */
 int tr_state_open(struct tr_state *st, const char *dir, const struct tr_config *cfg,

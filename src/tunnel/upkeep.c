@@ -95,9 +95,18 @@ int tr_upkeep_start(struct tr_upkeep *u, struct tr_tunnel *t, unsigned n)
 		t[q].in_limit = u->st.in_limit;
 		t[q].instance = instance;
 	}
-	if (u->why)
+	/* Each direction is known to the file or not on its own (state.h). */
+	if (!u->st.out_known && !u->st.in_known)
 		fprintf(stderr, "tunroom: %s: state file %s: %s, sequence numbers start at 1\n",
 			u->name, u->st.path, u->why);
+	else if (!u->st.out_known)
+		fprintf(stderr, "tunroom: %s: state file %s: %s, our sequence numbers start at 1; "
+			"the peer's up to %llu count as replays until its answer to our hello moves it "
+			"past them\n", u->name, u->st.path, u->why, (unsigned long long)floor);
+	else if (!u->st.in_known)
+		fprintf(stderr, "tunroom: %s: restarted from %s: our sequence numbers go on after %llu; "
+			"it has no record %s, so the peer's numbers count from 1\n", u->name, u->st.path,
+			(unsigned long long)out, u->why);
 	else
 		fprintf(stderr, "tunroom: %s: restarted from %s: our sequence numbers go on after %llu, "
 			"the peer's up to %llu count as replays until its answer to our hello moves it past them\n",
