@@ -145,9 +145,14 @@ static void on_hello(struct tr_upkeep *u, struct tr_tunnel *t0, const struct tr_
 	if (h->instance != u->peer_instance) {
 		if (u->peer_instance) {
 			u->peer_restarts++;
-			fprintf(stderr, "tunroom: %s: peer seems to have restarted (its hello names a "
-				"new run); our sequence numbers move past %llu, the last it takes as a replay\n",
-				u->name, (unsigned long long)h->floor);
+			if (h->floor)
+				fprintf(stderr, "tunroom: %s: peer seems to have restarted (its hello "
+					"names a new run); our sequence numbers move past %llu, the last "
+					"it takes as a replay\n", u->name, (unsigned long long)h->floor);
+			else
+				fprintf(stderr, "tunroom: %s: peer seems to have restarted (its hello "
+					"names a new run); it has no record of our numbers, so ours go "
+					"on as they are\n", u->name);
 		}
 		u->peer_instance = h->instance;
 	}
