@@ -21,6 +21,7 @@
 #include "common/privdrop.h"
 #include "tunnel/route.h"
 #include "tunnel/tunnel.h"
+#include "tunroom/esp.h"
 #include "tunroom/tunroom.h"
 
 #ifndef TR_CONF_DIR_DEFAULT
@@ -144,6 +145,15 @@ static void print_checked(const struct tr_config *cfg, const struct tr_privdrop_
 	       tr_sockaddr_str(&cfg->endpoint, b, sizeof(b)));
 	printf("    spi out 0x%08x in 0x%08x replay-window %u esn %s\n", cfg->out.spi,
 	       cfg->in.spi, cfg->replay_window, cfg->esn ? "on" : "off");
+	/* What would seal: an SA made and freed at once (no nonce is spent). */
+	struct tr_esp_sa_config sc;
+	struct tr_esp_sa *sa = NULL;
+	tr_config_sa(cfg, false, &sc);
+	printf("    crypto %s inline %s workers %u io %s checksums %s\n",
+	       tr_esp_sa_alloc(&sa, &sc) ? "(cannot tell: the SA was refused)" : tr_esp_sa_crypto(sa),
+	       cfg->inline_io ? "on" : "off", cfg->workers, cfg->plain_io ? "plain" : "auto",
+	       cfg->csum_full ? "full" : "partial");
+	tr_esp_sa_free(sa);
 	print_prefixes("peer-addresses", cfg->peer_addr, cfg->n_peer_addr,
 		       cfg->n_peer_addr ? "" : " (default: the networks of Address and Routes)");
 	if (cfg->n_routes) {

@@ -71,7 +71,15 @@ for c in aes128-gcm aes256-gcm aes128-cbc-sha1 aes256-cbc-sha256; do
 	expect 0 "tr0: esp $c mtu [0-9]+ \(derived\)" "$TUNROOM" up --check "$tmp/$c.conf"
 	sed -e 's/^Out/X/; s/^In/Out/; s/^X/In/' "$tmp/$c.conf" >"$tmp/$c.peer.conf"
 	expect 0 "tr0: esp $c" "$TUNROOM" up -n "$tmp/$c.peer.conf"
+	# What would seal, and the thread layout: AES-GCM by ipsec-mb or OpenSSL.
+	case $c in
+	*-gcm) expect 0 '^    crypto (ipsec-mb avx(512|2)|openssl) inline on workers 1 io auto checksums partial$' \
+		"$TUNROOM" up -n "$tmp/$c.conf" ;;
+	*) expect 0 '^    crypto openssl cbc\+hmac inline on' "$TUNROOM" up -n "$tmp/$c.conf" ;;
+	esac
 done
+{ iface; "$TUNROOM" genkey aes128-gcm; } | sed '/^\[Interface\]/a Crypto = openssl\nWorkers = 2' >"$tmp/openssl.conf"
+expect 0 '^    crypto openssl inline on workers 2 ' "$TUNROOM" up -n "$tmp/openssl.conf"
 if diff -q <("$TUNROOM" genkey aes128-gcm) <("$TUNROOM" genkey aes128-gcm) >/dev/null; then
 	bad "genkey printed the same keys twice"
 else
