@@ -246,7 +246,7 @@ int show_main(int argc, char **argv)
 			ret = EXIT_FAIL;
 	} else {
 		struct dirent **list;
-		int n = scandir(run_dir(), &list, sock_filter, alphasort);
+		int n = scandir(run_dir(), &list, sock_filter, alphasort), shown = 0;
 		if (n < 0 && errno != ENOENT) {
 			fprintf(stderr, "%s show: %s: %s%s\n", prog, run_dir(), strerror(errno),
 				errno == EACCES ? " (the control directory is root-only: run as root)"
@@ -257,6 +257,7 @@ int show_main(int argc, char **argv)
 			list[i]->d_name[strlen(list[i]->d_name) - 5] = '\0';
 			if (tr_config_name_ok(list[i]->d_name)) {
 				int r = show_one(&p, list[i]->d_name, stats);
+				shown += !r;
 				/* A stale socket is cleanup, not failure. */
 				if (r && r != -ECONNREFUSED)
 					ret = EXIT_FAIL;
@@ -265,6 +266,10 @@ int show_main(int argc, char **argv)
 		}
 		if (n > 0)
 			free(list);
+		/* Silence would look like a hang or a bug; JSON says [] already. */
+		if (!shown && !json && ret == EXIT_OK)
+			fprintf(stderr, "%s show: no tunnel is running (no control socket in %s)\n",
+				prog, run_dir());
 	}
 	pr_close(&p, ']');
 	pr_end(&p);

@@ -124,7 +124,7 @@ chmod 600 "$conf"
 expect 2 'No such file' "$TUNROOM" up -n "$tmp/missing.conf"
 
 # show/down with no tunnel running.
-expect 0 '^$' "$TUNROOM" show
+expect 0 '^tunroom show: no tunnel is running \(no control socket in ' "$TUNROOM" show
 expect 0 '^\[\]$' "$TUNROOM" show --json
 expect 1 'tr9: no such tunnel' "$TUNROOM" show tr9
 expect 1 "no such tunnel \(nothing at $TUNROOM_RUN_DIR/tr9.sock\)" "$TUNROOM" down tr9
