@@ -528,8 +528,9 @@ static int parse_hex(struct tr_config_ctx *ctx, const struct tr_config_key *k, c
 	n = strlen(s);
 	for (size_t i = 0; i < n; i++) {
 		if (!isxdigit((unsigned char)s[i]))
-			return fail(ctx, "'%s' has a non-hex character at position %zu; write the "
-				    "key as hex digits, optionally after 0x", k->name,
+			return fail(ctx, "'%s' has a non-hex character '%c' at position %zu of the "
+				    "value (0x counted); write the key as hex digits, optionally "
+				    "after 0x", k->name, isprint((unsigned char)s[i]) ? s[i] : '?',
 				    (size_t)(s - val) + i + 1);
 	}
 	if (n == 0)

@@ -412,7 +412,7 @@ static const struct bad bad_cases[] = {
 	{ "InSPI", "InSPI = 4097", 11, "'InSPI' equals 'OutSPI' (line 9)" },
 	{ "InSPI", NULL, 6, "has no 'InSPI'" },
 	{ "OutKey", "OutKey = 0x0011223", 10, "odd number of hex digits" },
-	{ "OutKey", "OutKey = 0x00112g", 10, "non-hex character at position 8" },
+	{ "OutKey", "OutKey = 0x00112g", 10, "non-hex character 'g' at position 8 of the value (0x counted)" },
 	{ "OutKey", "OutKey = 0x", 10, "no hex digits" },
 	{ "OutKey", "OutKey = 0x0011 2233", 10, "non-hex" },
 	{ "OutKey", "OutKey = 0x00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff0011223344",
