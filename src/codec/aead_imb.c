@@ -53,6 +53,8 @@ static void code_load(void)
 	IMB_MGR *m = alloc_mb_mgr(0);
 
 	if (!m) {
+		/* Once per process, so OpenSSL keeps the job for the process's
+		 * life: slower, never wrong, and rare enough not to retry. */
 		code.err = -ENOMEM;
 		return;
 	}

@@ -36,7 +36,7 @@ void *tr_tunnel_solo_main(void *arg)
 	struct tr_tunnel *t = arg;
 	struct tr_tx_work tw = { 0 };
 	struct tr_rx_work rw;
-	bool tx_ready = true, rx_ready = true;
+	bool tx_ready = true, rx_ready = true, pollerr = false;
 	unsigned tx_streak = 0;
 	int err = 0;
 
@@ -70,6 +70,11 @@ void *tr_tunnel_solo_main(void *arg)
 				err = c;
 				break;
 			}
+			/* POLLERR and nothing received: an ICMP error a send
+			 * already reported (udp.h). */
+			if (pollerr && c == 0)
+				tr_udp_drain_errors(&t->udp);
+			pollerr = false;
 			/* -EAGAIN: no ingress slot. Run to completion frees
 			 * them inside each commit, so only a burst of abandoned
 			 * slots can leave the ring full: look again soon. */
@@ -92,10 +97,12 @@ void *tr_tunnel_solo_main(void *arg)
 			err = r;
 			break;
 		}
-		/* POLLERR: an ICMP error (IP_RECVERR) waits on the socket. Only
-		 * a receive reports and drains it; until one does, every poll
-		 * returns at once and the loop would spin. */
+		/* POLLERR: an ICMP error (IP_RECVERR) waits on the socket. A
+		 * receive reports and drains it, or, if a send took the error
+		 * first, the drain after an empty receive does; until then every
+		 * poll returns at once and the loop would spin. */
 		rx_ready |= (pfd[0].revents & (POLLIN | POLLERR)) != 0;
+		pollerr = (pfd[0].revents & POLLERR) != 0;
 		/* The send step also runs its timers (keepalives) and what the
 		 * control thread asked for: after a wake-up and a timeout too. */
 		tx_ready = r > 0 || !(pfd[0].revents | pfd[1].revents);

@@ -122,6 +122,8 @@ static void wait_writable(struct tr_tunnel *t, struct tr_tx_work *w)
 			return; /* POLLHUP/POLLNVAL: the send reports it */
 		int c = tr_tunnel_rx_step(t, w->rx);
 
+		if (c == 0 && (pfd[0].revents & POLLERR))
+			tr_udp_drain_errors(&t->udp); /* a send took the error (udp.h) */
 		if (c == -EAGAIN) {
 			/* No ingress slot (the device is behind): the
 			 * datagram stays readable, so sleep a millisecond

@@ -126,7 +126,7 @@ static bool unreachable(int err)
 
 /* IP_RECVERR queues each ICMP error on the socket, charged to its receive
  * buffer: taken off here, or they would crowd datagrams out. */
-static void drain_errors(struct tr_udp *u)
+void tr_udp_drain_errors(struct tr_udp *u)
 {
 	char buf[64], ctl[256];
 
@@ -143,7 +143,7 @@ static void drain_errors(struct tr_udp *u)
 static int recv_failed(struct tr_udp *u, int err)
 {
 	if ((u->flags & TR_UDP_F_ROAM) && err != EWOULDBLOCK)
-		drain_errors(u);
+		tr_udp_drain_errors(u);
 	tr_stat_add(&u->stats.rx_err_unreachable, unreachable(err));
 	return err == EWOULDBLOCK ? -EAGAIN : -err;
 }
@@ -272,7 +272,7 @@ int tr_udp_send_msgs(struct tr_udp *u, const struct tr_udp_msg *m, unsigned n)
 		tr_stat_add(&u->stats.tx_err, 1);
 		tr_stat_add(&u->stats.tx_err_unreachable, unreachable(err));
 		if (u->flags & TR_UDP_F_ROAM)
-			drain_errors(u);
+			tr_udp_drain_errors(u);
 		return -err;
 	}
 	for (int i = 0; i < sent; i++) {

@@ -157,6 +157,14 @@ unsigned tr_udp_gso_run(const struct iovec *iov, unsigned n, uint32_t max_payloa
  * m[0..c) have len, seg and res set.
  */
 int tr_udp_recv_msgs(struct tr_udp *u, struct tr_udp_msg *m, unsigned n);
+/*
+ * Takes every queued ICMP error (IP_RECVERR) off the socket. A receive does
+ * so when it reports the error, but once a send has taken the socket's
+ * pending error the queue stays, poll keeps saying POLLERR and a receive
+ * only says EAGAIN: a worker that saw POLLERR and then received nothing
+ * calls this, or every poll would return at once.
+ */
+void tr_udp_drain_errors(struct tr_udp *u);
 
 /*
  * Looks at the next message without taking it (MSG_PEEK): its whole length

@@ -456,6 +456,47 @@ static void gro_peer_check(void **state)
 	tr_udp_close(&b);
 }
 
+/* A burst that stops at an ICMP error returns the count sent and the
+ * kernel drops the error: the error queue stays, poll says POLLERR, a
+ * receive says EAGAIN, and only tr_udp_drain_errors clears it (the
+ * tunnel's workers call it then, or every poll would return at once).
+ * Loopback sends its port unreachables at once and without a rate limit. */
+static void error_queue_drained(void **state)
+{
+	union tr_sockaddr any = lo(0), gone;
+	struct tr_udp u;
+	uint8_t buf[32] = { 0 }, rbuf[64];
+	struct iovec iov[8], riov = { rbuf, sizeof(rbuf) };
+	int32_t res;
+	int fd, sent;
+
+	(void)state;
+	/* A port that was just closed: nobody listens there. */
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	gone = lo(0);
+	assert_int_equal(bind(fd, &gone.sa, sizeof(gone.in)), 0);
+	socklen_t len = sizeof(gone.in);
+	assert_int_equal(getsockname(fd, &gone.sa, &len), 0);
+	close(fd);
+	assert_int_equal(tr_udp_open(&u, &any, &gone, 0, TR_UDP_F_ROAM), 0);
+	for (int i = 0; i < 8; i++)
+		iov[i] = (struct iovec){ buf, sizeof(buf) };
+	sent = tr_udp_send_burst(&u, iov, 8);
+	if (sent == 8 || sent < 0)
+		skip(); /* the error came after the burst, or stopped it whole */
+	struct pollfd p = { .fd = u.fd, .events = POLLIN };
+	assert_int_equal(poll(&p, 1, 0), 1);
+	assert_true(p.revents & POLLERR);
+	assert_int_equal(tr_udp_recv_burst(&u, &riov, &res, 1), -EAGAIN);
+	p.revents = 0;
+	assert_int_equal(poll(&p, 1, 0), 1);
+	assert_true(p.revents & POLLERR); /* the receive did not clear it */
+	tr_udp_drain_errors(&u);
+	p.revents = 0;
+	assert_int_equal(poll(&p, 1, 0), 0);
+	tr_udp_close(&u);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -468,6 +509,7 @@ int main(void)
 		cmocka_unit_test(address_compare),
 		cmocka_unit_test(gso_runs),
 		cmocka_unit_test(gso_and_gro),
+		cmocka_unit_test(error_queue_drained),
 		cmocka_unit_test(gro_peer_check),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
