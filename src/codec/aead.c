@@ -210,43 +210,93 @@ static EVP_CIPHER_CTX *evp_ctx_new(const EVP_CIPHER *cipher, const uint8_t *key,
 /* --- setup ---------------------------------------------------------------------- */
 
 /*
- * The direct functions must give EVP's bytes: seal a short record both ways
- * under a throwaway key (never the caller's: no nonce of the real key is
- * spent), then open the direct result directly and see a tampered tag
- * refused.
+ * A self-test record: a throwaway key (never the caller's: no nonce of a
+ * real key is spent), nonce, AAD and 45 bytes of plaintext (a partial last
+ * block), and what EVP seals it to. A candidate path must give EVP's bytes
+ * and tag, refuse a tampered tag, and open its record to the plaintext
+ * (GCM's tag covers the ciphertext, so a broken decrypt would still
+ * authenticate).
  */
+struct probe {
+	uint8_t key[32], nonce[TR_AEAD_NONCE_LEN], aad[12], pt[45], ct[45], tag[TR_AEAD_TAG_LEN];
+};
+
+/* One path's seal or open on context c, as tr_aead_seal/tr_aead_open. */
+typedef int (*probe_fn)(void *c, const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
+			uint8_t *buf, size_t len, uint8_t *tag);
+
+static int probe_make(const struct tr_aead *a, struct probe *p)
+{
+	EVP_CIPHER_CTX *e;
+	int ok;
+
+	if (RAND_bytes(p->key, sizeof(p->key)) != 1 || RAND_bytes(p->nonce, sizeof(p->nonce)) != 1 ||
+	    RAND_bytes(p->aad, sizeof(p->aad)) != 1 || RAND_bytes(p->pt, sizeof(p->pt)) != 1)
+		return 0;
+	memcpy(p->ct, p->pt, sizeof(p->pt));
+	e = evp_ctx_new(a->cipher, p->key, 1);
+	ok = e && !evp_seal(e, p->nonce, p->aad, sizeof(p->aad), p->ct, sizeof(p->ct), p->tag);
+	EVP_CIPHER_CTX_free(e);
+	return ok;
+}
+
+/* 1 if seal and open on c pass the probe (above). */
+static int probe_check(const struct probe *p, probe_fn seal, probe_fn open, void *c)
+{
+	uint8_t x[sizeof(p->pt)], y[sizeof(p->pt)], t[TR_AEAD_TAG_LEN];
+
+	memcpy(x, p->pt, sizeof(x));
+	if (seal(c, p->nonce, p->aad, sizeof(p->aad), x, sizeof(x), t) ||
+	    memcmp(x, p->ct, sizeof(x)) || memcmp(t, p->tag, sizeof(t)))
+		return 0;
+	memcpy(y, x, sizeof(y));
+	t[0] ^= 1;
+	if (open(c, p->nonce, p->aad, sizeof(p->aad), y, sizeof(y), t) != -EACCES)
+		return 0;
+	t[0] ^= 1;
+	return !open(c, p->nonce, p->aad, sizeof(p->aad), x, sizeof(x), t) &&
+	       !memcmp(x, p->pt, sizeof(x));
+}
+
+/* The direct path under test: a provider context each way. */
+struct direct_pair {
+	const struct prov_fns *f;
+	void *enc, *dec;
+};
+
+static int direct_probe_seal(void *c, const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
+			     uint8_t *buf, size_t len, uint8_t *tag)
+{
+	struct direct_pair *d = c;
+
+	return direct_seal(d->f, d->enc, nonce, aad, aad_len, buf, len, tag);
+}
+
+static int direct_probe_open(void *c, const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
+			     uint8_t *buf, size_t len, uint8_t *tag)
+{
+	struct direct_pair *d = c;
+
+	return direct_open(d->f, d->dec, nonce, aad, aad_len, buf, len, tag);
+}
+
+/* The provider's functions, called directly, against EVP. */
 static int direct_selftest(const struct tr_aead *a)
 {
-	uint8_t key[32], nonce[TR_AEAD_NONCE_LEN], aad[12], x[40], y[40], t1[16], t2[16];
-	void *pe = NULL, *pd = NULL;
-	EVP_CIPHER_CTX *e = NULL;
-	int ok = 0;
+	void *provctx = OSSL_PROVIDER_get0_provider_ctx(EVP_CIPHER_get0_provider(a->cipher));
+	struct direct_pair d = { &a->f, a->f.newctx(provctx), a->f.newctx(provctx) };
+	struct probe p;
+	int ok;
 
-	if (RAND_bytes(key, sizeof(key)) != 1 || RAND_bytes(nonce, sizeof(nonce)) != 1 ||
-	    RAND_bytes(aad, sizeof(aad)) != 1 || RAND_bytes(x, sizeof(x)) != 1)
-		return 0;
-	memcpy(y, x, sizeof(x));
-	pe = a->f.newctx(OSSL_PROVIDER_get0_provider_ctx(EVP_CIPHER_get0_provider(a->cipher)));
-	pd = a->f.newctx(OSSL_PROVIDER_get0_provider_ctx(EVP_CIPHER_get0_provider(a->cipher)));
-	e = evp_ctx_new(a->cipher, key, 1);
-	if (!pe || !pd || !e || !a->f.einit(pe, key, a->key_len, NULL, 0, NULL) ||
-	    !a->f.dinit(pd, key, a->key_len, NULL, 0, NULL))
-		goto out;
-	if (direct_seal(&a->f, pe, nonce, aad, sizeof(aad), x, sizeof(x), t1) ||
-	    evp_seal(e, nonce, aad, sizeof(aad), y, sizeof(y), t2) ||
-	    memcmp(x, y, sizeof(x)) || memcmp(t1, t2, sizeof(t1)))
-		goto out;
-	t2[0] ^= 1;
-	if (direct_open(&a->f, pd, nonce, aad, sizeof(aad), y, sizeof(y), t2) != -EACCES)
-		goto out;
-	ok = !direct_open(&a->f, pd, nonce, aad, sizeof(aad), x, sizeof(x), t1);
-out:
-	if (pe)
-		a->f.freectx(pe);
-	if (pd)
-		a->f.freectx(pd);
-	EVP_CIPHER_CTX_free(e);
-	OPENSSL_cleanse(key, sizeof(key));
+	ok = d.enc && d.dec && probe_make(a, &p) &&
+	     a->f.einit(d.enc, p.key, a->key_len, NULL, 0, NULL) &&
+	     a->f.dinit(d.dec, p.key, a->key_len, NULL, 0, NULL) &&
+	     probe_check(&p, direct_probe_seal, direct_probe_open, &d);
+	if (d.enc)
+		a->f.freectx(d.enc);
+	if (d.dec)
+		a->f.freectx(d.dec);
+	OPENSSL_cleanse(&p, sizeof(p));
 	return ok;
 }
 
@@ -270,40 +320,30 @@ static int direct_setup(struct tr_aead *a, const char *name, const uint8_t *key)
 	return 0;
 }
 
-/*
- * ipsec-mb must give OpenSSL's bytes too: the same throwaway-key check as
- * direct_selftest, against EVP, with a length that ends in a partial block.
- * Opening must give the plaintext back, not only accept the tag: GCM's tag
- * covers the ciphertext, so a broken decrypt would still authenticate.
- */
+static int imb_probe_seal(void *c, const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
+			  uint8_t *buf, size_t len, uint8_t *tag)
+{
+	tr_aead_imb_seal(c, nonce, aad, aad_len, buf, len, tag);
+	return 0;
+}
+
+static int imb_probe_open(void *c, const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
+			  uint8_t *buf, size_t len, uint8_t *tag)
+{
+	return tr_aead_imb_open(c, nonce, aad, aad_len, buf, len, tag);
+}
+
+/* ipsec-mb against EVP, the same probe as the direct path's. */
 static int imb_selftest(const struct tr_aead *a, enum tr_aead_alg alg)
 {
-	uint8_t key[32], nonce[TR_AEAD_NONCE_LEN], aad[12], p[45], x[45], y[45], t1[16], t2[16];
 	struct tr_aead_imb *g = NULL;
-	EVP_CIPHER_CTX *e = NULL;
-	int ok = 0;
+	struct probe p;
+	int ok;
 
-	if (RAND_bytes(key, sizeof(key)) != 1 || RAND_bytes(nonce, sizeof(nonce)) != 1 ||
-	    RAND_bytes(aad, sizeof(aad)) != 1 || RAND_bytes(p, sizeof(p)) != 1)
-		return 0;
-	memcpy(x, p, sizeof(p));
-	memcpy(y, p, sizeof(p));
-	e = evp_ctx_new(a->cipher, key, 1);
-	if (!e || tr_aead_imb_new(&g, alg, key))
-		goto out;
-	tr_aead_imb_seal(g, nonce, aad, sizeof(aad), x, sizeof(x), t1);
-	if (evp_seal(e, nonce, aad, sizeof(aad), y, sizeof(y), t2) || memcmp(x, y, sizeof(x)) ||
-	    memcmp(t1, t2, sizeof(t1)))
-		goto out;
-	t2[0] ^= 1;
-	if (tr_aead_imb_open(g, nonce, aad, sizeof(aad), y, sizeof(y), t2) != -EACCES)
-		goto out;
-	ok = !tr_aead_imb_open(g, nonce, aad, sizeof(aad), x, sizeof(x), t1) &&
-	     !memcmp(x, p, sizeof(p));
-out:
+	ok = probe_make(a, &p) && !tr_aead_imb_new(&g, alg, p.key) &&
+	     probe_check(&p, imb_probe_seal, imb_probe_open, g);
 	tr_aead_imb_free(g);
-	EVP_CIPHER_CTX_free(e);
-	OPENSSL_cleanse(key, sizeof(key));
+	OPENSSL_cleanse(&p, sizeof(p));
 	return ok;
 }
 
