@@ -42,6 +42,7 @@
 #include "engine/tun.h"
 #include "engine/tunio.h"
 #include "tunroom/ip.h"
+#include "../tests/netns/icmp.h"
 
 #define NMAX 256u
 #define ROUNDS_MAX 4001u
@@ -134,16 +135,8 @@ static void rig_open(struct rig *g, uint32_t size)
 		g->iov[i] = (struct iovec){ g->bufs[i], sizeof(g->bufs[i]) };
 		/* IPv4 from 198.18.0.2 to 198.18.0.1, header checksum left 0:
 		 * ip_rcv_core drops it (InCsumErrors) before any routing. */
-		uint8_t *b = g->bad[i];
-		memset(b, 0, size);
-		b[0] = 0x45;
-		b[2] = (uint8_t)(size >> 8);
-		b[3] = (uint8_t)size;
-		b[8] = 64;
-		b[9] = 17;
-		inet_pton(AF_INET, "198.18.0.2", b + 12);
-		inet_pton(AF_INET, "198.18.0.1", b + 16);
-		g->wiov[i] = (struct iovec){ b, size };
+		build_ip4(g->bad[i], size, 17, "198.18.0.2", "198.18.0.1", 0, false);
+		g->wiov[i] = (struct iovec){ g->bad[i], size };
 	}
 }
 

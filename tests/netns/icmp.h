@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Test helper: builds ICMP echo requests (IPv4, IPv6) and checks that a
- * packet is the echo reply to one of them. Header-only, tests only. */
+/* Test helper: builds IPv4 headers and ICMP echo requests (IPv4, IPv6) and
+ * checks that a packet is the echo reply to one of them. Header-only, tests
+ * and benchmarks only. */
 #ifndef TR_TEST_ICMP_H
 #define TR_TEST_ICMP_H
 
@@ -39,21 +40,31 @@ static inline void fill_payload(uint8_t *p, uint16_t seq)
 		p[i] = (uint8_t)(seq + i);
 }
 
+/* A packet of len bytes, zeroed, under an IPv4 header (RFC 791: TTL 64,
+ * identification id) of protocol proto from src to dst, with its header
+ * checksum, or 0 there when csum is false (the kernel drops it on input). */
+static inline void build_ip4(uint8_t *buf, size_t len, uint8_t proto, const char *src,
+			     const char *dst, uint16_t id, bool csum)
+{
+	memset(buf, 0, len);
+	buf[0] = 0x45;
+	put16(buf + 2, (uint16_t)len);
+	put16(buf + 4, id);
+	buf[8] = 64;
+	buf[9] = proto;
+	inet_pton(AF_INET, src, buf + 12);
+	inet_pton(AF_INET, dst, buf + 16);
+	if (csum)
+		put16(buf + 10, csum_fold(csum_add(0, buf, 20)));
+}
+
 /* IPv4 (RFC 791) + ICMP echo request (RFC 792, type 8). Returns the length. */
 static inline size_t build_echo4(uint8_t *buf, const char *src, const char *dst, uint16_t seq)
 {
 	size_t len = 20 + 8 + ICMP_PAYLOAD;
 	uint8_t *icmp = buf + 20;
 
-	memset(buf, 0, len);
-	buf[0] = 0x45;
-	put16(buf + 2, (uint16_t)len);
-	put16(buf + 4, seq);
-	buf[8] = 64;
-	buf[9] = 1; /* ICMP */
-	inet_pton(AF_INET, src, buf + 12);
-	inet_pton(AF_INET, dst, buf + 16);
-	put16(buf + 10, csum_fold(csum_add(0, buf, 20)));
+	build_ip4(buf, len, 1 /* ICMP */, src, dst, seq, true);
 	icmp[0] = 8;
 	put16(icmp + 4, ICMP_ECHO_ID);
 	put16(icmp + 6, seq);

@@ -21,6 +21,7 @@
 
 #include "tunroom/tun.h"
 #include "tunroom/tunroom.h"
+#include "icmp.h"
 
 #define TIMEOUT_S 10
 #define PAYLOAD 64
@@ -135,22 +136,9 @@ static void egress(struct tr_session *s, const char *dev, uint32_t count)
  * to 198.18.0.1:9002. */
 static uint32_t build_udp(uint8_t *p, uint32_t seq)
 {
-	uint32_t len = 20 + 8 + PAYLOAD, sum = 0;
+	uint32_t len = 20 + 8 + PAYLOAD;
 
-	memset(p, 0, len);
-	p[0] = 0x45;
-	p[2] = (uint8_t)(len >> 8);
-	p[3] = (uint8_t)len;
-	p[8] = 64;
-	p[9] = 17;
-	inet_pton(AF_INET, "198.18.0.2", p + 12);
-	inet_pton(AF_INET, "198.18.0.1", p + 16);
-	for (int i = 0; i < 20; i += 2) /* RFC 791 header checksum */
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	p[10] = (uint8_t)(~sum >> 8);
-	p[11] = (uint8_t)~sum;
+	build_ip4(p, len, 17, "198.18.0.2", "198.18.0.1", 0, true);
 	p[20] = 9001 >> 8; p[21] = 9001 & 0xff;
 	p[22] = 9002 >> 8; p[23] = 9002 & 0xff;
 	p[24] = (uint8_t)((8 + PAYLOAD) >> 8);

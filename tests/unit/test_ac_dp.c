@@ -22,6 +22,7 @@
 
 #include "anyconnect/dataplane.h"
 #include "gnutls_pair.h"
+#include "../netns/icmp.h"
 #include "tunroom/memdev.h"
 #include "tunroom/port.h"
 
@@ -32,21 +33,7 @@ static unsigned g_threads; /* tr_ac_dp_cfg.threads of this pass */
 /* An IPv4 packet of len bytes (UDP, 198.18.0.1 -> 198.18.0.2), numbered. */
 static void ipv4(uint8_t *p, uint32_t len, uint32_t n)
 {
-	memset(p, 0, len);
-	p[0] = 0x45;
-	p[2] = (uint8_t)(len >> 8);
-	p[3] = (uint8_t)len;
-	p[8] = 64;
-	p[9] = 17;
-	p[12] = 198; p[13] = 18; p[15] = 1;
-	p[16] = 198; p[17] = 18; p[15 + 4] = 2;
-	uint32_t sum = 0;
-	for (int i = 0; i < 20; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	p[10] = (uint8_t)(~sum >> 8);
-	p[11] = (uint8_t)~sum;
+	build_ip4(p, len, 17, "198.18.0.1", "198.18.0.2", 0, true);
 	for (uint32_t i = 28; i < len; i++)
 		p[i] = (uint8_t)(i + n);
 	if (len >= 32)
