@@ -148,8 +148,8 @@ int main(int argc, char **argv)
 	if (gt_pair_open(&p, GT_DTLS_PRIO("AES-256-GCM"), 1) ||
 	    tr_ac_keys_from_gnutls(p.c, &ktx, &krx) || tr_ac_keys_from_gnutls(p.s, &stx, &srx))
 		return 1;
-	tr_ac_aead_init(&tx, &ktx, true);
-	tr_ac_aead_init(&rx, &srx, false);
+	tr_ac_aead_init(&tx, &ktx, true, 0);
+	tr_ac_aead_init(&rx, &srx, false, 0);
 	double o = ours_dtls(&tx, &rx, n);
 	double g = gnutls_run(&p, n, 1);
 	row("DTLS 1.2 AES-256-GCM", g, o);
@@ -160,8 +160,8 @@ int main(int argc, char **argv)
 	if (gt_pair_open2(&p, GT_TLS13_CERT_PRIO("AES-256-GCM"), 0, 1) ||
 	    tr_ac_keys_from_gnutls(p.c, &ktx, &krx) || tr_ac_keys_from_gnutls(p.s, &stx, &srx))
 		return 1;
-	tr_ac_aead_init(&tx, &ktx, true);
-	tr_ac_aead_init(&rx, &srx, false);
+	tr_ac_aead_init(&tx, &ktx, true, 0);
+	tr_ac_aead_init(&rx, &srx, false, 0);
 	o = ours_tls(&tx, &rx, n);
 	g = gnutls_run(&p, n, 8);
 	row("CSTP over TLS 1.3 AES-256-GCM", g, o);

@@ -26,6 +26,7 @@ struct tr_ac_client_opts {
 	const char *ifname;         /* -i, or NULL ("tun%d") */
 	const char *script;         /* vpnc-script path, or NULL: set up the device ourselves */
 	bool dtls;                  /* false: --no-dtls */
+	bool crypto_openssl;        /* --crypto openssl: AES-GCM by OpenSSL, not ipsec-mb */
 	bool authenticate;          /* --authenticate: print the cookie and stop */
 	int verbosity;              /* TR_AC_QUIET... */
 	int reconnect_timeout;      /* seconds to keep trying after the TCP link dies */

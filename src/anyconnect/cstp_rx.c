@@ -24,13 +24,13 @@ static bool ac_type_known(uint8_t t)
 }
 
 int tr_ac_cstp_rx_init(struct tr_ac_cstp_rx *r, const struct tr_ac_rec_keys *k,
-		       struct tr_ac_chan_stats *st)
+		       struct tr_ac_chan_stats *st, unsigned flags)
 {
 	if (!r || !k || !st || k->version == TR_AC_VERSION_DTLS12)
 		return -EINVAL;
 	r->st = st;
 	r->pos = r->have = 0;
-	return tr_ac_aead_init(&r->aead, k, false);
+	return tr_ac_aead_init(&r->aead, k, false, flags);
 }
 
 void tr_ac_cstp_rx_free(struct tr_ac_cstp_rx *r)

@@ -47,9 +47,10 @@ struct tr_ac_cstp_rx {
 };
 
 /* Sets r up (r's memory is the caller's; large: allocate it once). The keys
- * must be TLS 1.2 or 1.3. Returns 0 or tr_ac_aead_init's error. */
+ * must be TLS 1.2 or 1.3; flags as tr_ac_aead_init's. Returns 0 or
+ * tr_ac_aead_init's error. */
 int tr_ac_cstp_rx_init(struct tr_ac_cstp_rx *r, const struct tr_ac_rec_keys *k,
-		       struct tr_ac_chan_stats *st);
+		       struct tr_ac_chan_stats *st, unsigned flags);
 void tr_ac_cstp_rx_free(struct tr_ac_cstp_rx *r);
 
 /* Room to read into: *n bytes at the returned pointer (never 0: a partial

@@ -124,6 +124,10 @@ struct tr_ac_dp_cfg {
 	 * the device's engine thread otherwise (a memory device); 1: always
 	 * the engine thread, for comparison. */
 	unsigned engine_thread;
+	/* AES-GCM records by OpenSSL even where tunroom is built with Intel's
+	 * ipsec-mb (tunroom connect --crypto openssl); tr_ac_dp_crypto() says
+	 * which seals. */
+	bool crypto_openssl;
 	/* Called from any thread (data threads included, rarely: a channel
 	 * failed) with one line without newline. May be NULL. */
 	void (*log)(void *arg, int level, const char *msg);

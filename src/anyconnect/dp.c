@@ -976,6 +976,12 @@ static void probe_gso(struct chan *ch)
 	ch->gso_max = ch->gso && ss.ss_family == AF_INET6 ? 65535u - 8u : 65535u - 20u - 8u;
 }
 
+/* What the records of a new channel are sealed with (cfg.crypto_openssl). */
+static unsigned aead_flags(const struct tr_ac_dp *dp)
+{
+	return dp->cfg.crypto_openssl ? TR_AC_AEAD_F_OPENSSL : 0;
+}
+
 int tr_ac_dp_set_dtls(struct tr_ac_dp *dp, int udp_fd, const struct tr_ac_rec_keys *tx,
 		      const struct tr_ac_rec_keys *rx)
 {
@@ -993,9 +999,9 @@ int tr_ac_dp_set_dtls(struct tr_ac_dp *dp, int udp_fd, const struct tr_ac_rec_ke
 		close(udp_fd);
 		return -ENOMEM;
 	}
-	err = tr_ac_aead_init(&ch->tx, tx, true);
+	err = tr_ac_aead_init(&ch->tx, tx, true, aead_flags(dp));
 	if (!err)
-		err = tr_ac_aead_init(&ch->drx, rx, false);
+		err = tr_ac_aead_init(&ch->drx, rx, false, aead_flags(dp));
 	if (err) {
 		chan_free(ch);
 		return err;
@@ -1036,9 +1042,10 @@ int tr_ac_dp_set_cstp(struct tr_ac_dp *dp, int tcp_fd, const struct tr_ac_rec_ke
 		chan_free(ch);
 		return -ENOMEM;
 	}
-	err = tr_ac_aead_init(&ch->tx, tx, true);
+	err = tr_ac_aead_init(&ch->tx, tx, true, aead_flags(dp));
 	if (!err)
-		err = tr_ac_cstp_rx_init(ch->crx, rx, &dp->st.chan[TR_AC_CHAN_CSTP]);
+		err = tr_ac_cstp_rx_init(ch->crx, rx, &dp->st.chan[TR_AC_CHAN_CSTP],
+					 aead_flags(dp));
 	if (err) {
 		chan_free(ch);
 		return err;

@@ -71,13 +71,14 @@ static bool explicit_nonce(const struct tr_ac_aead *a)
 	return is_gcm(a) && a->version != TR_AC_VERSION_TLS13;
 }
 
-int tr_ac_aead_init(struct tr_ac_aead *a, const struct tr_ac_rec_keys *k, bool enc)
+int tr_ac_aead_init(struct tr_ac_aead *a, const struct tr_ac_rec_keys *k, bool enc,
+		    unsigned flags)
 {
 	const char *name;
 	uint8_t want_key, want_iv;
 	EVP_CIPHER *c;
 
-	if (!a || !k)
+	if (!a || !k || (flags & ~TR_AC_AEAD_F_OPENSSL))
 		return -EINVAL;
 	memset(a, 0, sizeof(*a));
 	switch (k->cipher) {
@@ -123,7 +124,8 @@ int tr_ac_aead_init(struct tr_ac_aead *a, const struct tr_ac_rec_keys *k, bool e
 	 * (no OSSL_PARAM parsing per record: src/codec/aead.h). */
 	if (is_gcm(a) && tr_aead_new(&a->fast, k->cipher == TR_AC_CIPHER_AES_128_GCM ?
 				     TR_AEAD_AES128_GCM : TR_AEAD_AES256_GCM,
-				     k->key, k->key_len, 0)) {
+				     k->key, k->key_len,
+				     (flags & TR_AC_AEAD_F_OPENSSL) ? TR_AEAD_F_OPENSSL : 0)) {
 		tr_ac_aead_free(a);
 		return -ENOMEM;
 	}

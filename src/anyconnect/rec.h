@@ -51,9 +51,16 @@ struct tr_ac_aead {
 	uint64_t replay_mem[8];
 };
 
-/* Sets a up from k; enc = sealing side. Returns 0, -EINVAL (bad key or IV
- * length for the cipher), -ENOTSUP, -ENOMEM. */
-int tr_ac_aead_init(struct tr_ac_aead *a, const struct tr_ac_rec_keys *k, bool enc);
+/* AES-GCM by OpenSSL even where tunroom is built with ipsec-mb (tunroom
+ * connect --crypto openssl): to compare the two, or to keep to one crypto
+ * library. No effect on ChaCha20-Poly1305, which OpenSSL always seals. */
+#define TR_AC_AEAD_F_OPENSSL 0x1u
+
+/* Sets a up from k; enc = sealing side; flags: TR_AC_AEAD_F_*. Returns 0,
+ * -EINVAL (bad key or IV length for the cipher, unknown flags), -ENOTSUP,
+ * -ENOMEM. */
+int tr_ac_aead_init(struct tr_ac_aead *a, const struct tr_ac_rec_keys *k, bool enc,
+		    unsigned flags);
 /* Frees the context and wipes the keys. Safe on a zeroed or freed a. */
 void tr_ac_aead_free(struct tr_ac_aead *a);
 

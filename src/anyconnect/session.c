@@ -825,7 +825,8 @@ int tr_ac_session_run(const struct tr_ac_client_opts *o)
 	r = drop_privileges(s);
 	if (r)
 		goto out_bye_raw;
-	struct tr_ac_dp_cfg dc = { .dev = s->dev, .mtu = s->p.mtu, .log = dp_log, .log_arg = s };
+	struct tr_ac_dp_cfg dc = { .dev = s->dev, .mtu = s->p.mtu, .log = dp_log, .log_arg = s,
+				   .crypto_openssl = o->crypto_openssl };
 	/* Test only (tests/netns/ac-rekey.sh): the thread mode the machine
 	 * would not pick (2 below 4 CPUs), so that both are run on a TUN
 	 * device. */

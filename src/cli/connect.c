@@ -36,6 +36,11 @@ static void usage(FILE *f)
 		   "  -i, --interface NAME     TUN device name (default tun%%d); also the NAME\n"
 		   "                           of '%s show' and '%s down'\n"
 		   "      --no-dtls            carry everything over TLS (no UDP)\n"
+		   "      --crypto auto|openssl\n"
+		   "                           who seals AES-GCM records: auto (default) =\n"
+		   "                           Intel's ipsec-mb where built in and the CPU has\n"
+		   "                           AVX2, else OpenSSL; openssl = OpenSSL always\n"
+		   "                           ('%s show' says which, as crypto)\n"
 		   "  -s, --script PATH        vpnc-script to configure the device, routes and\n"
 		   "                           DNS (default %s when\n"
 		   "                           installed; '' = none: tunroom sets address, MTU\n"
@@ -52,7 +57,7 @@ static void usage(FILE *f)
 		   "                           (default 300)\n"
 		   "  -v, --verbose            say more\n"
 		   "  -q, --quiet              say only errors\n",
-		prog, prog, prog, prog, VPNC_SCRIPT_DEFAULT, TR_AC_UA_DEFAULT);
+		prog, prog, prog, prog, prog, VPNC_SCRIPT_DEFAULT, TR_AC_UA_DEFAULT);
 }
 
 /* Without CAP_NET_ADMIN the TUN device cannot be made: say so before the
@@ -207,7 +212,19 @@ static int detach(struct detach *d, const char *pid_file)
 }
 
 enum { O_PASSWD_STDIN = 256, O_SERVERCERT, O_NO_DTLS, O_PID_FILE, O_UA, O_AUTHENTICATE,
-       O_RECONNECT };
+       O_RECONNECT, O_CRYPTO };
+
+/* --crypto: the words of `up`'s Crypto = key (docs/config.md). */
+static int parse_crypto(const char *arg, bool *openssl)
+{
+	if (!strcmp(arg, "auto"))
+		*openssl = false;
+	else if (!strcmp(arg, "openssl"))
+		*openssl = true;
+	else
+		return -EINVAL;
+	return 0;
+}
 
 int connect_main(int argc, char **argv)
 {
@@ -217,6 +234,7 @@ int connect_main(int argc, char **argv)
 		{ "servercert", required_argument, NULL, O_SERVERCERT },
 		{ "interface", required_argument, NULL, 'i' },
 		{ "no-dtls", no_argument, NULL, O_NO_DTLS },
+		{ "crypto", required_argument, NULL, O_CRYPTO },
 		{ "script", required_argument, NULL, 's' },
 		{ "background", no_argument, NULL, 'b' },
 		{ "pid-file", required_argument, NULL, O_PID_FILE },
@@ -253,6 +271,13 @@ int connect_main(int argc, char **argv)
 			break;
 		case 'i': o.ifname = optarg; break;
 		case O_NO_DTLS: o.dtls = false; break;
+		case O_CRYPTO:
+			if (parse_crypto(optarg, &o.crypto_openssl)) {
+				fprintf(stderr, "%s connect: --crypto %s: use auto or openssl\n",
+					prog, optarg);
+				return EXIT_USAGE;
+			}
+			break;
 		case 's': script = optarg; script_set = true; break;
 		case 'b': background = true; break;
 		case O_PID_FILE: pid_file = optarg; break;

@@ -42,6 +42,9 @@ expect 2 'one server only' "$TUNROOM" connect https://a https://b
 expect 2 '--servercert takes pin-sha256:BASE64' "$TUNROOM" connect --servercert sha1:ab https://x
 expect 2 '--pid-file goes with -b' "$TUNROOM" connect --pid-file p https://x
 expect 2 "option '--frob' is unknown" "$TUNROOM" connect --frob https://x
+# --crypto takes up's Crypto = words; anything else is refused before any network.
+expect 2 '^tunroom connect: --crypto aes: use auto or openssl$' "$TUNROOM" connect --crypto aes https://x
+expect 2 "option '--crypto' is unknown or needs a value" "$TUNROOM" connect --crypto
 expect 2 '-i a/b: not a device name' "$TUNROOM" connect -i a/b https://x
 expect 2 '-i abcdefghijklmnop: not a device name' "$TUNROOM" connect -i abcdefghijklmnop https://x
 expect 2 '--script /nonexistent: No such file' "$TUNROOM" connect -s /nonexistent https://x
@@ -51,6 +54,11 @@ expect 2 '--passwd-on-stdin: no line on stdin' "$TUNROOM" connect --passwd-on-st
 # --authenticate makes no device, so it needs no root.
 expect 1 '^tunroom connect: 127\.0\.0\.1:9: connection refused' "$TUNROOM" connect -s '' -u u \
 	--authenticate --servercert "pin-sha256:$(printf '%044d' 0 | tr 0 A)" https://127.0.0.1:9
+# Both --crypto words are taken: the same refusal, not a usage error.
+for w in auto openssl; do
+	expect 1 '^tunroom connect: 127\.0\.0\.1:9: connection refused' "$TUNROOM" connect -s '' -u u \
+		--crypto $w --authenticate https://127.0.0.1:9
+done
 # Without CAP_NET_ADMIN: refused before any network (root drops it for this).
 nocap=()
 [ "$(id -u)" -eq 0 ] && nocap=(setpriv --bounding-set=-net_admin --inh-caps=-net_admin)
@@ -165,6 +173,8 @@ expect 0 'tr0' complete_words tunroom down t
 expect 0 '^aes256-gcm aes256-cbc-sha256$' complete_words tunroom genkey aes256
 expect 0 '^--json$' complete_words tunroom show --j
 expect 0 '^--servercert$' complete_words tunroom connect --serv
+expect 0 '^--crypto$' complete_words tunroom connect --cry
+expect 0 '^openssl$' complete_words tunroom connect --crypto o
 # up NAME: the names of $TUNROOM_CONF_DIR/*.conf (as wg-quick up wg0).
 mkdir -p "$TUNROOM_RUN_DIR/etc" && : >"$TUNROOM_RUN_DIR/etc/tr7.conf"
 expect 0 'tr7' env TUNROOM_CONF_DIR="$TUNROOM_RUN_DIR/etc" bash -c 'source "$1"; COMP_WORDS=(tunroom up tr); COMP_CWORD=2; _tunroom; echo "${COMPREPLY[*]}"' _ "$COMPLETION"

@@ -84,7 +84,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		c = 1;
 	uint32_t piece = 1 + (uint32_t)data[1] * 61;
 	keys(&k, v13, c);
-	if (tr_ac_cstp_rx_init(&rx, &k, &st))
+	if (tr_ac_cstp_rx_init(&rx, &k, &st, 0))
 		abort();
 	fill = 0;
 	if (!(data[0] & 8)) {
@@ -92,7 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(stream, data + 2, n);
 	} else {
 		struct tr_ac_aead tx;
-		if (tr_ac_aead_init(&tx, &k, true))
+		if (tr_ac_aead_init(&tx, &k, true, 0))
 			abort();
 		for (size_t i = 2; i + 3 <= size;) {
 			uint32_t len = (uint32_t)(data[i] << 8 | data[i + 1]) % 2048;

@@ -60,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (c == 3)
 		c = 1;
 	keys(&k, c);
-	if (tr_ac_aead_init(&rx, &k, false) || tr_ac_aead_init(&tx, &k, true))
+	if (tr_ac_aead_init(&rx, &k, false, 0) || tr_ac_aead_init(&tx, &k, true, 0))
 		abort();
 	if (!(data[0] & 1)) {
 		uint32_t n = (uint32_t)size - 1;

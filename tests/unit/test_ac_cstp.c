@@ -108,7 +108,7 @@ static void stream(const char *prio, int cert)
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(gt_pair_open2(&p, prio, 0, cert), 0);
 	assert_int_equal(tr_ac_keys_from_gnutls(p.c, &ktx, &krx), 0);
-	assert_int_equal(tr_ac_cstp_rx_init(&r, &krx, &st), 0);
+	assert_int_equal(tr_ac_cstp_rx_init(&r, &krx, &st, 0), 0);
 	/* 300 packets of varied sizes, a DPD request in between. */
 	for (int i = 0; i < 300; i++) {
 		uint32_t len = 20 + (uint32_t)(i * 211) % 1480;
@@ -193,7 +193,7 @@ static void test_alert(void **st)
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(gt_pair_open2(&p, GT_TLS13_CERT_PRIO("AES-256-GCM"), 0, 1), 0);
 	assert_int_equal(tr_ac_keys_from_gnutls(p.c, &ktx, &krx), 0);
-	assert_int_equal(tr_ac_cstp_rx_init(&r, &krx, &cs), 0);
+	assert_int_equal(tr_ac_cstp_rx_init(&r, &krx, &cs, 0), 0);
 	cstp_send(p.s, TR_AC_KEEPALIVE, NULL, 0);
 	gnutls_bye(p.s, GNUTLS_SHUT_WR);
 	assert_int_equal(pump(p.cfd, &r, &k, 4096), -ECONNRESET);
@@ -218,7 +218,7 @@ static void test_plain(void **st)
 
 	(void)st;
 	memset(&s, 0, sizeof(s));
-	assert_int_equal(tr_ac_cstp_rx_init(&r, &kk, &cs), 0);
+	assert_int_equal(tr_ac_cstp_rx_init(&r, &kk, &cs, 0), 0);
 	assert_int_equal(tr_ac_cstp_rx_plain(&r, &k, b, 19), 0);
 	assert_int_equal(s.fill, 3);
 	assert_memory_equal(s.slot, "abc", 3);
