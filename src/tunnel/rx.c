@@ -412,13 +412,15 @@ static int gro_prepare(struct tr_tunnel *t, struct tr_gro_round *r)
 /* Unless the last round had a batch land in place, the next message may be
  * a batch of a size G has not seen (a new flow, after its handshake or an
  * idle spell): a MSG_PEEK, one more call only then, tells its gso_size
- * before the receive, so that batch lands in place too. */
-static void gro_peek(struct tr_tunnel *t)
+ * before the receive, so that batch lands in place too. Returns false when
+ * the socket was empty: the receive would find nothing either. */
+static bool gro_peek(struct tr_tunnel *t)
 {
 	uint32_t len, seg;
+	int err = tr_udp_peek(&t->udp, &len, &seg);
 
-	if (tr_udp_peek(&t->udp, &len, &seg))
-		return;
+	if (err)
+		return err != -EAGAIN; /* a stranger's datagram or an error: the receive sorts it out */
 	tr_stat_add(&t->rx.gro_peeks, 1);
 	if (seg && len > seg) {
 		t->gro.g = seg < t->dgram_max ? seg : t->dgram_max;
@@ -427,6 +429,7 @@ static void gro_peek(struct tr_tunnel *t)
 		uint32_t g = len > t->gro.g_full ? len : t->gro.g_full;
 		t->gro.g = g < t->dgram_max ? g : t->dgram_max;
 	}
+	return true;
 }
 
 /* The device is behind and the ingress ring has no slot: the socket buffer
@@ -454,19 +457,25 @@ static int rx_gro_step(struct tr_tunnel *t, struct tr_rx_work *w)
 		t->gro.singles = 0;
 		w->peek = true;
 	}
-	if (w->peek && !t->gro.no_peek)
-		gro_peek(t);
-	int nm = gro_prepare(t, r);
+	int c = 0;
+	bool empty = w->peek && !t->gro.no_peek && !gro_peek(t);
 
-	if (nm <= 0)
-		return nm == 0 ? -EAGAIN : nm;
-	int c = tr_udp_recv_msgs(&t->udp, r->msg, (unsigned)nm);
-	if (c > 0)
-		gro_sort(t, r, (unsigned)c);
-	int err = gro_deliver(t, r);
-	if (err)
-		return err;
-	rx_seen(t);
+	/* An empty peek saves the receive: at low rates (a ping, a
+	 * keepalive) the last look before sleeping is then one call, not two
+	 * (a ring burst laid out and given back for nothing). */
+	if (!empty) {
+		int nm = gro_prepare(t, r);
+
+		if (nm <= 0)
+			return nm == 0 ? -EAGAIN : nm;
+		c = tr_udp_recv_msgs(&t->udp, r->msg, (unsigned)nm);
+		if (c > 0)
+			gro_sort(t, r, (unsigned)c);
+		int err = gro_deliver(t, r);
+		if (err)
+			return err;
+		rx_seen(t);
+	}
 	if (c <= 0) {
 		/* An idle socket ends a streak: only back-to-back lone
 		 * datagrams mean a peer that does not coalesce. The
@@ -482,7 +491,7 @@ static int rx_gro_step(struct tr_tunnel *t, struct tr_rx_work *w)
 	/* Not while lone datagrams come back to back: a peer that does
 	 * not coalesce would pay a call per datagram for nothing. Once a
 	 * streak ended, the next receive peeks. */
-	w->peek = !r->in_step && t->gro.singles < GRO_PEEK_STREAK;
+	w->peek = empty || (!r->in_step && t->gro.singles < GRO_PEEK_STREAK);
 	return c > 0 ? c : 0;
 }
 
