@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "anyconnect/client.h"
+#include "cli/pidfile.h"
 #include "cli/subcommands.h"
 #include "common/privdrop.h"
 #include "config/config.h"
@@ -46,7 +47,9 @@ static void usage(FILE *f)
 		   "                           installed; '' = none: tunroom sets address, MTU\n"
 		   "                           and link itself, and no routes or DNS)\n"
 		   "  -b, --background         detach once the tunnel carries traffic\n"
-		   "      --pid-file FILE      with -b: write the process id to FILE\n"
+		   "      --pid-file FILE      with -b: write the process id to FILE (removed\n"
+		   "                           at the end; refused if it names a running\n"
+		   "                           process)\n"
 		   "  -U, --setuid USER        run as USER once set up (default: stay root\n"
 		   "                           without capabilities)\n"
 		   "      --user-agent STRING  HTTP User-Agent (default \"%s\")\n"
@@ -149,25 +152,31 @@ static void detach_ready(void *arg)
 	d->fd = -1;
 }
 
-static int detach(struct detach *d, const char *pid_file)
+/* The pid file first, before any network, and as root (src/cli/pidfile.h). */
+static void open_pid_file(struct tr_pidfile *pf, const char *pid_file)
 {
-	int p[2], status, pf = -1;
-	bool created = false;
+	int r = tr_pidfile_open(pf, pid_file);
+
+	if (!r)
+		return;
+	if (r == -EBUSY)
+		fprintf(stderr, "%s connect: --pid-file %s: process %ld, which is still running, "
+			"is in it (a session? '%s show'); stop it, or name another file\n", prog,
+			pid_file, (long)pf->holder, prog);
+	else
+		fprintf(stderr, "%s connect: --pid-file %s: %s\n", prog, pid_file,
+			r == -ELOOP ? "a symbolic link; not writing through it" :
+			r == -EINVAL ? "not a regular file" : strerror(-r));
+	exit(EXIT_FAIL);
+}
+
+static int detach(struct detach *d, const char *pid_file, struct tr_pidfile *pf)
+{
+	int p[2], status, r;
 	char c;
 
-	/* The pid file first, before any network, and as root: never through
-	 * a symlink (one in a shared directory could point anywhere). */
-	if (pid_file) {
-		pf = open(pid_file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-		created = pf >= 0;
-		if (pf < 0 && errno == EEXIST)
-			pf = open(pid_file, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (pf < 0) {
-			fprintf(stderr, "%s connect: --pid-file %s: %s\n", prog, pid_file,
-				strerror(errno));
-			exit(EXIT_FAIL);
-		}
-	}
+	if (pid_file)
+		open_pid_file(pf, pid_file);
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
 	fflush(NULL);
@@ -182,27 +191,20 @@ static int detach(struct detach *d, const char *pid_file)
 		while (n < 0 && errno == EINTR);
 		close(p[0]);
 		if (n == 1) {
-			if (pf >= 0) {
-				char line[32];
-				int len = snprintf(line, sizeof(line), "%ld\n", (long)pid);
-				if (ftruncate(pf, 0) < 0 || write(pf, line, (size_t)len) != len ||
-				    close(pf) < 0) {
-					fprintf(stderr, "%s connect: --pid-file %s: %s\n", prog,
-						pid_file, strerror(errno));
-					kill(pid, SIGTERM); /* it says goodbye to the server */
-					exit(EXIT_FAIL);
-				}
+			if (pf->fd >= 0 && (r = tr_pidfile_write(pf, pid))) {
+				fprintf(stderr, "%s connect: --pid-file %s: %s\n", prog, pid_file,
+					strerror(-r));
+				kill(pid, SIGTERM); /* it says goodbye to the server */
+				exit(EXIT_FAIL);
 			}
 			exit(EXIT_OK);
 		}
-		if (created)
-			unlink(pid_file); /* made here, still empty: the tunnel never ran */
+		tr_pidfile_abandon(pf); /* the tunnel never ran */
 		if (waitpid(pid, &status, 0) < 0)
 			exit(EXIT_FAIL);
 		exit(WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_FAIL);
 	}
-	if (pf >= 0)
-		close(pf);
+	tr_pidfile_close(pf); /* the parent writes it; we remove it at the end */
 	close(p[0]);
 	if (chdir("/") < 0) {
 		/* only to release the mount */
@@ -379,8 +381,9 @@ int connect_main(int argc, char **argv)
 	o.run_dir = run_dir();
 
 	struct detach d = { .fd = -1 };
+	struct tr_pidfile pf = TR_PIDFILE_INIT;
 	if (background && !o.authenticate) {
-		r = detach(&d, pid_file);
+		r = detach(&d, pid_file, &pf);
 		if (r) {
 			fprintf(stderr, "%s connect: -b: %s\n", prog, strerror(-r));
 			return EXIT_FAIL;
@@ -390,6 +393,11 @@ int connect_main(int argc, char **argv)
 	}
 	r = tr_ac_client_run(&o);
 	explicit_bzero(sec.passwd, sizeof(sec.passwd));
+	/* Only if the file names us (src/cli/pidfile.h); -U USER may not. */
+	int rr = tr_pidfile_remove(&pf);
+	if (rr)
+		fprintf(stderr, "%s connect: could not remove --pid-file %s: %s\n", prog, pid_file,
+			strerror(-rr));
 	if (d.fd >= 0)
 		close(d.fd);
 	return r == 0 ? EXIT_OK : EXIT_FAIL;

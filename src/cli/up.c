@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* tunroom up FILE [-d [-l LOG]] [-n]: load and check the config, then run the tunnel. */
+/* tunroom up FILE [-d [-l LOG] [--pid-file FILE]] [-n]: load and check the config,
+ * then run the tunnel. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,7 @@
 #endif
 
 #include "config/config.h"
+#include "cli/pidfile.h"
 #include "cli/subcommands.h"
 #include "common/privdrop.h"
 #include "tunnel/route.h"
@@ -30,7 +33,7 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: %s up FILE|NAME [-d [-l LOG]] [-n]\n\n"
+	fprintf(f, "Usage: %s up FILE|NAME [-d [-l LOG] [--pid-file PIDFILE]] [-n]\n\n"
 		   "Brings the tunnel described by FILE up and runs it in the foreground\n"
 		   "until SIGINT, SIGTERM or '%s down NAME' (SIGHUP does not stop it).\n"
 		   "A NAME (no '/', no .conf suffix) means " TR_CONF_DIR_DEFAULT "/NAME.conf,\n"
@@ -40,6 +43,10 @@ static void usage(FILE *f)
 		   "                 reach the terminal)\n"
 		   "  -l, --log LOG  with -d: append what the tunnel says from then on (why\n"
 		   "                 it stopped, say) to LOG instead of discarding it\n"
+		   "      --pid-file PIDFILE\n"
+		   "                 with -d: write the tunnel's process id to PIDFILE once\n"
+		   "                 it is up; removed when it stops. Refused if PIDFILE\n"
+		   "                 names a running process\n"
 		   "  -n, --check    only parse and check FILE, print the result, exit\n", prog, prog);
 }
 
@@ -249,18 +256,50 @@ static void on_ready(void *arg)
 		detach_ready(d);
 }
 
-static int wait_child(int rd, pid_t pid)
+/* --pid-file: opened before the fork, so that a bad one is said on the
+ * terminal before any setup. */
+static int open_pid_file(struct tr_pidfile *pf, const char *path)
+{
+	int r = tr_pidfile_open(pf, path);
+
+	if (r == -EBUSY)
+		fprintf(stderr, "%s up: --pid-file %s: process %ld, which is still running, is "
+			"in it (a tunnel? '%s show'); stop it, or name another file\n", prog, path,
+			(long)pf->holder, prog);
+	else if (r == -ELOOP)
+		fprintf(stderr, "%s up: --pid-file %s: a symbolic link; not writing through it\n",
+			prog, path);
+	else if (r == -EINVAL)
+		fprintf(stderr, "%s up: --pid-file %s: not a regular file\n", prog, path);
+	else if (r)
+		fprintf(stderr, "%s up: --pid-file %s: %s\n", prog, path, strerror(-r));
+	return r;
+}
+
+/* The parent: exits 0 once the child says the tunnel runs (with the pid
+ * file written), else with the child's status. */
+static int wait_child(int rd, pid_t pid, struct tr_pidfile *pf, const char *pf_path)
 {
 	char c;
 	ssize_t n;
-	int status;
+	int status, r;
 
 	do
 		n = read(rd, &c, 1);
 	while (n < 0 && errno == EINTR);
 	close(rd);
-	if (n == 1)
+	if (n == 1 && pf->fd < 0)
 		return EXIT_OK;
+	if (n == 1) {
+		r = tr_pidfile_write(pf, pid);
+		if (!r)
+			return EXIT_OK;
+		fprintf(stderr, "%s up: --pid-file %s: %s; stopping the tunnel (pid %ld)\n",
+			prog, pf_path, strerror(-r), (long)pid);
+		kill(pid, SIGTERM);
+		return EXIT_FAIL;
+	}
+	tr_pidfile_abandon(pf);
 	if (waitpid(pid, &status, 0) < 0)
 		return EXIT_FAIL;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_FAIL;
@@ -268,7 +307,7 @@ static int wait_child(int rd, pid_t pid)
 
 int up_main(int argc, char **argv)
 {
-	const char *file = NULL, *log = NULL;
+	const char *file = NULL, *log = NULL, *pid_path = NULL;
 	char path[PATH_MAX];
 	int want_detach = 0, check = 0, r, ret;
 	struct tr_config cfg;
@@ -288,6 +327,12 @@ int up_main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			log = argv[i];
+		} else if (!strcmp(argv[i], "--pid-file")) {
+			if (++i == argc) {
+				fprintf(stderr, "%s up: --pid-file needs a file name\n", prog);
+				return EXIT_USAGE;
+			}
+			pid_path = argv[i];
 		} else if (argv[i][0] == '-' && argv[i][1]) {
 			fprintf(stderr, "%s up: unknown option '%s'\n", prog, argv[i]);
 			usage(stderr);
@@ -307,6 +352,11 @@ int up_main(int argc, char **argv)
 	if (log && !want_detach) {
 		fprintf(stderr, "%s up: --log goes with -d (in the foreground the tunnel "
 			"writes to stderr; redirect it)\n", prog);
+		return EXIT_USAGE;
+	}
+	if (pid_path && !want_detach) {
+		fprintf(stderr, "%s up: --pid-file goes with -d (in the foreground the caller "
+			"has the pid: $!, or systemd's MAINPID)\n", prog);
 		return EXIT_USAGE;
 	}
 	r = tr_config_load(&cfg, file, err, sizeof(err));
@@ -336,10 +386,18 @@ int up_main(int argc, char **argv)
 		tr_config_wipe(&cfg);
 		return EXIT_FAIL;
 	}
+	struct tr_pidfile pf = TR_PIDFILE_INIT;
+	if (pid_path && open_pid_file(&pf, pid_path)) {
+		if (d.log >= 0)
+			close(d.log);
+		tr_config_wipe(&cfg);
+		return EXIT_FAIL;
+	}
 	if (want_detach) {
 		int p[2];
 		if (pipe2(p, O_CLOEXEC) < 0) {
 			fprintf(stderr, "%s up: pipe: %s\n", prog, strerror(errno));
+			tr_pidfile_abandon(&pf);
 			tr_config_wipe(&cfg);
 			return EXIT_FAIL;
 		}
@@ -347,6 +405,7 @@ int up_main(int argc, char **argv)
 		pid_t pid = fork();
 		if (pid < 0) {
 			fprintf(stderr, "%s up: fork: %s\n", prog, strerror(errno));
+			tr_pidfile_abandon(&pf);
 			tr_config_wipe(&cfg);
 			return EXIT_FAIL;
 		}
@@ -355,9 +414,10 @@ int up_main(int argc, char **argv)
 			if (d.log >= 0)
 				close(d.log);
 			tr_config_wipe(&cfg);
-			return wait_child(p[0], pid);
+			return wait_child(p[0], pid, &pf, pid_path);
 		}
 		close(p[0]);
+		tr_pidfile_close(&pf); /* the parent writes it; we remove it at the end */
 		setsid();
 		if (chdir("/") < 0) {
 			/* only to release the mount; failing is harmless */
@@ -382,6 +442,12 @@ int up_main(int argc, char **argv)
 		fprintf(stderr, "%s up: %s: %s\n", prog, cfg.name, tr_strerror(r));
 		ret = EXIT_FAIL;
 	}
+	/* Only if the file names us: after a failure before the tunnel ran,
+	 * the parent wrote nothing (and removes the file if it made it). */
+	r = tr_pidfile_remove(&pf);
+	if (r)
+		fprintf(stderr, "%s up: %s: could not remove --pid-file %s: %s\n", prog, cfg.name,
+			pid_path, strerror(-r));
 	if (d.fd >= 0)
 		close(d.fd);
 	if (d.log >= 0)

@@ -130,6 +130,23 @@ chmod 644 "$conf"
 expect 2 "accessible by group or others \(mode 0644\).*chmod 600 $conf" "$TUNROOM" up "$conf"
 chmod 600 "$conf"
 expect 2 'No such file' "$TUNROOM" up -n "$tmp/missing.conf"
+# --pid-file: checked before any setup (so without root too), exit 1 with
+# the file's name; never over a running process's pid, nor through a link.
+expect 2 '^tunroom up: --pid-file goes with -d' "$TUNROOM" up --pid-file "$tmp/p" "$conf"
+expect 2 '^tunroom up: --pid-file needs a file name' "$TUNROOM" up -d "$conf" --pid-file
+expect 1 "^tunroom up: --pid-file $tmp/nodir/p: No such file or directory\$" \
+	"$TUNROOM" up -d --pid-file "$tmp/nodir/p" "$conf"
+echo $$ >"$tmp/live.pid"
+expect 1 "^tunroom up: --pid-file $tmp/live.pid: process $$, which is still running, is in it" \
+	"$TUNROOM" up -d --pid-file "$tmp/live.pid" "$conf"
+[ "$(cat "$tmp/live.pid")" = $$ ] && ok "a running process's pid file kept" || bad "live.pid changed"
+ln -s "$tmp/live.pid" "$tmp/link.pid"
+expect 1 "^tunroom up: --pid-file $tmp/link.pid: a symbolic link; not writing through it\$" \
+	"$TUNROOM" up -d --pid-file "$tmp/link.pid" "$conf"
+expect 1 "^tunroom up: --pid-file $tmp: Is a directory\$" \
+	"$TUNROOM" up -d --pid-file "$tmp" "$conf"
+expect 1 "^tunroom connect: --pid-file $tmp/live.pid: process $$, which is still running" \
+	"$TUNROOM" connect -b --pid-file "$tmp/live.pid" -s '' https://127.0.0.1:9
 
 # show/down with no tunnel running.
 expect 0 '^tunroom show: no tunnel is running \(no control socket in ' "$TUNROOM" show
@@ -174,6 +191,7 @@ expect 0 '^aes256-gcm aes256-cbc-sha256$' complete_words tunroom genkey aes256
 expect 0 '^--json$' complete_words tunroom show --j
 expect 0 '^--servercert$' complete_words tunroom connect --serv
 expect 0 '^--crypto$' complete_words tunroom connect --cry
+expect 0 '^--pid-file$' complete_words tunroom up --pid
 expect 0 '^openssl$' complete_words tunroom connect --crypto o
 # up NAME: the names of $TUNROOM_CONF_DIR/*.conf (as wg-quick up wg0).
 mkdir -p "$TUNROOM_RUN_DIR/etc" && : >"$TUNROOM_RUN_DIR/etc/tr7.conf"

@@ -77,6 +77,8 @@ for mode in dtls tls; do
 		pretty "$mode: tunroom down"
 		tunroom1 down $name || die "$mode: tunroom down failed"
 		! alive "$pid" || die "$mode: still running after down"
+		# As uid 0 (no -U) it may remove its --pid-file from $WORK.
+		[ ! -e "$WORK/$name.pid" ] || die "$mode: --pid-file left after down"
 	else
 		pretty "$mode: SIGTERM"
 		kill -TERM "$pid"

@@ -3,7 +3,8 @@
 # tunroom(8) against the real tunnel: `up -d` returns only once the tunnel
 # answers, a second `up` of the same tunnel fails cleanly, `show` (text, -s,
 # --json) reports it, `down` ends the daemon and removes device and socket, and
-# a config readable by others is refused even for root.
+# a config readable by others is refused even for root; up -d --pid-file
+# writes the pid once up, refuses a second up over it, and is removed at the end.
 # usage: tunnel-cli.sh TUNROOM
 TUNROOM=$1
 source "$(dirname "$0")/tunnel-lib.sh"
@@ -110,4 +111,22 @@ grep -q "stopped: the TUN device was deleted" "$WORK/a.log" || die "a.log: $(cat
 [ "$(stat -c %a "$WORK/a.log")" = 600 ] || die "a.log mode $(stat -c %a "$WORK/a.log")"
 msg=$(run a up -l "$WORK/a.log" "$WORK/a.conf" 2>&1) && die "--log without -d accepted"
 grep -q 'goes with -d' <<<"$msg" || die "--log without -d: $msg"
-echo "PASS: up -d, duplicate up, show text/-s/--json, down, file mode, SPI hint, up -d -l"
+
+pretty "up -d --pid-file: the tunnel's pid once up, kept while it runs, removed by down"
+echo 2147483646 >"$WORK/a.pid" # a dead process's: replaced
+run a up -d --pid-file "$WORK/a.pid" "$WORK/a.conf" || die "up -d --pid-file (a)"
+pid=$(counter a pid)
+[ "$(cat "$WORK/a.pid")" = "$pid" ] || die "a.pid has '$(cat "$WORK/a.pid")', the tunnel is $pid"
+TR_PIDS+=("$pid")
+msg=$(run a up -d --pid-file "$WORK/a.pid" "$WORK/b.conf" 2>&1) && die "up over a live pid file succeeded"
+grep -q "^tunroom up: --pid-file $WORK/a.pid: process $pid, which is still running" <<<"$msg" ||
+	die "up over a live pid file: $msg"
+[ "$(cat "$WORK/a.pid")" = "$pid" ] || die "a.pid overwritten: $(cat "$WORK/a.pid")"
+run a down tr0 || die "down (a, pid file)"
+[ -e "$WORK/a.pid" ] && die "a.pid left after down: $(cat "$WORK/a.pid")"
+# A tunnel that fails in its setup (b's ListenAddress is not in namespace
+# 1) says so on the terminal and leaves no pid file behind.
+msg=$(run a up -d --pid-file "$WORK/fail.pid" "$WORK/b.conf" 2>&1) && die "up of b's config in a's namespace ran"
+grep -q '^tunroom up: ' <<<"$msg" || die "failed setup: $msg"
+[ -e "$WORK/fail.pid" ] && die "fail.pid made by an up that failed"
+echo "PASS: up -d, duplicate up, show text/-s/--json, down, file mode, SPI hint, up -d -l, up -d --pid-file"

@@ -3,7 +3,8 @@
 # tunroom up gives up root once set up: with User = nobody every thread of
 # both ends runs as nobody with no capability and no-new-privs; traffic (ping,
 # TCP with SHA-256 both ways), show, down, SIGTERM and a second up of the
-# same name all still work. Without User the process stays uid 0 but holds no
+# same name all still work; up -d --pid-file removes its file at the end where
+# nobody may, and logs why not elsewhere. Without User the process stays uid 0 but holds no
 # capability. An unknown User is refused before anything is set up.
 # usage: tunnel-privdrop.sh TUNROOM
 TUNROOM=$1
@@ -149,6 +150,27 @@ up_side b
 n2 ping -c 2 -i 0.2 -W 2 198.18.0.1 >/dev/null || { diag; die "no traffic after up over a stale socket"; }
 down b
 down a
+
+# daemon_a PIDFILE: up -d of a, its log in $WORK/log.a, stopped by down.
+daemon_a() {
+	: >"$WORK/log.a"
+	ip netns exec "$(ns_name 1)" env TUNROOM_RUN_DIR="$WORK/run-a" TUNROOM_STATE_DIR="$WORK/state-a" \
+		"$TUNROOM" up -d -l "$WORK/log.a" --pid-file "$1" "$WORK/a.conf" || die "up -d --pid-file $1"
+	local pid
+	pid=$(cat "$1")
+	TR_PIDS+=("$pid")
+	creds "$pid" "$NOBODY_UID" "$NOBODY_GID" ""
+	TUNROOM_RUN_DIR=$WORK/run-a "$TUNROOM" down tr0 || die "down (pid file $1)"
+}
+pretty "up -d --pid-file as nobody: removed from nobody's directory, left and logged in root's"
+mkdir "$WORK/pids"
+chown "$NOBODY_UID" "$WORK/pids"
+daemon_a "$WORK/pids/a.pid"
+[ -e "$WORK/pids/a.pid" ] && die "pid file left in a directory nobody may write: $(cat "$WORK/log.a")"
+daemon_a "$WORK/a.pid"
+[ -e "$WORK/a.pid" ] || die "pid file removed from root's directory: nothing tested"
+grep -qE "^tunroom up: tr0: could not remove --pid-file $WORK/a.pid: Permission denied$" "$WORK/log.a" ||
+	die "no line on the pid file left behind: $(cat "$WORK/log.a")"
 
 pretty "no User: uid 0, but no capability at all and an empty bounding set"
 TR_IFACE_EXTRA=""
