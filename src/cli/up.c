@@ -41,8 +41,10 @@ static void usage(FILE *f)
 		   "(chmod 600 FILE).\n\n"
 		   "  -d, --daemon   detach once the tunnel is up (errors before that still\n"
 		   "                 reach the terminal)\n"
-		   "  -l, --log LOG  with -d: append what the tunnel says from then on (why\n"
-		   "                 it stopped, say) to LOG instead of discarding it\n"
+		   "  -l, --log LOG  with -d: append what the tunnel says once started (its\n"
+		   "                 start-up lines, why it stopped) to LOG instead of the\n"
+		   "                 terminal and then /dev/null; if it fails to come up,\n"
+		   "                 the terminal gets those lines too\n"
 		   "      --pid-file PIDFILE\n"
 		   "                 with -d: write the tunnel's process id to PIDFILE once\n"
 		   "                 it is up; removed when it stops. Refused if PIDFILE\n"
@@ -77,19 +79,58 @@ static bool under_journald(void)
 }
 
 /* stderr through a stream that puts "2026-01-02T03:04:05.678Z " before each
- * line: the tunnel logs with plain fprintf(stderr), from several threads
- * (stdio locks the stream around each call). */
-struct stamp {
+ * line (unless the journal stamps them). With -d -l, from the fork until
+ * the tunnel is up, lines go to LOG instead of the terminal, and a copy of
+ * the last ones is held: if the tunnel never comes up, they are what says
+ * why, and up_main shows them on the terminal after all. The tunnel logs
+ * with plain fprintf(stderr), from several threads (stdio locks the stream
+ * around each call; detach_ready ends the holding under that lock). */
+struct errstream {
 	bool at_line_start;
+	bool stamp;
+	int log;              /* -d -l until the tunnel is up, else -1 */
+	size_t n_held;
+	char held[4096];      /* the last lines sent to log */
 };
 
-static ssize_t stamp_write(void *cookie, const char *buf, size_t len)
+/* Keeps the last sizeof(held) bytes: a failure's reason comes last. */
+static void hold(struct errstream *es, const char *buf, size_t len)
 {
-	struct stamp *st = cookie;
+	size_t cap = sizeof(es->held);
+
+	if (len >= cap) {
+		memcpy(es->held, buf + len - cap, cap);
+		es->n_held = cap;
+		return;
+	}
+	if (es->n_held + len > cap) {
+		size_t drop = es->n_held + len - cap;
+		memmove(es->held, es->held + drop, es->n_held - drop);
+		es->n_held -= drop;
+	}
+	memcpy(es->held + es->n_held, buf, len);
+	es->n_held += len;
+}
+
+static ssize_t err_out(struct errstream *es, const char *buf, size_t len)
+{
+	if (es->log < 0)
+		return write(STDERR_FILENO, buf, len);
+	hold(es, buf, len);
+	if (write(es->log, buf, len) < 0) {
+		/* a full disk under LOG: the held copy still reaches the
+		 * terminal if the start fails */
+	}
+	return (ssize_t)len;
+}
+
+static ssize_t err_write(void *cookie, const char *buf, size_t len)
+{
+	struct errstream *es = cookie;
 	size_t off = 0;
 
 	while (off < len) {
-		if (st->at_line_start) {
+		if (es->at_line_start && es->stamp) {
 			char ts[40];
 			struct timespec now;
 			struct tm tm;
@@ -97,32 +138,40 @@ static ssize_t stamp_write(void *cookie, const char *buf, size_t len)
 			gmtime_r(&now.tv_sec, &tm);
 			size_t n = strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 			n += (size_t)snprintf(ts + n, sizeof(ts) - n, ".%03ldZ ", now.tv_nsec / 1000000);
-			if (write(STDERR_FILENO, ts, n) < 0)
+			if (err_out(es, ts, n) < 0)
 				return -1;
-			st->at_line_start = false;
 		}
+		es->at_line_start = false;
 		const char *nl = memchr(buf + off, '\n', len - off);
 		size_t chunk = nl ? (size_t)(nl - (buf + off)) + 1 : len - off;
-		ssize_t w = write(STDERR_FILENO, buf + off, chunk);
+		ssize_t w = err_out(es, buf + off, chunk);
 		if (w <= 0)
 			return off ? (ssize_t)off : -1;
 		off += (size_t)w;
 		if (nl && (size_t)w == chunk)
-			st->at_line_start = true;
+			es->at_line_start = true;
 	}
 	return (ssize_t)len;
 }
 
-static void stamp_stderr(void)
+/* Returns the stream's state (for detach_ready to end the holding), or
+ * NULL if stderr stays as it is. */
+static struct errstream *wrap_stderr(bool stamp, int log)
 {
-	static struct stamp st = { .at_line_start = true };
-	cookie_io_functions_t io = { .write = stamp_write };
-	FILE *f = fopencookie(&st, "w", io);
+	static struct errstream es = { .at_line_start = true };
+	cookie_io_functions_t io = { .write = err_write };
+	FILE *f;
 
+	if (!stamp && log < 0)
+		return NULL;
+	es.stamp = stamp;
+	es.log = log;
+	f = fopencookie(&es, "w", io);
 	if (!f)
-		return;
+		return NULL;
 	setvbuf(f, NULL, _IOLBF, 0);
 	stderr = f;
+	return &es;
 }
 
 static void print_prefixes(const char *what, const struct tr_config_addr *a, unsigned n,
@@ -219,6 +268,7 @@ static int check_user(const struct tr_config *cfg, const char *file, struct tr_p
 struct detach {
 	int fd;
 	int log; /* -l: opened before the tunnel gives up root, or -1 */
+	struct errstream *err; /* sends stderr to log until now, or NULL */
 };
 
 static void detach_ready(void *arg)
@@ -226,12 +276,18 @@ static void detach_ready(void *arg)
 	struct detach *d = arg;
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
+	/* Under the stream's lock: no thread is halfway through a line
+	 * while the descriptors change. From here stderr is the log itself. */
+	flockfile(stderr);
 	if (null >= 0) {
 		dup2(null, STDIN_FILENO);
 		dup2(null, STDOUT_FILENO);
 		dup2(d->log >= 0 ? d->log : null, STDERR_FILENO);
 		close(null);
 	}
+	if (d->err)
+		d->err->log = -1;
+	funlockfile(stderr);
 	if (d->log >= 0) {
 		close(d->log);
 		d->log = -1;
@@ -428,18 +484,26 @@ int up_main(int argc, char **argv)
 	opts.ready_arg = &d;
 
 	FILE *plain_stderr = stderr;
-	if (!under_journald())
-		stamp_stderr();
+	d.err = wrap_stderr(!under_journald(), d.log);
 	r = tr_tunnel_run(&cfg, &opts);
 	/* What up itself says last is for whoever started it, unstamped. */
 	fflush(stderr);
 	stderr = plain_stderr;
+	/* -d -l, and the tunnel never came up: its lines went to the log
+	 * only; the terminal gets them too (the reason is among them). */
+	if (d.log >= 0 && d.err && d.err->n_held &&
+	    write(STDERR_FILENO, d.err->held, d.err->n_held) < 0) {
+		/* no terminal left to tell */
+	}
 	tr_config_wipe(&cfg);
 	ret = EXIT_OK;
 	if (r == -EPERM || r == -EADDRINUSE) {
 		ret = EXIT_FAIL; /* the tunnel has said what and what to do */
 	} else if (r < 0) {
 		fprintf(stderr, "%s up: %s: %s\n", prog, cfg.name, tr_strerror(r));
+		/* Not up, so on the terminal: the log gets it too. */
+		if (d.log >= 0)
+			dprintf(d.log, "%s up: %s: %s\n", prog, cfg.name, tr_strerror(r));
 		ret = EXIT_FAIL;
 	}
 	/* Only if the file names us: after a failure before the tunnel ran,

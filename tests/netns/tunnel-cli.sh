@@ -101,14 +101,26 @@ run a down tr0 || die "down (a)"
 run b down tr0 || die "down (b)"
 grep -q 'tr0: tunroom down, stopping' "$WORK/b.err" || die "b's log does not say why it stopped: $(cat "$WORK/b.err")"
 
-pretty "up -d -l LOG: why a detached tunnel stopped is in LOG"
-run a up -d -l "$WORK/a.log" "$WORK/a.conf" || die "up -d -l (a)"
+pretty "up -d -l LOG: start-up lines and why a detached tunnel stopped are in LOG, not on the terminal"
+out=$(run a up -d -l "$WORK/a.log" "$WORK/a.conf" 2>&1) || die "up -d -l (a): $out"
+[ -z "$out" ] || die "up -d -l printed on the terminal: $out"
+grep -qE '^[0-9T:.-]+Z tunroom: tr0 up: esp ' "$WORK/a.log" || die "a.log lacks the start-up line: $(cat "$WORK/a.log")"
 pid=$(counter a pid)
 n1 ip link del tr0
 gone() { ! alive "$pid"; }
 wait_for 5 gone || die "tunnel a (pid $pid) still runs without its device"
 grep -q "stopped: the TUN device was deleted" "$WORK/a.log" || die "a.log: $(cat "$WORK/a.log")"
 [ "$(stat -c %a "$WORK/a.log")" = 600 ] || die "a.log mode $(stat -c %a "$WORK/a.log")"
+# A start that fails (b's ListenAddress is not in namespace 1): the reason
+# on the terminal, and in the log as well.
+: >"$WORK/a.log"
+msg=$(run a up -d -l "$WORK/a.log" "$WORK/b.conf" 2>&1) && die "up -d -l of b's config in a's namespace ran"
+for where in terminal log; do
+	[ $where = log ] && msg=$(cat "$WORK/a.log")
+	grep -q 'UDP socket on 192.0.2.2:4500: not an address of this host' <<<"$msg" ||
+		die "failed up -d -l: the reason is not in the $where: $msg"
+	grep -q '^tunroom up: tr0: ' <<<"$msg" || die "failed up -d -l: no last line in the $where: $msg"
+done
 msg=$(run a up -l "$WORK/a.log" "$WORK/a.conf" 2>&1) && die "--log without -d accepted"
 grep -q 'goes with -d' <<<"$msg" || die "--log without -d: $msg"
 
