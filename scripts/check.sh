@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Builds tunroom twice (plain, and ASan+UBSan), runs every registered test in
 # both, the unit tests and a few namespace tests under ThreadSanitizer, then a few seconds of libFuzzer per fuzz target (a third, clang build:
-# suite fuzz-smoke), and ends with one line: "N passed, M failed, K skipped".
+# suite fuzz-smoke), and ends with one line per skipped test ("skipped: NAME
+# (BUILD): REASON") and then "N passed, M failed, K skipped" (scripts/test-summary.py).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 BUILD=${BUILD:-build}
@@ -80,6 +81,10 @@ fi
 
 # The fuzz smoke run needs clang's libFuzzer (Debian: clang, libclang-rt-14-dev).
 # Without it the run is one skip with the reason, never a silent pass.
+fuzz_skip() { # reason
+	echo "== fuzz smoke: SKIP: $1"
+	summary+=("skip:fuzz-smoke:$1")
+}
 libfuzzer_links() {
 	local d
 	d=$(mktemp -d)
@@ -90,11 +95,9 @@ libfuzzer_links() {
 	return $rc
 }
 if ! command -v clang >/dev/null; then
-	echo "== fuzz smoke: SKIP: clang not found (apt-get install clang libclang-rt-14-dev)"
-	summary+=("skip:fuzz-smoke")
+	fuzz_skip "clang not found (apt-get install clang libclang-rt-14-dev)"
 elif ! libfuzzer_links; then
-	echo "== fuzz smoke: SKIP: clang -fsanitize=fuzzer does not link (apt-get install libclang-rt-14-dev)"
-	summary+=("skip:fuzz-smoke")
+	fuzz_skip "clang -fsanitize=fuzzer does not link (apt-get install libclang-rt-14-dev)"
 elif CC=clang setup "$FUZZ_BUILD" -Dfuzzing_engine=libfuzzer -Db_sanitize=address,undefined \
 	-Db_lundef=false -Dtools=false -Dc_args=-fsanitize=fuzzer-no-link; then
 	run "$FUZZ_BUILD" "libFuzzer smoke (${FUZZ_SMOKE_TIME:-3}s per target)" --suite fuzz-smoke
