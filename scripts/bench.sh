@@ -29,6 +29,11 @@ echo "== tunio (bench/bench_tunio.c)"
 # (docs/benchmarks.md, "Issue 14").
 "$BUILD/bench/bench_tunio" "${args[@]}"
 
+echo "== wake-ups (bench/bench_wake.c)"
+# One CPU against two: what each of a ping's wake-ups through a tunnel costs
+# on this machine (docs/benchmarks.md, "Ping latency: what bounds it").
+"$BUILD/bench/bench_wake" "${args[@]}" | tee bench/results/wake.txt
+
 echo "== codec (bench/bench_codec.c)"
 "$BUILD/bench/bench_codec" "${args[@]}"
 
