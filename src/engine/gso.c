@@ -6,7 +6,6 @@
  * to: both are checked, from private copies, before anything is written, and
  * every write stays inside the slots handed in.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <linux/virtio_net.h>
 #include <stdbool.h>
@@ -48,82 +47,9 @@ static void put32(uint8_t *p, uint32_t v)
 	tr_be16_put(p + 2, (uint16_t)v);
 }
 
-/* Adds w to a 64-bit ones' complement sum (end-around carry). */
-static uint64_t csum_eac(uint64_t sum, uint64_t w)
-{
-	sum += w;
-	return sum + (sum < w);
-}
-
-/* The ones' complement sum does not care about word size or byte order as
- * long as the result is folded to 16 bits and stored in the order it was
- * loaded in (RFC 1071). 32-bit words go into four 64-bit accumulators,
- * which cannot overflow below 2^32 words, so the loop carries no carry:
- * four independent adds per 16 bytes instead of one add-with-carry chain
- * per 8: about half the time (85 -> 43 ns per 1448 bytes; docs/benchmarks.md,
- * "Checksum loop"). */
-uint64_t tr_csum_add(const void *p, uint32_t len, uint64_t sum)
-{
-	const uint8_t *b = p;
-	uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-	uint32_t v[4];
-
-	for (; len >= 16; len -= 16, b += 16) {
-		memcpy(v, b, 16);
-		a0 += v[0];
-		a1 += v[1];
-		a2 += v[2];
-		a3 += v[3];
-	}
-	for (; len >= 4; len -= 4, b += 4) {
-		memcpy(v, b, 4);
-		a0 += v[0];
-	}
-	if (len) {
-		uint8_t tail[4] = { 0 };
-
-		memcpy(tail, b, len);
-		memcpy(v, tail, 4);
-		a0 += v[0];
-	}
-	sum = csum_eac(sum, a0);
-	sum = csum_eac(sum, a1);
-	sum = csum_eac(sum, a2);
-	return csum_eac(sum, a3);
-}
-
-uint16_t tr_csum_fold(uint64_t sum)
-{
-	uint32_t s;
-
-	sum = (sum & 0xffffffffu) + (sum >> 32);
-	sum = (sum & 0xffffffffu) + (sum >> 32);
-	s = (uint32_t)sum;
-	s = (s & 0xffffu) + (s >> 16);
-	s = (s & 0xffffu) + (s >> 16);
-	return (uint16_t)~s;
-}
-
-static uint64_t pseudo_sum(const uint8_t *ip, bool v6, uint32_t proto, uint32_t l4_len);
-
 static void store_csum(uint8_t *p, uint16_t c)
 {
 	memcpy(p, &c, 2); /* in the order tr_csum_add loaded the words */
-}
-
-uint64_t tr_csum_pseudo(const uint8_t *ip, bool v6, uint32_t proto, uint32_t l4_len)
-{
-	return pseudo_sum(ip, v6, proto, l4_len);
-}
-
-/* Pseudo-header of RFC 793/8200 for a TCP or UDP length of l4_len. */
-static uint64_t pseudo_sum(const uint8_t *ip, bool v6, uint32_t proto, uint32_t l4_len)
-{
-	uint64_t sum = v6 ? tr_csum_add(ip + 8, 32, 0) : tr_csum_add(ip + 12, 8, 0);
-
-	sum += htonl(l4_len);
-	sum += htonl(proto);
-	return sum;
 }
 
 unsigned tr_gso_slots_needed(uint32_t room)
@@ -312,7 +238,7 @@ static void write_segment(const struct gso_hdrs *x, uint8_t *d, unsigned k, bool
 	tr_be16_put(tcp + TCP_CHECK_OFF, 0);
 	store_csum(tcp + TCP_CHECK_OFF,
 		   tr_csum_fold(tr_csum_add(tcp, tcp_len,
-					    pseudo_sum(x->tmpl, x->v6, IPPROTO_TCP_, tcp_len))));
+					    tr_csum_pseudo(x->tmpl, x->v6, IPPROTO_TCP_, tcp_len))));
 }
 
 static int finish_plain(struct tr_gso *g, const struct tr_gso_layout *l,

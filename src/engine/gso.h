@@ -27,6 +27,8 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "engine/csum.h"
+
 #define TR_VNET_HDR_LEN 10u       /* struct virtio_net_hdr, TUNSETVNETHDRSZ */
 #define TR_GSO_PACKET_MAX 65575u  /* IPv6: 40 + a 65535-byte payload */
 #define TR_GSO_HDR_MAX 192u       /* IP + TCP headers of one segment, at most */
@@ -107,14 +109,5 @@ static inline void tr_be16_put(uint8_t *p, uint16_t v)
 	p[0] = (uint8_t)(v >> 8);
 	p[1] = (uint8_t)v;
 }
-
-/* Ones' complement sum of len bytes at p added to sum (not folded, not
- * inverted; p need not be aligned; an odd last byte is padded with zero). */
-uint64_t tr_csum_add(const void *p, uint32_t len, uint64_t sum);
-/* The pseudo-header sum of the IPv4 (v6 false) or IPv6 header at ip for
- * an upper-layer length of l4_len (addresses read from ip). */
-uint64_t tr_csum_pseudo(const uint8_t *ip, bool v6, uint32_t proto, uint32_t l4_len);
-/* Folds a tr_csum_add() sum to 16 bits and inverts it, ready to store. */
-uint16_t tr_csum_fold(uint64_t sum);
 
 #endif /* TR_ENGINE_GSO_H */
