@@ -177,12 +177,20 @@ static int detach(struct detach *d, const char *pid_file, struct tr_pidfile *pf)
 
 	if (pid_file)
 		open_pid_file(pf, pid_file);
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		r = -errno;
+		tr_pidfile_abandon(pf);
+		return r;
+	}
 	fflush(NULL);
 	pid_t pid = fork();
-	if (pid < 0)
-		return -errno;
+	if (pid < 0) {
+		r = -errno;
+		close(p[0]);
+		close(p[1]);
+		tr_pidfile_abandon(pf);
+		return r;
+	}
 	if (pid > 0) {
 		close(p[1]);
 		ssize_t n;
@@ -195,6 +203,7 @@ static int detach(struct detach *d, const char *pid_file, struct tr_pidfile *pf)
 				fprintf(stderr, "%s connect: --pid-file %s: %s\n", prog, pid_file,
 					strerror(-r));
 				kill(pid, SIGTERM); /* it says goodbye to the server */
+				tr_pidfile_abandon(pf); /* a half-written file of ours goes */
 				exit(EXIT_FAIL);
 			}
 			exit(EXIT_OK);

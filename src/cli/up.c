@@ -353,6 +353,7 @@ static int wait_child(int rd, pid_t pid, struct tr_pidfile *pf, const char *pf_p
 		fprintf(stderr, "%s up: --pid-file %s: %s; stopping the tunnel (pid %ld)\n",
 			prog, pf_path, strerror(-r), (long)pid);
 		kill(pid, SIGTERM);
+		tr_pidfile_abandon(pf); /* a half-written file of ours goes */
 		return EXIT_FAIL;
 	}
 	tr_pidfile_abandon(pf);

@@ -29,7 +29,7 @@ with tempfile.TemporaryDirectory() as t:
     os.chdir(t)
     log("build/meson-logs/testlog.json",
         {"name": "cli", "result": "OK", "stdout": "ok\n"},
-        {"name": "tunnel-cli", "result": "SKIP", "stdout": "[+] n1: ip link\n",
+        {"name": "tunroom:netns / tunnel-cli", "result": "SKIP", "stdout": "[+] n1: ip link\n",
          "stderr": "SKIP: needs root for network namespaces\n"},
         {"name": "quiet", "result": "SKIP", "stdout": ""})
     log("build-asan/meson-logs/testlog.json",
@@ -41,7 +41,7 @@ with tempfile.TemporaryDirectory() as t:
     rc, out = summary("build", "build-asan", "build-tsan/meson-logs/tsan-workers2.json",
                       "skip:fuzz-smoke:clang not found")
     want = [
-        "skipped: tunnel-cli (build): needs root for network namespaces",
+        "skipped: tunroom:netns / tunnel-cli (build): needs root for network namespaces",
         "skipped: quiet (build): (it printed no reason)",
         "skipped: tunnel-zerocopy (build-asan): sanitizer build: the LD_PRELOAD shim cannot sit in front",
         "skipped: tunnel-order (build-tsan, tsan-workers2): no TUN device",
