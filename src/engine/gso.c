@@ -6,6 +6,7 @@
  * to: both are checked, from private copies, before anything is written, and
  * every write stays inside the slots handed in.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <linux/virtio_net.h>
 #include <stdbool.h>
@@ -34,6 +35,11 @@ struct gso_hdrs {
 	uint16_t id;      /* IPv4 ID, host order */
 	uint8_t tcp_flags;
 	bool v6;
+	/* Sums of what every segment shares, in tr_csum_add's order: the IPv4
+	 * header without total length, ID and checksum; the TCP header without
+	 * sequence number, flags and checksum, plus the pseudo-header without
+	 * its length. A segment adds its own fields and payload (write_segment). */
+	uint64_t ip_sum, tcp_sum;
 };
 
 static uint32_t get32(const uint8_t *p)
@@ -169,6 +175,27 @@ static int complete_csum(uint8_t *pkt, uint32_t plen, uint32_t start, uint32_t o
 	return 0;
 }
 
+/* The sums of gso_hdrs: the header fields that change per segment zeroed
+ * in a copy. Both headers are at most 60 bytes (IHL, TCP data offset). */
+static void shared_sums(struct gso_hdrs *x)
+{
+	uint8_t b[60];
+	uint32_t tl = x->h - x->l4;
+
+	x->ip_sum = 0;
+	if (!x->v6) {
+		memcpy(b, x->tmpl, x->l4);
+		memset(b + 2, 0, 4);  /* total length, ID */
+		memset(b + 10, 0, 2); /* checksum */
+		x->ip_sum = tr_csum_add(b, x->l4, 0);
+	}
+	memcpy(b, x->tmpl + x->l4, tl);
+	memset(b + 4, 0, 4);                /* sequence number */
+	b[13] = 0;                          /* flags */
+	memset(b + TCP_CHECK_OFF, 0, 2);    /* checksum */
+	x->tcp_sum = tr_csum_add(b, tl, tr_csum_pseudo(x->tmpl, x->v6, IPPROTO_TCP_, 0));
+}
+
 /* Checks a super-packet's metadata and headers. hdr[0..n) is a private copy
  * of the packet's first n bytes, plen the packet's length. */
 static int parse_gso(const struct virtio_net_hdr *vh, const uint8_t *hdr, uint32_t n,
@@ -206,39 +233,46 @@ static int parse_gso(const struct virtio_net_hdr *vh, const uint8_t *hdr, uint32
 	out->seq = get32(hdr + l4 + 4);
 	out->tcp_flags = hdr[l4 + 13];
 	memcpy(out->tmpl, hdr, out->h);
+	shared_sums(out);
 	return 0;
 }
 
 /* Writes segment k's headers into d (its payload, pl bytes, at d + h) and
- * its checksums, from the private template only. */
+ * its checksums, from the private template only. The checksums start from
+ * the shared sums and add this segment's fields as they are stored (htons,
+ * htonl: the order tr_csum_add loads them in; the flags are the low byte of
+ * the 16-bit word at TCP offset 12), then the payload: the headers are not
+ * summed again per segment (bench_csum, "tr_gso_finish"). */
 static void write_segment(const struct gso_hdrs *x, uint8_t *d, unsigned k, bool last,
 			  uint32_t pl)
 {
 	uint8_t *tcp = d + x->l4;
 	uint8_t fl = x->tcp_flags;
-	uint32_t tcp_len = x->h - x->l4 + pl;
+	uint32_t tcp_len = x->h - x->l4 + pl, seq = x->seq + (uint32_t)k * x->mss;
+	uint64_t sum;
 
 	memcpy(d, x->tmpl, x->h);
 	if (x->v6) {
 		tr_be16_put(d + 4, (uint16_t)(x->h - 40 + pl));
 	} else {
+		uint16_t id = (uint16_t)(x->id + k);
+
 		tr_be16_put(d + 2, (uint16_t)(x->h + pl));
-		tr_be16_put(d + 4, (uint16_t)(x->id + k));
-		tr_be16_put(d + 10, 0);
-		store_csum(d + 10, tr_csum_fold(tr_csum_add(d, x->l4, 0)));
+		tr_be16_put(d + 4, id);
+		sum = x->ip_sum + htons((uint16_t)(x->h + pl)) + htons(id);
+		store_csum(d + 10, tr_csum_fold(sum));
 	}
-	put32(tcp + 4, x->seq + (uint32_t)k * x->mss);
+	put32(tcp + 4, seq);
 	if (!last)
 		fl &= (uint8_t)~(TCP_FIN | TCP_PSH);
 	if (k)
 		fl &= (uint8_t)~TCP_CWR;
 	tcp[13] = fl;
 	/* From scratch: for GSO the kernel leaves a pseudo-header sum without
-	 * the length in the field. */
-	tr_be16_put(tcp + TCP_CHECK_OFF, 0);
-	store_csum(tcp + TCP_CHECK_OFF,
-		   tr_csum_fold(tr_csum_add(tcp, tcp_len,
-					    tr_csum_pseudo(x->tmpl, x->v6, IPPROTO_TCP_, tcp_len))));
+	 * the length in the field. The payload starts at an even offset
+	 * (h is a multiple of 4), so its words line up with the headers'. */
+	sum = x->tcp_sum + htonl(tcp_len) + htonl(seq) + htons(fl);
+	store_csum(tcp + TCP_CHECK_OFF, tr_csum_fold(tr_csum_add(d + x->h, pl, sum)));
 }
 
 static int finish_plain(struct tr_gso *g, const struct tr_gso_layout *l,
