@@ -483,6 +483,12 @@ int up_main(int argc, char **argv)
 	}
 	opts.ready = on_ready;
 	opts.ready_arg = &d;
+	/* A reader that went away (the -d parent, killed or interrupted while
+	 * it waited; the far end of a stderr pipe) must make a write fail
+	 * with EPIPE, never end the tunnel unannounced and uncleaned (its
+	 * device gone, its control socket left behind). As connect's
+	 * session does; nothing here execs with it ignored. */
+	signal(SIGPIPE, SIG_IGN);
 
 	FILE *plain_stderr = stderr;
 	d.err = wrap_stderr(!under_journald(), d.log);

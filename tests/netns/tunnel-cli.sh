@@ -4,7 +4,8 @@
 # answers, a second `up` of the same tunnel fails cleanly, `show` (text, -s,
 # --json) reports it, `down` ends the daemon and removes device and socket, and
 # a config readable by others is refused even for root; up -d --pid-file
-# writes the pid once up, refuses a second up over it, and is removed at the end.
+# writes the pid once up, refuses a second up over it, and is removed at the end;
+# an up -d whose waiting parent is killed still comes up (no SIGPIPE).
 # usage: tunnel-cli.sh TUNROOM
 TUNROOM=$1
 source "$(dirname "$0")/tunnel-lib.sh"
@@ -141,4 +142,34 @@ run a down tr0 || die "down (a, pid file)"
 msg=$(run a up -d --pid-file "$WORK/fail.pid" "$WORK/b.conf" 2>&1) && die "up of b's config in a's namespace ran"
 grep -q '^tunroom up: ' <<<"$msg" || die "failed setup: $msg"
 [ -e "$WORK/fail.pid" ] && die "fail.pid made by an up that failed"
-echo "PASS: up -d, duplicate up, show text/-s/--json, down, file mode, SPI hint, up -d -l, up -d --pid-file"
+
+pretty "up -d whose parent dies before the tunnel is up: the tunnel still comes up (EPIPE, not SIGPIPE)"
+# The child is stopped as soon as it exists (its set-up takes tens of ms),
+# the waiting parent killed, then the child let go: its 'ready' goes to a
+# pipe nobody reads. Before SIGPIPE was ignored, that ended it unannounced.
+orphan=
+for try in 1 2 3; do
+	ip netns exec "$(ns_name 1)" env TUNROOM_RUN_DIR="$WORK/run-a" TUNROOM_STATE_DIR="$WORK/state-a" \
+		"$TUNROOM" up -d -l "$WORK/orphan.log" "$WORK/a.conf" &
+	parent=$! child=
+	for _ in $(seq 20000); do
+		# (the file has no newline: read fails, but sets child)
+		read -r child _ 2>/dev/null <"/proc/$parent/task/$parent/children" || :
+		[ -n "$child" ] && break
+	done
+	[ -n "$child" ] && kill -STOP "$child" 2>/dev/null
+	kill -KILL "$parent" 2>/dev/null
+	st=0
+	wait "$parent" || st=$?
+	[ -n "$child" ] && { TR_PIDS+=("$child"); kill -CONT "$child"; }
+	[ "$st" = 137 ] && [ -n "$child" ] && { orphan=$child; break; }
+	# The parent had returned already (a slow poll): nothing tested; again.
+	[ -n "$child" ] && wait_for 5 show a && run a down tr0
+done
+[ -n "$orphan" ] || die "could not stop up -d's child before it was up in 3 tries"
+wait_for 5 show a || die "the orphaned tunnel never answered: $(cat "$WORK/orphan.log")"
+[ "$(counter a pid)" = "$orphan" ] || die "show a: pid $(counter a pid), not $orphan"
+grep -q 'tr0 up: ' "$WORK/orphan.log" || die "orphan.log lacks the start-up line: $(cat "$WORK/orphan.log")"
+run a down tr0 || die "down (orphan)"
+grep -q 'tunroom down, stopping' "$WORK/orphan.log" || die "orphan.log: $(cat "$WORK/orphan.log")"
+echo "PASS: up -d, duplicate up, show text/-s/--json, down, file mode, SPI hint, up -d -l, up -d --pid-file, up -d orphaned"
