@@ -165,8 +165,7 @@ static void open_pid_file(struct tr_pidfile *pf, const char *pid_file)
 			pid_file, (long)pf->holder, prog);
 	else
 		fprintf(stderr, "%s connect: --pid-file %s: %s\n", prog, pid_file,
-			r == -ELOOP ? "a symbolic link; not writing through it" :
-			r == -EINVAL ? "not a regular file" : strerror(-r));
+			tr_pidfile_strerror(r));
 	exit(EXIT_FAIL);
 }
 

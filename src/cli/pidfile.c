@@ -42,6 +42,8 @@ static int open_dir(struct tr_pidfile *pf, const char *path)
 	const char *name = slash ? slash + 1 : path;
 	char dir[PATH_MAX];
 
+	if (!*path)
+		return -ENOENT; /* as open("") says */
 	if (!*name)
 		return -EISDIR;
 	if (strlen(name) >= sizeof(pf->name))
@@ -67,11 +69,23 @@ static int open_existing(struct tr_pidfile *pf)
 {
 	struct stat st;
 
+	/* Looked at before it is opened: opening a device node can act by
+	 * itself (a watchdog starts counting, a tape rewinds). */
+	if (fstatat(pf->dir_fd, pf->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	if (S_ISLNK(st.st_mode))
+		return -ELOOP;
+	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+		return -EINVAL; /* a FIFO or device: not a file we may truncate */
 	pf->fd = openat(pf->dir_fd, pf->name, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (pf->fd < 0)
-		return -errno;
+		return -errno; /* EISDIR */
 	if (fstat(pf->fd, &st) < 0 || !S_ISREG(st.st_mode))
-		return -EINVAL; /* a FIFO or device: not a file we may truncate */
+		return -EINVAL; /* swapped since the look */
+	/* A second name for the file: in a shared directory, someone else's
+	 * link to a file of root's, which we would truncate. */
+	if (st.st_nlink != 1)
+		return -EMLINK;
 	pf->holder = read_pid(pf->fd);
 	if (pf->holder && running(pf->holder))
 		return -EBUSY;
@@ -99,6 +113,20 @@ int tr_pidfile_open(struct tr_pidfile *pf, const char *path)
 		pf->dir_fd = -1;
 	}
 	return err;
+}
+
+const char *tr_pidfile_strerror(int err)
+{
+	switch (err) {
+	case -ELOOP:
+		return "a symbolic link; not writing through it";
+	case -EINVAL:
+		return "not a regular file";
+	case -EMLINK:
+		return "the file has other hard links; not writing to it";
+	default:
+		return strerror(-err);
+	}
 }
 
 int tr_pidfile_write(struct tr_pidfile *pf, pid_t pid)

@@ -25,10 +25,13 @@ struct tr_pidfile {
 
 #define TR_PIDFILE_INIT { .fd = -1, .dir_fd = -1 }
 
-/* Opens path for writing, never through a symbolic link, and never over the
- * pid of a running process. Returns 0, -EBUSY (pf->holder runs), -EISDIR or
+/* Opens path for writing, never through a symbolic link (-ELOOP), never
+ * over the pid of a running process (-EBUSY: pf->holder runs), never a file
+ * with other hard links (-EMLINK). Returns 0, one of those, -EISDIR or
  * -EINVAL (not a regular file), -ENAMETOOLONG, or open(2)'s error. */
 int tr_pidfile_open(struct tr_pidfile *pf, const char *path);
+/* What tr_pidfile_open's error err (other than -EBUSY) means, for a user. */
+const char *tr_pidfile_strerror(int err);
 /* Parent: replaces the contents with "PID\n" and closes the file. Returns 0
  * or -errno. */
 int tr_pidfile_write(struct tr_pidfile *pf, pid_t pid);

@@ -322,13 +322,8 @@ static int open_pid_file(struct tr_pidfile *pf, const char *path)
 		fprintf(stderr, "%s up: --pid-file %s: process %ld, which is still running, is "
 			"in it (a tunnel? '%s show'); stop it, or name another file\n", prog, path,
 			(long)pf->holder, prog);
-	else if (r == -ELOOP)
-		fprintf(stderr, "%s up: --pid-file %s: a symbolic link; not writing through it\n",
-			prog, path);
-	else if (r == -EINVAL)
-		fprintf(stderr, "%s up: --pid-file %s: not a regular file\n", prog, path);
 	else if (r)
-		fprintf(stderr, "%s up: --pid-file %s: %s\n", prog, path, strerror(-r));
+		fprintf(stderr, "%s up: --pid-file %s: %s\n", prog, path, tr_pidfile_strerror(r));
 	return r;
 }
 

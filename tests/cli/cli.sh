@@ -145,6 +145,19 @@ expect 1 "^tunroom up: --pid-file $tmp/link.pid: a symbolic link; not writing th
 	"$TUNROOM" up -d --pid-file "$tmp/link.pid" "$conf"
 expect 1 "^tunroom up: --pid-file $tmp: Is a directory\$" \
 	"$TUNROOM" up -d --pid-file "$tmp" "$conf"
+expect 1 "^tunroom up: --pid-file : No such file or directory\$" \
+	"$TUNROOM" up -d --pid-file '' "$conf"
+# Nor a FIFO or device (looked at, not opened), nor a second name of a file.
+mkfifo "$tmp/fifo.pid"
+expect 1 "^tunroom up: --pid-file $tmp/fifo.pid: not a regular file\$" \
+	"$TUNROOM" up -d --pid-file "$tmp/fifo.pid" "$conf"
+echo keep >"$tmp/other"
+ln "$tmp/other" "$tmp/hard.pid"
+expect 1 "^tunroom up: --pid-file $tmp/hard.pid: the file has other hard links; not writing to it\$" \
+	"$TUNROOM" up -d --pid-file "$tmp/hard.pid" "$conf"
+[ "$(cat "$tmp/other")" = keep ] && ok "a hard-linked pid file kept" || bad "other changed"
+expect 1 "^tunroom connect: --pid-file $tmp/hard.pid: the file has other hard links" \
+	"$TUNROOM" connect -b --pid-file "$tmp/hard.pid" -s '' https://127.0.0.1:9
 expect 1 "^tunroom connect: --pid-file $tmp/live.pid: process $$, which is still running" \
 	"$TUNROOM" connect -b --pid-file "$tmp/live.pid" -s '' https://127.0.0.1:9
 
