@@ -31,6 +31,7 @@
 struct pair {
 	int to_echo, to_main; /* eventfds */
 	int echo_cpu;         /* -1: not pinned */
+	int echo_err;         /* pinning the echo thread failed: -errno */
 };
 
 static double now_us(void)
@@ -73,8 +74,13 @@ static void *echo_main(void *arg)
 {
 	struct pair *p = arg;
 
-	if (pin(p->echo_cpu))
+	/* Said to the main thread (token 3), which would otherwise wait for
+	 * an answer forever. */
+	p->echo_err = pin(p->echo_cpu);
+	if (p->echo_err) {
+		give(p->to_main, 3);
 		return NULL;
+	}
 	for (;;) {
 		int v = take(p->to_echo);
 
@@ -95,7 +101,7 @@ static int cmp_double(const void *a, const void *b)
 static int measure(int main_cpu, int echo_cpu, unsigned gap_us, unsigned trips,
 		   double *median, double *p90)
 {
-	struct pair p = { eventfd(0, 0), eventfd(0, 0), echo_cpu };
+	struct pair p = { eventfd(0, 0), eventfd(0, 0), echo_cpu, 0 };
 	double rtt[TRIPS_MAX];
 	pthread_t th;
 	int err = 0;
@@ -121,6 +127,8 @@ static int measure(int main_cpu, int echo_cpu, unsigned gap_us, unsigned trips,
 stop:
 	give(p.to_echo, 2);
 	pthread_join(th, NULL);
+	if (p.echo_err)
+		err = p.echo_err;
 	if (!err) {
 		qsort(rtt, trips, sizeof(rtt[0]), cmp_double);
 		*median = rtt[trips / 2];
@@ -132,21 +140,26 @@ out:
 	return err;
 }
 
-static int unpin_all(void)
+/* The first two CPUs this process may run on (a cpuset or taskset may
+ * leave out CPU 0 or 1); cpu[1] = -1 if there is only one. */
+static int allowed_cpus(const cpu_set_t *set, int cpu[2])
 {
-	cpu_set_t set;
+	int n = 0;
 
-	CPU_ZERO(&set);
-	for (int i = 0; i < CPU_SETSIZE && i < 1024; i++)
-		CPU_SET(i, &set);
-	return sched_setaffinity(0, sizeof(set), &set);
+	cpu[0] = cpu[1] = -1;
+	for (int i = 0; i < CPU_SETSIZE && n < 2; i++)
+		if (CPU_ISSET(i, set))
+			cpu[n++] = i;
+	return n;
 }
 
 int main(int argc, char **argv)
 {
 	static const unsigned gaps_us[] = { 1000, 5000, 100000 };
 	unsigned trips = 200;
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t allowed;
+	int cpu[2];
+	char one[40], two[40];
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--quick")) {
@@ -156,6 +169,12 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) || !allowed_cpus(&allowed, cpu)) {
+		fprintf(stderr, "bench_wake: sched_getaffinity: %s\n", strerror(errno));
+		return 1;
+	}
+	snprintf(one, sizeof(one), "one CPU (both on %d)", cpu[0]);
+	snprintf(two, sizeof(two), "two CPUs (%d and %d)", cpu[0], cpu[1]);
 	printf("wake-up round trips between two threads (eventfd + poll), microseconds, "
 	       "median [90th percentile] of %u\n", trips);
 	printf("%-28s", "pause before each");
@@ -163,12 +182,12 @@ int main(int argc, char **argv)
 		printf(" %14.0f ms", gaps_us[g] / 1000.0);
 	printf("\n");
 	struct { const char *name; int a, b; } rows[] = {
-		{ "one CPU (both on 0)", 0, 0 },
-		{ "two CPUs (0 and 1)", 0, 1 },
+		{ one, cpu[0], cpu[0] },
+		{ two, cpu[0], cpu[1] },
 		{ "where the scheduler puts them", -1, -1 },
 	};
 	for (unsigned r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
-		if (cpus < 2 && rows[r].b == 1)
+		if (r == 1 && cpu[1] < 0)
 			continue; /* one CPU: nothing to compare */
 		printf("%-28s", rows[r].name);
 		for (unsigned g = 0; g < sizeof(gaps_us) / sizeof(gaps_us[0]); g++) {
@@ -184,7 +203,8 @@ int main(int argc, char **argv)
 			fflush(stdout);
 		}
 		printf("\n");
-		unpin_all();
+		/* Back to where we may run, for the next row's threads. */
+		sched_setaffinity(0, sizeof(allowed), &allowed);
 	}
 	return 0;
 }
