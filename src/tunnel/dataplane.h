@@ -138,6 +138,9 @@ struct tr_tunnel {
 	uint64_t hello_echo; /* upkeep -> tx: the instance an ACK answers */
 	struct tr_hello_rx hello_rx;
 	int upkeep_evt;      /* eventfd: workers ask the control thread for upkeep now */
+	uint64_t ahead;      /* half a block (upkeep.c): set before the workers start */
+	uint64_t out_poked;  /* tx: the out_limit it last asked upkeep to raise (tr_tunnel_ahead) */
+	uint64_t in_poked;   /* rx: likewise for in_limit */
 	/* Liveness: CLOCK_MONOTONIC milliseconds, 0 = never. */
 	uint64_t rx_last_ms; /* rx: last authentic datagram */
 	bool rx_auth;        /* rx: one came in this receive */
@@ -197,6 +200,27 @@ static inline const union tr_sockaddr *tr_tunnel_endpoint(const struct tr_tunnel
 		tr_seq_copy(out, &t->udp.peer, sizeof(*out));
 	} while (tr_seq_retry(&t->peer_gen, g));
 	return out;
+}
+
+/* Numbers reserved per write of the state file, both ways. A restart skips
+ * at most this many of each side's outbound numbers: with 32-bit numbers
+ * (ESN off) a pair of keys takes about 4000 restarts. At a million packets
+ * a second a block lasts a second; the next is reserved when half is used. */
+#define TR_UPKEEP_BLOCK (1ull << 20)
+
+/* Restart safety (upkeep.c) without a timer: a worker whose number n came
+ * within half a block of its limit asks upkeep to reserve the next block,
+ * once per limit value, so an idle upkeep may sleep long and traffic that
+ * starts after an idle spell still finds its numbers reserved (a block
+ * lasts ~0.5 s even at a million packets a second; a turn takes a sync).
+ * One compare per call on the data path; a syscall only at the crossing. */
+static inline void tr_tunnel_ahead(const struct tr_tunnel *t, uint64_t n, uint64_t limit,
+				   uint64_t *poked)
+{
+	if (n + t->ahead > limit && *poked != limit) {
+		*poked = limit;
+		tr_tunnel_poke(t->upkeep_evt);
+	}
 }
 
 void *tr_tunnel_tx_main(void *arg);

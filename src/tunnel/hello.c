@@ -79,6 +79,7 @@ int tr_tunnel_send_control(struct tr_tunnel *t, unsigned kind)
 		tr_stat_add(&t->tx.err_encap, 1);
 		return err;
 	}
+	tr_tunnel_ahead(t, sa->seq, __atomic_load_n(&t->out_limit, __ATOMIC_ACQUIRE), &t->out_poked);
 	struct iovec iov = { tr_pkt_data(&p), p.len };
 	err = tr_udp_send_burst(&t->udp, &iov, 1);
 	/* An ICMP error about an earlier datagram (a hello to a peer not up

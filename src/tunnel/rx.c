@@ -22,14 +22,16 @@
 #include "tunnel/dataplane.h"
 #include "tunnel/work.h"
 
-/* Waits for a datagram or for stop, at most 200 ms (stop is also polled). */
+/* Waits for a datagram or for stop (stop_evt is polled too). */
 static void wait_readable(struct tr_tunnel *t)
 {
 	struct pollfd pfd[2] = {
 		{ .fd = t->udp.fd, .events = POLLIN },
 		{ .fd = t->stop_evt, .events = POLLIN },
 	};
-	poll(pfd, 2, 200);
+	/* Nothing here runs on a timer; stop_evt ends the wait. The cap only
+	 * bounds what a lost wake-up would cost (work.h). */
+	poll(pfd, 2, TR_TUNNEL_IDLE_MS);
 }
 
 /* RFC 3948 §2.2/§2.3: a 1-byte 0xFF is a NAT-keepalive and four zero bytes
@@ -116,8 +118,11 @@ static bool decap_one(struct tr_tunnel *t, struct tr_pkt *p, const union tr_sock
 	t->rx_auth = true;
 	if (from && !tr_udp_addr_equal(from, &t->udp.rx_peer))
 		roam(t, from);
-	/* Delivered numbers must be covered by the state file (upkeep.c). */
-	if (seq > __atomic_load_n(&t->in_limit, __ATOMIC_ACQUIRE)) {
+	/* Delivered numbers must be covered by the state file (upkeep.c),
+	 * whose next block upkeep reserves when asked at half of this one. */
+	uint64_t limit = __atomic_load_n(&t->in_limit, __ATOMIC_ACQUIRE);
+	tr_tunnel_ahead(t, seq, limit, &t->in_poked);
+	if (seq > limit) {
 		if (seq > t->in_want)
 			__atomic_store_n(&t->in_want, seq, __ATOMIC_RELAXED);
 		uint64_t unsaved = tr_stat_read(&t->rx.drop_unsaved);

@@ -23,9 +23,6 @@
 #include "tunnel/dataplane.h"
 #include "tunnel/work.h"
 
-/* Longest sleep: tx_turn's timers (keepalives) are checked this often, as
- * in the two-thread loop's tr_rx_wait. */
-#define SOLO_IDLE_MS 200
 /* While TUN keeps the send step busy the loop never polls, so a socket
  * that became readable meanwhile would wait until TUN ran dry: after this
  * many sending bursts in a row, one receive looks anyway. */
@@ -91,7 +88,9 @@ void *tr_tunnel_solo_main(void *arg)
 			{ .fd = t->udp.fd, .events = POLLIN },
 			{ .fd = t->stop_evt, .events = POLLIN },
 		};
-		int r = tr_rx_wait_fds(t->s, pfd, 2, rx_ready ? 1 : SOLO_IDLE_MS);
+		/* Idle: until tx_turn's next timer (a keepalive), as the
+		 * two-thread loop's tr_rx_wait does. */
+		int r = tr_rx_wait_fds(t->s, pfd, 2, rx_ready ? 1 : tr_tunnel_tx_idle_ms(t));
 
 		if (r < 0) {
 			err = r;

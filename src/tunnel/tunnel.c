@@ -310,13 +310,14 @@ static int open_udp(struct run *run, const struct tr_route_plan *rp)
 	return err;
 }
 
-#define UPKEEP_MS 50
-
-/* This thread, until stop: signals, control requests, the hints above. */
+/* This thread, until stop: signals, control requests, the hints above,
+ * and the upkeep (upkeep.c): each turn says when the next is due, and the
+ * workers poke upkeep_evt for anything sooner. */
 static void serve(struct run *run, int sigfd, struct tr_ctl *ctl)
 {
 	struct tr_tunnel *t = &run->t[0];
 	struct tr_hints h = { 0 };
+	int wait = 0;
 
 	while (!__atomic_load_n(&t->stop, __ATOMIC_SEQ_CST)) {
 		struct pollfd pfd[4] = {
@@ -325,8 +326,7 @@ static void serve(struct run *run, int sigfd, struct tr_ctl *ctl)
 			{ .fd = tr_ctl_fd(ctl), .events = POLLIN },
 			{ .fd = t->upkeep_evt, .events = POLLIN },
 		};
-		/* Upkeep runs at least every UPKEEP_MS: reservations stay ahead. */
-		if (poll(pfd, 4, UPKEEP_MS) < 0 && errno != EINTR)
+		if (poll(pfd, 4, wait) < 0 && errno != EINTR)
 			break;
 		if (pfd[3].revents & POLLIN) {
 			uint64_t v;
@@ -334,7 +334,7 @@ static void serve(struct run *run, int sigfd, struct tr_ctl *ctl)
 				/* drained by another turn */
 			}
 		}
-		tr_upkeep_run(&run->up, run->t, run->nq);
+		wait = tr_upkeep_run(&run->up, run->t, run->nq);
 		if (pfd[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
 			if (read(sigfd, &si, sizeof(si)) != sizeof(si))

@@ -262,6 +262,9 @@ int tr_tunnel_tx_step(struct tr_tunnel *t, struct tr_tx_work *w)
 			continue;
 		}
 		if (to_endpoint(t, &pkts[i])) {
+			/* The first one: upkeep says so in the log. */
+			if (!tr_stat_read(&t->tx.drop_loop))
+				tr_tunnel_poke(t->upkeep_evt);
 			tr_stat_add(&t->tx.drop_loop, 1);
 			continue;
 		}
@@ -292,6 +295,7 @@ int tr_tunnel_tx_step(struct tr_tunnel *t, struct tr_tx_work *w)
 		iov[k].iov_len = p->len;
 		k++;
 	}
+	tr_tunnel_ahead(t, t->sa_out->seq, limit, &t->out_poked);
 	/* Only what the socket took counts as sent; refusals are drop_send. */
 	unsigned sent = (t->udp.flags & TR_UDP_F_GSO) && !t->tx.gso_off
 				? send_segmented(t, w, iov, k, &bytes)
@@ -304,6 +308,20 @@ int tr_tunnel_tx_step(struct tr_tunnel *t, struct tr_tx_work *w)
 	return n;
 }
 
+int tr_tunnel_tx_idle_ms(const struct tr_tunnel *t)
+{
+	if (!t->keepalive)
+		return TR_TUNNEL_IDLE_MS;
+	uint64_t due = t->tx_last_ms + (uint64_t)t->keepalive * 1000, now = tr_tunnel_now_ms();
+	/* Due, yet tx_turn (which ran just before) did not send it: the send
+	 * failed (peer down, numbers not saved). Again later, not in a loop. */
+	if (due <= now)
+		return TR_TUNNEL_RETRY_MS;
+	/* A tick more: the coarse clock may read a tick short at the timeout. */
+	due = due - now + TR_TUNNEL_SLACK_MS;
+	return due < TR_TUNNEL_IDLE_MS ? (int)due : TR_TUNNEL_IDLE_MS;
+}
+
 void *tr_tunnel_tx_main(void *arg)
 {
 	struct tr_tunnel *t = arg;
@@ -313,7 +331,7 @@ void *tr_tunnel_tx_main(void *arg)
 		int n = tr_tunnel_tx_step(t, &w);
 
 		if (n == 0)
-			n = tr_rx_wait(t->s, 200);
+			n = tr_rx_wait(t->s, tr_tunnel_tx_idle_ms(t));
 		if (n < 0) {
 			tr_tunnel_request_stop(t, n);
 			break;

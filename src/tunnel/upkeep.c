@@ -20,9 +20,21 @@
  * Both limits are raised half a block ahead, from this thread, so the data
  * path never waits for the disk; a worker that reaches a limit anyway drops
  * (tx_drop_unsaved, rx_drop_unsaved) and pokes this thread.
+ *
+ * When it runs: a worker whose number comes within half a block of its
+ * limit pokes this thread (tr_tunnel_ahead, once per limit), and so does
+ * one that receives a hello or an ack, sees the peer roam or a routing
+ * loop. Besides those, a turn is due every UPKEEP_BUSY_MS while numbers
+ * move, a reservation or an ack waits (a sync that failed is retried),
+ * at the next hello retry, and at the latest after UPKEEP_IDLE_MS (the
+ * hints' counters, status.c). An idle tunnel thus wakes this thread once a
+ * second, not twenty times, and the first packets after an idle spell find
+ * their numbers reserved: the poke at the half-block mark comes half a
+ * block before the limit, whenever that is.
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
@@ -36,6 +48,12 @@
 #define HELLO_FAST_MS 250
 #define HELLO_FAST_TRIES 20
 #define HELLO_SLOW_MS 5000
+/* Turns while numbers move or something waits (a sync, an ack to send). */
+#define UPKEEP_BUSY_MS 50
+/* Longest sleep with nothing due: the log's hints (status.c) read counters
+ * nobody pokes about. */
+#define UPKEEP_IDLE_MS 1000
+#define UPKEEP_SLACK_MS 10
 
 static void ask_tx(struct tr_tunnel *t, unsigned kind)
 {
@@ -51,6 +69,16 @@ int tr_upkeep_open(struct tr_upkeep *u, const struct tr_config *cfg, const char 
 
 	memset(u, 0, sizeof(*u));
 	u->name = cfg->name;
+	u->block = TR_UPKEEP_BLOCK;
+	/* Test only (tests/netns/tunnel-idle.sh): smaller blocks, so that a
+	 * short test crosses several. Never set it in production: each
+	 * restart skips a block, and more writes come per packet. */
+	const char *b = getenv("TUNROOM_TEST_UPKEEP_BLOCK");
+	if (b) {
+		unsigned long long v = strtoull(b, NULL, 10);
+		if (v >= 1024 && v <= TR_UPKEEP_BLOCK)
+			u->block = v;
+	}
 	err = tr_state_open(&u->st, dir, cfg, &u->why);
 	/* The tunnel that ran a moment ago (or its routing-rule helper, which
 	 * holds the file until the rules are gone) may still be going. */
@@ -73,7 +101,7 @@ int tr_upkeep_open(struct tr_upkeep *u, const struct tr_config *cfg, const char 
 int tr_upkeep_start(struct tr_upkeep *u, struct tr_tunnel *t, unsigned n)
 {
 	uint64_t out = u->st.out_limit, floor = u->st.in_limit;
-	int err = tr_state_save(&u->st, out + TR_UPKEEP_BLOCK, floor + TR_UPKEEP_BLOCK);
+	int err = tr_state_save(&u->st, out + u->block, floor + u->block);
 	uint64_t instance;
 
 	if (err) {
@@ -94,6 +122,7 @@ int tr_upkeep_start(struct tr_upkeep *u, struct tr_tunnel *t, unsigned n)
 		t[q].out_limit = u->st.out_limit;
 		t[q].in_limit = u->st.in_limit;
 		t[q].instance = instance;
+		t[q].ahead = u->block / 2;
 	}
 	/* Each direction is known to the file or not on its own (state.h). */
 	if (!u->st.out_known && !u->st.in_known)
@@ -166,8 +195,9 @@ static void on_hello(struct tr_upkeep *u, struct tr_tunnel *t0, const struct tr_
 
 /* Raises the limits half a block ahead of use (and past a jump asked for),
  * synced before they are published: the highest number of any queue's SA
- * counts. */
-static void reserve(struct tr_upkeep *u, struct tr_tunnel *t, unsigned n)
+ * counts. Returns true if another turn is due soon: numbers moved since
+ * the last turn, or the file could not be written. */
+static bool reserve(struct tr_upkeep *u, struct tr_tunnel *t, unsigned n)
 {
 	uint64_t seq = 0, top = 0;
 	uint64_t out = u->st.out_limit, in = u->st.in_limit;
@@ -179,14 +209,18 @@ static void reserve(struct tr_upkeep *u, struct tr_tunnel *t, unsigned n)
 		top = p > top ? p : top;
 		top = w > top ? w : top;
 	}
+	bool moved = seq != u->seen_out || top != u->seen_in;
+
+	u->seen_out = seq;
+	u->seen_in = top;
 	if (u->want_jump > seq)
 		seq = u->want_jump;
-	if (seq + TR_UPKEEP_BLOCK / 2 > out)
-		out = seq + TR_UPKEEP_BLOCK;
-	if (top + TR_UPKEEP_BLOCK / 2 > in)
-		in = top + TR_UPKEEP_BLOCK;
+	if (seq + u->block / 2 > out)
+		out = seq + u->block;
+	if (top + u->block / 2 > in)
+		in = top + u->block;
 	if (out == u->st.out_limit && in == u->st.in_limit)
-		return;
+		return moved;
 	int err = tr_state_save(&u->st, out, in);
 	if (err) {
 		time_t now = time(NULL);
@@ -196,12 +230,13 @@ static void reserve(struct tr_upkeep *u, struct tr_tunnel *t, unsigned n)
 				strerror(-err));
 			u->save_err_at = now;
 		}
-		return;
+		return true;
 	}
 	for (unsigned q = 0; q < n; q++) {
 		__atomic_store_n(&t[q].out_limit, u->st.out_limit, __ATOMIC_RELEASE);
 		__atomic_store_n(&t[q].in_limit, u->st.in_limit, __ATOMIC_RELEASE);
 	}
+	return moved;
 }
 
 /* Roams seen by any queue's rx thread: said once per new address. */
@@ -227,15 +262,18 @@ static void say_roams(struct tr_upkeep *u, struct tr_tunnel *t, unsigned n)
 	}
 }
 
-void tr_upkeep_run(struct tr_upkeep *u, struct tr_tunnel *t, unsigned n)
+int tr_upkeep_run(struct tr_upkeep *u, struct tr_tunnel *t, unsigned n)
 {
 	struct tr_hello_rx h;
 	uint64_t now = tr_tunnel_now_ms();
+	bool busy = false;
 
 	for (unsigned q = 0; q < n && q < 16; q++)
-		if (take_hello(u, &t[q], q, &h))
+		if (take_hello(u, &t[q], q, &h)) {
 			on_hello(u, &t[0], &h);
-	reserve(u, t, n);
+			busy = true; /* a hello seldom comes alone (its ack, a jump) */
+		}
+	busy |= reserve(u, t, n);
 	/* The jump is published only once the file covers it. */
 	if (u->want_jump > LOADR(t[0].out_jump) && u->want_jump < LOADR(t[0].out_limit))
 		for (unsigned q = 0; q < n; q++)
@@ -244,7 +282,8 @@ void tr_upkeep_run(struct tr_upkeep *u, struct tr_tunnel *t, unsigned n)
 		ask_tx(&t[0], TR_CTL_ACK);
 		u->ack_due = false;
 	}
-	if (!u->hello_done && now >= u->hello_next_ms) {
+	/* The coarse clock may read a tick short of the poll's timeout. */
+	if (!u->hello_done && now + UPKEEP_SLACK_MS >= u->hello_next_ms) {
 		ask_tx(&t[0], TR_CTL_HELLO);
 		u->hello_tries++;
 		u->hello_next_ms = now + (u->hello_tries < HELLO_FAST_TRIES ? HELLO_FAST_MS
@@ -263,6 +302,14 @@ void tr_upkeep_run(struct tr_upkeep *u, struct tr_tunnel *t, unsigned n)
 		u->loop_said = loops;
 	}
 	say_roams(u, t, n);
+	/* A jump or an ack still waiting for the file: soon again. */
+	busy |= u->ack_due || u->want_jump > LOADR(t[0].out_jump);
+	if (busy)
+		return UPKEEP_BUSY_MS;
+	uint64_t wait = UPKEEP_IDLE_MS;
+	if (!u->hello_done)
+		wait = u->hello_next_ms - now; /* > UPKEEP_SLACK_MS: sent above otherwise */
+	return (int)(wait < UPKEEP_IDLE_MS ? wait : UPKEEP_IDLE_MS);
 }
 
 void tr_upkeep_stop(struct tr_upkeep *u)

@@ -11,15 +11,13 @@
 #include "tunnel/dataplane.h"
 #include "tunnel/state.h"
 
-/* Numbers reserved per write of the state file, both ways. A restart skips
- * at most this many of each side's outbound numbers: with 32-bit numbers
- * (ESN off) a pair of keys takes about 4000 restarts. At a million packets
- * a second a block lasts a second; the next is reserved when half is used. */
-#define TR_UPKEEP_BLOCK (1ull << 20)
+/* TR_UPKEEP_BLOCK, the numbers reserved per write: dataplane.h (the
+ * workers ask for the next block at its half, tr_tunnel_ahead). */
 
 struct tr_upkeep {
 	struct tr_state st;
 	const char *name;
+	uint64_t block;         /* numbers per reservation: TR_UPKEEP_BLOCK (tests: fewer) */
 	uint64_t want_jump;     /* the peer refuses our numbers up to this */
 	uint64_t peer_instance; /* 0 until its first hello */
 	uint32_t hello_gen[16]; /* per queue: last hello_rx.gen taken */
@@ -29,6 +27,7 @@ struct tr_upkeep {
 	uint64_t hello_next_ms;
 	uint64_t peer_restarts; /* shown */
 	uint64_t loop_said;
+	uint64_t seen_out, seen_in; /* the highest numbers last turn: moving? */
 	uint32_t roam_gen[16];  /* per queue: the last move said */
 	union tr_sockaddr roam_last;
 	time_t save_err_at;
@@ -42,8 +41,10 @@ int tr_upkeep_open(struct tr_upkeep *u, const struct tr_config *cfg, const char 
  * and the inbound floor from the state, reserves the first blocks (synced)
  * and queues a hello. Says what it found. Returns 0 or -errno (said). */
 int tr_upkeep_start(struct tr_upkeep *u, struct tr_tunnel *t, unsigned n);
-/* One turn: at least every 50 ms, and when a worker pokes upkeep_evt. */
-void tr_upkeep_run(struct tr_upkeep *u, struct tr_tunnel *t, unsigned n);
+/* One turn: when a worker pokes upkeep_evt, and at the latest after the
+ * milliseconds the last turn returned (50 while numbers move or something
+ * waits, until the next hello retry, else 1000: upkeep.c). */
+int tr_upkeep_run(struct tr_upkeep *u, struct tr_tunnel *t, unsigned n);
 void tr_upkeep_stop(struct tr_upkeep *u);
 
 #endif

@@ -77,6 +77,15 @@ struct tr_rx_work {
  * that stops the tunnel. */
 int tr_tunnel_tx_step(struct tr_tunnel *t, struct tr_tx_work *w);
 
+/* Idle, a worker sleeps until its next timer, the keepalive (tx_turn), or
+ * a wake-up (tr_session_wake: control datagrams, roaming, stop; data), and
+ * at most TR_TUNNEL_IDLE_MS: a wake-up lost somewhere costs that long. */
+#define TR_TUNNEL_IDLE_MS 5000
+#define TR_TUNNEL_RETRY_MS 200 /* a keepalive that could not go: again after this */
+#define TR_TUNNEL_SLACK_MS 10  /* CLOCK_MONOTONIC_COARSE lags up to a tick */
+/* How long the send step may sleep now: after it found nothing to send. */
+int tr_tunnel_tx_idle_ms(const struct tr_tunnel *t);
+
 void tr_tunnel_rx_work_init(struct tr_rx_work *w);
 /* One receive wire -> OS. Returns datagrams received (0: none waited),
  * -EAGAIN if the ingress ring had no slot, or another negative error that

@@ -44,8 +44,9 @@ n1 ping -c 1 -W 1 198.18.0.2 >/dev/null || die "the tunnel address itself is dro
 
 # a gone: b's keepalives draw ICMP port unreachable, which IP_RECVERR queues on
 # b's socket (POLLERR until a receive drains it). b must sleep between them,
-# not poll in a loop: idle, its worker sleeps a few times a second (200 ms
-# timeouts and the keepalives), a loop on POLLERR hundreds of thousands.
+# not poll in a loop: idle, its worker sleeps a few times a second (its
+# keepalive retries, 200 ms apart while they fail), a loop on POLLERR
+# hundreds of thousands.
 pretty "a down: b's keepalives are refused; b still sleeps"
 down a
 unr0=$(counter b tx_err_unreachable)
