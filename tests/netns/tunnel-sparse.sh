@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Sparse traffic (pings 50 ms apart, the default Offload = on): each wake-up
-# of a worker for one datagram should cost one receive call for it and one
-# look (a MSG_PEEK) that finds the socket empty before sleeping again, not a
-# peek, the receive, and then a peek and an empty receive as well. The
+# of a worker for one datagram should cost three calls, a peek (MSG_PEEK)
+# and the receive for it and one peek that finds the socket empty before
+# sleeping again, not a fourth, an empty receive after that peek. The
 # receive calls per datagram (rx_syscalls / rx_datagrams) must stay below
 # 3.5 on both sides; they were 4 before the empty peek saved the receive.
 # The pings themselves must all come back.
