@@ -132,29 +132,34 @@ chmod 600 "$conf"
 expect 2 'No such file' "$TUNROOM" up -n "$tmp/missing.conf"
 # --pid-file: checked before any setup (so without root too), exit 1 with
 # the file's name; never over a running process's pid, nor through a link.
-expect 2 '^tunroom up: --pid-file goes with -d' "$TUNROOM" up --pid-file "$tmp/p" "$conf"
-expect 2 '^tunroom up: --pid-file needs a file name' "$TUNROOM" up -d "$conf" --pid-file
+# $pconf listens on an address no host has: should a refusal regress, the
+# setup fails too, and no tunnel comes up in this (the host's) namespace.
+pconf=$tmp/pid.conf
+sed 's/^\[Interface\]$/[Interface]\nListenAddress = 192.0.2.1/' "$conf" >"$pconf"
+chmod 600 "$pconf"
+expect 2 '^tunroom up: --pid-file goes with -d' "$TUNROOM" up --pid-file "$tmp/p" "$pconf"
+expect 2 '^tunroom up: --pid-file needs a file name' "$TUNROOM" up -d "$pconf" --pid-file
 expect 1 "^tunroom up: --pid-file $tmp/nodir/p: No such file or directory\$" \
-	"$TUNROOM" up -d --pid-file "$tmp/nodir/p" "$conf"
+	"$TUNROOM" up -d --pid-file "$tmp/nodir/p" "$pconf"
 echo $$ >"$tmp/live.pid"
 expect 1 "^tunroom up: --pid-file $tmp/live.pid: process $$, which is still running, is in it" \
-	"$TUNROOM" up -d --pid-file "$tmp/live.pid" "$conf"
+	"$TUNROOM" up -d --pid-file "$tmp/live.pid" "$pconf"
 [ "$(cat "$tmp/live.pid")" = $$ ] && ok "a running process's pid file kept" || bad "live.pid changed"
 ln -s "$tmp/live.pid" "$tmp/link.pid"
 expect 1 "^tunroom up: --pid-file $tmp/link.pid: a symbolic link; not writing through it\$" \
-	"$TUNROOM" up -d --pid-file "$tmp/link.pid" "$conf"
+	"$TUNROOM" up -d --pid-file "$tmp/link.pid" "$pconf"
 expect 1 "^tunroom up: --pid-file $tmp: Is a directory\$" \
-	"$TUNROOM" up -d --pid-file "$tmp" "$conf"
+	"$TUNROOM" up -d --pid-file "$tmp" "$pconf"
 expect 1 "^tunroom up: --pid-file : No such file or directory\$" \
-	"$TUNROOM" up -d --pid-file '' "$conf"
+	"$TUNROOM" up -d --pid-file '' "$pconf"
 # Nor a FIFO or device (looked at, not opened), nor a second name of a file.
 mkfifo "$tmp/fifo.pid"
 expect 1 "^tunroom up: --pid-file $tmp/fifo.pid: not a regular file\$" \
-	"$TUNROOM" up -d --pid-file "$tmp/fifo.pid" "$conf"
+	"$TUNROOM" up -d --pid-file "$tmp/fifo.pid" "$pconf"
 echo keep >"$tmp/other"
 ln "$tmp/other" "$tmp/hard.pid"
 expect 1 "^tunroom up: --pid-file $tmp/hard.pid: the file has other hard links; not writing to it\$" \
-	"$TUNROOM" up -d --pid-file "$tmp/hard.pid" "$conf"
+	"$TUNROOM" up -d --pid-file "$tmp/hard.pid" "$pconf"
 [ "$(cat "$tmp/other")" = keep ] && ok "a hard-linked pid file kept" || bad "other changed"
 expect 1 "^tunroom connect: --pid-file $tmp/hard.pid: the file has other hard links" \
 	"$TUNROOM" connect -b --pid-file "$tmp/hard.pid" -s '' https://127.0.0.1:9
