@@ -431,17 +431,18 @@ int up_main(int argc, char **argv)
 	const char *state_dir = getenv("TUNROOM_STATE_DIR");
 	struct tr_tunnel_opts opts = { .run_dir = run_dir(), .user = &user,
 				       .state_dir = state_dir && *state_dir ? state_dir : NULL };
+	/* The pid file before the log: a refused one (a tunnel still runs)
+	 * must not leave a new, empty LOG behind. */
+	struct tr_pidfile pf = TR_PIDFILE_INIT;
+	if (pid_path && open_pid_file(&pf, pid_path)) {
+		tr_config_wipe(&cfg);
+		return EXIT_FAIL;
+	}
 	/* Opened now, as whoever started us: the tunnel may run as its User
 	 * by the time it detaches. */
 	if (log && (d.log = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600)) < 0) {
 		fprintf(stderr, "%s up: --log %s: %s\n", prog, log, strerror(errno));
-		tr_config_wipe(&cfg);
-		return EXIT_FAIL;
-	}
-	struct tr_pidfile pf = TR_PIDFILE_INIT;
-	if (pid_path && open_pid_file(&pf, pid_path)) {
-		if (d.log >= 0)
-			close(d.log);
+		tr_pidfile_abandon(&pf);
 		tr_config_wipe(&cfg);
 		return EXIT_FAIL;
 	}

@@ -145,6 +145,13 @@ echo $$ >"$tmp/live.pid"
 expect 1 "^tunroom up: --pid-file $tmp/live.pid: process $$, which is still running, is in it" \
 	"$TUNROOM" up -d --pid-file "$tmp/live.pid" "$pconf"
 [ "$(cat "$tmp/live.pid")" = $$ ] && ok "a running process's pid file kept" || bad "live.pid changed"
+# Checked before -l LOG is made; a LOG that cannot be made leaves no pid file.
+expect 1 "^tunroom up: --pid-file $tmp/live.pid: process $$" \
+	"$TUNROOM" up -d -l "$tmp/new.log" --pid-file "$tmp/live.pid" "$pconf"
+[ ! -e "$tmp/new.log" ] && ok "no LOG made for a refused pid file" || bad "new.log made"
+expect 1 "^tunroom up: --log $tmp/nodir/log: No such file or directory\$" \
+	"$TUNROOM" up -d -l "$tmp/nodir/log" --pid-file "$tmp/made.pid" "$pconf"
+[ ! -e "$tmp/made.pid" ] && ok "no pid file left by a failed --log" || bad "made.pid left"
 ln -s "$tmp/live.pid" "$tmp/link.pid"
 expect 1 "^tunroom up: --pid-file $tmp/link.pid: a symbolic link; not writing through it\$" \
 	"$TUNROOM" up -d --pid-file "$tmp/link.pid" "$pconf"
