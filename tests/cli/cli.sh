@@ -98,6 +98,12 @@ expect 0 'warning: writing keys to a file accessible' sh -c "'$TUNROOM' genkey a
 
 # Config errors: exit 2, "tunroom up: FILE:LINE: ..." naming the key.
 conf=$tmp/aes128-gcm.conf
+# $rconf listens on an address no host has: every `up` below that must be
+# refused runs it, so that should a refusal regress, the setup fails too and
+# no tunnel comes up in this (the host's) namespace.
+rconf=$tmp/refuse.conf
+sed 's/^\[Interface\]$/[Interface]\nListenAddress = 192.0.2.1/' "$conf" >"$rconf"
+chmod 600 "$rconf"
 check_err() { # line-to-append message-pattern
 	{ cat "$conf"; echo "$1"; } >"$tmp/err.conf"
 	local n; n=$(wc -l <"$tmp/err.conf")
@@ -116,7 +122,7 @@ expect 0 '^    routes 0\.0\.0\.0/0, 203\.0\.113\.0/24 \(table main; the default 
 	"$TUNROOM" up -n "$tmp/routes.conf"
 expect 0 '^tr0: esp aes128-gcm mtu [0-9]+ \(derived\) queues 1 offload on$' "$TUNROOM" up -n "$tmp/routes.conf"
 # User: looked up at check time; no such user, or root, is refused there.
-with_user() { sed "s/^\[Interface\]\$/[Interface]\nUser = $1/" "$conf" >"$tmp/user.conf"; chmod 600 "$tmp/user.conf"; }
+with_user() { sed "s/^\[Interface\]\$/[Interface]\nUser = $1/" "$rconf" >"$tmp/user.conf"; chmod 600 "$tmp/user.conf"; }
 with_user nobody
 expect 0 '^    user nobody \(uid [0-9]+ gid [0-9]+\) after setup$' "$TUNROOM" up -n "$tmp/user.conf"
 expect 0 '^    user root after setup, without capabilities' "$TUNROOM" up -n "$conf"
@@ -126,47 +132,42 @@ expect 2 "^tunroom up: $tmp/user.conf:2: User = tr-no-such-user-$$: no such user
 expect 2 "User = tr-no-such-user-$$: no such user" "$TUNROOM" up "$tmp/user.conf"
 with_user root
 expect 2 'User = root is root \(uid 0\), which drops nothing' "$TUNROOM" up -n "$tmp/user.conf"
-chmod 644 "$conf"
-expect 2 "accessible by group or others \(mode 0644\).*chmod 600 $conf" "$TUNROOM" up "$conf"
-chmod 600 "$conf"
+chmod 644 "$rconf"
+expect 2 "accessible by group or others \(mode 0644\).*chmod 600 $rconf" "$TUNROOM" up "$rconf"
+chmod 600 "$rconf"
 expect 2 'No such file' "$TUNROOM" up -n "$tmp/missing.conf"
 # --pid-file: checked before any setup (so without root too), exit 1 with
 # the file's name; never over a running process's pid, nor through a link.
-# $pconf listens on an address no host has: should a refusal regress, the
-# setup fails too, and no tunnel comes up in this (the host's) namespace.
-pconf=$tmp/pid.conf
-sed 's/^\[Interface\]$/[Interface]\nListenAddress = 192.0.2.1/' "$conf" >"$pconf"
-chmod 600 "$pconf"
-expect 2 '^tunroom up: --pid-file goes with -d' "$TUNROOM" up --pid-file "$tmp/p" "$pconf"
-expect 2 '^tunroom up: --pid-file needs a file name' "$TUNROOM" up -d "$pconf" --pid-file
+expect 2 '^tunroom up: --pid-file goes with -d' "$TUNROOM" up --pid-file "$tmp/p" "$rconf"
+expect 2 '^tunroom up: --pid-file needs a file name' "$TUNROOM" up -d "$rconf" --pid-file
 expect 1 "^tunroom up: --pid-file $tmp/nodir/p: No such file or directory\$" \
-	"$TUNROOM" up -d --pid-file "$tmp/nodir/p" "$pconf"
+	"$TUNROOM" up -d --pid-file "$tmp/nodir/p" "$rconf"
 echo $$ >"$tmp/live.pid"
 expect 1 "^tunroom up: --pid-file $tmp/live.pid: process $$, which is still running, is in it" \
-	"$TUNROOM" up -d --pid-file "$tmp/live.pid" "$pconf"
+	"$TUNROOM" up -d --pid-file "$tmp/live.pid" "$rconf"
 [ "$(cat "$tmp/live.pid")" = $$ ] && ok "a running process's pid file kept" || bad "live.pid changed"
 # Checked before -l LOG is made; a LOG that cannot be made leaves no pid file.
 expect 1 "^tunroom up: --pid-file $tmp/live.pid: process $$" \
-	"$TUNROOM" up -d -l "$tmp/new.log" --pid-file "$tmp/live.pid" "$pconf"
+	"$TUNROOM" up -d -l "$tmp/new.log" --pid-file "$tmp/live.pid" "$rconf"
 [ ! -e "$tmp/new.log" ] && ok "no LOG made for a refused pid file" || bad "new.log made"
 expect 1 "^tunroom up: --log $tmp/nodir/log: No such file or directory\$" \
-	"$TUNROOM" up -d -l "$tmp/nodir/log" --pid-file "$tmp/made.pid" "$pconf"
+	"$TUNROOM" up -d -l "$tmp/nodir/log" --pid-file "$tmp/made.pid" "$rconf"
 [ ! -e "$tmp/made.pid" ] && ok "no pid file left by a failed --log" || bad "made.pid left"
 ln -s "$tmp/live.pid" "$tmp/link.pid"
 expect 1 "^tunroom up: --pid-file $tmp/link.pid: a symbolic link; not writing through it\$" \
-	"$TUNROOM" up -d --pid-file "$tmp/link.pid" "$pconf"
+	"$TUNROOM" up -d --pid-file "$tmp/link.pid" "$rconf"
 expect 1 "^tunroom up: --pid-file $tmp: Is a directory\$" \
-	"$TUNROOM" up -d --pid-file "$tmp" "$pconf"
+	"$TUNROOM" up -d --pid-file "$tmp" "$rconf"
 expect 1 "^tunroom up: --pid-file : No such file or directory\$" \
-	"$TUNROOM" up -d --pid-file '' "$pconf"
+	"$TUNROOM" up -d --pid-file '' "$rconf"
 # Nor a FIFO or device (looked at, not opened), nor a second name of a file.
 mkfifo "$tmp/fifo.pid"
 expect 1 "^tunroom up: --pid-file $tmp/fifo.pid: not a regular file\$" \
-	"$TUNROOM" up -d --pid-file "$tmp/fifo.pid" "$pconf"
+	"$TUNROOM" up -d --pid-file "$tmp/fifo.pid" "$rconf"
 echo keep >"$tmp/other"
 ln "$tmp/other" "$tmp/hard.pid"
 expect 1 "^tunroom up: --pid-file $tmp/hard.pid: the file has other hard links; not writing to it\$" \
-	"$TUNROOM" up -d --pid-file "$tmp/hard.pid" "$pconf"
+	"$TUNROOM" up -d --pid-file "$tmp/hard.pid" "$rconf"
 [ "$(cat "$tmp/other")" = keep ] && ok "a hard-linked pid file kept" || bad "other changed"
 expect 1 "^tunroom connect: --pid-file $tmp/hard.pid: the file has other hard links" \
 	"$TUNROOM" connect -b --pid-file "$tmp/hard.pid" -s '' https://127.0.0.1:9
