@@ -132,18 +132,6 @@ uint64_t tr_csum_add(const void *p, uint32_t len, uint64_t sum)
 	return tr_csum_add_scalar(p, len, sum);
 }
 
-uint16_t tr_csum_fold(uint64_t sum)
-{
-	uint32_t s;
-
-	sum = (sum & 0xffffffffu) + (sum >> 32);
-	sum = (sum & 0xffffffffu) + (sum >> 32);
-	s = (uint32_t)sum;
-	s = (s & 0xffffu) + (s >> 16);
-	s = (s & 0xffffu) + (s >> 16);
-	return (uint16_t)~s;
-}
-
 /* Pseudo-header of RFC 793/8200 for a TCP or UDP length of l4_len. */
 uint64_t tr_csum_pseudo(const uint8_t *ip, bool v6, uint32_t proto, uint32_t l4_len)
 {

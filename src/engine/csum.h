@@ -22,8 +22,19 @@ uint64_t tr_csum_add(const void *p, uint32_t len, uint64_t sum);
 /* The pseudo-header sum of the IPv4 (v6 false) or IPv6 header at ip for
  * an upper-layer length of l4_len (addresses read from ip). */
 uint64_t tr_csum_pseudo(const uint8_t *ip, bool v6, uint32_t proto, uint32_t l4_len);
-/* Folds a tr_csum_add() sum to 16 bits and inverts it, ready to store. */
-uint16_t tr_csum_fold(uint64_t sum);
+/* Folds a tr_csum_add() sum to 16 bits and inverts it, ready to store.
+ * Inline: a few adds, called for every header and segment. */
+static inline uint16_t tr_csum_fold(uint64_t sum)
+{
+	uint32_t s;
+
+	sum = (sum & 0xffffffffu) + (sum >> 32);
+	sum = (sum & 0xffffffffu) + (sum >> 32);
+	s = (uint32_t)sum;
+	s = (s & 0xffffu) + (s >> 16);
+	s = (s & 0xffffu) + (s >> 16);
+	return (uint16_t)~s;
+}
 
 /* The loops behind tr_csum_add, for the tests and bench_csum: the portable
  * one, and the AVX2 one, which may only be called when tr_csum_avx2() says
