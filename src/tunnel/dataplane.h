@@ -141,6 +141,7 @@ struct tr_tunnel {
 	uint64_t ahead;      /* half a block (upkeep.c): set before the workers start */
 	uint64_t out_poked;  /* tx: the out_limit it last asked upkeep to raise (tr_tunnel_ahead) */
 	uint64_t in_poked;   /* rx: likewise for in_limit */
+	uint64_t rx_refused_ms; /* rx: when a refused datagram last poked upkeep_evt */
 	/* Liveness: CLOCK_MONOTONIC milliseconds, 0 = never. */
 	uint64_t rx_last_ms; /* rx: last authentic datagram */
 	bool rx_auth;        /* rx: one came in this receive */

@@ -90,6 +90,20 @@ static void roam(struct tr_tunnel *t, const union tr_sockaddr *from)
 	tr_session_wake(t->s); /* the sending thread may sleep */
 }
 
+/* A datagram that did not authenticate (wrong SPI or keys, which the log's
+ * hints name: status.c) wakes the control thread, at most once a second:
+ * garbage at any rate costs one syscall a second, and an idle control
+ * thread need not look at the counters on a timer. */
+static void refused(struct tr_tunnel *t)
+{
+	uint64_t now = tr_tunnel_now_ms();
+
+	if (now - t->rx_refused_ms >= 1000) {
+		t->rx_refused_ms = now;
+		tr_tunnel_poke(t->upkeep_evt);
+	}
+}
+
 /* Liveness: when the last authentic datagram came, once per receive. */
 static void rx_seen(struct tr_tunnel *t)
 {
@@ -113,6 +127,7 @@ static bool decap_one(struct tr_tunnel *t, struct tr_pkt *p, const union tr_sock
 	uint64_t seq = tr_tunnel_esp_seq(t, tr_pkt_data(p), p->len);
 	if (tr_esp_decap(t->sa_in, p, &nh)) {
 		tr_stat_add(&t->rx.drop_peer, from != NULL);
+		refused(t);
 		return false;
 	}
 	t->rx_auth = true;

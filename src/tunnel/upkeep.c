@@ -24,11 +24,12 @@
  * When it runs: a worker whose number comes within half a block of its
  * limit pokes this thread (tr_tunnel_ahead, once per limit), and so does
  * one that receives a hello or an ack, sees the peer roam or a routing
- * loop. Besides those, a turn is due every UPKEEP_BUSY_MS while numbers
- * move, a reservation or an ack waits (a sync that failed is retried),
- * at the next hello retry, and at the latest after UPKEEP_IDLE_MS (the
- * hints' counters, status.c). An idle tunnel thus wakes this thread once a
- * second, not twenty times, and the first packets after an idle spell find
+ * loop, or refuses a datagram (the hints, status.c; once a second at most).
+ * Besides those, a turn is due every UPKEEP_BUSY_MS while numbers move, a
+ * reservation or an ack waits (a sync that failed is retried), at the
+ * next hello retry, and at the latest after UPKEEP_IDLE_MS. An idle tunnel
+ * thus wakes this thread every few seconds, not twenty times a second,
+ * and the first packets after an idle spell find
  * their numbers reserved: the poke at the half-block mark comes half a
  * block before the limit, whenever that is.
  */
@@ -50,9 +51,10 @@
 #define HELLO_SLOW_MS 5000
 /* Turns while numbers move or something waits (a sync, an ack to send). */
 #define UPKEEP_BUSY_MS 50
-/* Longest sleep with nothing due: the log's hints (status.c) read counters
- * nobody pokes about. */
-#define UPKEEP_IDLE_MS 1000
+/* Longest sleep with nothing due: everything pokes (the hints' refused
+ * datagrams too, once a second); this bounds what a lost poke costs, and
+ * when a hint held back by its 10 s rate limit is said. */
+#define UPKEEP_IDLE_MS 5000
 #define UPKEEP_SLACK_MS 10
 
 static void ask_tx(struct tr_tunnel *t, unsigned kind)

@@ -43,7 +43,7 @@ int tr_upkeep_open(struct tr_upkeep *u, const struct tr_config *cfg, const char 
 int tr_upkeep_start(struct tr_upkeep *u, struct tr_tunnel *t, unsigned n);
 /* One turn: when a worker pokes upkeep_evt, and at the latest after the
  * milliseconds the last turn returned (50 while numbers move or something
- * waits, until the next hello retry, else 1000: upkeep.c). */
+ * waits, until the next hello retry, else 5000: upkeep.c). */
 int tr_upkeep_run(struct tr_upkeep *u, struct tr_tunnel *t, unsigned n);
 void tr_upkeep_stop(struct tr_upkeep *u);
 
