@@ -49,7 +49,8 @@ static void usage(FILE *f)
 		   "                 with -d: write the tunnel's process id to PIDFILE once\n"
 		   "                 it is up; removed when it stops. Refused if PIDFILE\n"
 		   "                 names a running process\n"
-		   "  -n, --check    only parse and check FILE, print the result, exit\n", prog, prog);
+		   "  -n, --check    only parse and check FILE, print the result, exit\n"
+		   "--log=LOG and --pid-file=PIDFILE work too.\n", prog, prog);
 }
 
 /* `tunroom up tr0` as `wg-quick up wg0`: a bare name is a file in the
@@ -373,6 +374,10 @@ int up_main(int argc, char **argv)
 			want_detach = 1;
 		} else if (!strcmp(argv[i], "-n") || !strcmp(argv[i], "--check")) {
 			check = 1;
+		} else if (!strncmp(argv[i], "--log=", 6) && argv[i][6]) {
+			log = argv[i] + 6; /* the form connect (getopt) takes too */
+		} else if (!strncmp(argv[i], "--pid-file=", 11) && argv[i][11]) {
+			pid_path = argv[i] + 11;
 		} else if (!strcmp(argv[i], "-l") || !strcmp(argv[i], "--log")) {
 			if (++i == argc) {
 				fprintf(stderr, "%s up: %s needs a file name\n", prog, argv[i - 1]);

@@ -140,6 +140,10 @@ expect 2 'No such file' "$TUNROOM" up -n "$tmp/missing.conf"
 # the file's name; never over a running process's pid, nor through a link.
 expect 2 '^tunroom up: --pid-file goes with -d' "$TUNROOM" up --pid-file "$tmp/p" "$rconf"
 expect 2 '^tunroom up: --pid-file needs a file name' "$TUNROOM" up -d "$rconf" --pid-file
+# --NAME=VALUE, as connect takes it, is the same option
+expect 2 '^tunroom up: --pid-file goes with -d' "$TUNROOM" up --pid-file="$tmp/p" "$rconf"
+expect 2 '^tunroom up: --log goes with -d' "$TUNROOM" up --log="$tmp/l" "$rconf"
+expect 2 "^tunroom up: unknown option '--log='" "$TUNROOM" up -d --log= "$rconf"
 expect 1 "^tunroom up: --pid-file $tmp/nodir/p: No such file or directory\$" \
 	"$TUNROOM" up -d --pid-file "$tmp/nodir/p" "$rconf"
 echo $$ >"$tmp/live.pid"
