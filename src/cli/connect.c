@@ -352,6 +352,12 @@ int connect_main(int argc, char **argv)
 		fprintf(stderr, "%s connect: --pid-file goes with -b\n", prog);
 		return EXIT_USAGE;
 	}
+	/* --authenticate never detaches: the file would be silently not made. */
+	if (pid_file && o.authenticate) {
+		fprintf(stderr, "%s connect: --pid-file: --authenticate runs no session to "
+			"name (it prints the cookie and exits)\n", prog);
+		return EXIT_USAGE;
+	}
 	if (o.user_name) {
 		r = tr_privdrop_lookup(o.user_name, &user);
 		if (r || user.uid == 0) {

@@ -41,6 +41,8 @@ expect 2 "'https://x:99999' is not https://SERVER" "$TUNROOM" connect https://x:
 expect 2 'one server only' "$TUNROOM" connect https://a https://b
 expect 2 '--servercert takes pin-sha256:BASE64' "$TUNROOM" connect --servercert sha1:ab https://x
 expect 2 '--pid-file goes with -b' "$TUNROOM" connect --pid-file p https://x
+expect 2 '^tunroom connect: --pid-file: --authenticate runs no session' \
+	"$TUNROOM" connect -b --pid-file p --authenticate https://x
 expect 2 "option '--frob' is unknown" "$TUNROOM" connect --frob https://x
 # --crypto takes up's Crypto = words; anything else is refused before any network.
 expect 2 '^tunroom connect: --crypto aes: use auto or openssl$' "$TUNROOM" connect --crypto aes https://x
