@@ -159,7 +159,7 @@ static void open_pid_file(struct tr_pidfile *pf, const char *pid_file)
 
 	if (!r)
 		return;
-	if (r == -EBUSY)
+	if (r == -EBUSY && pf->holder)
 		fprintf(stderr, "%s connect: --pid-file %s: process %ld, which is still running, "
 			"is in it (a session? '%s show'); stop it, or name another file\n", prog,
 			pid_file, (long)pf->holder, prog);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -63,8 +64,41 @@ static int open_dir(struct tr_pidfile *pf, const char *path)
 	return 0;
 }
 
-/* Opens the existing file: ours to reuse only if no running process is in
- * it (a tunnel that died without removing it). */
+/* Takes the file's lock, which the tunnel keeps while it runs (the open
+ * file description is shared across the fork and outlives the parent):
+ * another tunroom starting with the same file is refused even before any
+ * pid is in it. The lock goes with the last descriptor, even on SIGKILL. */
+static int lock(struct tr_pidfile *pf)
+{
+	char self[40];
+
+	/* On a read-only description of its own: the tunnel keeps only
+	 * that, so once it runs as another user it cannot rewrite the pid
+	 * that root's scripts will kill. */
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", pf->fd);
+	pf->lock_fd = open(self, O_RDONLY | O_CLOEXEC);
+	if (pf->lock_fd < 0)
+		return 0; /* no /proc: the pid check alone */
+	if (!flock(pf->lock_fd, LOCK_EX | LOCK_NB))
+		return 0;
+	if (errno == ENOLCK || errno == EOPNOTSUPP)
+		return 0; /* a file system without locks: likewise */
+	if (errno != EWOULDBLOCK)
+		return -errno;
+	pf->holder = read_pid(pf->lock_fd); /* 0: still starting */
+	return -EBUSY;
+}
+
+static void unlock(struct tr_pidfile *pf)
+{
+	if (pf->lock_fd >= 0)
+		close(pf->lock_fd);
+	pf->lock_fd = -1;
+}
+
+/* Opens the existing file: ours to reuse only if no tunroom holds its lock
+ * and no running process is in it (a tunnel that died without removing
+ * it; a pid written by something that does not lock). */
 static int open_existing(struct tr_pidfile *pf)
 {
 	struct stat st;
@@ -86,6 +120,10 @@ static int open_existing(struct tr_pidfile *pf)
 	 * link to a file of root's, which we would truncate. */
 	if (st.st_nlink != 1)
 		return -EMLINK;
+	int err = lock(pf);
+
+	if (err)
+		return err;
 	pf->holder = read_pid(pf->fd);
 	if (pf->holder && running(pf->holder))
 		return -EBUSY;
@@ -106,9 +144,12 @@ int tr_pidfile_open(struct tr_pidfile *pf, const char *path)
 	pf->fd = openat(pf->dir_fd, pf->name,
 			O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	pf->created = pf->fd >= 0;
-	err = pf->fd >= 0 ? 0 : errno == EEXIST ? open_existing(pf) : -errno;
+	/* Made here: another may have opened and locked it since (it is
+	 * theirs then, and stays). */
+	err = pf->fd >= 0 ? lock(pf) : errno == EEXIST ? open_existing(pf) : -errno;
 	if (err) {
 		tr_pidfile_close(pf);
+		unlock(pf);
 		close(pf->dir_fd);
 		pf->dir_fd = -1;
 	}
@@ -124,6 +165,9 @@ const char *tr_pidfile_strerror(int err)
 		return "not a regular file";
 	case -EMLINK:
 		return "the file has other hard links; not writing to it";
+	case -EBUSY: /* and no pid in it yet */
+		return "another tunroom holds it and is still starting; wait, or name another "
+		       "file";
 	default:
 		return strerror(-err);
 	}
@@ -149,6 +193,7 @@ void tr_pidfile_abandon(struct tr_pidfile *pf)
 	tr_pidfile_close(pf);
 	if (pf->created && pf->dir_fd >= 0)
 		unlinkat(pf->dir_fd, pf->name, 0); /* made here, still empty */
+	unlock(pf); /* after the unlink, as in tr_pidfile_remove */
 	pf->created = false;
 }
 
@@ -173,6 +218,7 @@ int tr_pidfile_remove(struct tr_pidfile *pf)
 		err = -errno;
 	if (fd >= 0)
 		close(fd);
+	unlock(pf); /* after the unlink: a tunroom starting now makes a new file */
 	close(pf->dir_fd);
 	pf->dir_fd = -1;
 	return err;

@@ -319,7 +319,7 @@ static int open_pid_file(struct tr_pidfile *pf, const char *path)
 {
 	int r = tr_pidfile_open(pf, path);
 
-	if (r == -EBUSY)
+	if (r == -EBUSY && pf->holder)
 		fprintf(stderr, "%s up: --pid-file %s: process %ld, which is still running, is "
 			"in it (a tunnel? '%s show'); stop it, or name another file\n", prog, path,
 			(long)pf->holder, prog);

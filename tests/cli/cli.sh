@@ -152,6 +152,17 @@ echo $$ >"$tmp/live.pid"
 expect 1 "^tunroom up: --pid-file $tmp/live.pid: process $$, which is still running, is in it" \
 	"$TUNROOM" up -d --pid-file "$tmp/live.pid" "$rconf"
 [ "$(cat "$tmp/live.pid")" = $$ ] && ok "a running process's pid file kept" || bad "live.pid changed"
+# A file another tunroom holds locked (one still starting: no pid in it
+# yet) is refused too; the lock, not the pid, says so.
+python3 -c 'import fcntl, sys, time
+f = open(sys.argv[1], "a"); fcntl.flock(f, fcntl.LOCK_EX); open(sys.argv[2], "w").close(); time.sleep(20)' \
+	"$tmp/locked.pid" "$tmp/locked.ready" &
+locker=$!
+for _ in $(seq 100); do [ -e "$tmp/locked.ready" ] && break; sleep 0.05; done
+expect 1 "^tunroom up: --pid-file $tmp/locked.pid: another tunroom holds it and is still starting" \
+	"$TUNROOM" up -d --pid-file "$tmp/locked.pid" "$rconf"
+kill "$locker"; wait "$locker" 2>/dev/null
+[ ! -s "$tmp/locked.pid" ] && ok "a locked pid file kept" || bad "locked.pid written"
 # Checked before -l LOG is made; a LOG that cannot be made leaves no pid file.
 expect 1 "^tunroom up: --pid-file $tmp/live.pid: process $$" \
 	"$TUNROOM" up -d -l "$tmp/new.log" --pid-file "$tmp/live.pid" "$rconf"

@@ -131,6 +131,8 @@ run a up -d --pid-file "$WORK/a.pid" "$WORK/a.conf" || die "up -d --pid-file (a)
 pid=$(counter a pid)
 [ "$(cat "$WORK/a.pid")" = "$pid" ] || die "a.pid has '$(cat "$WORK/a.pid")', the tunnel is $pid"
 TR_PIDS+=("$pid")
+# The running tunnel holds the file's lock (flock(1) takes the same kind).
+! flock -n "$WORK/a.pid" true || die "a.pid is not locked while the tunnel runs"
 msg=$(run a up -d --pid-file "$WORK/a.pid" "$WORK/b.conf" 2>&1) && die "up over a live pid file succeeded"
 grep -q "^tunroom up: --pid-file $WORK/a.pid: process $pid, which is still running" <<<"$msg" ||
 	die "up over a live pid file: $msg"
