@@ -400,6 +400,18 @@ int tr_nl_link_set_mtu(struct tr_nl *nl, int ifindex, uint32_t mtu)
 	return talk(nl, nlh, NULL, NULL);
 }
 
+int tr_nl_link_set_gso_max_segs(struct tr_nl *nl, int ifindex, uint32_t segs)
+{
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifi;
+
+	if (!nl || ifindex <= 0 || segs == 0)
+		return -EINVAL;
+	nlh = link_msg(nl, RTM_NEWLINK, ifindex, &ifi);
+	mnl_attr_put_u32(nlh, IFLA_GSO_MAX_SEGS, segs);
+	return talk(nl, nlh, NULL, NULL);
+}
+
 int tr_nl_link_set_up(struct tr_nl *nl, int ifindex, bool up)
 {
 	struct nlmsghdr *nlh;

@@ -63,6 +63,9 @@ int tr_nl_addr_wait_ready(struct tr_nl *nl, int ifindex, int timeout_ms);
  * (-EINVAL for an MTU outside the device's range, -EPERM without CAP_NET_ADMIN). */
 int tr_nl_link_set_mtu(struct tr_nl *nl, int ifindex, uint32_t mtu);
 int tr_nl_link_set_up(struct tr_nl *nl, int ifindex, bool up);
+/* The most segments the stack puts in one TSO super-packet for this link
+ * (IFLA_GSO_MAX_SEGS; TCP connections opened later follow it). */
+int tr_nl_link_set_gso_max_segs(struct tr_nl *nl, int ifindex, uint32_t segs);
 
 /* RTM_DELLINK. Returns 0, -ENODEV, or the kernel's negative errno. */
 int tr_nl_link_del(struct tr_nl *nl, int ifindex);

@@ -30,6 +30,7 @@
 #include "common/tunfence.h"
 #include "ctl/client.h"
 #include "ctl/server.h"
+#include "engine/netlink.h"
 #include "tunnel/dataplane.h"
 #include "tunnel/work.h"
 #include "tunnel/run.h"
@@ -92,6 +93,37 @@ static bool name_answers(const struct run *run)
 	if (fd >= 0)
 		close(fd);
 	return fd >= 0;
+}
+
+/* With Offload, one TSO read should leave as one UDP GSO send. A
+ * super-packet of more segments than one send carries (65507 bytes of ESP
+ * datagrams, at most TR_UDP_GSO_SEGS_MAX of them) goes out as a full send
+ * and a short one (47 segments at MTU 1400: 45 + 2), and the peer receives
+ * and writes the short one as a batch of its own: a third of the UDP sends,
+ * receives and TUN writes were such tails. So the device's TSO limit is what
+ * one send takes (45 at MTU 1400 with AES-GCM; docs/benchmarks.md, "TSO
+ * super-packets sized to one UDP send"). TCP connections opened later follow
+ * it. A kernel that refuses only costs the tails. */
+static void fit_tso_to_gso(const struct run *run)
+{
+	const struct tr_config *cfg = run->cfg;
+	uint32_t dgram = cfg->mtu + tr_esp_head_room(cfg->cipher) + tr_esp_tail_room(cfg->cipher);
+	uint32_t segs = (65535u - 20u - 8u) / dgram; /* IPv4's limit, the smaller */
+	struct tr_nl *nl;
+	int err;
+
+	if (!cfg->offload || !segs)
+		return;
+	if (segs > TR_UDP_GSO_SEGS_MAX)
+		segs = TR_UDP_GSO_SEGS_MAX;
+	err = tr_nl_open(&nl);
+	if (!err) {
+		err = tr_nl_link_set_gso_max_segs(nl, tr_tundev_ifindex(run->dev), segs);
+		tr_nl_close(nl);
+	}
+	if (err)
+		fprintf(stderr, "tunroom: %s: TSO limit of %u segments not set (%s): a TUN read "
+			"may take two UDP sends\n", cfg->name, segs, strerror(-err));
 }
 
 static int open_device(struct run *run)
@@ -452,6 +484,7 @@ int tr_tunnel_run(const struct tr_config *cfg, const struct tr_tunnel_opts *opts
 	err = open_device(run);
 	if (err)
 		goto err_fds;
+	fit_tso_to_gso(run);
 	struct tr_route_plan rp;
 	tr_route_plan(cfg, &rp);
 	err = open_udp(run, &rp);

@@ -149,6 +149,15 @@ done
 # Fewer sends than datagrams: the point of it.
 [ "$(counter a tx_syscalls)" -lt "$(counter a tx_packets)" ] ||
 	die "side a: $(counter a tx_syscalls) send calls for $(counter a tx_packets) datagrams"
+# A TSO read fits one UDP send (tunnel.c, fit_tso_to_gso): at MTU 1400 an
+# AES-GCM ESP datagram is ~1440 bytes, 45 of them in 65507; and the kernel
+# cut no super-packet into more.
+for side in a b; do
+	segs=$(ip -n "$(ns_name "$([ $side = a ] && echo 1 || echo 2)")" -d link show tr0 |
+		grep -o 'gso_max_segs [0-9]*')
+	[ "$segs" = "gso_max_segs 45" ] || die "side $side: tr0 has '$segs', not gso_max_segs 45"
+	expect $side tun_gso_segments -le $((45 * $(counter $side tun_gso_packets)))
+done
 down a
 down b
 
@@ -191,6 +200,10 @@ pretty "Offload = off: the per-datagram path"
 TR_IFACE_EXTRA="Offload = off" run
 for side in a b; do
 	expect $side offload = off
+	# No TSO to fit: the kernel's default stays.
+	segs=$(ip -n "$(ns_name "$([ $side = a ] && echo 1 || echo 2)")" -d link show tr0 |
+		grep -o 'gso_max_segs [0-9]*')
+	[ "$segs" = "gso_max_segs 65535" ] || die "side $side: Offload = off, yet tr0 has '$segs'"
 	expect $side tx_gso_sends -eq 0
 	expect $side tx_gso_segments -eq 0
 	expect $side rx_gro_batches -eq 0
