@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "engine/gso.h"
+#include "../ref_csum.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -33,23 +34,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static uint8_t arena[SLOTS * STRIDE];
 
-/* Ones' complement sum of 16-bit big-endian words, unfolded. */
-static uint64_t ref_add(uint64_t sum, const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint64_t)(p[i] << 8 | p[i + 1]);
-	if (len & 1)
-		sum += (uint64_t)p[len - 1] << 8;
-	return sum;
-}
-
-static uint16_t ref_fold(uint64_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
-
 /* One output segment of a TSO split: a right IPv4 header checksum and a
  * right TCP checksum over the pseudo-header and the segment. */
 static void check_segment(const uint8_t *p, uint32_t len, bool v6)
@@ -60,11 +44,11 @@ static void check_segment(const uint8_t *p, uint32_t len, bool v6)
 
 	if (len < l4 + 20u || p[0] >> 4 != (v6 ? 6 : 4) || ip_len != len)
 		abort(); /* the segment's own length in its IP header */
-	if (!v6 && ref_fold(ref_add(0, p, l4)) != 0xffff)
+	if (!v6 && ref_csum_fold(ref_csum_add(0, p, l4)) != 0)
 		abort(); /* IPv4 header checksum */
-	sum = v6 ? ref_add(0, p + 8, 32) : ref_add(0, p + 12, 8);
+	sum = v6 ? ref_csum_add(0, p + 8, 32) : ref_csum_add(0, p + 12, 8);
 	sum += 6u + (len - l4);
-	if (ref_fold(ref_add(sum, p + l4, len - l4)) != 0xffff)
+	if (ref_csum_fold(ref_csum_add(sum, p + l4, len - l4)) != 0)
 		abort(); /* TCP checksum */
 }
 

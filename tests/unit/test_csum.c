@@ -16,33 +16,17 @@
 #include <cmocka.h>
 
 #include "engine/csum.h"
+#include "../ref_csum.h"
 
 #define MAXLEN 1600u /* 25 blocks of the AVX2 loop, and every tail */
 #define ALIGNS 64u
-
-/* 16-bit big-endian words one at a time, 64-bit sum, folded at the end. */
-static uint64_t ref_add(uint64_t sum, const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint64_t)(p[i] << 8 | p[i + 1]);
-	if (len & 1)
-		sum += (uint64_t)p[len - 1] << 8;
-	return sum;
-}
-
-static uint16_t ref_fold(uint64_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
 
 /* The folded checksum of each loop, in network order (ntohs of the value as
  * stored), seeded with seed (in the loops' order: a folded sum they made). */
 static void check_all(const uint8_t *p, uint32_t len, uint16_t seed_be, int avx2)
 {
 	uint16_t seed_ne = htons(seed_be);
-	uint16_t want = ref_fold(ref_add(seed_be, p, len));
+	uint16_t want = ref_csum_fold(ref_csum_add(seed_be, p, len));
 	uint16_t s = ntohs(tr_csum_fold(tr_csum_add_scalar(p, len, seed_ne)));
 	uint16_t d = ntohs(tr_csum_fold(tr_csum_add(p, len, seed_ne)));
 

@@ -17,6 +17,7 @@
 
 #include "engine/gro.h"
 #include "engine/gso.h"
+#include "../ref_csum.h"
 
 #define ROOM 1500u
 #define GUARD 64u
@@ -34,33 +35,15 @@ struct rig {
 	uint32_t plen;
 };
 
-/* ---- an independent checksum: 16-bit big-endian words, one at a time ---- */
-
-static uint32_t ref_add(uint32_t sum, const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	return sum;
-}
-
-static uint16_t ref_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
 /* 0 when the TCP/UDP checksum of the segment at ip (l4 at off, l4len long)
  * verifies. */
 static uint16_t ref_l4_verify(const uint8_t *ip, bool v6, uint32_t off, uint32_t l4len,
 			      uint8_t proto)
 {
-	uint32_t sum = v6 ? ref_add(0, ip + 8, 32) : ref_add(0, ip + 12, 8);
+	uint64_t sum = v6 ? ref_csum_add(0, ip + 8, 32) : ref_csum_add(0, ip + 12, 8);
 
 	sum += proto + (l4len >> 16) + (l4len & 0xffff);
-	return ref_fold(ref_add(sum, ip + off, l4len));
+	return ref_csum_fold(ref_csum_add(sum, ip + off, l4len));
 }
 
 static uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
@@ -113,9 +96,9 @@ static uint32_t build_tcp(uint8_t *b, bool v6, bool ts, uint32_t payload, uint8_
 	}
 	for (uint32_t i = 0; i < payload; i++)
 		b[h + i] = (uint8_t)(i * 31 + 7 + (i >> 8));
-	uint32_t sum = v6 ? ref_add(0, b + 8, 32) : ref_add(0, b + 12, 8);
+	uint64_t sum = v6 ? ref_csum_add(0, b + 8, 32) : ref_csum_add(0, b + 12, 8);
 
-	wr16(t + 16, (uint16_t)~ref_fold(sum + 6));
+	wr16(t + 16, (uint16_t)~ref_csum_fold(sum + 6));
 	return h + payload;
 }
 
@@ -215,7 +198,7 @@ static void check_segments(const struct rig *r, int nseg, bool v6, uint32_t h, u
 			assert_int_equal(be16(s + 4), (uint16_t)(ID0 + k));
 			assert_memory_equal(s + 6, r->pkt + 6, 4);
 			assert_memory_equal(s + 12, r->pkt + 12, 8);
-			assert_int_equal(ref_fold(ref_add(0, s, 20)), 0);
+			assert_int_equal(ref_csum_fold(ref_csum_add(0, s, 20)), 0);
 		}
 		const uint8_t *t = s + l3;
 
@@ -255,7 +238,7 @@ static void test_csum_matches_reference(void **state)
 		for (uint32_t len = 0; len + off <= sizeof(buf); len += 7) {
 			uint16_t c = tr_csum_fold(tr_csum_add(buf + off, len, 0));
 
-			assert_int_equal(ntohs(c), ref_fold(ref_add(0, buf + off, len)));
+			assert_int_equal(ntohs(c), ref_csum_fold(ref_csum_add(0, buf + off, len)));
 		}
 	}
 	/* Chained at even offsets, from a seed of all ones: the same as one pass. */
@@ -267,17 +250,17 @@ static void test_csum_matches_reference(void **state)
 	}
 	memset(buf, 0xff, sizeof(buf)); /* carries all the way */
 	assert_int_equal(ntohs(tr_csum_fold(tr_csum_add(buf, 300, 0))),
-			 ref_fold(ref_add(0, buf, 300)));
+			 ref_csum_fold(ref_csum_add(0, buf, 300)));
 	/* 64 KiB of ones: the accumulators grow large, the fold still right. */
 	static uint8_t big[65536];
 
 	memset(big, 0xff, sizeof(big));
 	assert_int_equal(ntohs(tr_csum_fold(tr_csum_add(big, sizeof(big), 0))),
-			 ref_fold(ref_add(0, big, sizeof(big))));
+			 ref_csum_fold(ref_csum_add(0, big, sizeof(big))));
 	for (unsigned i = 0; i < sizeof(big); i++)
 		big[i] = (uint8_t)(i * 131 + 7);
 	assert_int_equal(ntohs(tr_csum_fold(tr_csum_add(big + 2, sizeof(big) - 5, 0))),
-			 ref_fold(ref_add(0, big + 2, sizeof(big) - 5)));
+			 ref_csum_fold(ref_csum_add(0, big + 2, sizeof(big) - 5)));
 }
 
 /* IPv4, timestamps, the layout guessed right: no copy, odd last segment,
@@ -382,13 +365,13 @@ static void test_needs_csum(void **state)
 {
 	struct rig *r = *state;
 	struct tr_gso_layout l;
-	uint32_t sum;
+	uint64_t sum;
 	int n;
 
 	r->plen = build_tcp(r->pkt, true, true, 777, 0x18);
 	/* Not GSO: the field holds the pseudo-header sum with the length. */
-	sum = ref_add(0, r->pkt + 8, 32) + 6 + (32 + 777);
-	wr16(r->pkt + 40 + 16, (uint16_t)~ref_fold(sum));
+	sum = ref_csum_add(0, r->pkt + 8, 32) + 6 + (32 + 777);
+	wr16(r->pkt + 40 + 16, (uint16_t)~ref_csum_fold(sum));
 	set_vhdr(r, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_NONE, 0, 40, 16);
 	n = run(r, &l);
 	assert_int_equal(n, 1);
@@ -404,8 +387,8 @@ static void test_needs_csum(void **state)
 	wr16(u + 20, 4500); wr16(u + 22, 4500); wr16(u + 24, 8 + 101);
 	for (unsigned i = 0; i < 101; i++)
 		u[28 + i] = (uint8_t)(i ^ 0x5a);
-	sum = ref_add(0, u + 12, 8) + 17 + 8 + 101;
-	wr16(u + 26, (uint16_t)~ref_fold(sum));
+	sum = ref_csum_add(0, u + 12, 8) + 17 + 8 + 101;
+	wr16(u + 26, (uint16_t)~ref_csum_fold(sum));
 	r->plen = 28 + 101;
 	set_vhdr(r, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_NONE, 0, 20, 6);
 	n = run(r, &l);
@@ -569,16 +552,16 @@ static void check_run(const struct rig *r, const struct tr_gro_run *g, const str
 		assert_int_equal(be16(b + 4), h - 40 + total);
 	} else {
 		assert_int_equal(be16(b + 2), h + total);
-		assert_int_equal(ref_fold(ref_add(0, b, 20)), 0);
+		assert_int_equal(ref_csum_fold(ref_csum_add(0, b, 20)), 0);
 	}
 	assert_int_equal(be32(b + l3 + 4), SEQ0);
 	assert_int_equal(b[l3 + 13], flags);
 	assert_memory_equal(b + l3 + 20, r->pkt + l3 + 20, h - l3 - 20);
 	/* Partial: the folded pseudo-header sum for the whole length. */
-	uint32_t ps = v6 ? ref_add(0, b + 8, 32) : ref_add(0, b + 12, 8);
+	uint64_t ps = v6 ? ref_csum_add(0, b + 8, 32) : ref_csum_add(0, b + 12, 8);
 
 	ps += 6 + (h - l3 + total);
-	assert_int_equal(be16(b + l3 + 16), (uint16_t)~ref_fold(ps));
+	assert_int_equal(be16(b + l3 + 16), (uint16_t)~ref_csum_fold(ps));
 }
 
 static void test_gro_roundtrip(void **state)
