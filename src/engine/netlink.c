@@ -388,28 +388,27 @@ static struct nlmsghdr *link_msg(struct tr_nl *nl, uint16_t type, int ifindex,
 	return nlh;
 }
 
-int tr_nl_link_set_mtu(struct tr_nl *nl, int ifindex, uint32_t mtu)
+/* One u32 attribute of a link set; 0 is no value for any of them. */
+static int link_set_u32(struct tr_nl *nl, int ifindex, uint16_t attr, uint32_t v)
 {
 	struct nlmsghdr *nlh;
 	struct ifinfomsg *ifi;
 
-	if (!nl || ifindex <= 0 || mtu == 0)
+	if (!nl || ifindex <= 0 || v == 0)
 		return -EINVAL;
 	nlh = link_msg(nl, RTM_NEWLINK, ifindex, &ifi);
-	mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+	mnl_attr_put_u32(nlh, attr, v);
 	return talk(nl, nlh, NULL, NULL);
+}
+
+int tr_nl_link_set_mtu(struct tr_nl *nl, int ifindex, uint32_t mtu)
+{
+	return link_set_u32(nl, ifindex, IFLA_MTU, mtu);
 }
 
 int tr_nl_link_set_gso_max_segs(struct tr_nl *nl, int ifindex, uint32_t segs)
 {
-	struct nlmsghdr *nlh;
-	struct ifinfomsg *ifi;
-
-	if (!nl || ifindex <= 0 || segs == 0)
-		return -EINVAL;
-	nlh = link_msg(nl, RTM_NEWLINK, ifindex, &ifi);
-	mnl_attr_put_u32(nlh, IFLA_GSO_MAX_SEGS, segs);
-	return talk(nl, nlh, NULL, NULL);
+	return link_set_u32(nl, ifindex, IFLA_GSO_MAX_SEGS, segs);
 }
 
 int tr_nl_link_set_up(struct tr_nl *nl, int ifindex, bool up)
