@@ -188,6 +188,8 @@ def docs_block(doc):
                           ("tr128/trfull", "itself with Checksums = full"),
                           ("tr128/trthr", "itself with Inline = off (an engine thread per end)"),
                           ("tr128/trduo", "itself with Workers = 2 (a send and a receive thread per end)"),
+                          ("tr128/traa", "itself again (A/A: the same build and config in a second row; "
+                           "ratios to the rows above that differ from 1 by less than this one are noise)"),
                           ("trjumbo/trjcopy", f"its own copy path at MTU {doc.get('jumbo_inner_mtu')}"),
                           ("trjumbo/tr128", "itself at MTU 1400"),
                           ("trjumbo/vethj", f"plain veth, MTU {doc.get('jumbo_outer_mtu')}")])

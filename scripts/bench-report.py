@@ -101,7 +101,7 @@ def main():
     jumbo = {"vethj", "trjumbo", "trjcopy"}
     own = {("tr128", "trcopy"), ("tr128", "troff"), ("trjumbo", "trjcopy"), ("trjumbo", "tr128"),
            ("trjcopy", "trcopy"), ("tr128", "trfull"), ("tr128", "trthr"), ("tr128", "trduo"),
-           ("trb", "tr128")}
+           ("tr128", "traa"), ("trb", "tr128")}
 
     def paired(t, p):
         if (t, p) in own:

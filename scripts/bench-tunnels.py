@@ -22,6 +22,10 @@ inner addresses from 198.18.0.0/15, all with inner MTU 1400:
           and the rings, as before run-to-completion)
   trduo   tunroom aes128-gcm, Workers = 2        198.18.0.25 -> .26     UDP 4604
           (a send and a receive thread per end)
+  traa    tunroom aes128-gcm again (A/A: the    198.18.0.29 -> .30     UDP 4605
+          defaults in a second row; how far two
+          identical rows differ is this run's
+          noise floor for the rows above)
   wgnew   wireguard-go 0.0.20250522 (newest,     198.18.0.13 -> .14     UDP 51820
           TUN TSO/GRO + UDP GSO/GRO), built from
           the vendored source (build.sh) with Go
@@ -857,6 +861,11 @@ def main():
         if want("trduo"):
             rows.append(tunroom_row(a, work, "trduo", "tunroom aes128-gcm, Workers = 2", "tr5", 24, 4604,
                                     ["Workers = 2"]))
+        if want("traa"):
+            # The same build and config as tr128 on its own addresses, port
+            # and device: two identical rows of one run differed by 8-19 %
+            # in 5-round medians (2026-12-03), as much as some A/Bs claimed.
+            rows.append(tunroom_row(a, work, "traa", "tunroom aes128-gcm again (A/A)", "tr6", 28, 4605))
         if os.environ.get("BENCH_TUNROOM_B") and want("trb"):
             # A/B: another build's tunroom (an experiment's branch) as one more row.
             rows.append(tunroom_row(a, work, "trb", "tunroom aes128-gcm, build B (%s)" %
