@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -222,6 +223,28 @@ static inline void tr_tunnel_ahead(const struct tr_tunnel *t, uint64_t n, uint64
 		*poked = limit;
 		tr_tunnel_poke(t->upkeep_evt);
 	}
+}
+
+/* Our own ESP datagram to the endpoint, back from the TUN device (tx
+ * thread, per packet): a route sends the endpoint through the tunnel. Sent
+ * again it would come back again, at full speed (issue: "spins a core").
+ * The version is checked first: with an IPv4 endpoint, an IPv6 packet's low
+ * nibble (traffic class) read as an IHL let an IPv6 packet whose bytes fell
+ * right pass for a loop, dropped and logged as one. */
+static inline bool tr_tunnel_to_endpoint(const struct tr_tunnel *t, const struct tr_pkt *p)
+{
+	const union tr_sockaddr *e = &t->udp.peer;
+	const uint8_t *d = tr_pkt_data(p);
+
+	if (e->sa.sa_family == AF_INET) {
+		if (p->len < 20 || (d[0] >> 4) != 4)
+			return false;
+		uint32_t ihl = (d[0] & 0xfu) * 4u;
+		return ihl >= 20 && p->len >= ihl + 4 && d[9] == 17 &&
+		       !memcmp(d + 16, &e->in.sin_addr, 4) && !memcmp(d + ihl + 2, &e->in.sin_port, 2);
+	}
+	return p->len >= 44 && (d[0] >> 4) == 6 && d[6] == 17 &&
+	       !memcmp(d + 24, &e->in6.sin6_addr, 16) && !memcmp(d + 42, &e->in6.sin6_port, 2);
 }
 
 void *tr_tunnel_tx_main(void *arg);

@@ -30,23 +30,6 @@ static uint8_t next_header_of(const struct tr_pkt *p)
 	}
 }
 
-/* Our own ESP datagram to the endpoint, back from the TUN device: a route
- * sends the endpoint through the tunnel. Sent again it would come back again,
- * at full speed (issue: "spins a core"). */
-static bool to_endpoint(const struct tr_tunnel *t, const struct tr_pkt *p)
-{
-	const union tr_sockaddr *e = &t->udp.peer;
-	const uint8_t *d = tr_pkt_data(p);
-
-	if (e->sa.sa_family == AF_INET) {
-		uint32_t ihl = (d[0] & 0xfu) * 4u;
-		return p->len >= ihl + 4 && ihl >= 20 && d[9] == 17 &&
-		       !memcmp(d + 16, &e->in.sin_addr, 4) && !memcmp(d + ihl + 2, &e->in.sin_port, 2);
-	}
-	return p->len >= 44 && (d[0] >> 4) == 6 && d[6] == 17 &&
-	       !memcmp(d + 24, &e->in6.sin6_addr, 16) && !memcmp(d + 42, &e->in6.sin6_port, 2);
-}
-
 /* What the control thread asked for, and what is due, between bursts:
  * control datagrams (after the sequence jump they may depend on), the
  * peer's new address, a keepalive. */
@@ -261,7 +244,7 @@ int tr_tunnel_tx_step(struct tr_tunnel *t, struct tr_tx_work *w)
 			tr_stat_add(&t->tx.drop_not_ip, 1);
 			continue;
 		}
-		if (to_endpoint(t, &pkts[i])) {
+		if (tr_tunnel_to_endpoint(t, &pkts[i])) {
 			/* The first one: upkeep says so in the log. */
 			if (!tr_stat_read(&t->tx.drop_loop))
 				tr_tunnel_poke(t->upkeep_evt);
