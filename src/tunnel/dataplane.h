@@ -62,6 +62,11 @@ struct tr_rx_stats {
 	uint64_t drop_unsaved;    /* authentic, above what the state file covers yet */
 	uint64_t drop_source;     /* inner source address outside PeerAddresses */
 	uint64_t drop_peer;       /* from another address:port, and not authentic */
+	/* For the log's hints (status.c), which must not blame the peer's keys
+	 * for a stranger's datagrams: an SPI that is not InSPI, and failed
+	 * authentication, from the peer's address and from others (the latter
+	 * also in drop_peer). Each also in the SA's err_spi or err_auth. */
+	uint64_t hint_spi, hint_auth, hint_other_spi, hint_other_auth;
 	uint64_t peer_roams;      /* authentic from a new address:port: the peer moved there */
 	uint64_t send_wait_receives; /* Workers = 1: receives done while a send waited for room */
 };

@@ -30,8 +30,9 @@ int tr_tunnel_ctl_get(void *arg, struct tr_ctl_reply *r);
 /* What the counters say about a misconfigured pair, said in the log at most
  * every 10 s per kind. */
 struct tr_hints {
-	uint64_t spi, auth;       /* counts already reported */
-	time_t spi_at, auth_at;   /* when */
+	/* Counts already reported, from the peer's address and from others. */
+	uint64_t spi, auth, other_spi, other_auth;
+	time_t spi_at, auth_at, other_spi_at, other_auth_at; /* when */
 };
 void tr_tunnel_hint(struct run *run, struct tr_hints *h);
 

@@ -125,7 +125,12 @@ static bool decap_one(struct tr_tunnel *t, struct tr_pkt *p, const union tr_sock
 		return false;
 	}
 	uint64_t seq = tr_tunnel_esp_seq(t, tr_pkt_data(p), p->len);
-	if (tr_esp_decap(t->sa_in, p, &nh)) {
+	int err = tr_esp_decap(t->sa_in, p, &nh);
+	if (err) {
+		/* Anyone can send to the port: the log's hints (status.c)
+		 * tell the peer's datagrams from others'. */
+		tr_stat_add(from ? &t->rx.hint_other_spi : &t->rx.hint_spi, err == -ENOENT);
+		tr_stat_add(from ? &t->rx.hint_other_auth : &t->rx.hint_auth, err == -EACCES);
 		tr_stat_add(&t->rx.drop_peer, from != NULL);
 		refused(t);
 		return false;

@@ -215,32 +215,60 @@ int tr_tunnel_ctl_get(void *arg, struct tr_ctl_reply *r)
 #define HINT_EVERY 10
 
 
+/* One hint: n (a counter's sum) past what *said reports, at most every
+ * HINT_EVERY seconds. True if it is due; *said and *at then move. */
+static bool hint_due(uint64_t n, uint64_t *said, time_t *at, time_t now, uint64_t *fresh)
+{
+	if (n <= *said || now - *at < HINT_EVERY)
+		return false;
+	*fresh = n - *said;
+	*said = n;
+	*at = now;
+	return true;
+}
+
 void tr_tunnel_hint(struct run *run, struct tr_hints *h)
 {
-	struct tr_esp_stats in;
+	uint64_t spi = 0, auth = 0, other_spi = 0, other_auth = 0, n = 0;
 	time_t now = time(NULL);
 	const char *name = run->cfg->name;
 
-	struct tr_esp_stats e;
-	memset(&in, 0, sizeof(in));
+	/* Counted by the rx threads apart: datagrams from the peer's address
+	 * say something about the pair's keys; others may be anyone's (the
+	 * port is open to the world, and scanned), or the peer's from behind
+	 * a NAT that has not authenticated yet. */
 	for (unsigned q = 0; q < run->nq; q++) {
-		tr_esp_sa_stats(run->t[q].sa_in, &e);
-		in.err_spi += e.err_spi;
-		in.err_auth += e.err_auth;
+		const struct tr_rx_stats *rx = &run->t[q].rx;
+
+		spi += LOAD(rx->hint_spi);
+		auth += LOAD(rx->hint_auth);
+		other_spi += LOAD(rx->hint_other_spi);
+		other_auth += LOAD(rx->hint_other_auth);
 	}
-	if (in.err_spi > h->spi && now - h->spi_at >= HINT_EVERY) {
+	if (hint_due(spi, &h->spi, &h->spi_at, now, &n))
 		fprintf(stderr, "tunroom: %s: %llu datagram(s) from the peer with an SPI that is not "
 			"InSPI 0x%08x: does the peer have In and Out swapped (tunroom genkey)?\n",
-			name, (unsigned long long)(in.err_spi - h->spi), run->cfg->in.spi);
-		h->spi = in.err_spi;
-		h->spi_at = now;
-	}
-	if (in.err_auth > h->auth && now - h->auth_at >= HINT_EVERY) {
+			name, (unsigned long long)n, run->cfg->in.spi);
+	if (hint_due(auth, &h->auth, &h->auth_at, now, &n))
 		fprintf(stderr, "tunroom: %s: %llu datagram(s) from the peer failed authentication: "
 			"both ends need the same keys (In and Out swapped), cipher and ESN\n",
-			name, (unsigned long long)(in.err_auth - h->auth));
-		h->auth = in.err_auth;
-		h->auth_at = now;
-	}
-}
+			name, (unsigned long long)n);
+	uint64_t n_spi = 0, n_auth = 0;
+	bool say_spi = hint_due(other_spi, &h->other_spi, &h->other_spi_at, now, &n_spi);
+	bool say_auth = hint_due(other_auth, &h->other_auth, &h->other_auth_at, now, &n_auth);
+	if (!say_spi && !say_auth)
+		return;
+	union tr_sockaddr ep;
+	char peer[64];
 
+	tr_sockaddr_str(tr_tunnel_endpoint(&run->t[0], &ep), peer, sizeof(peer));
+	if (say_spi)
+		fprintf(stderr, "tunroom: %s: %llu datagram(s) from addresses other than the peer's "
+			"(%s) with an SPI that is not InSPI 0x%08x: a stranger's (the port is open "
+			"to anyone), or the peer's from behind a NAT with In and Out swapped\n",
+			name, (unsigned long long)n_spi, peer, run->cfg->in.spi);
+	if (say_auth)
+		fprintf(stderr, "tunroom: %s: %llu datagram(s) from addresses other than the peer's "
+			"(%s) failed authentication: a stranger's, or the peer's from behind a NAT "
+			"with other keys, cipher or ESN\n", name, (unsigned long long)n_auth, peer);
+}

@@ -3,7 +3,9 @@
 # Hostile input on the wire: a peer with the wrong key (nothing delivered,
 # auth failures counted), garbage datagrams from the peer's address (each
 # counted in exactly one drop counter, tunnel keeps working), a replayed
-# datagram (dropped, counted), and a bad config line (FILE:LINE message).
+# datagram (dropped, counted), garbage from another address (counted, and
+# the log's hints say it is not the peer's), and a bad config line
+# (FILE:LINE message).
 # usage: tunnel-hostile.sh TUNROOM
 TUNROOM=$1
 RAW=$(dirname "$(readlink -f "$0")")/udpraw.py
@@ -65,9 +67,35 @@ n1 ping -c 2 -i 0.2 -W 2 198.18.0.2 >/dev/null || die "tunnel broken after repla
 down a
 down b
 
+pretty "garbage from another address: counted, and the log does not blame the pair's keys"
+# Anyone can send to the port (it is scanned on the internet): datagrams
+# from an address other than the peer's that fail say nothing about the
+# keys of a pair that works, and b's log must say where they came from.
+conf a
+conf b
+up a
+TR_UP_LOG=$WORK/b.err up b
+n1 ping -c 2 -i 0.2 -W 2 198.18.0.2 >/dev/null || die "tunnel does not work"
+peer_before=$(counter b rx_drop_peer)
+sent=$(n1 python3 "$RAW" send 192.0.2.1:4501 192.0.2.2:4500 --garbage 30 "$spi")
+peer_reach() { [ "$(counter b rx_drop_peer)" -ge "$1" ]; }
+# The first three (empty, NAT keepalive, non-ESP marker) are no ESP at all.
+wait_for 5 peer_reach $((peer_before + sent - 3)) ||
+	die "rx_drop_peer $peer_before -> $(counter b rx_drop_peer) after $sent from 192.0.2.1:4501"
+hinted_other() { grep -q "other than the peer's (192.0.2.1:4500) with an SPI that is not InSPI" "$WORK/b.err"; }
+wait_for 5 hinted_other || die "no hint about other addresses in b's log: $(cat "$WORK/b.err")"
+grep -q 'failed authentication: a stranger' "$WORK/b.err" ||
+	die "no hint about other addresses' auth failures in b's log: $(cat "$WORK/b.err")"
+if grep -q 'from the peer with an SPI\|from the peer failed' "$WORK/b.err"; then
+	die "b's log blames the peer for a stranger's datagrams: $(cat "$WORK/b.err")"
+fi
+n1 ping -c 2 -i 0.2 -W 2 198.18.0.2 >/dev/null || die "tunnel broken after garbage from elsewhere"
+down a
+down b
+
 pretty "a bad config line names FILE:LINE"
 printf '[Interface]\nName = tr0\nLead = 3\n' >"$WORK/bad.conf"
 chmod 600 "$WORK/bad.conf"
 msg=$("$TUNROOM" up "$WORK/bad.conf" 2>&1) && die "bad config accepted"
 grep -q "bad.conf:3" <<<"$msg" || die "message does not name bad.conf:3: $msg"
-echo "PASS: wrong key, $sent garbage datagrams, a replay, a config error"
+echo "PASS: wrong key, garbage datagrams, a replay, garbage from elsewhere, a config error"

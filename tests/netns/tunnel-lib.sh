@@ -61,12 +61,14 @@ CONF
 
 # up SIDE: runs tunroom up in the side's namespace, waits until it answers.
 # PID of the tunroom process in $UP_PID_a / $UP_PID_b. TR_UP_ENV: extra
-# NAME=VALUE words for its environment (test-only knobs).
+# NAME=VALUE words for its environment (test-only knobs). TR_UP_LOG: a file
+# its log (stderr) is appended to, for a test that reads it.
 up() {
-	local side=$1 ns=1
+	local side=$1 ns=1 wrap=()
 	[ "$side" = b ] && ns=2
 	mkdir -p "$WORK/run-$side"
-	bg "$ns" env TUNROOM_RUN_DIR="$WORK/run-$side" TUNROOM_STATE_DIR="$WORK/state-$side" ${TR_PRELOAD:+LD_PRELOAD=$TR_PRELOAD} \
+	[ -n "${TR_UP_LOG:-}" ] && wrap=(sh -c 'exec "$@" 2>>"$0"' "$TR_UP_LOG")
+	bg "$ns" "${wrap[@]}" env TUNROOM_RUN_DIR="$WORK/run-$side" TUNROOM_STATE_DIR="$WORK/state-$side" ${TR_PRELOAD:+LD_PRELOAD=$TR_PRELOAD} \
 		${TR_COPYCOUNT:+TR_COPYCOUNT_FILE=$WORK/copies.$side} ${TR_UP_ENV:-} \
 		"$TUNROOM" up "$WORK/$side.conf"
 	eval "UP_PID_$side=${TR_PIDS[-1]}"
