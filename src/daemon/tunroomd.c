@@ -315,6 +315,15 @@ static int serve_request(struct client *c, struct tr_device *dev)
 	n = recv(c->conn, &req, sizeof(req), MSG_DONTWAIT | MSG_TRUNC);
 	if (n < 0 && errno == EAGAIN)
 		return -EAGAIN;
+	/* End of file (a zero-length record that is not one says no hang-up):
+	 * the client went before a word, crashed or a probe of the socket.
+	 * Nobody to answer, and no malformed request to blame. */
+	if (n == 0) {
+		struct pollfd p = { .fd = c->conn, .events = POLLRDHUP };
+
+		if (poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLRDHUP)))
+			return -ECONNRESET;
+	}
 	if (n != (ssize_t)sizeof(req) || req.magic != TR_DAEMON_MAGIC) {
 		reply(c->conn, -EPROTO, dev, NULL);
 		return -EPROTO;
@@ -377,6 +386,13 @@ static void pending_request(struct client *c, struct tr_device *dev)
 
 	if (err == -EAGAIN)
 		return; /* not yet: it has until its deadline */
+	if (err == -ECONNRESET) {
+		logf_("client pid %d uid %u: hung up before its request", (int)c->pid,
+		      (unsigned)c->uid);
+		close(c->conn);
+		*c = (struct client){ .conn = -1 };
+		return;
+	}
 	if (err) {
 		logf_("client pid %d uid %u: refused: %s", (int)c->pid, (unsigned)c->uid,
 		      err == -EPROTO ? "not a tunroomd request" : tr_strerror(err));

@@ -3,7 +3,8 @@
 # tunroomd end to end: it sets up the TUN device as root, drops to nobody,
 # and serves sessions to clients that run as nobody too. A long-running
 # client keeps exchanging echoes while others send a malformed request,
-# corrupt their ring, or crash: only their own sessions end. The socket's
+# hang up before one, corrupt their ring, or crash: only their own
+# sessions end, and the log tells a hang-up from a malformed request. The socket's
 # directory, made by tunroomd, lets the socket group (nogroup, nobody's) in
 # and keeps another user (daemon) out. SIGTERM stops the daemon cleanly,
 # removes the device and the socket. Option errors come first.
@@ -66,6 +67,11 @@ grep -q "^Seccomp:[[:space:]]*2$" "/proc/$daemon_pid/status" ||
 	die "socket directory: $(stat -c '%U %G %a' "$dir/run"), want nobody nogroup 750"
 n1 "$dir/daemonclient" denied "$sock" daemon
 n1 "$dir/daemonclient" badreq "$sock" nobody
+# A connection that hangs up before a word (a crash, a probe of the socket)
+# is said as such, not as a malformed request.
+n1 "$dir/daemonclient" silent "$sock" nobody 1 0 "$dir/run/one.ready"
+wait_for 5 grep -q "hung up before its request" "$log" ||
+	{ cat "$log"; die "no log line for a hang-up before the request"; }
 bg 1 "$dir/daemonclient" echo "$sock" nobody 2 2
 echo_pid=${TR_PIDS[-1]}
 # The echo client takes its queue first; the others share the second.
@@ -102,7 +108,10 @@ bg 1 "$dir/daemonclient" echo "$sock" nobody 0 3
 full_echo=${TR_PIDS[-1]}
 sleep 0.3
 kill -CONT "$daemon_pid"
-wait "$full_echo" || { grep -v "refused: not a tunroomd" "$log" | tail -n 8; die "a client that took a hung-up connection's slot lost its session"; }
+wait "$full_echo" || { grep -v "hung up before its request" "$log" | tail -n 8; die "a client that took a hung-up connection's slot lost its session"; }
+# Those hang-ups are said as such: only badreq sent a malformed request.
+[ "$(grep -c "refused: not a tunroomd request" "$log")" -eq 1 ] ||
+	{ cat "$log"; die "hang-ups logged as malformed requests (want one such line, badreq's)"; }
 
 kill -TERM "$daemon_pid"
 wait "$daemon_pid" || { cat "$log"; die "tunroomd exited with an error"; }
