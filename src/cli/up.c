@@ -19,6 +19,7 @@
 #endif
 
 #include "config/config.h"
+#include "cli/held.h"
 #include "cli/pidfile.h"
 #include "cli/subcommands.h"
 #include "common/privdrop.h"
@@ -44,7 +45,7 @@ static void usage(FILE *f)
 		   "  -l, --log LOG  with -d: append what the tunnel says once started (its\n"
 		   "                 start-up lines, why it stopped) to LOG instead of the\n"
 		   "                 terminal and then /dev/null; if it fails to come up,\n"
-		   "                 the terminal gets those lines too\n"
+		   "                 the terminal gets the last of those lines too\n"
 		   "      --pid-file PIDFILE\n"
 		   "                 with -d: write the tunnel's process id to PIDFILE once\n"
 		   "                 it is up; removed when it stops. Refused if PIDFILE\n"
@@ -90,34 +91,14 @@ struct errstream {
 	bool at_line_start;
 	bool stamp;
 	int log;              /* -d -l until the tunnel is up, else -1 */
-	size_t n_held;
-	char held[4096];      /* the last lines sent to log */
+	struct tr_held held;  /* the last lines sent to log */
 };
-
-/* Keeps the last sizeof(held) bytes: a failure's reason comes last. */
-static void hold(struct errstream *es, const char *buf, size_t len)
-{
-	size_t cap = sizeof(es->held);
-
-	if (len >= cap) {
-		memcpy(es->held, buf + len - cap, cap);
-		es->n_held = cap;
-		return;
-	}
-	if (es->n_held + len > cap) {
-		size_t drop = es->n_held + len - cap;
-		memmove(es->held, es->held + drop, es->n_held - drop);
-		es->n_held -= drop;
-	}
-	memcpy(es->held + es->n_held, buf, len);
-	es->n_held += len;
-}
 
 static ssize_t err_out(struct errstream *es, const char *buf, size_t len)
 {
 	if (es->log < 0)
 		return write(STDERR_FILENO, buf, len);
-	hold(es, buf, len);
+	tr_held_add(&es->held, buf, len);
 	if (write(es->log, buf, len) < 0) {
 		/* a full disk under LOG: the held copy still reaches the
 		 * terminal if the start fails */
@@ -173,6 +154,18 @@ static struct errstream *wrap_stderr(bool stamp, int log)
 	setvbuf(f, NULL, _IOLBF, 0);
 	stderr = f;
 	return &es;
+}
+
+/* -d -l, and the tunnel never came up: its lines went to the log only;
+ * the terminal gets the last of them too (the reason is among them). */
+static void replay(const struct tr_held *h)
+{
+	size_t len;
+	const char *lines = tr_held_lines(h, &len);
+
+	if (len && write(STDERR_FILENO, lines, len) < 0) {
+		/* no terminal left to tell */
+	}
 }
 
 static void print_prefixes(const char *what, const struct tr_config_addr *a, unsigned n,
@@ -497,12 +490,8 @@ int up_main(int argc, char **argv)
 	/* What up itself says last is for whoever started it, unstamped. */
 	fflush(stderr);
 	stderr = plain_stderr;
-	/* -d -l, and the tunnel never came up: its lines went to the log
-	 * only; the terminal gets them too (the reason is among them). */
-	if (d.log >= 0 && d.err && d.err->n_held &&
-	    write(STDERR_FILENO, d.err->held, d.err->n_held) < 0) {
-		/* no terminal left to tell */
-	}
+	if (d.log >= 0 && d.err) /* the log still ours: the tunnel never came up */
+		replay(&d.err->held);
 	tr_config_wipe(&cfg);
 	ret = EXIT_OK;
 	if (r == -EPERM || r == -EADDRINUSE) {
