@@ -63,11 +63,23 @@ TR_API int tr_daemon_connect(const char *path, const struct tr_session_config *c
 	n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
 	if (n < 0)
 		goto err_errno;
-	/* Descriptors first, so that every path below closes them. */
+	/* Descriptors first, so that every path below closes them. The
+	 * kernel put every one that came into our table, whatever their
+	 * number: those that are not the three a grant has are closed here. */
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-		    c->cmsg_len == CMSG_LEN(3 * sizeof(int)))
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		if (c->cmsg_len == CMSG_LEN(sizeof(fds)) && fds[0] < 0) {
 			memcpy(fds, CMSG_DATA(c), sizeof(fds));
+			continue;
+		}
+		size_t k = c->cmsg_len > CMSG_LEN(0) ? (c->cmsg_len - CMSG_LEN(0)) / sizeof(int) : 0;
+		for (size_t i = 0; i < k; i++) {
+			int stray;
+
+			memcpy(&stray, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			close(stray);
+		}
 	}
 	if (n != (ssize_t)sizeof(rep) || rep.magic != TR_DAEMON_MAGIC ||
 	    (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
