@@ -91,8 +91,9 @@ static int fingerprint(const struct tr_config *cfg, unsigned dirs, uint8_t *fp)
 static int read_slot(int fd, int i, struct record *r, struct record_v1 *r1)
 {
 	uint8_t sum[16];
+	ssize_t n = pread(fd, r, sizeof(*r), (off_t)i * SLOT_SPACING);
 
-	if (pread(fd, r, sizeof(*r), (off_t)i * SLOT_SPACING) < (ssize_t)sizeof(*r1))
+	if (n < (ssize_t)sizeof(*r1))
 		return 0;
 	if (memcmp(r->magic, REC_MAGIC, 8))
 		return 0;
@@ -101,7 +102,10 @@ static int read_slot(int fd, int i, struct record *r, struct record_v1 *r1)
 		return !sha256(r1, offsetof(struct record_v1, sum), NULL, 0, sum) &&
 		       !memcmp(sum, r1->sum, sizeof(sum));
 	}
-	if (r->version != REC_VERSION || r->size != sizeof(*r))
+	/* A record cut short by the end of the file is not whole: its tail
+	 * in *r is whatever the memory held (the checksum taken over it could
+	 * even pass, were that an earlier read of the same record). */
+	if (r->version != REC_VERSION || r->size != sizeof(*r) || n < (ssize_t)sizeof(*r))
 		return 0;
 	return !sha256(r, offsetof(struct record, sum), NULL, 0, sum) && !memcmp(sum, r->sum, sizeof(sum));
 }
