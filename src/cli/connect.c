@@ -47,9 +47,9 @@ static void usage(FILE *f)
 		   "                           installed; '' = none: tunroom sets address, MTU\n"
 		   "                           and link itself, and no routes or DNS)\n"
 		   "  -b, --background         detach once the tunnel carries traffic\n"
-		   "      --pid-file FILE      with -b: write the process id to FILE (removed\n"
-		   "                           at the end; refused if it names a running\n"
-		   "                           process)\n"
+		   "      --pid-file FILE      with -b: the session writes its process id to\n"
+		   "                           FILE as it starts (removed at the end, or if\n"
+		   "                           it fails; refused if it names a running process)\n"
 		   "  -U, --setuid USER        run as USER once set up (default: stay root\n"
 		   "                           without capabilities)\n"
 		   "      --user-agent STRING  HTTP User-Agent (default \"%s\")\n"
@@ -169,16 +169,35 @@ static void open_pid_file(struct tr_pidfile *pf, const char *pid_file)
 	exit(EXIT_FAIL);
 }
 
+/* The parent: 0 once the child says the tunnel runs, else the child's
+ * exit status. */
+static int wait_child(int rd, pid_t pid, struct tr_pidfile *pf)
+{
+	char c;
+	ssize_t n;
+	int status;
+
+	do
+		n = read(rd, &c, 1);
+	while (n < 0 && errno == EINTR);
+	close(rd);
+	if (n == 1)
+		return EXIT_OK;
+	tr_pidfile_abandon(pf, pid); /* the tunnel never ran */
+	if (waitpid(pid, &status, 0) < 0)
+		return EXIT_FAIL;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_FAIL;
+}
+
 static int detach(struct detach *d, const char *pid_file, struct tr_pidfile *pf)
 {
-	int p[2], status, r;
-	char c;
+	int p[2], r;
 
 	if (pid_file)
 		open_pid_file(pf, pid_file);
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		r = -errno;
-		tr_pidfile_abandon(pf);
+		tr_pidfile_abandon(pf, 0);
 		return r;
 	}
 	fflush(NULL);
@@ -187,33 +206,20 @@ static int detach(struct detach *d, const char *pid_file, struct tr_pidfile *pf)
 		r = -errno;
 		close(p[0]);
 		close(p[1]);
-		tr_pidfile_abandon(pf);
+		tr_pidfile_abandon(pf, 0);
 		return r;
 	}
 	if (pid > 0) {
 		close(p[1]);
-		ssize_t n;
-		do
-			n = read(p[0], &c, 1);
-		while (n < 0 && errno == EINTR);
-		close(p[0]);
-		if (n == 1) {
-			if (pf->fd >= 0 && (r = tr_pidfile_write(pf, pid))) {
-				fprintf(stderr, "%s connect: --pid-file %s: %s\n", prog, pid_file,
-					strerror(-r));
-				kill(pid, SIGTERM); /* it says goodbye to the server */
-				tr_pidfile_abandon(pf); /* a half-written file of ours goes */
-				exit(EXIT_FAIL);
-			}
-			exit(EXIT_OK);
-		}
-		tr_pidfile_abandon(pf); /* the tunnel never ran */
-		if (waitpid(pid, &status, 0) < 0)
-			exit(EXIT_FAIL);
-		exit(WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_FAIL);
+		exit(wait_child(p[0], pid, pf));
 	}
-	tr_pidfile_close(pf); /* the parent writes it; we remove it at the end */
 	close(p[0]);
+	/* First thing, as root: the session's own pid (src/cli/pidfile.h). */
+	r = tr_pidfile_write(pf, getpid());
+	if (r) {
+		fprintf(stderr, "%s connect: --pid-file %s: %s\n", prog, pid_file, strerror(-r));
+		exit(EXIT_FAIL); /* the parent sees the pipe close */
+	}
 	if (chdir("/") < 0) {
 		/* only to release the mount */
 	}
@@ -407,9 +413,10 @@ int connect_main(int argc, char **argv)
 	}
 	r = tr_ac_client_run(&o);
 	explicit_bzero(sec.passwd, sizeof(sec.passwd));
-	/* Only if the file names us (src/cli/pidfile.h); -U USER may not. */
+	/* Only if the file names us (src/cli/pidfile.h); -U USER may not. Said
+	 * only once the tunnel had run: before, the parent removes it. */
 	int rr = tr_pidfile_remove(&pf);
-	if (rr)
+	if (rr && d.fd < 0)
 		fprintf(stderr, "%s connect: could not remove --pid-file %s: %s\n", prog, pid_file,
 			strerror(-rr));
 	if (d.fd >= 0)

@@ -36,6 +36,13 @@ static bool running(pid_t pid)
 	return pid != getpid() && (kill(pid, 0) == 0 || errno == EPERM);
 }
 
+static void close_file(struct tr_pidfile *pf)
+{
+	if (pf->fd >= 0)
+		close(pf->fd);
+	pf->fd = -1;
+}
+
 /* dir_fd and name from path: "a/b/f" is f in a/b, "f" is f in ".". */
 static int open_dir(struct tr_pidfile *pf, const char *path)
 {
@@ -148,7 +155,7 @@ int tr_pidfile_open(struct tr_pidfile *pf, const char *path)
 	 * theirs then, and stays). */
 	err = pf->fd >= 0 ? lock(pf) : errno == EEXIST ? open_existing(pf) : -errno;
 	if (err) {
-		tr_pidfile_close(pf);
+		close_file(pf);
 		unlock(pf);
 		close(pf->dir_fd);
 		pf->dir_fd = -1;
@@ -179,6 +186,8 @@ int tr_pidfile_write(struct tr_pidfile *pf, pid_t pid)
 	int len = snprintf(line, sizeof(line), "%ld\n", (long)pid);
 	int err = 0;
 
+	if (pf->fd < 0)
+		return 0; /* no --pid-file */
 	errno = EIO; /* a short write sets none */
 	if (ftruncate(pf->fd, 0) < 0 || pwrite(pf->fd, line, (size_t)len, 0) != len)
 		err = -errno;
@@ -188,21 +197,40 @@ int tr_pidfile_write(struct tr_pidfile *pf, pid_t pid)
 	return err;
 }
 
-void tr_pidfile_abandon(struct tr_pidfile *pf)
+/* The file at pf's name holds pid (and is not a link to another). */
+static bool names(const struct tr_pidfile *pf, pid_t pid)
 {
-	tr_pidfile_close(pf);
-	if (pf->created && pf->dir_fd >= 0)
-		unlinkat(pf->dir_fd, pf->name, 0); /* made here, still empty */
+	int fd = openat(pf->dir_fd, pf->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	bool ours = fd >= 0 && read_pid(fd) == pid;
+
+	if (fd >= 0)
+		close(fd);
+	return ours;
+}
+
+/* The name still leads to the file pf opened: once the child has removed
+ * it, another tunroom may have made a new one there. */
+static bool still_ours(const struct tr_pidfile *pf)
+{
+	struct stat mine, now;
+
+	return pf->fd >= 0 && !fstat(pf->fd, &mine) &&
+	       !fstatat(pf->dir_fd, pf->name, &now, AT_SYMLINK_NOFOLLOW) &&
+	       mine.st_dev == now.st_dev && mine.st_ino == now.st_ino;
+}
+
+void tr_pidfile_abandon(struct tr_pidfile *pf, pid_t child)
+{
+	/* Made here (empty, or the child's pid), or an old file the child
+	 * had already taken over: either way it names no running tunnel. */
+	if (pf->dir_fd >= 0 && still_ours(pf) &&
+	    (pf->created || (child > 0 && names(pf, child))))
+		unlinkat(pf->dir_fd, pf->name, 0);
+	close_file(pf);
 	unlock(pf); /* after the unlink, as in tr_pidfile_remove */
 	pf->created = false;
 }
 
-void tr_pidfile_close(struct tr_pidfile *pf)
-{
-	if (pf->fd >= 0)
-		close(pf->fd);
-	pf->fd = -1;
-}
 
 int tr_pidfile_remove(struct tr_pidfile *pf)
 {

@@ -2,12 +2,16 @@
 /*
  * --pid-file of `tunroom up -d` and `tunroom connect -b`. Opened before the
  * fork, as whoever started us (a bad path fails on the terminal, before any
- * setup), filled by the parent once the child says the tunnel runs, and
- * removed by the child when the tunnel ends, if it still may (a tunnel
- * running as another user may not, in a directory that is not its own: the
- * file then names a dead process, which the next open replaces). The
- * tunnel holds a flock() on it while it runs, so a second tunroom with the
- * same file is refused even before the pid is in it.
+ * setup). The tunnel (the child) writes its own pid in it first thing after
+ * the fork, before any setup and so before it gives up root, and closes the
+ * writable descriptor: a parent killed while it waits leaves a file naming
+ * the running tunnel, not an empty one, and the tunnel, once it runs as its
+ * User, cannot rewrite what root's scripts will kill. The child removes the
+ * file when the tunnel ends, if it still may (a tunnel running as another
+ * user may not, in a directory that is not its own: the file then names a
+ * dead process, which the next open replaces); the parent, if the tunnel
+ * never came up. The tunnel holds a flock() on it while it runs, so a second
+ * tunroom with the same file is refused even before the pid is in it.
  */
 #ifndef TR_CLI_PIDFILE_H
 #define TR_CLI_PIDFILE_H
@@ -17,7 +21,8 @@
 #include <sys/types.h>
 
 struct tr_pidfile {
-	int fd;                 /* the file, until written; -1: none */
+	int fd;                 /* the file, writable: the child's until its pid is in,
+				 * the parent's until it is done; -1: none */
 	int lock_fd;            /* the file read-only, flock()ed: kept by the tunnel
 				 * while it runs; -1: none */
 	int dir_fd;             /* its directory (O_PATH): the child removes it from there
@@ -39,18 +44,19 @@ int tr_pidfile_open(struct tr_pidfile *pf, const char *path);
 /* What tr_pidfile_open's error err means, for a user (-EBUSY: the one with
  * no holder; a holder is better named by the caller). */
 const char *tr_pidfile_strerror(int err);
-/* Parent: replaces the contents with "PID\n" and closes the file. Returns 0
- * or -errno. */
+/* Child, first thing after the fork: replaces the contents with "PID\n"
+ * (pid: its own) and closes the writable descriptor, keeping the lock and
+ * the directory for tr_pidfile_remove. Without a file: 0. Returns 0 or
+ * -errno. */
 int tr_pidfile_write(struct tr_pidfile *pf, pid_t pid);
-/* Parent, when the child failed before it ran: closes and unlocks, and
- * removes the file if tr_pidfile_open made it. */
-void tr_pidfile_abandon(struct tr_pidfile *pf);
-/* Child after the fork: closes the file (the parent writes it), keeps its
- * lock and the directory for tr_pidfile_remove. */
-void tr_pidfile_close(struct tr_pidfile *pf);
+/* Parent (which keeps its descriptor but never writes), when the child
+ * failed before the tunnel ran, or before any child (child 0): closes and
+ * unlocks, and removes the file if tr_pidfile_open made it or it names
+ * child, and the name still leads to that file. */
+void tr_pidfile_abandon(struct tr_pidfile *pf, pid_t child);
 /* Child when the tunnel has ended: removes the file if it still names this
- * process, then lets go of the lock. Returns 0 (removed, or not ours any more) or -errno (EACCES: the
- * tunnel's user may not write the directory). */
+ * process, then lets go of the lock. Returns 0 (removed, or not ours any
+ * more) or -errno (EACCES: the tunnel's user may not write the directory). */
 int tr_pidfile_remove(struct tr_pidfile *pf);
 
 #endif

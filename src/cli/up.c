@@ -47,9 +47,9 @@ static void usage(FILE *f)
 		   "                 terminal and then /dev/null; if it fails to come up,\n"
 		   "                 the terminal gets the last of those lines too\n"
 		   "      --pid-file PIDFILE\n"
-		   "                 with -d: write the tunnel's process id to PIDFILE once\n"
-		   "                 it is up; removed when it stops. Refused if PIDFILE\n"
-		   "                 names a running process\n"
+		   "                 with -d: the tunnel writes its process id to PIDFILE\n"
+		   "                 as it starts; removed when it stops, or if it fails\n"
+		   "                 to come up. Refused if PIDFILE names a running process\n"
 		   "  -n, --check    only parse and check FILE, print the result, exit\n"
 		   "--log=LOG and --pid-file=PIDFILE work too.\n", prog, prog);
 }
@@ -321,34 +321,35 @@ static int open_pid_file(struct tr_pidfile *pf, const char *path)
 	return r;
 }
 
-/* The parent: exits 0 once the child says the tunnel runs (with the pid
- * file written), else with the child's status. */
-static int wait_child(int rd, pid_t pid, struct tr_pidfile *pf, const char *pf_path)
+/* The parent: exits 0 once the child says the tunnel runs (its pid file
+ * written by the child itself), else with the child's status. */
+static int wait_child(int rd, pid_t pid, struct tr_pidfile *pf)
 {
 	char c;
 	ssize_t n;
-	int status, r;
+	int status;
 
 	do
 		n = read(rd, &c, 1);
 	while (n < 0 && errno == EINTR);
 	close(rd);
-	if (n == 1 && pf->fd < 0)
+	if (n == 1)
 		return EXIT_OK;
-	if (n == 1) {
-		r = tr_pidfile_write(pf, pid);
-		if (!r)
-			return EXIT_OK;
-		fprintf(stderr, "%s up: --pid-file %s: %s; stopping the tunnel (pid %ld)\n",
-			prog, pf_path, strerror(-r), (long)pid);
-		kill(pid, SIGTERM);
-		tr_pidfile_abandon(pf); /* a half-written file of ours goes */
-		return EXIT_FAIL;
-	}
-	tr_pidfile_abandon(pf);
+	tr_pidfile_abandon(pf, pid);
 	if (waitpid(pid, &status, 0) < 0)
 		return EXIT_FAIL;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_FAIL;
+}
+
+/* The child, first thing: its own pid in the file, while it is still who
+ * started it (src/cli/pidfile.h). */
+static int write_own_pid(struct tr_pidfile *pf, const char *path)
+{
+	int r = tr_pidfile_write(pf, getpid());
+
+	if (r)
+		fprintf(stderr, "%s up: --pid-file %s: %s\n", prog, path, strerror(-r));
+	return r;
 }
 
 int up_main(int argc, char **argv)
@@ -440,7 +441,7 @@ int up_main(int argc, char **argv)
 	 * by the time it detaches. */
 	if (log && (d.log = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600)) < 0) {
 		fprintf(stderr, "%s up: --log %s: %s\n", prog, log, strerror(errno));
-		tr_pidfile_abandon(&pf);
+		tr_pidfile_abandon(&pf, 0);
 		tr_config_wipe(&cfg);
 		return EXIT_FAIL;
 	}
@@ -448,7 +449,7 @@ int up_main(int argc, char **argv)
 		int p[2];
 		if (pipe2(p, O_CLOEXEC) < 0) {
 			fprintf(stderr, "%s up: pipe: %s\n", prog, strerror(errno));
-			tr_pidfile_abandon(&pf);
+			tr_pidfile_abandon(&pf, 0);
 			tr_config_wipe(&cfg);
 			return EXIT_FAIL;
 		}
@@ -456,7 +457,7 @@ int up_main(int argc, char **argv)
 		pid_t pid = fork();
 		if (pid < 0) {
 			fprintf(stderr, "%s up: fork: %s\n", prog, strerror(errno));
-			tr_pidfile_abandon(&pf);
+			tr_pidfile_abandon(&pf, 0);
 			tr_config_wipe(&cfg);
 			return EXIT_FAIL;
 		}
@@ -465,10 +466,13 @@ int up_main(int argc, char **argv)
 			if (d.log >= 0)
 				close(d.log);
 			tr_config_wipe(&cfg);
-			return wait_child(p[0], pid, &pf, pid_path);
+			return wait_child(p[0], pid, &pf);
 		}
 		close(p[0]);
-		tr_pidfile_close(&pf); /* the parent writes it; we remove it at the end */
+		if (write_own_pid(&pf, pid_path)) {
+			tr_config_wipe(&cfg);
+			return EXIT_FAIL; /* the parent sees the pipe close */
+		}
 		setsid();
 		if (chdir("/") < 0) {
 			/* only to release the mount; failing is harmless */
@@ -503,10 +507,10 @@ int up_main(int argc, char **argv)
 			dprintf(d.log, "%s up: %s: %s\n", prog, cfg.name, tr_strerror(r));
 		ret = EXIT_FAIL;
 	}
-	/* Only if the file names us: after a failure before the tunnel ran,
-	 * the parent wrote nothing (and removes the file if it made it). */
+	/* Only if the file names us (src/cli/pidfile.h). Said only once the
+	 * tunnel had come up: before, the parent waits and removes it. */
 	r = tr_pidfile_remove(&pf);
-	if (r)
+	if (r && d.fd < 0)
 		fprintf(stderr, "%s up: %s: could not remove --pid-file %s: %s\n", prog, cfg.name,
 			pid_path, strerror(-r));
 	if (d.fd >= 0)

@@ -4,8 +4,9 @@
 # answers, a second `up` of the same tunnel fails cleanly, `show` (text, -s,
 # --json) reports it, `down` ends the daemon and removes device and socket, and
 # a config readable by others is refused even for root; up -d --pid-file
-# writes the pid once up, refuses a second up over it, and is removed at the end;
-# an up -d whose waiting parent is killed still comes up (no SIGPIPE).
+# has the tunnel's pid once up, refuses a second up over it, and is removed at
+# the end or when the start fails; an up -d whose waiting parent is killed still
+# comes up (no SIGPIPE), with its pid in its --pid-file.
 # usage: tunnel-cli.sh TUNROOM
 TUNROOM=$1
 source "$(dirname "$0")/tunnel-lib.sh"
@@ -144,15 +145,21 @@ run a down tr0 || die "down (a, pid file)"
 msg=$(run a up -d --pid-file "$WORK/fail.pid" "$WORK/b.conf" 2>&1) && die "up of b's config in a's namespace ran"
 grep -q '^tunroom up: ' <<<"$msg" || die "failed setup: $msg"
 [ -e "$WORK/fail.pid" ] && die "fail.pid made by an up that failed"
+# Nor an old one it had taken over (the tunnel writes its pid as it starts).
+echo 2147483646 >"$WORK/fail.pid"
+run a up -d --pid-file "$WORK/fail.pid" "$WORK/b.conf" 2>/dev/null && die "up of b's config in a's namespace ran"
+[ -e "$WORK/fail.pid" ] && die "fail.pid left by an up that failed: $(cat "$WORK/fail.pid")"
 
-pretty "up -d whose parent dies before the tunnel is up: the tunnel still comes up (EPIPE, not SIGPIPE)"
+pretty "up -d whose parent dies before the tunnel is up: the tunnel still comes up (EPIPE, not SIGPIPE), its pid in --pid-file"
 # The child is stopped as soon as it exists (its set-up takes tens of ms),
 # the waiting parent killed, then the child let go: its 'ready' goes to a
 # pipe nobody reads. Before SIGPIPE was ignored, that ended it unannounced.
+# Before the tunnel wrote its own pid, the pid file stayed empty (and
+# locked: every later up over it was told "still starting").
 orphan=
 for try in 1 2 3; do
 	ip netns exec "$(ns_name 1)" env TUNROOM_RUN_DIR="$WORK/run-a" TUNROOM_STATE_DIR="$WORK/state-a" \
-		"$TUNROOM" up -d -l "$WORK/orphan.log" "$WORK/a.conf" &
+		"$TUNROOM" up -d -l "$WORK/orphan.log" --pid-file "$WORK/orphan.pid" "$WORK/a.conf" &
 	parent=$! child=
 	for _ in $(seq 20000); do
 		# (the file has no newline: read fails, but sets child)
@@ -171,7 +178,10 @@ done
 [ -n "$orphan" ] || die "could not stop up -d's child before it was up in 3 tries"
 wait_for 5 show a || die "the orphaned tunnel never answered: $(cat "$WORK/orphan.log")"
 [ "$(counter a pid)" = "$orphan" ] || die "show a: pid $(counter a pid), not $orphan"
+[ "$(cat "$WORK/orphan.pid")" = "$orphan" ] ||
+	die "orphan.pid has '$(cat "$WORK/orphan.pid")', not the orphaned tunnel's pid $orphan"
 grep -q 'tr0 up: ' "$WORK/orphan.log" || die "orphan.log lacks the start-up line: $(cat "$WORK/orphan.log")"
 run a down tr0 || die "down (orphan)"
 grep -q 'tunroom down, stopping' "$WORK/orphan.log" || die "orphan.log: $(cat "$WORK/orphan.log")"
+[ -e "$WORK/orphan.pid" ] && die "orphan.pid left after down: $(cat "$WORK/orphan.pid")"
 echo "PASS: up -d, duplicate up, show text/-s/--json, down, file mode, SPI hint, up -d -l, up -d --pid-file, up -d orphaned"
