@@ -36,6 +36,11 @@ struct tr_ac_client_opts {
 	/* Called once when the tunnel carries traffic (-b detaches here). */
 	void (*ready)(void *arg);
 	void *ready_arg;
+	/* Called once the device's control socket is up (the name is ours)
+	 * and before root is given up: -b --pid-file records its file for
+	 * `tunroom down` here. May be NULL. */
+	void (*named)(void *arg, const char *name);
+	void *named_arg;
 };
 
 /* Runs the session until the user stops it (SIGINT, SIGTERM, `tunroom down`)

@@ -804,6 +804,8 @@ int tr_ac_session_run(const struct tr_ac_client_opts *o)
 			  strerror(-r));
 		goto out_bye_raw;
 	}
+	if (o->named)
+		o->named(o->named_arg, tr_tundev_name(s->dev));
 	if (o->script && run_script(s, "connect")) {
 		r = -ECANCELED;
 		goto out_bye_raw;

@@ -227,6 +227,18 @@ static int detach(struct detach *d, const char *pid_file, struct tr_pidfile *pf)
 	return 0;
 }
 
+/* The device's name is ours now, and we are still root: the record that
+ * lets `tunroom down` remove a pid file the session leaves behind. */
+static void on_named(void *arg, const char *name)
+{
+	int r = tr_pidfile_record(arg, run_dir(), name);
+
+	if (r)
+		fprintf(stderr, "%s connect: %s: --pid-file not recorded in %s (should the "
+			"session end without removing it, '%s down %s' cannot): %s\n", prog, name,
+			run_dir(), prog, name, strerror(-r));
+}
+
 enum { O_PASSWD_STDIN = 256, O_SERVERCERT, O_NO_DTLS, O_PID_FILE, O_UA, O_AUTHENTICATE,
        O_RECONNECT, O_CRYPTO };
 
@@ -410,6 +422,10 @@ int connect_main(int argc, char **argv)
 		}
 		o.ready = detach_ready;
 		o.ready_arg = &d;
+		if (pid_file) {
+			o.named = on_named;
+			o.named_arg = &pf;
+		}
 	}
 	r = tr_ac_client_run(&o);
 	explicit_bzero(sec.passwd, sizeof(sec.passwd));

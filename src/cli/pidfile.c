@@ -231,11 +231,220 @@ void tr_pidfile_abandon(struct tr_pidfile *pf, pid_t child)
 	pf->created = false;
 }
 
+/* The record: "PID DEV INO PATH\n", PATH absolute. */
+#define REC_MAX (PATH_MAX + NAME_MAX + 80)
+
+struct record {
+	pid_t pid;
+	unsigned long long dev, ino;
+	char path[REC_MAX];
+};
+
+/* Reads dir_fd/name. Returns 0, -ENOENT (none), -EBADMSG or -errno. */
+static int read_record(int dir_fd, const char *name, struct record *r)
+{
+	char line[REC_MAX];
+	int fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	ssize_t n;
+	long pid;
+	int off = 0;
+
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, line, sizeof(line) - 1, 0);
+	close(fd);
+	if (n <= 0)
+		return -EBADMSG;
+	line[n] = 0;
+	if (sscanf(line, "%ld %llu %llu %n", &pid, &r->dev, &r->ino, &off) != 3 || !off ||
+	    pid <= 0 || pid > INT32_MAX || line[off] != '/' || line[n - 1] != '\n')
+		return -EBADMSG;
+	line[n - 1] = 0;
+	r->pid = (pid_t)pid;
+	memcpy(r->path, line + off, (size_t)(n - off));
+	return 0;
+}
+
+/* The record's line for this process: the file's device and inode (down
+ * removes that file or none) and its absolute path (the child has left the
+ * directory a relative one started from). Returns its length or -errno. */
+static int record_line(const struct tr_pidfile *pf, char *line, size_t cap)
+{
+	char self[40], dir[PATH_MAX];
+	struct stat st;
+	ssize_t n;
+	int len;
+
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", pf->dir_fd);
+	n = readlink(self, dir, sizeof(dir) - 1);
+	if (n < 0)
+		return -errno;
+	dir[n] = 0;
+	/* The inode this process holds, not whatever the name is by now. */
+	if ((pf->lock_fd >= 0 ? fstat(pf->lock_fd, &st)
+			      : fstatat(pf->dir_fd, pf->name, &st, AT_SYMLINK_NOFOLLOW)) < 0)
+		return -errno;
+	len = snprintf(line, cap, "%ld %llu %llu %s%s%s\n", (long)getpid(),
+		       (unsigned long long)st.st_dev, (unsigned long long)st.st_ino, dir,
+		       strcmp(dir, "/") ? "/" : "", pf->name);
+	if (len < 0 || (size_t)len >= cap)
+		return -ENAMETOOLONG;
+	if (strchr(line, '\n') != line + len - 1)
+		return -EINVAL; /* a newline in the path: no line to read back */
+	return len;
+}
+
+/* Writes line as dir_fd/name whole or not at all (down never reads half). */
+static int write_whole(int dir_fd, const char *name, const char *line, int len)
+{
+	char tmp[NAME_MAX + 1];
+	int fd, err = 0;
+
+	snprintf(tmp, sizeof(tmp), ".%.200s.%ld", name, (long)getpid());
+	fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	errno = EIO; /* a short write sets none */
+	if (write(fd, line, (size_t)len) != len)
+		err = -errno;
+	if (close(fd) < 0 && !err)
+		err = -errno;
+	if (!err && renameat(dir_fd, tmp, dir_fd, name) < 0)
+		err = -errno;
+	if (err)
+		unlinkat(dir_fd, tmp, 0);
+	return err;
+}
+
+int tr_pidfile_record(struct tr_pidfile *pf, const char *run_dir, const char *tunnel)
+{
+	char line[REC_MAX];
+	int len, err;
+
+	if (pf->dir_fd < 0)
+		return 0;
+	/* A file the last tunnel of this name left (it crashed): the name is
+	 * ours now, so that tunnel has ended. */
+	tr_pidfile_clean(run_dir, tunnel, NULL, 0);
+	len = record_line(pf, line, sizeof(line));
+	if (len < 0)
+		return len;
+	if (snprintf(pf->rec_name, sizeof(pf->rec_name), "%s.pidfile", tunnel) >=
+	    (int)sizeof(pf->rec_name))
+		return -ENAMETOOLONG;
+	pf->rec_dir_fd = open(run_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (pf->rec_dir_fd < 0)
+		return -errno;
+	err = write_whole(pf->rec_dir_fd, pf->rec_name, line, len);
+	if (err) {
+		close(pf->rec_dir_fd);
+		pf->rec_dir_fd = -1;
+	}
+	return err;
+}
+
+/* The record goes with the file, if it is ours; as User it may not (the
+ * run directory is root's): `tunroom down` or the next up removes it. */
+static void remove_record(struct tr_pidfile *pf)
+{
+	struct record r;
+
+	if (pf->rec_dir_fd < 0)
+		return;
+	if (!read_record(pf->rec_dir_fd, pf->rec_name, &r) && r.pid == getpid())
+		unlinkat(pf->rec_dir_fd, pf->rec_name, 0);
+	close(pf->rec_dir_fd);
+	pf->rec_dir_fd = -1;
+}
+
+/* Exited: no such process, or a zombie (its descriptors and lock gone,
+ * only the reaping pending). */
+static bool ended(pid_t pid)
+{
+	char path[40], stat[256];
+	bool zombie;
+	FILE *f;
+
+	if (!running(pid))
+		return true;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false; /* cannot tell: take it as running */
+	zombie = fgets(stat, sizeof(stat), f) && strstr(stat, ") Z ");
+	fclose(f);
+	return zombie;
+}
+
+/* fd (at dir_fd/name) is still the recorded file and only that: same
+ * inode under the name, one link, r's pid in it, no tunroom holding it
+ * (the lock taken here stays until fd is closed, after the unlink). */
+static bool still_recorded(int fd, int dir_fd, const char *name, const struct record *r)
+{
+	struct stat st, now;
+
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+	    (unsigned long long)st.st_dev != r->dev || (unsigned long long)st.st_ino != r->ino)
+		return false;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0 && errno != ENOLCK && errno != EOPNOTSUPP)
+		return false;
+	if (read_pid(fd) != r->pid)
+		return false;
+	return !fstatat(dir_fd, name, &now, AT_SYMLINK_NOFOLLOW) && now.st_dev == st.st_dev &&
+	       now.st_ino == st.st_ino;
+}
+
+/* Returns 1 (removed), 0 (gone already, or not the recorded file) or
+ * -errno. */
+static int remove_recorded(const struct record *r)
+{
+	struct tr_pidfile f = TR_PIDFILE_INIT;
+	int fd, err = open_dir(&f, r->path);
+
+	if (err)
+		return err == -ENOENT ? 0 : err;
+	fd = openat(f.dir_fd, f.name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		err = errno == ENOENT || errno == ELOOP ? 0 : -errno;
+	else if (still_recorded(fd, f.dir_fd, f.name, r))
+		err = unlinkat(f.dir_fd, f.name, 0) < 0 ? -errno : 1;
+	if (fd >= 0)
+		close(fd);
+	close(f.dir_fd);
+	return err;
+}
+
+int tr_pidfile_clean(const char *run_dir, const char *tunnel, char *path, size_t cap)
+{
+	char name[NAME_MAX + 1];
+	struct record r;
+	int dir_fd, err;
+
+	if (snprintf(name, sizeof(name), "%s.pidfile", tunnel) >= (int)sizeof(name))
+		return -ENAMETOOLONG;
+	dir_fd = open(run_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir_fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	err = read_record(dir_fd, name, &r);
+	if ((err && err != -EBADMSG) || (!err && !ended(r.pid))) {
+		close(dir_fd);
+		return err == -ENOENT ? 0 : err; /* none, or its tunnel runs */
+	}
+	if (!err && path)
+		snprintf(path, cap, "%s", r.path);
+	if (!err)
+		err = remove_recorded(&r);
+	/* Its tunnel has ended (or it is garbled): stale either way. */
+	unlinkat(dir_fd, name, 0);
+	close(dir_fd);
+	return err == -EBADMSG ? 0 : err;
+}
 
 int tr_pidfile_remove(struct tr_pidfile *pf)
 {
 	int fd, err = 0;
 
+	remove_record(pf);
 	if (pf->dir_fd < 0)
 		return 0;
 	/* Only our own: after a `rm` by hand, the name may be another's. */

@@ -18,6 +18,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 struct tr_pidfile {
@@ -31,9 +32,11 @@ struct tr_pidfile {
 	pid_t holder;           /* after -EBUSY: the running process the file names,
 				 * 0 if a tunroom holds its lock and wrote no pid yet */
 	char name[NAME_MAX + 1]; /* the file's name in dir_fd */
+	int rec_dir_fd;         /* the run directory holding the record; -1: none */
+	char rec_name[NAME_MAX + 1]; /* the record's name there: TUNNEL.pidfile */
 };
 
-#define TR_PIDFILE_INIT { .fd = -1, .lock_fd = -1, .dir_fd = -1 }
+#define TR_PIDFILE_INIT { .fd = -1, .lock_fd = -1, .dir_fd = -1, .rec_dir_fd = -1 }
 
 /* Opens and locks path for writing, never through a symbolic link (-ELOOP),
  * never over the pid of a running process or a file another tunroom holds
@@ -55,8 +58,26 @@ int tr_pidfile_write(struct tr_pidfile *pf, pid_t pid);
  * child, and the name still leads to that file. */
 void tr_pidfile_abandon(struct tr_pidfile *pf, pid_t child);
 /* Child when the tunnel has ended: removes the file if it still names this
- * process, then lets go of the lock. Returns 0 (removed, or not ours any
- * more) or -errno (EACCES: the tunnel's user may not write the directory). */
+ * process, and its record, then lets go of the lock. Returns 0 (removed, or
+ * not ours any more) or -errno (EACCES: the tunnel's user may not write the
+ * directory). */
 int tr_pidfile_remove(struct tr_pidfile *pf);
+
+/*
+ * The record: which pid file names the tunnel `tunnel`, in
+ * RUN_DIR/TUNNEL.pidfile ("PID DEV INO PATH\n"), so that `tunroom down`
+ * can remove a file the tunnel left behind (it crashed, or its User may
+ * not write the file's directory). Written by the child once the tunnel's
+ * control socket is up (the name is its own: a second tunnel of the name,
+ * refused there, must not overwrite it) and before it gives up root (the
+ * run directory is root's). Returns 0 (also without a pid file) or -errno.
+ */
+int tr_pidfile_record(struct tr_pidfile *pf, const char *run_dir, const char *tunnel);
+/* `tunroom down`: removes the recorded pid file of tunnel if the process
+ * it names has ended, the file is still the one recorded (same inode, one
+ * link, not a symbolic link, the same pid in it) and no tunroom holds its
+ * lock; then the record. Returns 1 (removed), 0 (none to remove) or
+ * -errno; path (may be NULL) gets the recorded path, if there is one. */
+int tr_pidfile_clean(const char *run_dir, const char *tunnel, char *path, size_t cap);
 
 #endif

@@ -352,6 +352,18 @@ static int write_own_pid(struct tr_pidfile *pf, const char *path)
 	return r;
 }
 
+/* The tunnel's name is its own now, and it is still root: the record
+ * that lets `tunroom down` remove a pid file the tunnel leaves behind. */
+static void on_named(void *arg, const char *name)
+{
+	int r = tr_pidfile_record(arg, run_dir(), name);
+
+	if (r)
+		fprintf(stderr, "%s up: %s: --pid-file not recorded in %s (should the tunnel end "
+			"without removing it, '%s down %s' cannot): %s\n", prog, name, run_dir(),
+			prog, name, strerror(-r));
+}
+
 int up_main(int argc, char **argv)
 {
 	const char *file = NULL, *log = NULL, *pid_path = NULL;
@@ -481,6 +493,10 @@ int up_main(int argc, char **argv)
 	}
 	opts.ready = on_ready;
 	opts.ready_arg = &d;
+	if (pid_path) {
+		opts.named = on_named;
+		opts.named_arg = &pf;
+	}
 	/* A reader that went away (the -d parent, killed or interrupted while
 	 * it waited; the far end of a stderr pipe) must make a write fail
 	 * with EPIPE, never end the tunnel unannounced and uncleaned (its

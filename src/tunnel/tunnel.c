@@ -498,6 +498,8 @@ int tr_tunnel_run(const struct tr_config *cfg, const struct tr_tunnel_opts *opts
 			"tunnel its own Name)" : strerror(-err));
 		goto err_teardown;
 	}
+	if (opts && opts->named)
+		opts->named(opts->named_arg, cfg->name);
 	/* The state directory is root's: the file is opened now and kept. */
 	err = tr_upkeep_open(&run->up, cfg, opts && opts->state_dir ? opts->state_dir
 								    : TR_STATE_DIR_DEFAULT);

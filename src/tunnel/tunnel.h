@@ -22,6 +22,13 @@ struct tr_tunnel_opts {
 	 * terminal here, so every setup error still reaches it. May be NULL. */
 	void (*ready)(void *arg);
 	void *ready_arg;
+	/* Called once, from the calling thread, as soon as the control socket
+	 * is up (the name is this process's: a second tunnel of the name is
+	 * refused before) and while the privileges of the setup are still
+	 * held: `tunroom up --pid-file` records its file for `tunroom down`
+	 * in the run directory here. May be NULL. */
+	void (*named)(void *arg, const char *name);
+	void *named_arg;
 	/* cfg->user looked up by the caller (tr_privdrop_lookup, which must
 	 * run before anything else: `tunroom up` reports a missing user with
 	 * the config's line). Required when cfg->user is set. */

@@ -6,6 +6,7 @@
 # (DTLS run) and SIGTERM (TLS run, dropped to -U nobody) end the session with
 # a BYE the server logs. No epoll set of the client watches the TUN queue.
 # The TLS run also asks for --crypto openssl, and show says OpenSSL sealed.
+# down removes a pid file the session left behind (-U nobody, SIGKILL).
 # usage: ac-connect.sh TUNROOM
 TUNROOM=$1
 source "$(dirname "$0")/ac-lib.sh"
@@ -89,4 +90,24 @@ for mode in dtls tls; do
 		die "$mode: the server saw no BYE: $(tail -5 "$WORK/ocserv.log")"
 	: >"$WORK/ocserv.log"
 done
+
+# -U nobody could not remove its pid file from root's $WORK (it says so);
+# down removes it, by the record the session left in the run directory.
+pretty "a pid file the session could not remove: down removes it"
+[ -e "$WORK/actls.pid" ] || die "actls.pid removed by the session: nothing tested"
+grep -q "could not remove --pid-file $WORK/actls.pid: Permission denied" "$WORK/actls.log" ||
+	die "no line on the pid file left behind: $(tail -3 "$WORK/actls.log")"
+msg=$(tunroom1 down actls 2>&1) && die "down of an ended session succeeded"
+grep -q "not running (.*the --pid-file $WORK/actls.pid it left behind)" <<<"$msg" || die "down: $msg"
+[ -e "$WORK/actls.pid" ] && die "down left actls.pid"
+pretty "a session killed (SIGKILL): down removes its pid file"
+ac_connect accrash
+pid=$(cat "$WORK/accrash.pid")
+kill -KILL "$pid"
+gone() { ! alive "$pid"; }
+wait_for 5 gone || die "still running after SIGKILL"
+msg=$(tunroom1 down accrash 2>&1) && die "down of a killed session succeeded"
+grep -qx "tunroom down: accrash: not running (removed its stale control socket and the --pid-file $WORK/accrash.pid it left behind)" <<<"$msg" ||
+	die "down of a killed session: $msg"
+[ -e "$WORK/accrash.pid" ] && die "down left accrash.pid"
 echo "PASS: ac-connect"

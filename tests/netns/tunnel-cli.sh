@@ -6,7 +6,8 @@
 # a config readable by others is refused even for root; up -d --pid-file
 # has the tunnel's pid once up, refuses a second up over it, and is removed at
 # the end or when the start fails; an up -d whose waiting parent is killed still
-# comes up (no SIGPIPE), with its pid in its --pid-file.
+# comes up (no SIGPIPE), with its pid in its --pid-file; down, or the next up,
+# removes the --pid-file of a tunnel that crashed.
 # usage: tunnel-cli.sh TUNROOM
 TUNROOM=$1
 source "$(dirname "$0")/tunnel-lib.sh"
@@ -149,6 +150,46 @@ grep -q '^tunroom up: ' <<<"$msg" || die "failed setup: $msg"
 echo 2147483646 >"$WORK/fail.pid"
 run a up -d --pid-file "$WORK/fail.pid" "$WORK/b.conf" 2>/dev/null && die "up of b's config in a's namespace ran"
 [ -e "$WORK/fail.pid" ] && die "fail.pid left by an up that failed: $(cat "$WORK/fail.pid")"
+
+pretty "a tunnel that crashed: down (or the next up) removes the --pid-file it left behind"
+# crash FILE: up -d --pid-file FILE, then SIGKILL; the file stays, naming it.
+crash() {
+	run a up -d --pid-file "$1" "$WORK/a.conf" || die "up -d --pid-file $1"
+	pid=$(cat "$1")
+	TR_PIDS+=("$pid")
+	[ -s "$WORK/run-a/tr0.pidfile" ] || die "no record of $1 in the run directory"
+	kill -KILL "$pid"
+	wait_for 5 gone || die "tunnel (pid $pid) still runs after SIGKILL"
+	[ "$(cat "$1")" = "$pid" ] || die "$1 changed by the crash: nothing tested"
+}
+crash "$WORK/crash.pid"
+msg=$(run a down tr0 2>&1) && die "down of a crashed tunnel succeeded"
+grep -qx "tunroom down: tr0: not running (removed its stale control socket and the --pid-file $WORK/crash.pid it left behind)" <<<"$msg" ||
+	die "down of a crashed tunnel: $msg"
+[ -e "$WORK/crash.pid" ] && die "crash.pid left by down"
+[ -e "$WORK/run-a/tr0.pidfile" ] && die "the record left by down"
+# show removed the stale socket first: down still finds the record.
+crash "$WORK/crash.pid"
+run a show >/dev/null 2>&1
+[ -e "$WORK/run-a/tr0.sock" ] && die "show left the stale socket: nothing tested"
+msg=$(run a down tr0 2>&1) && die "down of a crashed tunnel succeeded"
+grep -qx "tunroom down: tr0: not running (removed the --pid-file $WORK/crash.pid it left behind)" <<<"$msg" ||
+	die "down of a crashed tunnel after show: $msg"
+[ -e "$WORK/crash.pid" ] && die "crash.pid left by down after show"
+# The next up of the name, with another file, removes it too.
+crash "$WORK/crash.pid"
+run a up -d --pid-file "$WORK/next.pid" "$WORK/a.conf" || die "up -d after a crash"
+TR_PIDS+=("$(cat "$WORK/next.pid")")
+[ -e "$WORK/crash.pid" ] && die "crash.pid left by the next up of tr0"
+# A file no longer the one recorded (replaced by hand) is left alone.
+mv "$WORK/next.pid" "$WORK/next.moved"
+cp "$WORK/next.moved" "$WORK/next.pid"
+pid=$(cat "$WORK/next.pid")
+kill -KILL "$pid"
+wait_for 5 gone || die "tunnel (pid $pid) still runs after SIGKILL"
+run a down tr0 >/dev/null 2>&1 && die "down of a crashed tunnel succeeded"
+[ -e "$WORK/next.pid" ] || die "down removed a pid file that is not the one recorded"
+rm -f "$WORK/next.pid" "$WORK/next.moved"
 
 pretty "up -d whose parent dies before the tunnel is up: the tunnel still comes up (EPIPE, not SIGPIPE), its pid in --pid-file"
 # The child is stopped as soon as it exists (its set-up takes tens of ms),

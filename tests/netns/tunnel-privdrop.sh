@@ -4,8 +4,8 @@
 # both ends runs as nobody with no capability and no-new-privs; traffic (ping,
 # TCP with SHA-256 both ways), show, down, SIGTERM and a second up of the
 # same name all still work; up -d --pid-file removes its file at the end where
-# nobody may, and logs why not elsewhere. Without User the process stays uid 0 but holds no
-# capability. An unknown User is refused before anything is set up.
+# nobody may, and logs why not elsewhere (where down removes it). Without User
+# the process stays uid 0 but holds no capability. An unknown User is refused before anything is set up.
 # usage: tunnel-privdrop.sh TUNROOM
 TUNROOM=$1
 source "$(dirname "$0")/tunnel-lib.sh"
@@ -162,15 +162,17 @@ daemon_a() {
 	creds "$pid" "$NOBODY_UID" "$NOBODY_GID" ""
 	TUNROOM_RUN_DIR=$WORK/run-a "$TUNROOM" down tr0 || die "down (pid file $1)"
 }
-pretty "up -d --pid-file as nobody: removed from nobody's directory, left and logged in root's"
+pretty "up -d --pid-file as nobody: removed from nobody's directory; in root's, logged and removed by down"
 mkdir "$WORK/pids"
 chown "$NOBODY_UID" "$WORK/pids"
 daemon_a "$WORK/pids/a.pid"
 [ -e "$WORK/pids/a.pid" ] && die "pid file left in a directory nobody may write: $(cat "$WORK/log.a")"
 daemon_a "$WORK/a.pid"
-[ -e "$WORK/a.pid" ] || die "pid file removed from root's directory: nothing tested"
+# The tunnel, as nobody, could not: it says so, and down (root) did.
 grep -qE "^tunroom up: tr0: could not remove --pid-file $WORK/a.pid: Permission denied$" "$WORK/log.a" ||
 	die "no line on the pid file left behind: $(cat "$WORK/log.a")"
+[ -e "$WORK/a.pid" ] && die "down left the pid file the tunnel could not remove: $(cat "$WORK/a.pid")"
+[ -e "$WORK/run-a/tr0.pidfile" ] && die "down left the pid file's record in the run directory"
 
 pretty "no User: uid 0, but no capability at all and an empty bounding set"
 TR_IFACE_EXTRA=""
