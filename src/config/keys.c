@@ -290,6 +290,7 @@ static int p_address(struct tr_config_ctx *ctx, const struct tr_config_key *k, c
 {
 	char buf[TR_CONFIG_LINE_MAX + 1];
 	char *save = NULL;
+	unsigned n = 0;
 
 	snprintf(buf, sizeof(buf), "%s", val);
 	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
@@ -301,7 +302,13 @@ static int p_address(struct tr_config_ctx *ctx, const struct tr_config_key *k, c
 		int r = parse_one_address(ctx, k, tok);
 		if (r)
 			return r;
+		n++;
 	}
+	/* Only commas: the line would count as set and hold nothing (an
+	 * empty PeerAddresses then left the filter to Address's networks). */
+	if (!n)
+		return fail(ctx, "'%s' lists no address, only commas; give at least one, e.g. "
+			    "198.18.0.1/30", k->name);
 	return 0;
 }
 
