@@ -5,6 +5,7 @@
  * optional thread of its own.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -23,6 +24,7 @@
 
 struct tr_ctl {
 	int fd;
+	int spare; /* a descriptor to give up when the table is full (tr_ctl_accept) */
 	uid_t owner; /* euid at open: `tunroom up` may run as User by now */
 	int stop_evt;
 	bool thread_running;
@@ -131,6 +133,7 @@ int tr_ctl_open(struct tr_ctl **out, const char *dir, const char *name,
 		return -ENOMEM;
 	c->fd = -1;
 	c->stop_evt = -1;
+	c->spare = open("/dev/null", O_RDONLY | O_CLOEXEC); /* none: EMFILE is as before */
 	c->ops = ops;
 	c->arg = arg;
 	c->owner = geteuid();
@@ -175,6 +178,8 @@ err_unlink:
 err_close:
 	close(c->fd);
 err_free:
+	if (c->spare >= 0)
+		close(c->spare);
 	free(c);
 	return r;
 }
@@ -191,6 +196,18 @@ int tr_ctl_accept(struct tr_ctl *c)
 	int fd, r;
 
 	fd = accept4(c->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE) && c->spare >= 0) {
+		/* No descriptor for it: left queued, it would keep the socket
+		 * readable and the caller's poll loop spinning. Taken with the
+		 * spare one and closed, the client sees the end. */
+		r = -errno;
+		close(c->spare);
+		fd = accept4(c->fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd >= 0)
+			close(fd);
+		c->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		return r;
+	}
 	if (fd < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
 	/* The file mode already keeps others out; check the peer anyway. The
@@ -257,6 +274,8 @@ void tr_ctl_close(struct tr_ctl *c)
 		close(c->stop_evt);
 	unlink(c->addr.sun_path);
 	close(c->fd);
+	if (c->spare >= 0)
+		close(c->spare);
 	free(c);
 }
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Control socket: the request parser against hostile input, a full round trip
- * over a socketpair, and the listening socket's modes and stale-socket rules.
+ * over a socketpair, the listening socket's modes and stale-socket rules, and
+ * a connection that comes while the process has no descriptor to spare.
  */
 #include <pthread.h>
 #include <dirent.h>
@@ -13,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -380,6 +383,57 @@ static void listening_socket(void **state)
 	rmdir(dir);
 }
 
+/* Out of descriptors (EMFILE), a connection that cannot be accepted would
+ * stay queued: the listening socket stays readable and the caller's poll
+ * loop (the tunnel's control thread) returns at once, again and again, a
+ * core at 100 % until a descriptor frees. It is taken and closed instead:
+ * the client sees the end, the socket is quiet again. */
+static void out_of_descriptors(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/tr-ctl-XXXXXX", run[64], b;
+	struct fake_tunnel t = { 0 };
+	struct tr_ctl *ctl;
+	struct rlimit old, low;
+	int fill[64], n = 0, fd, probe;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(run, sizeof(run), "%s/run", dir);
+	assert_int_equal(tr_ctl_open(&ctl, run, "tr0", &fake_ops, &t), 0);
+	fd = tr_ctl_connect(run, "tr0");
+	assert_true(fd >= 0);
+	/* A table with a few free slots above what is open, then filled. */
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	probe = dup(0);
+	assert_true(probe >= 0);
+	close(probe);
+	low = old;
+	low.rlim_cur = (rlim_t)probe + 8;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	while (n < 64 && (fill[n] = dup(0)) >= 0)
+		n++;
+	assert_true(n < 64 && errno == EMFILE);
+
+	assert_int_equal(tr_ctl_accept(ctl), -EMFILE);
+	struct pollfd p = { .fd = tr_ctl_fd(ctl), .events = POLLIN };
+	assert_int_equal(poll(&p, 1, 0), 0); /* nothing left queued */
+
+	while (n > 0)
+		close(fill[--n]);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_int_equal(read(fd, &b, 1), 0); /* closed on the client */
+	close(fd);
+	/* And the next one is served as ever. */
+	fd = tr_ctl_connect(run, "tr0");
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "get=1\n\n", 7), 7);
+	assert_int_equal(tr_ctl_accept(ctl), TR_CTL_GET);
+	close(fd);
+	tr_ctl_close(ctl);
+	rmdir(run);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -390,6 +444,7 @@ int main(void)
 		cmocka_unit_test(hostile_clients),
 		cmocka_unit_test(slow_client_times_out),
 		cmocka_unit_test(listening_socket),
+		cmocka_unit_test(out_of_descriptors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
