@@ -45,8 +45,11 @@
 #define TR_CONFIG_SOCKBUF_DEFAULT   (4u << 20)
 /* RingCapacity when Offload = on and the file does not say: a TSO read holds
  * ~77 KiB of ring until the application passes it, even when only a small
- * packet came (docs/tun.md), so 4 MiB leaves room for ~50 in flight. */
-#define TR_CONFIG_RING_OFFLOAD_DEFAULT (16u << 20)
+ * packet came (docs/tun.md), so 4 MiB leaves room for ~50 in flight and
+ * cost a quarter of the 64-byte rate. 16 MiB did not beat 8 MiB at any
+ * column of the bench, and a tunnel that had just moved a TCP stream then
+ * answered idle pings half as fast (docs/benchmarks.md, "RingCapacity"). */
+#define TR_CONFIG_RING_OFFLOAD_DEFAULT (8u << 20)
 
 struct tr_config_addr {
 	int family; /* AF_INET or AF_INET6 */
