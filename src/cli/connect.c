@@ -169,26 +169,6 @@ static void open_pid_file(struct tr_pidfile *pf, const char *pid_file)
 	exit(EXIT_FAIL);
 }
 
-/* The parent: 0 once the child says the tunnel runs, else the child's
- * exit status. */
-static int wait_child(int rd, pid_t pid, struct tr_pidfile *pf)
-{
-	char c;
-	ssize_t n;
-	int status;
-
-	do
-		n = read(rd, &c, 1);
-	while (n < 0 && errno == EINTR);
-	close(rd);
-	if (n == 1)
-		return EXIT_OK;
-	tr_pidfile_abandon(pf, pid); /* the tunnel never ran */
-	if (waitpid(pid, &status, 0) < 0)
-		return EXIT_FAIL;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_FAIL;
-}
-
 static int detach(struct detach *d, const char *pid_file, struct tr_pidfile *pf)
 {
 	int p[2], r;
@@ -211,7 +191,7 @@ static int detach(struct detach *d, const char *pid_file, struct tr_pidfile *pf)
 	}
 	if (pid > 0) {
 		close(p[1]);
-		exit(wait_child(p[0], pid, pf));
+		exit(tr_pidfile_wait_ready(pf, p[0], pid));
 	}
 	close(p[0]);
 	/* First thing, as root: the session's own pid (src/cli/pidfile.h). */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli/pidfile.h"
@@ -229,6 +230,24 @@ void tr_pidfile_abandon(struct tr_pidfile *pf, pid_t child)
 	close_file(pf);
 	unlock(pf); /* after the unlink, as in tr_pidfile_remove */
 	pf->created = false;
+}
+
+int tr_pidfile_wait_ready(struct tr_pidfile *pf, int rd, pid_t child)
+{
+	char c;
+	ssize_t n;
+	int status;
+
+	do
+		n = read(rd, &c, 1);
+	while (n < 0 && errno == EINTR);
+	close(rd);
+	if (n == 1)
+		return 0;
+	tr_pidfile_abandon(pf, child); /* the tunnel never ran */
+	if (waitpid(child, &status, 0) < 0)
+		return 1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 
 /* The record: "PID DEV INO PATH\n", PATH absolute. */

@@ -57,6 +57,11 @@ int tr_pidfile_write(struct tr_pidfile *pf, pid_t pid);
  * unlocks, and removes the file if tr_pidfile_open made it or it names
  * child, and the name still leads to that file. */
 void tr_pidfile_abandon(struct tr_pidfile *pf, pid_t child);
+/* Parent of a detached tunnel (up -d, connect -b): waits for the one byte
+ * the child writes to rd once the tunnel runs, and closes rd. Returns 0
+ * then; else (the child failed first) abandons the file and returns the
+ * child's exit status, 1 if it did not exit. */
+int tr_pidfile_wait_ready(struct tr_pidfile *pf, int rd, pid_t child);
 /* Child when the tunnel has ended: removes the file if it still names this
  * process, and its record, then lets go of the lock. Returns 0 (removed, or
  * not ours any more) or -errno (EACCES: the tunnel's user may not write the

@@ -321,26 +321,6 @@ static int open_pid_file(struct tr_pidfile *pf, const char *path)
 	return r;
 }
 
-/* The parent: exits 0 once the child says the tunnel runs (its pid file
- * written by the child itself), else with the child's status. */
-static int wait_child(int rd, pid_t pid, struct tr_pidfile *pf)
-{
-	char c;
-	ssize_t n;
-	int status;
-
-	do
-		n = read(rd, &c, 1);
-	while (n < 0 && errno == EINTR);
-	close(rd);
-	if (n == 1)
-		return EXIT_OK;
-	tr_pidfile_abandon(pf, pid);
-	if (waitpid(pid, &status, 0) < 0)
-		return EXIT_FAIL;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_FAIL;
-}
-
 /* The child, first thing: its own pid in the file, while it is still who
  * started it (src/cli/pidfile.h). */
 static int write_own_pid(struct tr_pidfile *pf, const char *path)
@@ -478,7 +458,7 @@ int up_main(int argc, char **argv)
 			if (d.log >= 0)
 				close(d.log);
 			tr_config_wipe(&cfg);
-			return wait_child(p[0], pid, &pf);
+			return tr_pidfile_wait_ready(&pf, p[0], pid);
 		}
 		close(p[0]);
 		if (write_own_pid(&pf, pid_path)) {

@@ -10,26 +10,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "../ref_csum.h" /* the Internet checksum: RFC 791 §3.1, RFC 792 */
+
 #define ICMP_ECHO_ID 0x7472 /* "tr" */
 #define ICMP_PAYLOAD 56
-
-static inline uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	return sum;
-}
-
-/* The Internet checksum: RFC 791 §3.1 (header), RFC 792 (ICMP), folded
- * ones' complement sum of 16-bit words. */
-static inline uint16_t csum_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
 
 static inline void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
 static inline uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
@@ -55,7 +39,7 @@ static inline void build_ip4(uint8_t *buf, size_t len, uint8_t proto, const char
 	inet_pton(AF_INET, src, buf + 12);
 	inet_pton(AF_INET, dst, buf + 16);
 	if (csum)
-		put16(buf + 10, csum_fold(csum_add(0, buf, 20)));
+		put16(buf + 10, ref_csum_fold(ref_csum_add(0, buf, 20)));
 }
 
 /* IPv4 (RFC 791) + ICMP echo request (RFC 792, type 8). Returns the length. */
@@ -69,13 +53,13 @@ static inline size_t build_echo4(uint8_t *buf, const char *src, const char *dst,
 	put16(icmp + 4, ICMP_ECHO_ID);
 	put16(icmp + 6, seq);
 	fill_payload(icmp + 8, seq);
-	put16(icmp + 2, csum_fold(csum_add(0, icmp, 8 + ICMP_PAYLOAD)));
+	put16(icmp + 2, ref_csum_fold(ref_csum_add(0, icmp, 8 + ICMP_PAYLOAD)));
 	return len;
 }
 
 /* IPv6 (RFC 8200) + ICMPv6 echo request (RFC 4443 §4.1, type 128); the
  * checksum covers the pseudo-header (RFC 8200 §8.1, RFC 4443 §2.3). */
-static inline uint32_t pseudo6(const uint8_t *ip6, uint32_t plen)
+static inline uint64_t pseudo6(const uint8_t *ip6, uint32_t plen)
 {
 	uint8_t tail[8] = { 0 };
 
@@ -84,7 +68,7 @@ static inline uint32_t pseudo6(const uint8_t *ip6, uint32_t plen)
 	tail[2] = (uint8_t)(plen >> 8);
 	tail[3] = (uint8_t)plen;
 	tail[7] = 58;
-	return csum_add(csum_add(0, ip6 + 8, 32), tail, 8);
+	return ref_csum_add(ref_csum_add(0, ip6 + 8, 32), tail, 8);
 }
 
 static inline size_t build_echo6(uint8_t *buf, const char *src, const char *dst, uint16_t seq)
@@ -103,7 +87,7 @@ static inline size_t build_echo6(uint8_t *buf, const char *src, const char *dst,
 	put16(icmp + 4, ICMP_ECHO_ID);
 	put16(icmp + 6, seq);
 	fill_payload(icmp + 8, seq);
-	put16(icmp + 2, csum_fold(csum_add(pseudo6(buf, (uint32_t)plen), icmp, plen)));
+	put16(icmp + 2, ref_csum_fold(ref_csum_add(pseudo6(buf, (uint32_t)plen), icmp, plen)));
 	return 40 + plen;
 }
 
@@ -122,7 +106,7 @@ static inline int echo_reply_seq(const uint8_t *pkt, size_t len, const char *src
 
 		if (ihl < 20 || len < ihl + 8 || get16(pkt + 2) != len || pkt[9] != 1)
 			return -1;
-		if (csum_fold(csum_add(0, pkt, ihl)) != 0)
+		if (ref_csum_fold(ref_csum_add(0, pkt, ihl)) != 0)
 			return -1;
 		inet_pton(AF_INET, src, a);
 		inet_pton(AF_INET, dst, b);
@@ -130,7 +114,7 @@ static inline int echo_reply_seq(const uint8_t *pkt, size_t len, const char *src
 			return -1;
 		icmp = pkt + ihl;
 		ilen = len - ihl;
-		if (icmp[0] != 0 || csum_fold(csum_add(0, icmp, ilen)) != 0)
+		if (icmp[0] != 0 || ref_csum_fold(ref_csum_add(0, icmp, ilen)) != 0)
 			return -1;
 	} else if (len >= 48 && pkt[0] >> 4 == 6) {
 		if (pkt[6] != 58 || (size_t)get16(pkt + 4) + 40 != len)
@@ -141,7 +125,7 @@ static inline int echo_reply_seq(const uint8_t *pkt, size_t len, const char *src
 			return -1;
 		icmp = pkt + 40;
 		ilen = len - 40;
-		if (icmp[0] != 129 || csum_fold(csum_add(pseudo6(pkt, (uint32_t)ilen), icmp, ilen)) != 0)
+		if (icmp[0] != 129 || ref_csum_fold(ref_csum_add(pseudo6(pkt, (uint32_t)ilen), icmp, ilen)) != 0)
 			return -1;
 	} else {
 		return -1;

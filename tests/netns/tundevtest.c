@@ -400,13 +400,13 @@ static size_t build_echo4_sized(uint8_t *buf, uint16_t seq, size_t total)
 	buf[9] = 1;
 	inet_pton(AF_INET, SRC4, buf + 12);
 	inet_pton(AF_INET, DST4, buf + 16);
-	put16(buf + 10, csum_fold(csum_add(0, buf, 20)));
+	put16(buf + 10, ref_csum_fold(ref_csum_add(0, buf, 20)));
 	icmp[0] = 8;
 	put16(icmp + 4, ICMP_ECHO_ID);
 	put16(icmp + 6, seq);
 	for (size_t i = 8; i < total - 20; i++)
 		icmp[i] = (uint8_t)(seq + i);
-	put16(icmp + 2, csum_fold(csum_add(0, icmp, total - 20)));
+	put16(icmp + 2, ref_csum_fold(ref_csum_add(0, icmp, total - 20)));
 	return total;
 }
 
